@@ -1,0 +1,228 @@
+"""The project file `cfmcp.toml`: a typed model, loading, validation and writing.
+
+The file never holds secrets: the upstream PAT, the PIN and the signing key live only in
+Cloudflare's secret store (or the environment of `cfmcp dev`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from cfmcp.errors import CfmcpError
+
+CONFIG_FILENAME = "cfmcp.toml"
+DEFAULT_COMPATIBILITY_DATE = "2026-03-01"
+GITHUB_UPSTREAM = "https://api.githubcopilot.com/mcp"
+HostnameMode = Literal["workers_dev", "custom_domain", "route"]
+
+_WORKER_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+_HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
+_HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_FORBIDDEN_EXTRA = {"authorization", "cookie", "host", "content-length", "transfer-encoding"}
+
+
+@dataclass
+class UpstreamConfig:
+    url: str = GITHUB_UPSTREAM
+    auth_header: str = "Authorization"
+    auth_format: str = "Bearer {token}"
+    extra_headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class HostnameConfig:
+    mode: HostnameMode = "workers_dev"
+    domain: str = ""  # custom_domain: the hostname served
+    route: str = ""  # route: the route pattern, e.g. "mcp.example.com/*"
+    zone: str = ""  # custom_domain / route: the zone name, e.g. "example.com"
+
+
+@dataclass
+class OAuthConfig:
+    server_name: str = "cfmcp"
+    scopes: list[str] = field(default_factory=lambda: ["mcp"])
+    access_token_ttl: int = 30 * 24 * 3600
+    refresh_token_ttl: int = 90 * 24 * 3600
+    code_ttl: int = 120
+
+
+@dataclass
+class ProjectConfig:
+    """Everything `cfmcp.toml` holds."""
+
+    name: str = "cfmcp"
+    account_id: str = ""
+    compatibility_date: str = DEFAULT_COMPATIBILITY_DATE
+    upstream: UpstreamConfig = field(default_factory=UpstreamConfig)
+    hostname: HostnameConfig = field(default_factory=HostnameConfig)
+    oauth: OAuthConfig = field(default_factory=OAuthConfig)
+
+    @property
+    def kv_namespace_title(self) -> str:
+        """Deterministic KV namespace title, so a lost state file never duplicates it."""
+        return f"{self.name}-oauth"
+
+    def validate(self) -> ProjectConfig:
+        """Raise CfmcpError naming the first invalid value; return self when all are valid."""
+        if not _WORKER_NAME.match(self.name):
+            raise CfmcpError(
+                f"invalid worker name {self.name!r}",
+                hint="use 1-63 lower-case letters, digits and dashes",
+            )
+        if self.account_id and not re.fullmatch(r"[0-9a-f]{32}", self.account_id):
+            raise CfmcpError(
+                f"invalid account id {self.account_id!r}",
+                hint="a Cloudflare account id is 32 hex digits (dashboard → Workers → Account ID)",
+            )
+        if not _DATE.match(self.compatibility_date):
+            raise CfmcpError(f"invalid compatibility_date {self.compatibility_date!r}",
+                             hint="use YYYY-MM-DD")
+        validate_upstream_url(self.upstream.url)
+        if not _HEADER_NAME.match(self.upstream.auth_header):
+            raise CfmcpError(f"invalid header name {self.upstream.auth_header!r}")
+        if self.upstream.auth_format.count("{token}") != 1:
+            raise CfmcpError(
+                f"invalid auth_format {self.upstream.auth_format!r}",
+                hint='it must contain "{token}" exactly once, e.g. "Bearer {token}"',
+            )
+        for name, value in self.upstream.extra_headers.items():
+            if not _HEADER_NAME.match(name) or name.lower() in _FORBIDDEN_EXTRA:
+                raise CfmcpError(f"extra header {name!r} is not allowed")
+            if any(ch in value for ch in "\r\n\0"):
+                raise CfmcpError(f"extra header {name!r} has a line break in its value")
+        self._validate_hostname()
+        self._validate_oauth()
+        return self
+
+    def _validate_hostname(self) -> None:
+        host = self.hostname
+        if host.mode not in ("workers_dev", "custom_domain", "route"):
+            raise CfmcpError(f"invalid hostname mode {host.mode!r}",
+                             hint="use workers_dev, custom_domain or route")
+        if host.mode == "custom_domain" and not _HOSTNAME.match(host.domain):
+            raise CfmcpError(f"invalid custom domain {host.domain!r}",
+                             hint="give a hostname such as mcp.example.com")
+        if host.mode == "route":
+            if not host.route or "/" not in host.route:
+                raise CfmcpError(f"invalid route pattern {host.route!r}",
+                                 hint="give a pattern such as mcp.example.com/*")
+            if not _HOSTNAME.match(host.zone):
+                raise CfmcpError(
+                    f"invalid zone {host.zone!r}", hint="give the zone name, e.g. example.com"
+                )
+
+    def _validate_oauth(self) -> None:
+        oauth = self.oauth
+        if not oauth.scopes or not all(re.fullmatch(r"[\x21\x23-\x5b\x5d-\x7e]+", s)
+                                       for s in oauth.scopes):
+            raise CfmcpError("invalid oauth.scopes", hint='give scope tokens such as ["mcp"]')
+        if not 0 < len(oauth.server_name) <= 80:
+            raise CfmcpError("oauth.server_name must be 1-80 characters")
+        if oauth.code_ttl < 30 or oauth.code_ttl > 600:
+            raise CfmcpError("oauth.code_ttl must be between 30 and 600 seconds")
+        if oauth.access_token_ttl < 300:
+            raise CfmcpError("oauth.access_token_ttl must be at least 300 seconds")
+        if oauth.refresh_token_ttl < oauth.access_token_ttl:
+            raise CfmcpError("oauth.refresh_token_ttl must not be shorter than access_token_ttl")
+
+    def public_origin(self, workers_subdomain: str | None = None) -> str:
+        """The Worker's public origin, or "" when it is only known after lookup/deploy."""
+        if self.hostname.mode == "custom_domain":
+            return f"https://{self.hostname.domain}"
+        if self.hostname.mode == "route":
+            return f"https://{self.hostname.route.split('/', 1)[0].lstrip('*.')}"
+        if workers_subdomain:
+            return f"https://{self.name}.{workers_subdomain}.workers.dev"
+        return ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def validate_upstream_url(url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise CfmcpError(f"invalid upstream URL {url!r}",
+                         hint="give the MCP endpoint, e.g. https://api.githubcopilot.com/mcp")
+    if parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "localhost", "::1"):
+        raise CfmcpError(f"upstream URL {url!r} is not https",
+                         hint="the PAT would travel in clear text; use https")
+    if parts.username or parts.password:
+        raise CfmcpError("the upstream URL must not contain credentials",
+                         hint="the PAT is set as a secret, never in the URL")
+
+
+def _section(cls: type, data: dict[str, Any], where: str) -> Any:
+    allowed = {f.name for f in fields(cls)}
+    unknown = set(data) - allowed
+    if unknown:
+        raise CfmcpError(f"unknown key(s) in [{where}]: {', '.join(sorted(unknown))}",
+                         hint=f"allowed: {', '.join(sorted(allowed))}")
+    return cls(**data)
+
+
+def config_from_dict(data: dict[str, Any]) -> ProjectConfig:
+    data = dict(data)
+    sections = {"upstream": UpstreamConfig, "hostname": HostnameConfig, "oauth": OAuthConfig}
+    parsed: dict[str, Any] = {}
+    for key, cls in sections.items():
+        value = data.pop(key, {})
+        if not isinstance(value, dict):
+            raise CfmcpError(f"[{key}] must be a table")
+        parsed[key] = _section(cls, value, key)
+    top = _section(ProjectConfig, {**data, **parsed}, "top level")
+    return top.validate()
+
+
+def load_config(path: Path) -> ProjectConfig:
+    if not path.exists():
+        raise CfmcpError(f"{path} not found", hint="run `cfmcp init` first")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise CfmcpError(f"{path} is not valid TOML: {exc}") from None
+    try:
+        return config_from_dict(data)
+    except TypeError as exc:
+        raise CfmcpError(f"{path}: {exc}") from None
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        inner = ", ".join(f"{json.dumps(k)} = {_toml_value(v)}" for k, v in value.items())
+        return "{ " + inner + " }" if inner else "{}"
+    raise TypeError(f"cannot write {type(value).__name__} to TOML")
+
+
+def dump_config(config: ProjectConfig) -> str:
+    """Serialize to TOML (stdlib has no writer; the model is flat enough to do it here)."""
+    data = config.to_dict()
+    lines = ["# cfmcp project file. No secrets here: see `cfmcp deploy --help`.", ""]
+    for key, value in data.items():
+        if not isinstance(value, dict):
+            lines.append(f"{key} = {_toml_value(value)}")
+    for key, value in data.items():
+        if isinstance(value, dict):
+            lines += ["", f"[{key}]"]
+            lines += [f"{k} = {_toml_value(v)}" for k, v in value.items()]
+    return "\n".join(lines) + "\n"
+
+
+def save_config(config: ProjectConfig, path: Path) -> None:
+    config.validate()
+    path.write_text(dump_config(config), encoding="utf-8")
