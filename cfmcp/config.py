@@ -51,6 +51,7 @@ class OAuthConfig:
     access_token_ttl: int = 30 * 24 * 3600
     refresh_token_ttl: int = 90 * 24 * 3600
     code_ttl: int = 120
+    refresh_grace_seconds: int = 60
 
 
 @dataclass
@@ -127,6 +128,8 @@ class ProjectConfig:
             raise CfmcpError("oauth.server_name must be 1-80 characters")
         if oauth.code_ttl < 30 or oauth.code_ttl > 600:
             raise CfmcpError("oauth.code_ttl must be between 30 and 600 seconds")
+        if not 0 <= oauth.refresh_grace_seconds <= 3600:
+            raise CfmcpError("oauth.refresh_grace_seconds must be between 0 and 3600")
         if oauth.access_token_ttl < 300:
             raise CfmcpError("oauth.access_token_ttl must be at least 300 seconds")
         if oauth.refresh_token_ttl < oauth.access_token_ttl:

@@ -113,6 +113,7 @@ def worker_settings(config: ProjectConfig, public_url: str = "") -> dict[str, An
         "access_token_ttl": oauth.access_token_ttl,
         "refresh_token_ttl": oauth.refresh_token_ttl,
         "code_ttl": oauth.code_ttl,
+        "refresh_grace_seconds": oauth.refresh_grace_seconds,
         "version": __version__,
     }
 
