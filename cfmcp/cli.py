@@ -17,6 +17,7 @@ from cfmcp.errors import CfmcpError
 # Each module exposes register(app: typer.Typer) -> None.
 COMMAND_MODULES = [
     "cfmcp.commands.render",
+    "cfmcp.commands.dev",
 ]
 
 app = typer.Typer(

@@ -1,0 +1,5 @@
+"""`python -m cfmcp`: the same as the `cfmcp` command."""
+
+from cfmcp.cli import main
+
+main()

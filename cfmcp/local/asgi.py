@@ -1,0 +1,205 @@
+"""The ASGI adapter: HTTP request → core `HttpRequest`, core decision → HTTP response.
+
+A `Forward` is carried out with httpx: exactly the core's headers and body, no redirects,
+the response streamed with `aiter_raw()` (bytes untouched, SSE event by event), and the
+upstream response closed as soon as the client goes away.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+import anyio
+import httpx
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+MAX_BODY_BYTES = 4 * 1024 * 1024
+# Connection framing is the ASGI server's job; these never go out as given.
+_FRAMING_HEADERS = {"transfer-encoding", "connection", "keep-alive"}
+
+log = logging.getLogger("cfmcp.dev")
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+def upstream_client() -> httpx.AsyncClient:
+    """The shared client for upstream requests: long reads for SSE, no proxies from env."""
+    timeout = httpx.Timeout(connect=10.0, read=None, write=30.0, pool=10.0)
+    return httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False)
+
+
+def request_url(scope: Scope, headers: dict[str, str]) -> str:
+    """The absolute URL as the client addressed it (Host header, raw path, query)."""
+    scheme = scope.get("scheme", "http")
+    host = headers.get("host")
+    if not host:
+        server = scope.get("server") or ("127.0.0.1", 80)
+        host = f"{server[0]}:{server[1]}"
+    raw_path = scope.get("raw_path") or scope.get("path", "/").encode("utf-8")
+    path = raw_path.decode("latin-1")
+    query = scope.get("query_string", b"").decode("latin-1")
+    return f"{scheme}://{host}{path}" + (f"?{query}" if query else "")
+
+
+def lower_headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
+    """Lower-case names; repeated headers joined with ", " (cookies with "; ")."""
+    merged: dict[str, str] = {}
+    for name_b, value_b in raw:
+        name = name_b.decode("latin-1").lower()
+        value = value_b.decode("latin-1")
+        if name in merged:
+            merged[name] += ("; " if name == "cookie" else ", ") + value
+        else:
+            merged[name] = value
+    return merged
+
+
+async def read_body(receive: Receive, limit: int) -> bytes | None:
+    """The whole request body, or None when the client went away first."""
+    body = bytearray()
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        body += message.get("body", b"")
+        if len(body) > limit:
+            raise BodyTooLarge
+        if not message.get("more_body", False):
+            return bytes(body)
+
+
+def encode_headers(headers: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
+    return [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers
+            if k.lower() not in _FRAMING_HEADERS]
+
+
+async def send_response(send: Send, response: Any) -> None:
+    """Send a complete core `HttpResponse`."""
+    await send({"type": "http.response.start", "status": response.status,
+                "headers": encode_headers(list(response.headers))})
+    await send({"type": "http.response.body", "body": response.body})
+
+
+async def send_plain(send: Send, status: int, text: str) -> None:
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"text/plain; charset=utf-8")]})
+    await send({"type": "http.response.body", "body": text.encode("utf-8")})
+
+
+class LocalWorker:
+    """ASGI app around one `WorkerApp` of the bundle's core."""
+
+    def __init__(self, worker_app: Any, core_types: Any, *, max_body: int = MAX_BODY_BYTES,
+                 client_factory: Callable[[], httpx.AsyncClient] = upstream_client) -> None:
+        self.worker_app = worker_app
+        self.types = core_types
+        self.max_body = max_body
+        self._client_factory = client_factory
+        self._client: httpx.AsyncClient | None = None
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = self._client_factory()
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        headers = lower_headers(scope.get("headers", []))
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_body:
+            await send_plain(send, 413, "request body too large")
+            return
+        try:
+            body = await read_body(receive, self.max_body)
+        except BodyTooLarge:
+            await send_plain(send, 413, "request body too large")
+            return
+        if body is None:
+            return
+        client = scope.get("client")
+        request = self.types.HttpRequest(
+            method=scope["method"], url=request_url(scope, headers), headers=headers,
+            body=body, client_ip=client[0] if client else None,
+        )
+        result = await self.worker_app.handle(request)
+        if isinstance(result, self.types.Forward):
+            await self._forward(request, result, receive, send)
+        else:
+            await send_response(send, result)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.aclose()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _forward(self, request: Any, forward: Any, receive: Receive, send: Send) -> None:
+        upstream = httpx.Request(forward.method, forward.url, headers=list(forward.headers),
+                                 content=forward.body)
+        try:
+            response = await self.client.send(upstream, stream=True, follow_redirects=False)
+        except httpx.HTTPError as exc:
+            log.warning("upstream request failed: %s", type(exc).__name__)
+            await send_response(send, self.worker_app.upstream_error(
+                request, f"upstream unreachable ({type(exc).__name__})"))
+            return
+        try:
+            verdict = self.worker_app.upstream_response(
+                request, response.status_code, list(response.headers.multi_items()))
+            if not isinstance(verdict, self.types.PassThrough):
+                await response.aclose()
+                await send_response(send, verdict)
+                return
+            await send({"type": "http.response.start", "status": verdict.status,
+                        "headers": encode_headers(list(verdict.headers))})
+            await _stream_until_disconnect(response, receive, send)
+        finally:
+            await response.aclose()
+
+
+async def _stream_until_disconnect(response: httpx.Response, receive: Receive,
+                                   send: Send) -> None:
+    """Relay the upstream body chunk by chunk; stop as soon as the client disconnects."""
+    async with anyio.create_task_group() as tg:
+
+        async def watch_disconnect() -> None:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            tg.cancel_scope.cancel()
+
+        tg.start_soon(watch_disconnect)
+        try:
+            async for chunk in response.aiter_raw():
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        except httpx.HTTPError as exc:
+            # Headers are out already: all that is left is to end the body.
+            log.warning("upstream stream broke off: %s", type(exc).__name__)
+        except OSError:  # the client went away while we were sending
+            tg.cancel_scope.cancel()
+            return
+        with contextlib.suppress(OSError):
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        tg.cancel_scope.cancel()

@@ -1,0 +1,86 @@
+"""Import the Worker core from a rendered bundle directory: the bytes that would be uploaded.
+
+The rendered modules differ per config (`cfmcp_worker/deployment.py`), and Python caches
+imported modules per process, so a process serves exactly one bundle.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from cfmcp.errors import CfmcpError
+
+CORE_PACKAGE = "cfmcp_worker"
+_REQUIRED = ("cfmcp_worker/app.py", "cfmcp_worker/http_types.py", "cfmcp_worker/settings.py",
+             "cfmcp_worker/deployment.py")
+
+
+@dataclass(frozen=True)
+class Core:
+    """The core's entry points as imported from one bundle."""
+
+    bundle_dir: Path
+    app_module: ModuleType
+    http_types: ModuleType
+    settings_module: ModuleType
+    deployment: ModuleType
+
+    @property
+    def settings_mapping(self) -> dict[str, Any]:
+        return dict(self.deployment.SETTINGS)
+
+    def make_app(self, *, upstream_token: str, pin: str, signing_key: str, kv: Any,
+                 fetch_metadata: Any) -> Any:
+        """Build the bundle's WorkerApp (one per process, reused across requests)."""
+        settings_mod = self.settings_module
+        return self.app_module.WorkerApp(
+            settings=settings_mod.Settings.from_mapping(self.settings_mapping),
+            secrets=settings_mod.Secrets(
+                upstream_token=upstream_token, pin=pin, signing_key=signing_key
+            ),
+            kv=kv,
+            fetch_metadata=fetch_metadata,
+        )
+
+
+def check_bundle_dir(bundle_dir: Path) -> Path:
+    """Return the resolved bundle directory, or raise CfmcpError naming what is missing."""
+    root = bundle_dir.expanduser().resolve()
+    if not root.is_dir():
+        raise CfmcpError(f"bundle directory {bundle_dir} not found",
+                         hint="render one with `cfmcp render --out DIR`")
+    missing = [name for name in _REQUIRED if not (root / name).is_file()]
+    if missing:
+        raise CfmcpError(f"{bundle_dir} is not a rendered Worker bundle (missing {missing[0]})",
+                         hint="render one with `cfmcp render --out DIR`")
+    return root
+
+
+def load_core(bundle_dir: Path) -> Core:
+    """Import `cfmcp_worker` from `bundle_dir` and nowhere else."""
+    root = check_bundle_dir(bundle_dir)
+    loaded = sys.modules.get(CORE_PACKAGE)
+    if loaded is not None and not _is_under(loaded, root):
+        raise CfmcpError("this process already loaded another Worker bundle",
+                         hint="run one `cfmcp dev` process per bundle")
+    sys.path.insert(0, str(root))
+    try:
+        modules = {name: importlib.import_module(f"{CORE_PACKAGE}.{name}")
+                   for name in ("app", "http_types", "settings", "deployment")}
+    finally:
+        sys.path.remove(str(root))
+    for module in modules.values():
+        if not _is_under(module, root):
+            raise CfmcpError(f"{module.__name__} was not loaded from {root}")
+    return Core(bundle_dir=root, app_module=modules["app"], http_types=modules["http_types"],
+                settings_module=modules["settings"], deployment=modules["deployment"])
+
+
+def _is_under(module: ModuleType, root: Path) -> bool:
+    origin = getattr(module, "__file__", None)
+    return origin is not None and Path(origin).resolve().is_relative_to(root)

@@ -1,0 +1,53 @@
+"""What `cfmcp dev` prints: where to connect, the PIN (once), and warnings."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+
+from rich.panel import Panel
+from rich.table import Table
+
+from cfmcp.console import console, err_console
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def show(*, origin: str, upstream: str, pin: str | None, state: Path, demo: bool,
+         host: str) -> None:
+    """Print the connection panel. `pin` is shown only when it was generated for this run."""
+    mcp_url = f"{origin}/mcp"
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("MCP URL", f"[bold cyan]{mcp_url}[/]")
+    table.add_row("Upstream", upstream + ("  (demo server, fresh PAT)" if demo else ""))
+    if pin is not None:
+        table.add_row("PIN", f"[bold yellow]{pin}[/]  (shown once; set CFMCP_PIN to choose it)")
+    else:
+        table.add_row("PIN", "from CFMCP_PIN")
+    table.add_row("State", f"{state}  (tokens last while CFMCP_SIGNING_KEY stays the same)")
+    table.add_row("", "")
+    table.add_row("mcp-remote", f"npx mcp-remote {mcp_url}")
+    table.add_row("Claude Code", f"claude mcp add --transport http cfmcp {mcp_url}")
+    table.add_row("Inspector", f"npx @modelcontextprotocol/inspector → Streamable HTTP → {mcp_url}")
+    title = "cfmcp dev" + (" --demo" if demo else "")
+    console.print(Panel(table, title=title, subtitle="Ctrl-C to stop", expand=False))
+    if not _is_loopback(host):
+        warn(f"listening on {host} over plain http: the PIN and tokens cross the network "
+             "unencrypted; use this only on a network you trust")
+
+
+def warn(message: str) -> None:
+    err_console.print(f"[bold yellow]warning:[/] {message}", highlight=False)
+
+
+def stopped() -> None:
+    err_console.print("[dim]cfmcp dev stopped[/]")

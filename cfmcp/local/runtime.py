@@ -1,0 +1,50 @@
+"""Assemble the local Worker: bundle core + SQLite KV + CIMD fetcher + ASGI adapter."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from cfmcp.local.asgi import LocalWorker
+from cfmcp.local.bundle import load_core
+from cfmcp.local.cimd import make_metadata_fetcher
+from cfmcp.local.kv import SqliteKvStore
+
+
+@dataclass(frozen=True)
+class DevSecrets:
+    """The three Worker secrets, held in memory only."""
+
+    upstream_token: str
+    pin: str
+    signing_key: str
+
+    def __repr__(self) -> str:
+        return "DevSecrets(<redacted>)"
+
+
+def build_local_worker(bundle_dir: Path, secrets: DevSecrets, state_path: Path) -> LocalWorker:
+    """The ASGI app serving the bundle in `bundle_dir` with KV state in `state_path`."""
+    core = load_core(bundle_dir)
+    app = core.make_app(
+        upstream_token=secrets.upstream_token,
+        pin=secrets.pin,
+        signing_key=secrets.signing_key,
+        kv=SqliteKvStore(state_path),
+        fetch_metadata=make_metadata_fetcher(),
+    )
+    return LocalWorker(app, core.http_types)
+
+
+def upstream_url_of(bundle_dir: Path) -> str:
+    """The upstream URL rendered into a bundle (read without importing it)."""
+    import ast
+
+    source = (bundle_dir / "cfmcp_worker" / "deployment.py").read_text(encoding="utf-8")
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "SETTINGS" for t in node.targets
+        ):
+            settings = ast.literal_eval(node.value)
+            return str(settings.get("upstream_url", ""))
+    return ""
