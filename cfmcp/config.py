@@ -83,8 +83,9 @@ class ProjectConfig:
                 hint="a Cloudflare account id is 32 hex digits (dashboard → Workers → Account ID)",
             )
         if not _DATE.match(self.compatibility_date):
-            raise CfmcpError(f"invalid compatibility_date {self.compatibility_date!r}",
-                             hint="use YYYY-MM-DD")
+            raise CfmcpError(
+                f"invalid compatibility_date {self.compatibility_date!r}", hint="use YYYY-MM-DD"
+            )
         validate_upstream_url(self.upstream.url)
         if not _HEADER_NAME.match(self.upstream.auth_header):
             raise CfmcpError(f"invalid header name {self.upstream.auth_header!r}")
@@ -105,15 +106,21 @@ class ProjectConfig:
     def _validate_hostname(self) -> None:
         host = self.hostname
         if host.mode not in ("workers_dev", "custom_domain", "route"):
-            raise CfmcpError(f"invalid hostname mode {host.mode!r}",
-                             hint="use workers_dev, custom_domain or route")
+            raise CfmcpError(
+                f"invalid hostname mode {host.mode!r}",
+                hint="use workers_dev, custom_domain or route",
+            )
         if host.mode == "custom_domain" and not _HOSTNAME.match(host.domain):
-            raise CfmcpError(f"invalid custom domain {host.domain!r}",
-                             hint="give a hostname such as mcp.example.com")
+            raise CfmcpError(
+                f"invalid custom domain {host.domain!r}",
+                hint="give a hostname such as mcp.example.com",
+            )
         if host.mode == "route":
             if not host.route or "/" not in host.route:
-                raise CfmcpError(f"invalid route pattern {host.route!r}",
-                                 hint="give a pattern such as mcp.example.com/*")
+                raise CfmcpError(
+                    f"invalid route pattern {host.route!r}",
+                    hint="give a pattern such as mcp.example.com/*",
+                )
             if not _HOSTNAME.match(host.zone):
                 raise CfmcpError(
                     f"invalid zone {host.zone!r}", hint="give the zone name, e.g. example.com"
@@ -121,8 +128,9 @@ class ProjectConfig:
 
     def _validate_oauth(self) -> None:
         oauth = self.oauth
-        if not oauth.scopes or not all(re.fullmatch(r"[\x21\x23-\x5b\x5d-\x7e]+", s)
-                                       for s in oauth.scopes):
+        if not oauth.scopes or not all(
+            re.fullmatch(r"[\x21\x23-\x5b\x5d-\x7e]+", s) for s in oauth.scopes
+        ):
             raise CfmcpError("invalid oauth.scopes", hint='give scope tokens such as ["mcp"]')
         if not 0 < len(oauth.server_name) <= 80:
             raise CfmcpError("oauth.server_name must be 1-80 characters")
@@ -152,22 +160,30 @@ class ProjectConfig:
 def validate_upstream_url(url: str) -> None:
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise CfmcpError(f"invalid upstream URL {url!r}",
-                         hint="give the MCP endpoint, e.g. https://api.githubcopilot.com/mcp")
+        raise CfmcpError(
+            f"invalid upstream URL {url!r}",
+            hint="give the MCP endpoint, e.g. https://api.githubcopilot.com/mcp",
+        )
     if parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "localhost", "::1"):
-        raise CfmcpError(f"upstream URL {url!r} is not https",
-                         hint="the PAT would travel in clear text; use https")
+        raise CfmcpError(
+            f"upstream URL {url!r} is not https",
+            hint="the PAT would travel in clear text; use https",
+        )
     if parts.username or parts.password:
-        raise CfmcpError("the upstream URL must not contain credentials",
-                         hint="the PAT is set as a secret, never in the URL")
+        raise CfmcpError(
+            "the upstream URL must not contain credentials",
+            hint="the PAT is set as a secret, never in the URL",
+        )
 
 
 def _section(cls: type, data: dict[str, Any], where: str) -> Any:
     allowed = {f.name for f in fields(cls)}
     unknown = set(data) - allowed
     if unknown:
-        raise CfmcpError(f"unknown key(s) in [{where}]: {', '.join(sorted(unknown))}",
-                         hint=f"allowed: {', '.join(sorted(allowed))}")
+        raise CfmcpError(
+            f"unknown key(s) in [{where}]: {', '.join(sorted(unknown))}",
+            hint=f"allowed: {', '.join(sorted(allowed))}",
+        )
     return cls(**data)
 
 

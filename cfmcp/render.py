@@ -122,8 +122,11 @@ def render_bundle(config: ProjectConfig, public_url: str = "") -> Bundle:
     """Render every module of the Worker for this config."""
     root = template_dir()
     env = _environment(root)
-    context = {"settings": worker_settings(config, public_url), "version": __version__,
-               "server_name": config.oauth.server_name}
+    context = {
+        "settings": worker_settings(config, public_url),
+        "version": __version__,
+        "server_name": config.oauth.server_name,
+    }
     modules: dict[str, bytes] = {}
     for path in sorted(root.rglob("*")):
         if not path.is_file() or "__pycache__" in path.parts:
@@ -144,14 +147,18 @@ def render_bundle(config: ProjectConfig, public_url: str = "") -> Bundle:
 def render_wrangler_toml(config: ProjectConfig, bundle: Bundle, kv_namespace_id: str) -> str:
     """A wrangler.toml equivalent to what `cfmcp deploy` does (the eject path)."""
     host = config.hostname
-    return _environment(template_dir()).get_template("wrangler.toml.j2").render(
-        version=__version__,
-        worker_name=config.name,
-        main_module=bundle.main_module,
-        compatibility_date=config.compatibility_date,
-        workers_dev=host.mode == "workers_dev",
-        bundle_sha256=bundle.sha256,
-        kv_namespace_id=kv_namespace_id,
-        custom_domains=[host.domain] if host.mode == "custom_domain" else [],
-        routes=[{"pattern": host.route, "zone": host.zone}] if host.mode == "route" else [],
+    return (
+        _environment(template_dir())
+        .get_template("wrangler.toml.j2")
+        .render(
+            version=__version__,
+            worker_name=config.name,
+            main_module=bundle.main_module,
+            compatibility_date=config.compatibility_date,
+            workers_dev=host.mode == "workers_dev",
+            bundle_sha256=bundle.sha256,
+            kv_namespace_id=kv_namespace_id,
+            custom_domains=[host.domain] if host.mode == "custom_domain" else [],
+            routes=[{"pattern": host.route, "zone": host.zone}] if host.mode == "route" else [],
+        )
     )

@@ -1,0 +1,141 @@
+"""WorkerApp: routes a request to the OAuth endpoints or the MCP proxy (see CONTRACTS.md).
+
+Only the MCP endpoint is proxied; every other path that is not an OAuth endpoint is a 404, so
+the PAT never becomes a key to the upstream host's other paths.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from cfmcp_worker import metadata, pages
+from cfmcp_worker.authorize import AuthorizationEndpoint, Endpoints
+from cfmcp_worker.clients import ClientRegistry, MetadataFetcher, RegistrationError
+from cfmcp_worker.crypto import Signer
+from cfmcp_worker.http_types import Forward, Headers, HttpRequest, HttpResponse, PassThrough
+from cfmcp_worker.kv import KvStore
+from cfmcp_worker.pin_guard import PinGuard
+from cfmcp_worker.proxy import McpProxy
+from cfmcp_worker.responses import (
+    NO_STORE,
+    json_response,
+    method_not_allowed,
+    not_found,
+    oauth_error,
+    preflight,
+)
+from cfmcp_worker.settings import Secrets, Settings
+from cfmcp_worker.token_endpoint import TokenEndpoint
+from cfmcp_worker.tokens import TokenService
+from cfmcp_worker.urls import MCP_PATH
+
+PRM_PATHS = ("/.well-known/oauth-protected-resource/mcp", "/.well-known/oauth-protected-resource")
+ASM_PATHS = (
+    "/.well-known/oauth-authorization-server",
+    "/.well-known/oauth-authorization-server/mcp",
+)
+CORS_PATHS = frozenset({*PRM_PATHS, *ASM_PATHS, "/register", "/token", "/revoke", MCP_PATH})
+
+
+class WorkerApp:
+    """The Worker's request handler, independent of the host it runs on."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        secrets: Secrets,
+        kv: KvStore,
+        fetch_metadata: MetadataFetcher | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        for name in ("upstream_token", "pin", "signing_key"):
+            if not getattr(secrets, name):
+                raise ValueError(f"secret {name} is not set")
+        self.settings = settings
+        signer = Signer(secrets.signing_key)
+        self.tokens = TokenService(
+            signer,
+            kv,
+            code_ttl=settings.code_ttl,
+            access_ttl=settings.access_token_ttl,
+            refresh_ttl=settings.refresh_token_ttl,
+            refresh_grace=settings.refresh_grace_seconds,
+            clock=clock,
+        )
+        self.clients = ClientRegistry(signer, kv, fetch_metadata, clock)
+        guard = PinGuard(
+            kv,
+            max_per_ip=settings.pin_max_failures_per_ip,
+            lockout_seconds=settings.pin_lockout_seconds,
+            max_global_per_hour=settings.pin_max_failures_global_per_hour,
+            clock=clock,
+        )
+        self.authorization = AuthorizationEndpoint(
+            signer, self.clients, self.tokens, guard, secrets.pin, settings.scopes
+        )
+        self.proxy = McpProxy(settings, secrets, self.tokens)
+
+    def endpoints(self, request: HttpRequest) -> Endpoints:
+        issuer = self.settings.public_url or request.origin
+        return Endpoints(issuer=issuer, resource=issuer + MCP_PATH)
+
+    async def handle(self, request: HttpRequest) -> HttpResponse | Forward:
+        path, method = request.path, request.method
+        if method == "OPTIONS" and path in CORS_PATHS:
+            return preflight()
+        where = self.endpoints(request)
+        if path == MCP_PATH:
+            denied = await self.proxy.authorize(request, where.issuer, where.resource)
+            return denied or self.proxy.forward(request)
+        if path in PRM_PATHS or path in ASM_PATHS:
+            if method not in ("GET", "HEAD"):
+                return method_not_allowed("GET")
+            return self._metadata(path, where)
+        if path == "/authorize":
+            if method == "GET":
+                return await self.authorization.show(request, where)
+            if method == "POST":
+                return await self.authorization.submit(request, where)
+            return method_not_allowed("GET, POST")
+        if path in ("/register", "/token", "/revoke"):
+            if method != "POST":
+                return method_not_allowed("POST")
+            return await self._post_endpoint(path, request, where)
+        return not_found()
+
+    def _metadata(self, path: str, where: Endpoints) -> HttpResponse:
+        scopes = self.settings.scopes
+        if path in PRM_PATHS:
+            body = metadata.protected_resource_metadata(
+                where.resource, where.issuer, scopes, self.settings.server_name
+            )
+        else:
+            body = metadata.authorization_server_metadata(where.issuer, scopes)
+        return json_response(200, body, [("Cache-Control", "public, max-age=300")])
+
+    async def _post_endpoint(
+        self, path: str, request: HttpRequest, where: Endpoints
+    ) -> HttpResponse:
+        if path == "/register":
+            try:
+                registration = self.clients.register(request.body)
+            except RegistrationError as exc:
+                return oauth_error(400, exc.error, exc.description)
+            return json_response(201, registration, NO_STORE)
+        endpoint = TokenEndpoint(self.clients, self.tokens, where.resource)
+        if path == "/token":
+            return await endpoint.token(request)
+        return await endpoint.revoke(request)
+
+    def upstream_response(
+        self, request: HttpRequest, status: int, headers: Headers
+    ) -> HttpResponse | PassThrough:
+        return self.proxy.upstream_response(status, headers)
+
+    def upstream_error(self, request: HttpRequest, reason: str) -> HttpResponse:
+        return self.proxy.upstream_error(reason)
+
+    @staticmethod
+    def error_page(message: str) -> HttpResponse:
+        return pages.error(message)

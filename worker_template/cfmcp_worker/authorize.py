@@ -1,0 +1,171 @@
+"""The authorization endpoint: validate the request, show the consent page, check the PIN.
+
+Until `client_id` and `redirect_uri` are known to be valid, errors are shown on a page and never
+redirected (an open redirector otherwise). The consent form carries one signed `request` token
+binding every parameter of this authorization request (it is the CSRF token: a form posted with
+altered parameters fails its signature), and cross-site posts are refused by Origin.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cfmcp_worker import pages
+from cfmcp_worker.clients import Client, ClientRegistry
+from cfmcp_worker.crypto import Signer, constant_time_equals
+from cfmcp_worker.forms import FormError, parse_form_body, parse_params
+from cfmcp_worker.http_types import HttpRequest, HttpResponse
+from cfmcp_worker.pin_guard import PinGuard
+from cfmcp_worker.responses import redirect
+from cfmcp_worker.tokens import CodeGrant, TokenService
+from cfmcp_worker.urls import add_query, same_resource
+
+REQUEST_PREFIX = "cfreq"
+REQUEST_TTL_SECONDS = 600
+MAX_STATE_LENGTH = 2048
+_CHALLENGE_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    issuer: str
+    resource: str
+
+
+def grant_scope(requested: str | None, supported: tuple[str, ...]) -> str:
+    """The supported subset of what the client asked for, or all supported scopes if none."""
+    asked = (requested or "").split()
+    granted = [scope for scope in supported if scope in asked]
+    return " ".join(granted or supported)
+
+
+class AuthorizationEndpoint:
+    def __init__(
+        self,
+        signer: Signer,
+        clients: ClientRegistry,
+        tokens: TokenService,
+        guard: PinGuard,
+        pin: str,
+        supported_scopes: tuple[str, ...],
+    ) -> None:
+        self._signer = signer
+        self._clients = clients
+        self._tokens = tokens
+        self._guard = guard
+        self._pin = pin
+        self._scopes = supported_scopes
+
+    async def show(self, request: HttpRequest, where: Endpoints) -> HttpResponse:
+        try:
+            params = parse_params(request.query)
+        except FormError as exc:
+            return pages.error(f"Invalid authorization request: {exc}.")
+        client = await self._clients.resolve(params.get("client_id"))
+        if client is None:
+            return pages.error("Unknown client. Reconnect from your MCP client to register again.")
+        redirect_uri = params.get("redirect_uri")
+        if redirect_uri is None and len(client.redirect_uris) == 1:
+            redirect_uri = client.redirect_uris[0]
+        if not redirect_uri or not client.allows_redirect(redirect_uri):
+            return pages.error("The redirect URI is not registered for this client.")
+        state = params.get("state")
+        if state is not None and len(state) > MAX_STATE_LENGTH:
+            return pages.error("The state parameter is too long.")
+
+        def fail(error: str, description: str) -> HttpResponse:
+            return _redirect_error(redirect_uri, error, description, state, where.issuer)
+
+        if params.get("response_type") != "code":
+            return fail("unsupported_response_type", "response_type must be code")
+        challenge = params.get("code_challenge", "")
+        if not challenge:
+            return fail("invalid_request", "code_challenge is required (PKCE)")
+        if params.get("code_challenge_method") != "S256":
+            return fail("invalid_request", "code_challenge_method must be S256")
+        if not 43 <= len(challenge) <= 128 or not set(challenge) <= _CHALLENGE_CHARS:
+            return fail("invalid_request", "code_challenge is malformed")
+        resource = params.get("resource")
+        if resource is not None and not same_resource(resource, where.resource):
+            return fail("invalid_target", f"resource must be {where.resource}")
+        scope = grant_scope(params.get("scope"), self._scopes)
+        token = self._signer.sign(
+            REQUEST_PREFIX,
+            {
+                "c": client.client_id,
+                "r": redirect_uri,
+                "st": state,
+                "pc": challenge,
+                "res": where.resource,
+                "s": scope,
+                "exp": self._tokens.now() + REQUEST_TTL_SECONDS,
+            },
+        )
+        return pages.consent(
+            client_name=client.name, redirect_uri=redirect_uri, scope=scope, request_token=token
+        )
+
+    async def submit(self, request: HttpRequest, where: Endpoints) -> HttpResponse:
+        if _is_cross_site(request):
+            return pages.error("This form can only be submitted from its own page.", 403)
+        try:
+            form = parse_form_body(request.body, request.header("content-type"))
+        except FormError as exc:
+            return pages.error(f"Invalid form: {exc}.")
+        req = self._signer.verify(REQUEST_PREFIX, form.get("request", ""))
+        if req is None or req.get("exp", 0) < self._tokens.now():
+            return pages.error(
+                "This authorization request is invalid or has expired. "
+                "Start again from your MCP client."
+            )
+        client = await self._clients.resolve(req["c"])
+        if client is None or not client.allows_redirect(req["r"]):
+            return pages.error("Unknown client. Reconnect from your MCP client.")
+        if form.get("action") == "deny":
+            return _redirect_error(
+                req["r"], "access_denied", "the user denied access", req["st"], where.issuer
+            )
+        blocked = await self._guard.blocked_reason(request.client_ip)
+        if blocked:
+            return self._consent_again(client, req, form, blocked, 429)
+        if not constant_time_equals(form.get("pin", ""), self._pin):
+            await self._guard.record_failure(request.client_ip)
+            return self._consent_again(client, req, form, "Wrong PIN.", 401)
+        await self._guard.record_success(request.client_ip)
+        code = self._tokens.issue_code(
+            CodeGrant(client.client_id, req["r"], req["pc"], req["res"], req["s"])
+        )
+        params = {"code": code}
+        if req["st"] is not None:
+            params["state"] = req["st"]
+        params["iss"] = where.issuer
+        return redirect(add_query(req["r"], params))
+
+    def _consent_again(
+        self, client: Client, req: dict, form: dict[str, str], error: str, status: int
+    ) -> HttpResponse:
+        return pages.consent(
+            client_name=client.name,
+            redirect_uri=req["r"],
+            scope=req["s"],
+            request_token=form["request"],
+            error=error,
+            status=status,
+        )
+
+
+def _is_cross_site(request: HttpRequest) -> bool:
+    origin = request.header("origin")
+    if origin and origin != "null" and origin.rstrip("/") != request.origin:
+        return True
+    return request.header("sec-fetch-site") == "cross-site"
+
+
+def _redirect_error(
+    redirect_uri: str, error: str, description: str, state: str | None, issuer: str
+) -> HttpResponse:
+    params = {"error": error, "error_description": description}
+    if state is not None:
+        params["state"] = state
+    params["iss"] = issuer
+    return redirect(add_query(redirect_uri, params))

@@ -1,0 +1,56 @@
+"""HTML pages of the authorization flow: consent and error, every dynamic value escaped."""
+
+from __future__ import annotations
+
+from html import escape
+from string import Template
+from urllib.parse import urlsplit
+
+from cfmcp_worker import consent_page
+from cfmcp_worker.http_types import HttpResponse
+from cfmcp_worker.responses import html_page
+
+
+def _fill(template: str, safe_html: dict[str, str] | None = None, **values: str) -> str:
+    """Substitute `values` HTML-escaped; `safe_html` holds fragments built from escaped parts."""
+    escaped = {key: escape(value, quote=True) for key, value in values.items()}
+    return Template(template).substitute(
+        style=consent_page.STYLE,
+        server_name=consent_page.SERVER_NAME_HTML,
+        **(safe_html or {}),
+        **escaped,
+    )
+
+
+def redirect_host(uri: str) -> str:
+    """What the user must recognise: the host a code is sent to (or the app's scheme)."""
+    parts = urlsplit(uri)
+    if parts.scheme in ("http", "https"):
+        return parts.netloc or uri
+    return f"{parts.scheme}://{parts.netloc}" if parts.netloc else f"{parts.scheme}:"
+
+
+def consent(
+    *,
+    client_name: str,
+    redirect_uri: str,
+    scope: str,
+    request_token: str,
+    error: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    error_html = f'<p class="error">{escape(error)}</p>' if error else ""
+    html = _fill(
+        consent_page.CONSENT_PAGE,
+        {"error": error_html},
+        client_name=client_name,
+        redirect_uri=redirect_uri,
+        redirect_host=redirect_host(redirect_uri),
+        scope=scope or "(none)",
+        request_token=request_token,
+    )
+    return html_page(status, html)
+
+
+def error(message: str, status: int = 400) -> HttpResponse:
+    return html_page(status, _fill(consent_page.ERROR_PAGE, message=message))

@@ -1,0 +1,86 @@
+"""Response builders: JSON, OAuth errors, HTML pages, redirects, CORS and security headers."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from cfmcp_worker.http_types import Headers, HttpResponse
+
+NO_STORE: Headers = [("Cache-Control", "no-store"), ("Pragma", "no-cache")]
+
+CORS_ALLOW_HEADERS = (
+    "Authorization, Content-Type, Accept, Mcp-Session-Id, Mcp-Protocol-Version, Last-Event-ID"
+)
+CORS_EXPOSE_HEADERS = "Mcp-Session-Id, Mcp-Protocol-Version, WWW-Authenticate"
+
+PAGE_SECURITY_HEADERS: Headers = [
+    (
+        "Content-Security-Policy",
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'",
+    ),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "no-referrer"),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Cache-Control", "no-store"),
+]
+
+
+def cors_headers() -> Headers:
+    """CORS for bearer-token endpoints: no cookies are used, so any origin may call them."""
+    return [
+        ("Access-Control-Allow-Origin", "*"),
+        ("Access-Control-Expose-Headers", CORS_EXPOSE_HEADERS),
+    ]
+
+
+def preflight() -> HttpResponse:
+    return HttpResponse(
+        204,
+        [
+            *cors_headers(),
+            ("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS"),
+            ("Access-Control-Allow-Headers", CORS_ALLOW_HEADERS),
+            ("Access-Control-Max-Age", "86400"),
+        ],
+    )
+
+
+def json_response(
+    status: int, data: Any, headers: Headers | None = None, *, cors: bool = True
+) -> HttpResponse:
+    body = json.dumps(data, separators=(",", ":")).encode("utf-8")
+    out: Headers = [("Content-Type", "application/json")]
+    if cors:
+        out += cors_headers()
+    return HttpResponse(status, out + list(headers or []), body)
+
+
+def oauth_error(
+    status: int, error: str, description: str, headers: Headers | None = None
+) -> HttpResponse:
+    """An RFC 6749 §5.2 style error body (also used by DCR and revocation)."""
+    return json_response(
+        status, {"error": error, "error_description": description}, NO_STORE + list(headers or [])
+    )
+
+
+def html_page(status: int, html: str, extra: Headers | None = None) -> HttpResponse:
+    headers = [("Content-Type", "text/html; charset=utf-8"), *PAGE_SECURITY_HEADERS]
+    return HttpResponse(status, headers + list(extra or []), html.encode("utf-8"))
+
+
+def redirect(location: str) -> HttpResponse:
+    return HttpResponse(
+        302,
+        [("Location", location), ("Cache-Control", "no-store"), ("Referrer-Policy", "no-referrer")],
+    )
+
+
+def not_found() -> HttpResponse:
+    return json_response(404, {"error": "not_found"}, cors=False)
+
+
+def method_not_allowed(allowed: str) -> HttpResponse:
+    return json_response(405, {"error": "method_not_allowed"}, [("Allow", allowed)])

@@ -1,0 +1,104 @@
+"""The token endpoint (authorization_code with PKCE, refresh_token) and revocation (RFC 7009)."""
+
+from __future__ import annotations
+
+import re
+
+from cfmcp_worker.clients import Client, ClientRegistry, client_id_from_request
+from cfmcp_worker.crypto import pkce_s256
+from cfmcp_worker.forms import FormError, parse_form_body
+from cfmcp_worker.http_types import HttpRequest, HttpResponse
+from cfmcp_worker.responses import NO_STORE, json_response, oauth_error
+from cfmcp_worker.tokens import TokenService, refresh_token_grant_id
+from cfmcp_worker.urls import same_resource
+
+_VERIFIER = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")
+
+
+class TokenEndpoint:
+    def __init__(self, clients: ClientRegistry, tokens: TokenService, resource: str) -> None:
+        self._clients = clients
+        self._tokens = tokens
+        self._resource = resource
+
+    async def _client(self, request: HttpRequest, form: dict[str, str]) -> Client | HttpResponse:
+        auth = request.header("authorization")
+        client = await self._clients.resolve(client_id_from_request(auth, form))
+        if client is None or not self._clients.authenticate(client, auth, form):
+            challenge = [("WWW-Authenticate", 'Basic realm="cfmcp"')] if auth else []
+            return oauth_error(401, "invalid_client", "client authentication failed", challenge)
+        return client
+
+    async def token(self, request: HttpRequest) -> HttpResponse:
+        try:
+            form = parse_form_body(request.body, request.header("content-type"))
+        except FormError as exc:
+            return oauth_error(400, "invalid_request", str(exc))
+        client = await self._client(request, form)
+        if isinstance(client, HttpResponse):
+            return client
+        grant_type = form.get("grant_type")
+        if grant_type == "authorization_code":
+            return await self._authorization_code(client, form)
+        if grant_type == "refresh_token":
+            return await self._refresh(client, form)
+        return oauth_error(
+            400, "unsupported_grant_type", "grant_type must be authorization_code or refresh_token"
+        )
+
+    async def _authorization_code(self, client: Client, form: dict[str, str]) -> HttpResponse:
+        code = form.get("code", "")
+        grant = self._tokens.read_code(code)
+        if grant is None or grant.client_id != client.client_id:
+            return oauth_error(400, "invalid_grant", "the code is invalid or expired")
+        if form.get("redirect_uri") != grant.redirect_uri:
+            return oauth_error(400, "invalid_grant", "redirect_uri does not match the code")
+        verifier = form.get("code_verifier", "")
+        if not _VERIFIER.match(verifier) or pkce_s256(verifier) != grant.code_challenge:
+            return oauth_error(400, "invalid_grant", "PKCE verification failed")
+        resource = form.get("resource")
+        if resource is not None and not same_resource(resource, grant.resource):
+            return oauth_error(400, "invalid_target", "resource does not match the code")
+        if not await self._tokens.consume_code(code):
+            return oauth_error(400, "invalid_grant", "the code was already used")
+        issued = await self._tokens.create_grant(
+            client.client_id, client.name, grant.scope, grant.resource
+        )
+        return json_response(200, issued.response_body(), NO_STORE)
+
+    async def _refresh(self, client: Client, form: dict[str, str]) -> HttpResponse:
+        resource = form.get("resource")
+        if resource is not None and not same_resource(resource, self._resource):
+            return oauth_error(400, "invalid_target", f"resource must be {self._resource}")
+        issued = await self._tokens.refresh(form.get("refresh_token", ""), client.client_id)
+        if issued is None:
+            return oauth_error(400, "invalid_grant", "the refresh token is invalid or expired")
+        requested = form.get("scope")
+        if requested and not set(requested.split()) <= set(issued.scope.split()):
+            return oauth_error(400, "invalid_scope", "scope exceeds what was granted")
+        return json_response(200, issued.response_body(), NO_STORE)
+
+    async def revoke(self, request: HttpRequest) -> HttpResponse:
+        """RFC 7009: 200 for unknown tokens; only the owning client's tokens are revoked."""
+        try:
+            form = parse_form_body(request.body, request.header("content-type"))
+        except FormError as exc:
+            return oauth_error(400, "invalid_request", str(exc))
+        client = await self._client(request, form)
+        if isinstance(client, HttpResponse):
+            return client
+        token = form.get("token", "")
+        grant_id, owner = await self._grant_of(token)
+        if grant_id and owner == client.client_id:
+            await self._tokens.revoke_grant(grant_id)
+        return json_response(200, {}, NO_STORE)
+
+    async def _grant_of(self, token: str) -> tuple[str | None, str | None]:
+        claims = self._tokens.read_access_token(token)
+        if claims is not None:
+            return claims.grant_id, claims.client_id
+        grant_id = refresh_token_grant_id(token)
+        grant = await self._tokens.load_grant(grant_id) if grant_id else None
+        if grant is None or not grant.matches_refresh(token):
+            return None, None
+        return grant.grant_id, grant.client_id
