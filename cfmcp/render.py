@@ -41,7 +41,9 @@ def template_dir() -> Path:
 
 def python_literal(value: Any) -> str:
     """A deterministic Python literal for plain config data."""
-    if value is None or isinstance(value, bool | int | float | str):
+    if isinstance(value, str):
+        return repr(str(value))  # plain str: subclasses such as Markup have their own repr
+    if value is None or isinstance(value, bool | int | float):
         return repr(value)
     if isinstance(value, list | tuple):
         return "[" + ", ".join(python_literal(v) for v in value) + "]"

@@ -30,7 +30,7 @@ class PinGuard:
         self._lockout = lockout_seconds
         self._max_global = max_global_per_hour
         self._clock = clock
-        self._local: dict[str, int] = {}
+        self._local: dict[str, tuple[int, float]] = {}  # key -> (count, expires at)
 
     def _ip_key(self, ip: str | None) -> str:
         return f"pin-fail:ip:{sha256_hex(ip or 'unknown')}"
@@ -44,7 +44,9 @@ class PinGuard:
             remote = int(json.loads(stored)["n"]) if stored else 0
         except (ValueError, KeyError, TypeError):
             remote = 0
-        return max(remote, self._local.get(key, 0))
+        count, expires = self._local.get(key, (0, 0.0))
+        local = count if expires > self._clock() else 0
+        return max(remote, local)
 
     async def blocked_reason(self, ip: str | None) -> str | None:
         """Why a PIN attempt from `ip` may not be made now, or None if it may."""
@@ -58,12 +60,12 @@ class PinGuard:
     async def record_failure(self, ip: str | None) -> None:
         for key, ttl in ((self._ip_key(ip), self._lockout), (self._global_key(), 3600 + 60)):
             count = await self._count(key) + 1
-            self._local[key] = count
+            self._local[key] = (count, self._clock() + ttl)
             if len(self._local) > 10000:
                 self._local.clear()
             await self._kv.put(key, json.dumps({"n": count}), ttl=max(MIN_TTL_SECONDS, ttl))
 
     async def record_success(self, ip: str | None) -> None:
         key = self._ip_key(ip)
-        if self._local.pop(key, 0) or await self._kv.get(key) is not None:
+        if self._local.pop(key, None) or await self._kv.get(key) is not None:
             await self._kv.delete(key)

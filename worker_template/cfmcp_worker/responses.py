@@ -83,4 +83,4 @@ def not_found() -> HttpResponse:
 
 
 def method_not_allowed(allowed: str) -> HttpResponse:
-    return json_response(405, {"error": "method_not_allowed"}, [("Allow", allowed)])
+    return json_response(405, {"error": "method_not_allowed"}, [("Allow", allowed)], cors=False)

@@ -1,0 +1,79 @@
+"""Fixtures for unit tests of the Worker core, imported from a rendered bundle."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+
+import pytest
+
+from cfmcp.config import ProjectConfig
+from cfmcp.render import render_bundle
+from tests.core.memory_kv import MemoryKv
+
+SERVER_NAME = 'Acme <b>MCP</b> & "Co"'
+UPSTREAM = "https://upstream.example.com/mcp"
+ORIGIN = "https://mcp.example.com"
+PAT = "ghp_FAKE_PAT_for_tests_0000000000"
+PIN = "24681357"
+SIGNING_KEY = "test-signing-key-0123456789abcdef"
+
+
+@pytest.fixture(scope="session")
+def core(tmp_path_factory) -> object:
+    """The `cfmcp_worker` package of a rendered bundle (the bytes that would be uploaded)."""
+    config = ProjectConfig(name="test-worker")
+    config.oauth.server_name = SERVER_NAME
+    config.upstream.url = UPSTREAM
+    config.upstream.extra_headers = {"X-MCP-Readonly": "true"}
+    out = tmp_path_factory.mktemp("bundle")
+    render_bundle(config.validate()).write(out)
+    sys.path.insert(0, str(out))  # stays: the core imports its rendered modules lazily
+    return importlib.import_module("cfmcp_worker.app")
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def kv(clock) -> MemoryKv:
+    return MemoryKv(clock)
+
+
+@pytest.fixture
+def make_app(core, kv, clock):
+    settings_mod = sys.modules["cfmcp_worker.settings"]
+    deployment = sys.modules.get("cfmcp_worker.deployment") or importlib.import_module(
+        "cfmcp_worker.deployment"
+    )
+
+    def build(fetch_metadata=None, **overrides):
+        values = {**deployment.SETTINGS, **overrides}
+        settings = settings_mod.Settings.from_mapping(values)
+        secrets = settings_mod.Secrets(upstream_token=PAT, pin=PIN, signing_key=SIGNING_KEY)
+        return core.WorkerApp(settings, secrets, kv, fetch_metadata=fetch_metadata, clock=clock)
+
+    return build
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+def bundle_dir_of(module) -> Path:
+    return Path(module.__file__).parent.parent

@@ -1,0 +1,194 @@
+"""The authorization endpoint, the consent page and the PIN."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.core.conftest import ORIGIN, PIN
+from tests.core.flow import (
+    LOOPBACK_REDIRECT,
+    authorize_query,
+    call,
+    header,
+    pkce_pair,
+    redirect_params,
+    register,
+    request_token_from,
+    submit_pin,
+)
+
+
+async def _consent(app, core, client=None, **overrides):
+    client = client or await register(app, core)
+    _, challenge = pkce_pair()
+    page = await call(
+        app,
+        core,
+        "GET",
+        "/authorize?" + authorize_query(client["client_id"], challenge, **overrides),
+    )
+    return client, page
+
+
+async def test_consent_page_security_headers(app, core):
+    _, page = await _consent(app, core)
+    assert page.status == 200
+    csp = header(page, "content-security-policy")
+    assert "frame-ancestors 'none'" in csp and "form-action 'self'" in csp
+    assert header(page, "x-frame-options") == "DENY"
+    assert header(page, "referrer-policy") == "no-referrer"
+    assert header(page, "cache-control") == "no-store"
+    assert header(page, "access-control-allow-origin") is None
+
+
+async def test_consent_page_escapes_client_and_server_names(app, core):
+    client = await register(app, core, client_name='<script>alert("x")</script>')
+    _, page = await _consent(app, core, client)
+    assert b"<script>alert" not in page.body
+    assert b"&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page.body
+    assert b"<b>MCP</b>" not in page.body and b"Acme &lt;b&gt;MCP&lt;/b&gt; &amp;" in page.body
+
+
+async def test_consent_page_shows_redirect_host_prominently(app, core):
+    _, page = await _consent(app, core)
+    assert b'class="host">127.0.0.1:33418<' in page.body
+
+
+async def test_loopback_redirect_may_use_any_port(app, core):
+    _, page = await _consent(app, core, redirect_uri="http://127.0.0.1:61000/callback")
+    assert page.status == 200
+
+
+@pytest.mark.parametrize(
+    "redirect_uri",
+    [
+        "http://127.0.0.1:33418/other",
+        "https://evil.example.com/callback",
+        "http://localhost:33418/callback",
+    ],
+)
+async def test_unregistered_redirect_is_shown_not_redirected(app, core, redirect_uri):
+    _, page = await _consent(app, core, redirect_uri=redirect_uri)
+    assert page.status == 400 and header(page, "location") is None
+
+
+async def test_unknown_client_is_shown_not_redirected(app, core):
+    _, challenge = pkce_pair()
+    page = await call(app, core, "GET", "/authorize?" + authorize_query("nope", challenge))
+    assert page.status == 400 and header(page, "location") is None
+
+
+@pytest.mark.parametrize(
+    "overrides,error",
+    [
+        ({"code_challenge": None}, "invalid_request"),
+        ({"code_challenge_method": "plain"}, "invalid_request"),
+        ({"code_challenge_method": None}, "invalid_request"),
+        ({"response_type": "token"}, "unsupported_response_type"),
+        ({"resource": "https://other.example.com/mcp"}, "invalid_target"),
+        ({"resource": ORIGIN + "/mcp/other"}, "invalid_target"),
+    ],
+)
+async def test_bad_requests_redirect_with_error_state_and_iss(app, core, overrides, error):
+    _, page = await _consent(app, core, **overrides)
+    assert page.status == 302
+    params = redirect_params(page)
+    assert params["error"] == error
+    assert params["state"] == "st-123"
+    assert params["iss"] == ORIGIN
+
+
+async def test_resource_is_compared_canonically(app, core):
+    _, page = await _consent(app, core, resource="HTTPS://MCP.example.com:443/mcp/")
+    assert page.status == 200
+
+
+async def test_unsupported_scopes_are_dropped_not_fatal(app, core):
+    _, page = await _consent(app, core, scope="openid email profile offline_access")
+    assert page.status == 200 and b"Requested access: mcp" in page.body
+
+
+async def test_correct_pin_redirects_with_code_state_iss(app, core):
+    _, page = await _consent(app, core)
+    response = await submit_pin(app, core, request_token_from(page.body))
+    assert response.status == 302
+    assert header(response, "location").startswith(LOOPBACK_REDIRECT + "?")
+    params = redirect_params(response)
+    assert params["code"] and params["state"] == "st-123" and params["iss"] == ORIGIN
+
+
+async def test_wrong_pin_gives_no_code(app, core):
+    _, page = await _consent(app, core)
+    response = await submit_pin(app, core, request_token_from(page.body), pin="00000000")
+    assert response.status == 401 and header(response, "location") is None
+    assert b"Wrong PIN" in response.body
+
+
+async def test_deny_redirects_access_denied(app, core):
+    _, page = await _consent(app, core)
+    response = await submit_pin(app, core, request_token_from(page.body), action="deny")
+    assert redirect_params(response)["error"] == "access_denied"
+
+
+async def test_tampered_request_token_is_refused(app, core):
+    _, page = await _consent(app, core)
+    token = request_token_from(page.body)
+    prefix, payload, sig = token.split(".")
+    forged = f"{prefix}.{payload[:-2]}xx.{sig}"
+    response = await submit_pin(app, core, forged)
+    assert response.status == 400 and header(response, "location") is None
+
+
+async def test_request_token_expires(app, core, clock):
+    _, page = await _consent(app, core)
+    clock.advance(601)
+    response = await submit_pin(app, core, request_token_from(page.body))
+    assert response.status == 400
+
+
+@pytest.mark.parametrize(
+    "headers", [{"origin": "https://evil.example.com"}, {"sec-fetch-site": "cross-site"}]
+)
+async def test_cross_site_post_is_refused(app, core, headers):
+    _, page = await _consent(app, core)
+    response = await submit_pin(app, core, request_token_from(page.body), headers=headers)
+    assert response.status == 403
+
+
+async def test_same_origin_and_null_origin_posts_are_accepted(app, core):
+    for headers in ({"origin": ORIGIN}, {"origin": "null", "sec-fetch-site": "same-origin"}):
+        _, page = await _consent(app, core)
+        response = await submit_pin(app, core, request_token_from(page.body), headers=headers)
+        assert response.status == 302
+
+
+async def test_lockout_after_repeated_wrong_pins(app, core, clock):
+    _, page = await _consent(app, core)
+    token = request_token_from(page.body)
+    for _ in range(5):
+        assert (await submit_pin(app, core, token, pin="11111111")).status == 401
+    locked = await submit_pin(app, core, token, pin=PIN)
+    assert locked.status == 429 and header(locked, "location") is None
+    other_ip = await submit_pin(app, core, token, pin=PIN, ip="198.51.100.9")
+    assert other_ip.status == 302
+    clock.advance(16 * 60)
+    _, page = await _consent(app, core)
+    assert (await submit_pin(app, core, request_token_from(page.body))).status == 302
+
+
+async def test_global_ceiling_across_addresses(app, core, clock):
+    _, page = await _consent(app, core)
+    token = request_token_from(page.body)
+    for i in range(60):
+        await submit_pin(app, core, token, pin="11111111", ip=f"192.0.2.{i}")
+    response = await submit_pin(app, core, token, pin=PIN, ip="198.51.100.200")
+    assert response.status == 429
+
+
+async def test_pin_comparison_uses_compare_digest(core):
+    import inspect
+
+    crypto = __import__("cfmcp_worker.crypto", fromlist=["constant_time_equals"])
+    assert "compare_digest" in inspect.getsource(crypto.constant_time_equals)
+    authorize = __import__("cfmcp_worker.authorize", fromlist=["x"])
+    assert 'constant_time_equals(form.get("pin"' in inspect.getsource(authorize)

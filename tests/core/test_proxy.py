@@ -1,0 +1,144 @@
+"""The MCP endpoint: bearer checks, the forward decision and upstream response mapping."""
+
+from __future__ import annotations
+
+from tests.core.conftest import ORIGIN, PAT, UPSTREAM
+from tests.core.flow import body_json, call, full_flow, header
+
+
+async def _token(app, core) -> str:
+    return (await full_flow(app, core))[1]["access_token"]
+
+
+async def test_no_token_gives_401_with_resource_metadata(app, core):
+    response = await call(app, core, "POST", "/mcp", body=b"{}")
+    assert response.status == 401
+    challenge = header(response, "www-authenticate")
+    expected = f'resource_metadata="{ORIGIN}/.well-known/oauth-protected-resource/mcp"'
+    assert challenge.startswith("Bearer ") and expected in challenge
+    assert "error=" not in challenge
+    assert "WWW-Authenticate" in header(response, "access-control-expose-headers")
+
+
+async def test_auth_is_checked_before_anything_else(app, core):
+    # Even a GET without Accept or a bogus method must be told to authenticate first.
+    for method in ("GET", "DELETE", "PUT"):
+        assert (await call(app, core, method, "/mcp")).status == 401
+
+
+async def test_bad_token_gives_invalid_token(app, core):
+    response = await call(app, core, "POST", "/mcp", headers={"authorization": "Bearer abc"})
+    assert response.status == 401
+    assert 'error="invalid_token"' in header(response, "www-authenticate")
+
+
+async def test_token_in_query_string_is_refused(app, core):
+    token = await _token(app, core)
+    response = await call(app, core, "POST", f"/mcp?access_token={token}")
+    assert response.status == 400
+    assert response.__class__.__name__ == "HttpResponse"
+
+
+async def test_forward_injects_pat_and_strips_client_credentials(app, core):
+    token = await _token(app, core)
+    forward = await call(
+        app,
+        core,
+        "POST",
+        "/mcp?x=1",
+        body=b'{"jsonrpc":"2.0"}',
+        headers={
+            "authorization": f"Bearer {token}",
+            "cookie": "session=abc",
+            "cf-connecting-ip": "203.0.113.7",
+            "cf-ray": "123",
+            "connection": "keep-alive",
+            "mcp-session-id": "sess-1",
+            "mcp-protocol-version": "2025-11-25",
+            "last-event-id": "ev-9",
+            "accept": "application/json, text/event-stream",
+            "content-type": "application/json",
+            "x-mcp-readonly": "false",
+            "host": "mcp.example.com",
+            "user-agent": "Claude-User",
+        },
+    )
+    assert forward.__class__.__name__ == "Forward"
+    assert forward.url == UPSTREAM + "?x=1"
+    assert forward.body == b'{"jsonrpc":"2.0"}'
+    headers = {}
+    for name, value in forward.headers:
+        assert name.lower() not in headers, f"duplicate header {name}"
+        headers[name.lower()] = value
+    assert headers["authorization"] == f"Bearer {PAT}"
+    assert token not in repr(forward.headers)
+    for gone in ("cookie", "cf-connecting-ip", "cf-ray", "connection", "host"):
+        assert gone not in headers
+    assert headers["mcp-session-id"] == "sess-1"
+    assert headers["mcp-protocol-version"] == "2025-11-25"
+    assert headers["last-event-id"] == "ev-9"
+    assert headers["accept"] == "application/json, text/event-stream"
+    assert headers["content-type"] == "application/json"
+    assert headers["x-mcp-readonly"] == "true"  # the configured static header wins
+    assert headers["user-agent"] == "Claude-User"
+
+
+async def test_custom_credential_header_format(make_app, core):
+    app = make_app(upstream_auth_header="X-API-Key", upstream_auth_format="{token}")
+    token = await _token(app, core)
+    forward = await call(
+        app,
+        core,
+        "POST",
+        "/mcp",
+        headers={"authorization": f"Bearer {token}", "x-api-key": "client-supplied"},
+    )
+    headers = dict((k.lower(), v) for k, v in forward.headers)
+    assert headers["x-api-key"] == PAT
+    assert "authorization" not in headers
+
+
+async def test_upstream_401_and_403_become_502(app, core):
+    request = __import__("tests.core.flow", fromlist=["request"]).request(core, "POST", "/mcp")
+    for status in (401, 403):
+        response = app.upstream_response(request, status, [("WWW-Authenticate", "Bearer")])
+        assert response.status == 502
+        assert header(response, "www-authenticate") is None
+        assert body_json(response)["error"] == "upstream_auth_failed"
+        assert PAT not in response.body.decode()
+
+
+async def test_pass_through_keeps_mcp_headers_and_drops_cookies(app, core):
+    request = __import__("tests.core.flow", fromlist=["request"]).request(core, "POST", "/mcp")
+    verdict = app.upstream_response(
+        request,
+        200,
+        [
+            ("Content-Type", "text/event-stream"),
+            ("Mcp-Session-Id", "s1"),
+            ("Set-Cookie", "upstream=1"),
+            ("Transfer-Encoding", "chunked"),
+            ("Access-Control-Allow-Origin", "https://github.com"),
+        ],
+    )
+    assert verdict.__class__.__name__ == "PassThrough"
+    names = [name.lower() for name, _ in verdict.headers]
+    assert "set-cookie" not in names and "transfer-encoding" not in names
+    assert ("Mcp-Session-Id", "s1") in verdict.headers
+    assert dict(verdict.headers)["Access-Control-Allow-Origin"] == "*"
+    assert names.count("access-control-allow-origin") == 1
+
+
+async def test_upstream_error_is_502(app, core):
+    request = __import__("tests.core.flow", fromlist=["request"]).request(core, "POST", "/mcp")
+    response = app.upstream_error(request, "connection refused")
+    assert response.status == 502 and b"connection refused" in response.body
+
+
+async def test_oversized_body_is_refused(make_app, core):
+    app = make_app(max_request_bytes=1024)
+    token = await _token(app, core)
+    response = await call(
+        app, core, "POST", "/mcp", body=b"x" * 2048, headers={"authorization": f"Bearer {token}"}
+    )
+    assert response.status == 413

@@ -1,0 +1,188 @@
+"""Dynamic client registration (RFC 7591) and Client ID Metadata Documents."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.core.flow import authorize_query, body_json, call, pkce_pair, register
+
+
+async def _register_raw(app, core, data):
+    body = data if isinstance(data, bytes) else json.dumps(data).encode()
+    return await call(
+        app, core, "POST", "/register", body=body, headers={"content-type": "application/json"}
+    )
+
+
+async def test_public_client_gets_no_secret(app, core):
+    client = await register(app, core)
+    assert client["token_endpoint_auth_method"] == "none"
+    assert "client_secret" not in client
+    assert None not in client.values()
+
+
+async def test_confidential_client_like_claude_ai_gets_a_secret(app, core):
+    client = await register(
+        app,
+        core,
+        token_endpoint_auth_method="client_secret_post",
+        redirect_uris=["https://claude.ai/api/mcp/auth_callback"],
+        client_name="Claude",
+    )
+    assert client["client_secret"]
+    assert client["client_secret_expires_at"] == 0
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "https://claude.ai/api/mcp/auth_callback",
+        "http://127.0.0.1:5555/cb",
+        "http://localhost/callback",
+        "http://[::1]:8080/x",
+        "cursor://anysphere.cursor-mcp/oauth/callback",
+        "com.example.app:/oauth2redirect",
+    ],
+)
+async def test_allowed_redirect_uris(app, core, uri):
+    response = await _register_raw(app, core, {"redirect_uris": [uri]})
+    assert response.status == 201, response.body
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "javascript:alert(1)",
+        "JavaScript://x/%0aalert(1)",
+        "data:text/html,hi",
+        "file:///etc/passwd",
+        "vbscript:msgbox",
+        "http://evil.example.com/cb",
+        "https://ok.example.com/cb#frag",
+        "https://user:pw@ok.example.com/cb",
+        "/relative/path",
+        "https://x.example.com/" + "a" * 600,
+        "https://x.example.com/a b",
+        "",
+    ],
+)
+async def test_refused_redirect_uris(app, core, uri):
+    response = await _register_raw(app, core, {"redirect_uris": [uri]})
+    assert response.status == 400
+    assert body_json(response)["error"] == "invalid_redirect_uri"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"not json",
+        b"[]",
+        {"redirect_uris": []},
+        {"redirect_uris": "https://x.example.com"},
+        {
+            "redirect_uris": ["https://x.example.com/cb"],
+            "token_endpoint_auth_method": "private_key_jwt",
+        },
+        {"redirect_uris": ["https://x.example.com/cb"], "grant_types": ["client_credentials"]},
+        {"redirect_uris": ["https://x.example.com/cb"], "response_types": ["token"]},
+        {"redirect_uris": [f"https://x.example.com/{i}" for i in range(20)]},
+    ],
+)
+async def test_invalid_metadata_is_refused(app, core, data):
+    assert (await _register_raw(app, core, data)).status == 400
+
+
+async def test_body_size_is_capped(app, core):
+    data = {"redirect_uris": ["https://x.example.com/cb"], "client_name": "x" * 20000}
+    assert (await _register_raw(app, core, data)).status == 400
+
+
+async def test_long_client_name_is_truncated(app, core):
+    client = await register(app, core, client_name="n" * 500)
+    assert len(client["client_name"]) <= 120
+
+
+async def test_tampered_client_id_is_unknown(app, core):
+    client = await register(app, core)
+    forged = client["client_id"][:-4] + "AAAA"
+    _, challenge = pkce_pair()
+    page = await call(app, core, "GET", "/authorize?" + authorize_query(forged, challenge))
+    assert page.status == 400 and b"Unknown client" in page.body
+
+
+async def test_pinned_claude_metadata_document_needs_no_fetch(app, core):
+    _, challenge = pkce_pair()
+    query = authorize_query(
+        "https://claude.ai/oauth/mcp-oauth-client-metadata",
+        challenge,
+        redirect_uri="https://claude.ai/api/mcp/auth_callback",
+    )
+    page = await call(app, core, "GET", "/authorize?" + query)
+    assert page.status == 200 and b"Claude" in page.body
+
+
+async def test_metadata_document_is_fetched_checked_and_cached(make_app, core, kv):
+    url = "https://client.example.net/oauth/metadata.json"
+    fetched = []
+
+    async def fetch(target):
+        fetched.append(target)
+        return 200, json.dumps(
+            {
+                "client_id": url,
+                "client_name": "Example Client",
+                "redirect_uris": ["https://client.example.net/cb"],
+                "token_endpoint_auth_method": "none",
+            }
+        ).encode()
+
+    app = make_app(fetch_metadata=fetch)
+    _, challenge = pkce_pair()
+    query = authorize_query(url, challenge, redirect_uri="https://client.example.net/cb")
+    for _ in range(2):
+        page = await call(app, core, "GET", "/authorize?" + query)
+        assert page.status == 200 and b"Example Client" in page.body
+    assert fetched == [url]
+
+
+@pytest.mark.parametrize("document_id", ["https://other.example.net/doc.json", None])
+async def test_metadata_document_with_wrong_client_id_is_refused(make_app, core, document_id):
+    url = "https://client.example.net/doc.json"
+
+    async def fetch(target):
+        return 200, json.dumps(
+            {
+                "client_id": document_id,
+                "client_name": "X",
+                "redirect_uris": ["https://client.example.net/cb"],
+            }
+        ).encode()
+
+    app = make_app(fetch_metadata=fetch)
+    _, challenge = pkce_pair()
+    query = authorize_query(url, challenge, redirect_uri="https://client.example.net/cb")
+    assert (await call(app, core, "GET", "/authorize?" + query)).status == 400
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://client.example.net/doc",
+        "https://127.0.0.1/doc",
+        "https://10.0.0.8/doc",
+        "https://localhost/doc",
+    ],
+)
+async def test_metadata_documents_are_only_fetched_from_public_https(make_app, core, url):
+    fetched = []
+
+    async def fetch(target):
+        fetched.append(target)
+        return 404, b""
+
+    app = make_app(fetch_metadata=fetch)
+    _, challenge = pkce_pair()
+    await call(app, core, "GET", "/authorize?" + authorize_query(url, challenge))
+    assert fetched == []
