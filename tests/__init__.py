@@ -1,0 +1,1 @@
+"""cfmcp test suite."""

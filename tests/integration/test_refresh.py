@@ -1,0 +1,59 @@
+"""Refresh-token rotation with a grace window (DESIGN.md §2, POST /token)."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+
+from tests.integration.oauth import obtain_tokens, refresh
+from tests.integration.running import REFRESH_GRACE_SECONDS, RunningWorker
+
+INITIALIZE = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+    "protocolVersion": "2025-06-18", "capabilities": {},
+    "clientInfo": {"name": "cfmcp-refresh-test", "version": "0"}}}
+MCP_HEADERS = {"Accept": "application/json, text/event-stream",
+               "Content-Type": "application/json"}
+
+
+def _initialize(worker: RunningWorker, access_token: str) -> httpx.Response:
+    return httpx.post(worker.mcp_url, json=INITIALIZE, timeout=15,
+                      headers={**MCP_HEADERS, "Authorization": f"Bearer {access_token}"})
+
+
+def test_refresh_rotates_and_old_token_expires_after_grace(worker: RunningWorker) -> None:
+    first = obtain_tokens(worker.origin, worker.pin)
+    assert first.refresh_token, "the token response carries no refresh_token"
+    assert first.raw.get("token_type", "").lower() == "bearer"
+
+    response = refresh(worker.origin, first.client_id, first.refresh_token)
+    assert response.status_code == 200, response.text
+    assert response.headers.get("cache-control", "").lower() == "no-store"
+    second = response.json()
+    assert second["refresh_token"] != first.refresh_token, "refresh token was not rotated"
+    assert second["access_token"] != first.access_token
+    assert _initialize(worker, second["access_token"]).status_code == 200
+
+    # A lost response can be retried: the previous refresh token works within the grace window.
+    retry = refresh(worker.origin, first.client_id, first.refresh_token)
+    assert retry.status_code == 200, retry.text
+    latest = retry.json()["refresh_token"]
+
+    time.sleep(REFRESH_GRACE_SECONDS + 1.5)
+    stale = refresh(worker.origin, first.client_id, first.refresh_token)
+    assert stale.status_code == 400, stale.text
+    assert stale.json()["error"] == "invalid_grant"
+
+    # The newest refresh token still works, and its access token reaches the upstream.
+    fresh = refresh(worker.origin, first.client_id, latest)
+    assert fresh.status_code == 200, fresh.text
+    assert _initialize(worker, fresh.json()["access_token"]).status_code == 200
+
+
+def test_refresh_token_bound_to_its_client(worker: RunningWorker) -> None:
+    mine = obtain_tokens(worker.origin, worker.pin)
+    other = obtain_tokens(worker.origin, worker.pin)
+    assert mine.refresh_token
+    stolen = refresh(worker.origin, other.client_id, mine.refresh_token)
+    assert stolen.status_code in (400, 401), stolen.text
+    assert stolen.json()["error"] in ("invalid_grant", "invalid_client")
