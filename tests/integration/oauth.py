@@ -29,9 +29,10 @@ class Tokens:
     raw: dict
 
 
-def register(origin: str, redirect_uri: str = REDIRECT_URI) -> str:
+def register(origin: str, redirect_uri: str = REDIRECT_URI,
+             client_name: str = "cfmcp integration tests") -> str:
     response = httpx.post(f"{origin}/register", json={
-        "client_name": "cfmcp integration tests",
+        "client_name": client_name,
         "redirect_uris": [redirect_uri],
         "grant_types": ["authorization_code", "refresh_token"],
         "response_types": ["code"],
@@ -55,9 +56,9 @@ def token_request(origin: str, form: dict[str, str]) -> httpx.Response:
     return httpx.post(f"{origin}/token", data=form, timeout=15)
 
 
-def obtain_tokens(origin: str, pin: str) -> Tokens:
+def obtain_tokens(origin: str, pin: str, client_name: str = "cfmcp integration tests") -> Tokens:
     """Register, approve with the PIN, redeem the code."""
-    client_id = register(origin)
+    client_id = register(origin, client_name=client_name)
     verifier, challenge = pkce_pair()
     state = secrets.token_urlsafe(16)
     location = approve(authorize_url(origin, client_id, challenge, state), pin)

@@ -56,9 +56,20 @@ def test_mcp_remote_client_connects_and_lists_tools(worker: RunningWorker, node_
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
     env.update({"BROWSER": str(browser), "MCP_REMOTE_CONFIG_DIR": str(tmp_path / "config"),
                 "CFMCP_TEST_PIN": worker.pin, "NO_PROXY": "*"})
-    proc = subprocess.run([str(node_client), worker.mcp_url], env=env, capture_output=True,
-                          text=True, timeout=90, stdin=subprocess.DEVNULL)
-    output = proc.stdout + proc.stderr
+    output_path = tmp_path / "client.log"
+    # stdin stays open: mcp-remote shuts down when its stdin closes.
+    with open(output_path, "wb") as out:
+        proc = subprocess.Popen([str(node_client), worker.mcp_url], env=env, stdout=out,
+                                stderr=subprocess.STDOUT, stdin=subprocess.PIPE)
+        try:
+            proc.wait(timeout=90)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            assert proc.stdin is not None
+            proc.stdin.close()
+    output = output_path.read_text(errors="replace")
     browser_out = browser_log.read_text() if browser_log.exists() else "(browser never ran)"
     assert proc.returncode == 0, f"{output[-4000:]}\nbrowser: {browser_out}"
     assert "approved" in browser_out
