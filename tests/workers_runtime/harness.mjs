@@ -1,0 +1,256 @@
+// Serve a rendered cfmcp Worker bundle on 127.0.0.1 under Pyodide, the way the Workers runtime
+// runs a Python Worker (compatibility_date 2026-03-01: Pyodide 0.28.2, CPython 3.13.2, the
+// `workers` SDK provided by the runtime — here the pinned PyPI workers-runtime-sdk wheel).
+//
+// Usage: node harness.mjs --bundle DIR [--port 0] [--ready-file PATH] [--measure-cpu] [--control]
+// The Worker's env (secrets and vars, all strings) comes as a JSON object in the environment
+// variable CFMCP_HARNESS_WORKER_ENV, never on the command line. OAUTH_KV is an in-memory KV.
+//
+// Once serving, prints `CFMCP_HARNESS_READY {json}` on stdout and writes the same JSON to the
+// ready file: {"origin", "pyodide_ms", "sdk_import_ms", "main_import_ms"}.
+// --measure-cpu adds `x-harness-python-ms` to each response: the Python execution time of the
+//   fetch handler (synchronous slices only; awaits on KV/fetch excluded).
+// --control serves POST /__harness__/kv-clock?advance=SECONDS (moves the KV clock forward).
+
+import fs from "node:fs";
+import http from "node:http";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+
+import { sendWorkerResponse, toWorkerRequest } from "./http_bridge.mjs";
+import { EmulatedKvNamespace } from "./kv.mjs";
+import {
+  COMPAT_FLAGS_2026_03_01,
+  makeEntrypointHelper,
+  makeExecutionContext,
+} from "./runtime_modules.mjs";
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const NODE_DIR = path.resolve(HERE, "../node");
+const WHEEL_DIR = path.join(HERE, "wheels");
+const SDK_WHEEL_PREFIX = "workers_runtime_sdk-1.9.5-";
+const PYODIDE_VERSION = "0.28.2";
+const BUNDLE_MOUNT = "/session/metadata"; // where the runtime exposes the Worker's modules
+const SETUP_HINT = "run scripts/test once (it downloads the wheel and runs npm ci in tests/node)";
+
+const log = (message) => process.stderr.write(`[harness] ${message}\n`);
+
+class SetupError extends Error {}
+
+function parseOptions() {
+  const { values } = parseArgs({
+    options: {
+      bundle: { type: "string" },
+      main: { type: "string", default: "entry.py" },
+      port: { type: "string", default: "0" },
+      "ready-file": { type: "string" },
+      "measure-cpu": { type: "boolean", default: false },
+      control: { type: "boolean", default: false },
+    },
+  });
+  if (!values.bundle) throw new SetupError("--bundle DIR is required");
+  const bundleDir = path.resolve(values.bundle);
+  if (!fs.existsSync(path.join(bundleDir, values.main))) {
+    throw new SetupError(`main module ${values.main} not found in bundle ${bundleDir}`);
+  }
+  const rawEnv = process.env.CFMCP_HARNESS_WORKER_ENV ?? "{}";
+  const vars = JSON.parse(rawEnv);
+  for (const [name, value] of Object.entries(vars)) {
+    if (typeof value !== "string") throw new SetupError(`env ${name} must be a string`);
+  }
+  return {
+    bundleDir,
+    mainModule: values.main,
+    port: Number(values.port),
+    readyFile: values["ready-file"],
+    measureCpu: values["measure-cpu"],
+    control: values.control,
+    vars,
+  };
+}
+
+async function importPyodide() {
+  const entry = path.join(NODE_DIR, "node_modules", "pyodide", "pyodide.mjs");
+  if (!fs.existsSync(entry)) {
+    throw new SetupError(`npm package pyodide is not installed (${entry} missing): ${SETUP_HINT}`);
+  }
+  const { version } = JSON.parse(
+    fs.readFileSync(path.join(NODE_DIR, "node_modules", "pyodide", "package.json"), "utf8"),
+  );
+  if (version !== PYODIDE_VERSION) {
+    throw new SetupError(`pyodide ${version} installed, ${PYODIDE_VERSION} expected: ${SETUP_HINT}`);
+  }
+  return import(entry);
+}
+
+function sdkWheel() {
+  const names = fs.existsSync(WHEEL_DIR) ? fs.readdirSync(WHEEL_DIR) : [];
+  const wheel = names.find((name) => name.startsWith(SDK_WHEEL_PREFIX) && name.endsWith(".whl"));
+  if (!wheel) {
+    throw new SetupError(`workers-runtime-sdk 1.9.5 wheel not found in ${WHEEL_DIR}: ${SETUP_HINT}`);
+  }
+  return path.join(WHEEL_DIR, wheel);
+}
+
+/** Copy the bundle's files, as `cfmcp render` wrote them, into the Pyodide file system. */
+function copyBundle(pyodide, bundleDir) {
+  const walk = (dir) =>
+    fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) return entry.name === "__pycache__" ? [] : walk(full);
+      return entry.isFile() ? [full] : [];
+    });
+  for (const file of walk(bundleDir)) {
+    const target = path.posix.join(BUNDLE_MOUNT, path.relative(bundleDir, file).split(path.sep).join("/"));
+    pyodide.FS.mkdirTree(path.posix.dirname(target));
+    pyodide.FS.writeFile(target, fs.readFileSync(file));
+  }
+}
+
+function makeEnv(vars, kv) {
+  return { ...vars, OAUTH_KV: kv };
+}
+
+async function startWorker(options) {
+  const wheelPath = sdkWheel();
+  const { loadPyodide } = await importPyodide();
+  const started = performance.now();
+  const workerLog = (stream) => (line) => process.stderr.write(`[worker ${stream}] ${line}\n`);
+  const pyodide = await loadPyodide({ stdout: workerLog("stdout"), stderr: workerLog("stderr") });
+  const pyodideMs = performance.now() - started;
+
+  pyodide.unpackArchive(new Uint8Array(fs.readFileSync(wheelPath)), "wheel");
+  const kv = new EmulatedKvNamespace({ isPythonProxy: (value) => value instanceof pyodide.ffi.PyProxy });
+  const env = makeEnv(options.vars, kv);
+  pyodide.registerJsModule("_pyodide_entrypoint_helper", makeEntrypointHelper(env, log));
+  pyodide.registerJsModule("_cloudflare_compat_flags", COMPAT_FLAGS_2026_03_01);
+
+  const supportDir = "/harness";
+  pyodide.FS.mkdirTree(supportDir);
+  pyodide.FS.writeFile(
+    `${supportDir}/_cfmcp_harness.py`,
+    fs.readFileSync(path.join(HERE, "harness_runtime.py")),
+  );
+  pyodide.runPython(`import sys; sys.path.append(${JSON.stringify(supportDir)})`);
+  const support = pyodide.pyimport("_cfmcp_harness");
+
+  copyBundle(pyodide, options.bundleDir);
+  const sdkImportMs = support.import_sdk();
+  const moduleName = options.mainModule.replace(/\.py$/, "").split("/").join(".");
+  const mainImportMs = support.import_main_module(BUNDLE_MOUNT, moduleName);
+  const entrypoint = support.entrypoint_class(moduleName);
+  return { support, entrypoint, env, kv, timings: { pyodideMs, sdkImportMs, mainImportMs } };
+}
+
+function workerExceptionResponse() {
+  // What the edge answers when a Worker throws (Cloudflare error 1101), marked for tests.
+  return new Response("Worker threw exception", {
+    status: 500,
+    headers: { "content-type": "text/plain", "x-harness-worker-exception": "1" },
+  });
+}
+
+async function handleControl(req, res, worker) {
+  const url = new URL(req.url, "http://harness");
+  if (req.method === "POST" && url.pathname === "/__harness__/kv-clock") {
+    const seconds = Number(url.searchParams.get("advance"));
+    if (!Number.isFinite(seconds) || seconds < 0) {
+      res.writeHead(400).end("advance must be a non-negative number of seconds");
+      return;
+    }
+    worker.kv.advanceClock(seconds);
+    res.writeHead(204).end();
+    return;
+  }
+  res.writeHead(404).end("unknown harness control endpoint");
+}
+
+function serve(worker, options) {
+  const server = http.createServer(async (req, res) => {
+    if (options.control && req.url.startsWith("/__harness__/")) {
+      await handleControl(req, res, worker);
+      return;
+    }
+    let request;
+    try {
+      request = await toWorkerRequest(req, { origin: server.origin });
+    } catch (error) {
+      res.writeHead(error.status ?? 400).end(String(error.message));
+      return;
+    }
+    let response = workerExceptionResponse();
+    const extraHeaders = [];
+    try {
+      const ctx = makeExecutionContext(log);
+      const outcome = await worker.support.call_fetch(
+        worker.entrypoint, ctx, worker.env, request, options.measureCpu,
+      );
+      const [result, pythonMs] = outcome;
+      if (result instanceof Response) {
+        response = result;
+      } else {
+        log(`fetch returned ${Object.prototype.toString.call(result)}, not a Response`);
+      }
+      if (options.measureCpu) extraHeaders.push(["x-harness-python-ms", pythonMs.toFixed(3)]);
+    } catch (error) {
+      log(`Worker threw while handling ${req.method} ${req.url}:\n${error.message ?? error}`);
+    }
+    try {
+      await sendWorkerResponse(res, response, extraHeaders);
+    } catch (error) {
+      log(`sending the response for ${req.method} ${req.url} failed: ${error.message ?? error}`);
+      res.destroy();
+    }
+  });
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, "127.0.0.1", () => {
+      server.origin = `http://127.0.0.1:${server.address().port}`;
+      resolve(server);
+    });
+  });
+}
+
+function announceReady(server, worker, options) {
+  const { pyodideMs, sdkImportMs, mainImportMs } = worker.timings;
+  const info = {
+    origin: server.origin,
+    pyodide_ms: Number(pyodideMs.toFixed(3)),
+    sdk_import_ms: Number(sdkImportMs.toFixed(3)),
+    main_import_ms: Number(mainImportMs.toFixed(3)),
+  };
+  const text = JSON.stringify(info);
+  if (options.readyFile) {
+    const temp = `${options.readyFile}.tmp-${process.pid}`;
+    fs.writeFileSync(temp, text);
+    fs.renameSync(temp, options.readyFile);
+  }
+  process.stdout.write(`CFMCP_HARNESS_READY ${text}\n`);
+}
+
+async function main() {
+  const options = parseOptions();
+  let worker;
+  try {
+    worker = await startWorker(options);
+  } catch (error) {
+    if (error instanceof SetupError) throw error;
+    // A Python exception while importing the Worker: the runtime would refuse the upload.
+    throw new SetupError(`the Worker failed to start:\n${error.message ?? error}`);
+  }
+  const server = await serve(worker, options);
+  const stop = () => {
+    server.close(() => process.exit(0));
+    server.closeAllConnections();
+    setTimeout(() => process.exit(0), 2000).unref();
+  };
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+  announceReady(server, worker, options);
+}
+
+main().catch((error) => {
+  log(error instanceof SetupError ? error.message : `fatal: ${error.stack ?? error}`);
+  process.exit(error instanceof SetupError ? 2 : 1);
+});

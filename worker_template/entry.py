@@ -1,0 +1,238 @@
+"""The Worker's main module: adapts the Workers runtime (Pyodide) to the cfmcp core.
+
+The only module importing `workers`, `js` and `pyodide`. It turns the JS Request into an
+`HttpRequest`, gives the core a KV store over the `OAUTH_KV` binding and a fetcher for Client ID
+Metadata Documents, and carries out the core's decisions: a complete `HttpResponse`, or a
+`Forward` to the upstream MCP server whose response body is handed back to the runtime as the
+upstream's own ReadableStream (never read in Python, so SSE streams through event by event).
+
+Nothing here draws randomness or builds the app at import time: the runtime imports this module
+while taking a memory snapshot, where entropy is unavailable. One `WorkerApp` is created on the
+first request and reused for the isolate's lifetime.
+"""
+
+from __future__ import annotations
+
+import js
+from cfmcp_worker import deployment
+from cfmcp_worker.app import WorkerApp
+from cfmcp_worker.http_types import Forward, HttpRequest, HttpResponse
+from cfmcp_worker.settings import Secrets, Settings
+from pyodide.ffi import to_js
+from workers import WorkerEntrypoint
+
+try:
+    from pyodide.ffi import jsnull  # Pyodide >= 0.28 gives JS null as jsnull, not None
+except ImportError:  # older Pyodide: JS null already arrives as None
+    jsnull = None
+
+KV_BINDING = "OAUTH_KV"
+SECRET_BINDINGS = {"upstream_token": "UPSTREAM_TOKEN", "pin": "AUTH_PIN",
+                   "signing_key": "SIGNING_KEY"}
+METADATA_MAX_BYTES = 64 * 1024
+METADATA_TIMEOUT_MS = 5000
+NULL_BODY_STATUSES = frozenset({101, 204, 205, 304})
+
+
+def _is_null(value: object) -> bool:
+    """True for JS null/undefined as Pyodide hands them to Python (None or jsnull)."""
+    return value is None or value is jsnull
+
+
+class JsKvStore:
+    """The core's KvStore over a Workers KV namespace binding (the raw JS object)."""
+
+    def __init__(self, binding) -> None:
+        self._binding = binding
+
+    async def get(self, key: str) -> str | None:
+        value = await self._binding.get(key)
+        if _is_null(value):
+            return None
+        return str(value)
+
+    async def put(self, key: str, value: str, ttl: int | None = None) -> None:
+        if ttl is None:
+            await self._binding.put(key, value)
+        else:  # keyword arguments reach JS as an options object
+            await self._binding.put(key, value, expirationTtl=int(ttl))
+
+    async def delete(self, key: str) -> None:
+        await self._binding.delete(key)
+
+    async def list_keys(self, prefix: str) -> list[str]:
+        names: list[str] = []
+        cursor = None
+        while True:
+            if cursor:
+                page = await self._binding.list(prefix=prefix, cursor=cursor)
+            else:
+                page = await self._binding.list(prefix=prefix)
+            page = page.to_py() if hasattr(page, "to_py") else page
+            names.extend(str(entry["name"]) for entry in page["keys"])
+            cursor = page.get("cursor")
+            if page.get("list_complete", True) or _is_null(cursor) or not cursor:
+                return names
+
+
+async def _read_stream(stream, limit: int) -> tuple[bytes, bool]:
+    """Read a JS ReadableStream up to `limit` bytes; returns (bytes, whole stream read)."""
+    reader = stream.getReader()
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        step = await reader.read()
+        if step.done:
+            return b"".join(chunks), True
+        chunk = step.value.to_bytes()
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            await reader.cancel()
+            return b"".join(chunks)[: limit + 1], False
+
+
+async def fetch_metadata_document(url: str) -> tuple[int, bytes] | None:
+    """GET a Client ID Metadata Document: no redirects, a timeout, 64 KiB at most.
+
+    Returns None when it could not be fetched (the core then treats the client as unknown).
+    The core has already checked the URL (https, public host); Workers' fetch cannot reach
+    private addresses anyway.
+    """
+    init = js.Object.new()
+    init.method = "GET"
+    init.redirect = "manual"
+    init.headers = to_js([("accept", "application/json")])
+    init.signal = js.AbortSignal.timeout(METADATA_TIMEOUT_MS)
+    try:
+        response = await js.fetch(url, init)
+        if _is_null(response.body):
+            return int(response.status), b""
+        body, complete = await _read_stream(response.body, METADATA_MAX_BYTES)
+    except Exception as exc:  # JS TypeError/AbortError/TimeoutError arrive as JsException
+        print(f"cfmcp: client metadata document {url} not fetched: {_describe(exc)}")
+        return None
+    if not complete:
+        print(f"cfmcp: client metadata document {url} is larger than {METADATA_MAX_BYTES} bytes")
+        return None
+    return int(response.status), body
+
+
+def _describe(exc: BaseException) -> str:
+    message = str(getattr(exc, "message", "") or exc)
+    return f"{type(exc).__name__}: {message[:200]}"
+
+
+def _read_secrets(env) -> Secrets | None:
+    values = {}
+    for field, binding in SECRET_BINDINGS.items():
+        value = getattr(env, binding, None)
+        if _is_null(value) or not isinstance(value, str) or not value:
+            return None
+        values[field] = value
+    return Secrets(**values)
+
+
+_cached_app: tuple[Secrets, WorkerApp] | None = None
+
+
+def _worker_app(env) -> WorkerApp | None:
+    """The isolate's WorkerApp, created on first use (None when a secret is missing)."""
+    global _cached_app
+    secrets = _read_secrets(env)
+    if secrets is None:
+        return None
+    if _cached_app is None or _cached_app[0] != secrets:
+        app = WorkerApp(
+            settings=Settings.from_mapping(deployment.SETTINGS),
+            secrets=secrets,
+            kv=JsKvStore(getattr(env, KV_BINDING)),
+            fetch_metadata=fetch_metadata_document,
+        )
+        _cached_app = (secrets, app)
+    return _cached_app[1]
+
+
+async def _to_http_request(js_request, max_body: int) -> HttpRequest:
+    headers = js.Object.fromEntries(js_request.headers).to_py()
+    method = str(js_request.method).upper()
+    body = b""
+    if method not in ("GET", "HEAD") and not _is_null(js_request.body):
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) <= max_body:
+            body = (await js_request.arrayBuffer()).to_bytes()
+        else:  # unknown or too large: read one byte past the cap so the core answers 413
+            body, _ = await _read_stream(js_request.body, max_body)
+    return HttpRequest(
+        method=method,
+        url=str(js_request.url),
+        headers=headers,
+        body=body,
+        client_ip=headers.get("cf-connecting-ip"),
+    )
+
+
+def _response_init(status: int, headers: list[tuple[str, str]]):
+    init = js.Object.new()
+    init.status = status
+    init.headers = js.Headers.new(to_js([list(pair) for pair in headers]))
+    return init
+
+
+def _to_js_response(response: HttpResponse):
+    body = None
+    if response.body and response.status not in NULL_BODY_STATUSES:
+        body = to_js(response.body)
+    return js.Response.new(body, _response_init(response.status, response.headers))
+
+
+def _misconfigured_response():
+    names = ", ".join(SECRET_BINDINGS.values())
+    message = (f"cfmcp Worker is misconfigured: the secrets {names} must all be set "
+               "(cfmcp deploy sets them; or use `wrangler secret put`).\n")
+    return _to_js_response(HttpResponse(500, [("content-type", "text/plain; charset=utf-8"),
+                                              ("cache-control", "no-store")], message.encode()))
+
+
+async def _proxy(app: WorkerApp, request: HttpRequest, forward: Forward):
+    """Send the Forward upstream and return the runtime Response for the client."""
+    init = js.Object.new()
+    init.method = forward.method
+    init.headers = js.Headers.new(to_js([list(pair) for pair in forward.headers]))
+    init.redirect = "manual"
+    if forward.body and forward.method not in ("GET", "HEAD"):
+        init.body = to_js(forward.body)
+    try:
+        upstream = await js.fetch(forward.url, init)
+    except Exception as exc:  # network failure: a JsException from fetch()
+        return _to_js_response(app.upstream_error(request, _describe(exc)))
+    status = int(upstream.status)
+    headers = [(str(name), str(value)) for name, value in js.Array.from_(upstream.headers).to_py()]
+    verdict = app.upstream_response(request, status, headers)
+    stream = None if _is_null(upstream.body) else upstream.body
+    if isinstance(verdict, HttpResponse):
+        if stream is not None:
+            await stream.cancel()
+        return _to_js_response(verdict)
+    if verdict.status in NULL_BODY_STATUSES:
+        if stream is not None:
+            await stream.cancel()
+        stream = None
+    # The upstream's ReadableStream is passed through untouched: the runtime streams it.
+    return js.Response.new(stream, _response_init(verdict.status, verdict.headers))
+
+
+class Default(WorkerEntrypoint):
+    """The Worker's fetch handler (compatibility dates from 2025-08-14 need this class)."""
+
+    async def fetch(self, request):
+        # Since 2025 the runtime hands over a `workers.Request`; earlier, the JS Request itself.
+        js_request = getattr(request, "js_object", request)
+        app = _worker_app(self.env)
+        if app is None:
+            return _misconfigured_response()
+        http_request = await _to_http_request(js_request, app.settings.max_request_bytes)
+        result = await app.handle(http_request)
+        if isinstance(result, Forward):
+            return await _proxy(app, http_request, result)
+        return _to_js_response(result)
