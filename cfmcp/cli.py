@@ -6,7 +6,10 @@ module level) so `cfmcp --help` starts fast; they import what they need inside t
 
 from __future__ import annotations
 
+import functools
 import importlib
+from collections.abc import Callable
+from typing import Any
 
 import typer
 
@@ -18,6 +21,7 @@ from cfmcp.errors import CfmcpError
 COMMAND_MODULES = [
     "cfmcp.commands.render",
     "cfmcp.commands.dev",
+    "cfmcp.commands.install_client",
 ]
 
 app = typer.Typer(
@@ -45,8 +49,25 @@ def _root(
     """Put an OAuth 2.1 front door on a PAT-only MCP server, as a Python Cloudflare Worker."""
 
 
+def _user_errors_as_exit_codes(callback: Callable[..., Any]) -> Callable[..., Any]:
+    """Show CfmcpError as one line and its exit code, whoever invokes the command."""
+
+    @functools.wraps(callback)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return callback(*args, **kwargs)
+        except CfmcpError as exc:
+            print_error(exc.message, exc.hint)
+            raise typer.Exit(exc.exit_code) from None
+
+    return run
+
+
 for _name in COMMAND_MODULES:
     importlib.import_module(_name).register(app)
+for _command in app.registered_commands:
+    if _command.callback is not None:
+        _command.callback = _user_errors_as_exit_codes(_command.callback)
 
 
 def main() -> None:

@@ -1,0 +1,121 @@
+"""How each MCP client is pointed at a cfmcp Worker: commands, JSON snippets, config files."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cfmcp.errors import CfmcpError, UsageError
+
+
+@dataclass(frozen=True)
+class ClientSetup:
+    """What to do for one client: a command to run, or an entry to merge into a JSON file."""
+
+    client: str
+    instructions: str
+    command: list[str] | None = None
+    config_path: Path | None = None
+    config_key: str | None = None  # top-level object holding servers, e.g. "mcpServers"
+    entry: dict[str, Any] | None = None
+
+    def snippet(self, name: str) -> str | None:
+        if self.entry is None or self.config_key is None:
+            return None
+        return json.dumps({self.config_key: {name: self.entry}}, indent=2)
+
+
+def _claude_desktop_config() -> Path:
+    system = platform.system()
+    if system == "Darwin":
+        return Path.home() / "Library/Application Support/Claude/claude_desktop_config.json"
+    if system == "Windows":
+        return (
+            Path(os.environ.get("APPDATA", str(Path.home()))) / "Claude/claude_desktop_config.json"
+        )
+    return Path.home() / ".config/Claude/claude_desktop_config.json"
+
+
+CLIENTS = ("claude-ai", "claude-code", "claude-desktop", "cursor", "vscode", "mcp-remote")
+
+
+def setup_for(client: str, name: str, mcp_url: str, project_dir: Path) -> ClientSetup:
+    """The setup of `client` for a server called `name` at `mcp_url`."""
+    if client == "claude-ai":
+        return ClientSetup(
+            client,
+            (
+                "In claude.ai open Settings → Connectors → Add custom connector, paste "
+                f"{mcp_url} as the URL and click Connect; approve with your PIN."
+            ),
+        )
+    if client == "claude-code":
+        return ClientSetup(
+            client,
+            "Run this command, then `/mcp` in Claude Code to sign in.",
+            command=["claude", "mcp", "add", "--transport", "http", name, mcp_url],
+        )
+    if client == "claude-desktop":
+        return ClientSetup(
+            client,
+            "Claude Desktop reaches OAuth servers through mcp-remote; restart it after.",
+            config_path=_claude_desktop_config(),
+            config_key="mcpServers",
+            entry={"command": "npx", "args": ["-y", "mcp-remote", mcp_url]},
+        )
+    if client == "cursor":
+        return ClientSetup(
+            client,
+            "Cursor picks this up on restart and opens the sign-in page.",
+            config_path=Path.home() / ".cursor" / "mcp.json",
+            config_key="mcpServers",
+            entry={"url": mcp_url},
+        )
+    if client == "vscode":
+        return ClientSetup(
+            client,
+            "VS Code: start the server from the MCP view and sign in.",
+            config_path=project_dir / ".vscode" / "mcp.json",
+            config_key="servers",
+            entry={"type": "http", "url": mcp_url},
+        )
+    if client == "mcp-remote":
+        return ClientSetup(
+            client,
+            "Any stdio-only client can use mcp-remote as a bridge.",
+            command=["npx", "-y", "mcp-remote", mcp_url],
+        )
+    raise UsageError(f"unknown client {client!r}", hint=f"choose one of: {', '.join(CLIENTS)}")
+
+
+def merge_into_file(setup: ClientSetup, name: str) -> Path:
+    """Add (or replace) this server's entry in the client's JSON config, keeping the rest."""
+    if setup.config_path is None or setup.config_key is None or setup.entry is None:
+        raise UsageError(
+            f"{setup.client} is not configured through a file",
+            hint="run the printed command instead",
+        )
+    path = setup.config_path
+    data: dict[str, Any] = {}
+    if path.exists():
+        try:
+            data = json.loads(path.read_text(encoding="utf-8") or "{}")
+        except ValueError:
+            raise CfmcpError(
+                f"{path} is not valid JSON", hint="fix or move the file, then run this again"
+            ) from None
+        if not isinstance(data, dict):
+            raise CfmcpError(f"{path} does not hold a JSON object")
+    servers = data.setdefault(setup.config_key, {})
+    if not isinstance(servers, dict):
+        raise CfmcpError(f"'{setup.config_key}' in {path} is not an object")
+    servers[name] = setup.entry
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    return path
