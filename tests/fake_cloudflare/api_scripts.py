@@ -1,0 +1,269 @@
+"""Handlers: Worker scripts (upload, read, delete), settings, secrets and workers.dev."""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from typing import Any
+
+from . import multipart
+from .envelope import ApiError, Response, ok
+from .model import WORKERS_SCRIPTS_EDIT, WORKERS_SCRIPTS_READ, Script, now_iso
+from .routing import Request, Route
+from .validation import check_script_name, check_secret_name, validate_upload
+
+
+def _activate(request: Request, script: Script) -> None:
+    """(Re)start the local process for ``script`` before committing it, when Workers run."""
+    if request.workers is not None:
+        request.workers.deploy(script)
+
+
+def upload_script(request: Request, account_id: str, script_name: str) -> Response:
+    """PUT /accounts/{id}/workers/scripts/{name}: multipart ``metadata`` + module parts."""
+    request.state.account(account_id)
+    check_script_name(script_name)
+    boundary = multipart.boundary_of(request.content_type)
+    if boundary is None:
+        raise ApiError(400, 10021, "Worker uploads must be multipart/form-data with a boundary")
+    upload = validate_upload(multipart.parse(request.body, boundary), request.state, account_id)
+    previous = request.state.find_script(account_id, script_name)
+    bindings = list(upload.bindings)
+    if previous is not None and upload.keep_bindings:
+        names = {b["name"] for b in bindings}
+        bindings += [copy.deepcopy(b) for b in previous.bindings
+                     if b["type"] in upload.keep_bindings and b["name"] not in names]
+    now = now_iso()
+    script = Script(
+        account_id=account_id,
+        name=script_name,
+        main_module=upload.main_module,
+        modules=upload.modules,
+        compatibility_date=upload.compatibility_date,
+        compatibility_flags=upload.compatibility_flags,
+        bindings=bindings,
+        created_on=previous.created_on if previous else now,
+        modified_on=now,
+        versions=[*(previous.versions if previous else []), uuid.uuid4().hex],
+        subdomain_enabled=previous.subdomain_enabled if previous else False,
+        previews_enabled=previous.previews_enabled if previous else False,
+    )
+    _activate(request, script)
+    request.state.put_script(script)
+    return ok({**script.to_api(), "startup_time_ms": 7, "entry_point": upload.main_module})
+
+
+def list_scripts(request: Request, account_id: str) -> Response:
+    """GET /accounts/{id}/workers/scripts."""
+    request.state.account(account_id)
+    return ok([s.to_api() for s in request.state.scripts_in(account_id)])
+
+
+def get_script_content(request: Request, account_id: str, script_name: str) -> Response:
+    """GET /accounts/{id}/workers/scripts/{name}: the modules as multipart/form-data."""
+    script = request.state.script(account_id, script_name)
+    boundary = "fakecloudflare" + uuid.uuid4().hex
+    chunks: list[bytes] = []
+    for module in script.modules:
+        chunks.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{module.name}"; '
+            f'filename="{module.name}"\r\nContent-Type: {module.content_type}\r\n\r\n'.encode()
+            + module.content + b"\r\n"
+        )
+    chunks.append(f"--{boundary}--\r\n".encode())
+    return Response(200, b"".join(chunks),
+                    {"content-type": f"multipart/form-data; boundary={boundary}"})
+
+
+def delete_script(request: Request, account_id: str, script_name: str) -> Response:
+    """DELETE /accounts/{id}/workers/scripts/{name} (also its domains and routes)."""
+    request.state.script(account_id, script_name)
+    request.state.delete_script(account_id, script_name)
+    if request.workers is not None:
+        request.workers.stop(account_id, script_name)
+    return ok(None)
+
+
+def get_settings(request: Request, account_id: str, script_name: str) -> Response:
+    """GET .../scripts/{name}/settings: bindings (plain_text values shown, secrets never)."""
+    script = request.state.script(account_id, script_name)
+    return ok({
+        "bindings": script.public_bindings(),
+        "compatibility_date": script.compatibility_date,
+        "compatibility_flags": list(script.compatibility_flags),
+        "logpush": False,
+        "tags": [],
+        "tail_consumers": [],
+        "usage_model": script.usage_model,
+        "observability": {"enabled": False},
+    })
+
+
+def get_script_settings(request: Request, account_id: str, script_name: str) -> Response:
+    """GET .../scripts/{name}/script-settings (``client.workers.scripts.settings.get``)."""
+    request.state.script(account_id, script_name)
+    return ok({"logpush": False, "tags": [], "tail_consumers": [],
+               "observability": {"enabled": False}})
+
+
+def _with_bindings(script: Script, bindings: list[dict[str, Any]]) -> Script:
+    updated = copy.copy(script)
+    updated.bindings = bindings
+    updated.versions = [*script.versions, uuid.uuid4().hex]
+    updated.modified_on = now_iso()
+    return updated
+
+
+def put_secret(request: Request, account_id: str, script_name: str) -> Response:
+    """PUT .../scripts/{name}/secrets ``{"name","text","type":"secret_text"}`` (new version)."""
+    script = request.state.script(account_id, script_name)
+    body = request.json_object()
+    name = check_secret_name(body.get("name"))
+    if body.get("type") != "secret_text":
+        raise ApiError(400, 10021, "This fake supports secrets of type 'secret_text' only")
+    text = body.get("text")
+    if not isinstance(text, str):
+        raise ApiError(400, 10021, "secret 'text' must be a string")
+    clash = next((b for b in script.bindings if b["name"] == name), None)
+    if clash is not None and clash["type"] != "secret_text":
+        raise ApiError(400, 10053, f"Binding name '{name}' already in use by a "
+                       f"{clash['type']} binding")
+    bindings = [b for b in script.bindings if b["name"] != name]
+    bindings.append({"name": name, "type": "secret_text", "text": text})
+    updated = _with_bindings(script, bindings)
+    _activate(request, updated)
+    request.state.put_script(updated)
+    return ok({"name": name, "type": "secret_text"})
+
+
+def list_secrets(request: Request, account_id: str, script_name: str) -> Response:
+    """GET .../scripts/{name}/secrets: names and types only."""
+    script = request.state.script(account_id, script_name)
+    return ok([{"name": n, "type": "secret_text"} for n in script.secrets()])
+
+
+def get_secret(request: Request, account_id: str, script_name: str, secret_name: str
+               ) -> Response:
+    """GET .../scripts/{name}/secrets/{secret}: name and type (never the value)."""
+    script = request.state.script(account_id, script_name)
+    if secret_name not in script.secrets():
+        raise ApiError(404, 10056, f"Secret '{secret_name}' not found")
+    return ok({"name": secret_name, "type": "secret_text"})
+
+
+def delete_secret(request: Request, account_id: str, script_name: str, secret_name: str
+                  ) -> Response:
+    """DELETE .../scripts/{name}/secrets/{secret}."""
+    script = request.state.script(account_id, script_name)
+    if secret_name not in script.secrets():
+        raise ApiError(404, 10056, f"Secret '{secret_name}' not found")
+    updated = _with_bindings(script, [b for b in script.bindings if b["name"] != secret_name])
+    _activate(request, updated)
+    request.state.put_script(updated)
+    return ok(None)
+
+
+def _account_subdomain(request: Request, account_id: str) -> str:
+    request.state.account(account_id)
+    subdomain = request.state.workers_subdomains.get(account_id)
+    if not subdomain:
+        raise ApiError(404, 10007, "This account has no workers.dev subdomain yet")
+    return subdomain
+
+
+def get_account_subdomain(request: Request, account_id: str) -> Response:
+    """GET /accounts/{id}/workers/subdomain."""
+    return ok({"subdomain": _account_subdomain(request, account_id)})
+
+
+def put_account_subdomain(request: Request, account_id: str) -> Response:
+    """PUT /accounts/{id}/workers/subdomain ``{"subdomain"}``."""
+    request.state.account(account_id)
+    subdomain = request.json_object().get("subdomain")
+    if not isinstance(subdomain, str) or not subdomain:
+        raise ApiError(400, 10021, "subdomain must be a non-empty string")
+    request.state.workers_subdomains[account_id] = subdomain
+    return ok({"subdomain": subdomain})
+
+
+def _subdomain_state(script: Script) -> Response:
+    return ok({"enabled": script.subdomain_enabled, "previews_enabled": script.previews_enabled})
+
+
+def get_script_subdomain(request: Request, account_id: str, script_name: str) -> Response:
+    """GET .../scripts/{name}/subdomain."""
+    return _subdomain_state(request.state.script(account_id, script_name))
+
+
+def post_script_subdomain(request: Request, account_id: str, script_name: str) -> Response:
+    """POST .../scripts/{name}/subdomain ``{"enabled": bool, "previews_enabled"?}``."""
+    script = request.state.script(account_id, script_name)
+    body = request.json_object()
+    if not isinstance(body.get("enabled"), bool):
+        raise ApiError(400, 10021, "'enabled' must be a boolean")
+    if body["enabled"]:
+        _account_subdomain(request, account_id)
+    script.subdomain_enabled = body["enabled"]
+    previews = body.get("previews_enabled")
+    script.previews_enabled = previews if isinstance(previews, bool) else body["enabled"]
+    return _subdomain_state(script)
+
+
+def delete_script_subdomain(request: Request, account_id: str, script_name: str) -> Response:
+    """DELETE .../scripts/{name}/subdomain."""
+    script = request.state.script(account_id, script_name)
+    script.subdomain_enabled = script.previews_enabled = False
+    return _subdomain_state(script)
+
+
+def get_service(request: Request, account_id: str, script_name: str) -> Response:
+    """GET /accounts/{id}/workers/services/{name} (wrangler's existence check; 10090 if new)."""
+    request.state.account(account_id)
+    script = request.state.find_script(account_id, script_name)
+    if script is None:
+        raise ApiError(404, 10090, "This Worker does not exist on your account.")
+    env = {"environment": "production", "created_on": script.created_on,
+           "modified_on": script.modified_on, "script": script.to_api()}
+    return ok({"id": script.name, "default_environment": env, "environments": [env],
+               "created_on": script.created_on, "modified_on": script.modified_on})
+
+
+def list_deployments(request: Request, account_id: str, script_name: str) -> Response:
+    """GET .../scripts/{name}/deployments: one deployment at 100% of the latest version."""
+    script = request.state.script(account_id, script_name)
+    deployment = {
+        "id": uuid.uuid5(uuid.NAMESPACE_URL, script.versions[-1]).hex,
+        "source": "api",
+        "strategy": "percentage",
+        "author_email": "someone@example.com",
+        "created_on": script.modified_on,
+        "versions": [{"version_id": script.versions[-1], "percentage": 100.0}],
+    }
+    return ok({"deployments": [deployment]})
+
+
+_S = "/accounts/{account_id}/workers/scripts/{script_name}"
+ROUTES = [
+    Route("GET", "/accounts/{account_id}/workers/scripts", list_scripts, WORKERS_SCRIPTS_READ),
+    Route("PUT", _S, upload_script, WORKERS_SCRIPTS_EDIT, mutates=True),
+    Route("GET", _S, get_script_content, WORKERS_SCRIPTS_READ),
+    Route("DELETE", _S, delete_script, WORKERS_SCRIPTS_EDIT, mutates=True),
+    Route("GET", _S + "/settings", get_settings, WORKERS_SCRIPTS_READ),
+    Route("GET", _S + "/script-settings", get_script_settings, WORKERS_SCRIPTS_READ),
+    Route("PUT", _S + "/secrets", put_secret, WORKERS_SCRIPTS_EDIT, mutates=True),
+    Route("GET", _S + "/secrets", list_secrets, WORKERS_SCRIPTS_READ),
+    Route("GET", _S + "/secrets/{secret_name}", get_secret, WORKERS_SCRIPTS_READ),
+    Route("DELETE", _S + "/secrets/{secret_name}", delete_secret, WORKERS_SCRIPTS_EDIT,
+          mutates=True),
+    Route("GET", _S + "/subdomain", get_script_subdomain, WORKERS_SCRIPTS_READ),
+    Route("POST", _S + "/subdomain", post_script_subdomain, WORKERS_SCRIPTS_EDIT, mutates=True),
+    Route("DELETE", _S + "/subdomain", delete_script_subdomain, WORKERS_SCRIPTS_EDIT,
+          mutates=True),
+    Route("GET", _S + "/deployments", list_deployments, WORKERS_SCRIPTS_READ),
+    Route("GET", "/accounts/{account_id}/workers/subdomain", get_account_subdomain,
+          WORKERS_SCRIPTS_READ),
+    Route("PUT", "/accounts/{account_id}/workers/subdomain", put_account_subdomain,
+          WORKERS_SCRIPTS_EDIT, mutates=True),
+    Route("GET", "/accounts/{account_id}/workers/services/{script_name}", get_service,
+          WORKERS_SCRIPTS_READ),
+]
