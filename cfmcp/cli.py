@@ -22,6 +22,8 @@ COMMAND_MODULES = [
     "cfmcp.commands.render",
     "cfmcp.commands.dev",
     "cfmcp.commands.install_client",
+    "cfmcp.commands.init",
+    "cfmcp.commands.deploy",
 ]
 
 app = typer.Typer(

@@ -1,0 +1,545 @@
+"""The one gateway to the Cloudflare API: typed results, cfmcp errors with a hint.
+
+This is the only module that imports the `cloudflare` SDK, and it is imported only inside
+command functions so `cfmcp --help` stays fast. Every method returns cfmcp's own dataclasses and
+raises a `CloudflareError` subclass whose message is one line and whose hint says what to do.
+
+Two SDK behaviours are overridden on purpose:
+- auth: the SDK prefers `CLOUDFLARE_EMAIL`/`CLOUDFLARE_API_KEY` (global key) over a passed
+  `api_token` when those variables are set. cfmcp always sends the token it was given.
+- retries: the SDK retries every 409/5xx, POSTs included, which can duplicate resources. cfmcp
+  retries rate limits (429, honouring Retry-After) for every call, and 5xx/connection errors only
+  for reads and idempotent writes (PUT).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from cfmcp.errors import CfmcpError
+
+DEFAULT_BASE_URL = "https://api.cloudflare.com/client/v4"
+BASE_URL_ENV = "CLOUDFLARE_API_BASE_URL"  # wrangler's convention
+TOKEN_URL = "https://dash.cloudflare.com/profile/api-tokens"
+
+PERM_SCRIPTS = "Workers Scripts: Edit (Account)"
+PERM_KV = "Workers KV Storage: Edit (Account)"
+PERM_ROUTES = "Workers Routes: Edit (Zone)"
+PERM_ZONE = "Zone: Read (Zone)"
+PERM_ACCOUNT = "Account Settings: Read (Account)"
+
+T = TypeVar("T")
+
+
+# --------------------------------------------------------------------------------------- errors
+
+
+class CloudflareError(CfmcpError):
+    """A Cloudflare API call failed; `status` and `codes` come from the response."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        status: int | None = None,
+        codes: Sequence[int] = (),
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.status = status
+        self.codes = tuple(codes)
+
+
+class InvalidToken(CloudflareError):
+    """The API token is malformed, expired, revoked or unknown."""
+
+
+class PermissionDenied(CloudflareError):
+    """The token is valid but lacks a permission (the hint names it)."""
+
+
+class NotFound(CloudflareError):
+    """The addressed object does not exist."""
+
+
+class Conflict(CloudflareError):
+    """The name or hostname is already taken."""
+
+
+class RateLimited(CloudflareError):
+    """Still rate limited after retrying with backoff."""
+
+
+class ApiUnavailable(CloudflareError):
+    """The API could not be reached or kept failing with server errors."""
+
+
+# ------------------------------------------------------------------------------------ results
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    id: str
+    status: str
+    account_owned: bool = False
+
+
+@dataclass(frozen=True)
+class Account:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class KvNamespace:
+    id: str
+    title: str
+
+
+@dataclass(frozen=True)
+class Zone:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class DeployedScript:
+    """What the settings endpoint says about an uploaded script (never secret values)."""
+
+    name: str
+    compatibility_date: str = ""
+    compatibility_flags: tuple[str, ...] = ()
+    plain_text: Mapping[str, str] = field(default_factory=dict)
+    kv_namespaces: Mapping[str, str] = field(default_factory=dict)  # binding name -> id
+    secret_names: frozenset[str] = frozenset()
+
+    def var(self, name: str) -> str | None:
+        return self.plain_text.get(name)
+
+
+@dataclass(frozen=True)
+class WorkerDomain:
+    id: str
+    hostname: str
+    service: str
+    zone_id: str = ""
+    zone_name: str = ""
+
+
+@dataclass(frozen=True)
+class WorkerRoute:
+    id: str
+    pattern: str
+    script: str
+
+
+@dataclass(frozen=True)
+class Binding:
+    """One entry of the upload metadata's `bindings` (secret values are never kept here)."""
+
+    type: str  # "kv_namespace" | "plain_text" | "secret_text"
+    name: str
+    value: str  # namespace id for kv_namespace, text for plain_text/secret_text
+
+    def to_metadata(self) -> dict[str, str]:
+        key = "namespace_id" if self.type == "kv_namespace" else "text"
+        return {"type": self.type, "name": self.name, key: self.value}
+
+
+@dataclass(frozen=True)
+class ApiCall:
+    """One HTTP request made through the gateway (for counting and tests; no bodies kept)."""
+
+    method: str
+    path: str
+    status: int | None
+
+
+# ------------------------------------------------------------------------------- the gateway
+
+
+def resolve_base_url(explicit: str | None = None, env: Mapping[str, str] | None = None) -> str:
+    """`CLOUDFLARE_API_BASE_URL` (wrangler's variable) or the public API."""
+    env = os.environ if env is None else env
+    return (explicit or env.get(BASE_URL_ENV) or DEFAULT_BASE_URL).rstrip("/")
+
+
+class CloudflareApi:
+    """Typed, minimal access to the Cloudflare API calls cfmcp needs."""
+
+    def __init__(
+        self,
+        token: str,
+        *,
+        base_url: str | None = None,
+        max_attempts: int = 4,
+        timeout: float = 60.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        import httpx
+        from cloudflare import Cloudflare, DefaultHttpxClient
+
+        if not token or not token.strip():
+            raise InvalidToken("no Cloudflare API token given",
+                               hint=f"set CLOUDFLARE_API_TOKEN (create one at {TOKEN_URL})")
+        self.base_url = resolve_base_url(base_url)
+        self.calls: list[ApiCall] = []
+        self._lock = threading.Lock()
+        self._max_attempts = max(1, max_attempts)
+        self._sleep = sleep
+        http = DefaultHttpxClient(
+            timeout=httpx.Timeout(timeout, connect=10.0),
+            event_hooks={"response": [self._record]},
+        )
+        self._client = Cloudflare(
+            api_token=token.strip(),
+            base_url=self.base_url,
+            max_retries=0,  # retries are ours: see _call
+            http_client=http,
+        )
+        # The SDK would send X-Auth-Email/X-Auth-Key from the environment instead of the token.
+        self._client.api_key = None
+        self._client.api_email = None
+        self._client.user_service_key = None
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> CloudflareApi:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    def _record(self, response: Any) -> None:
+        path = response.request.url.path
+        prefix = _url_path(self.base_url)
+        if prefix and path.startswith(prefix):
+            path = path[len(prefix):] or "/"
+        query = response.request.url.query.decode()
+        if query:
+            path = f"{path}?{query}"
+        with self._lock:
+            self.calls.append(ApiCall(response.request.method, path, response.status_code))
+
+    def _call(self, what: str, permission: str, fn: Callable[[], T], *,
+              retry_server_errors: bool = True) -> T:
+        """Run one SDK call, retrying what is safe to retry, mapping failures to our errors."""
+        import cloudflare
+
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return fn()
+            except cloudflare.APIStatusError as exc:
+                retry_after = _retry_after(exc.response.headers)
+                retryable = exc.status_code == 429 or (
+                    retry_server_errors and exc.status_code >= 500
+                )
+                if retryable and attempt < self._max_attempts:
+                    self._sleep(retry_after if retry_after is not None else _backoff(attempt))
+                    continue
+                raise map_status_error(what, permission, exc.status_code, exc.body) from None
+            except cloudflare.APIConnectionError as exc:
+                if retry_server_errors and attempt < self._max_attempts:
+                    self._sleep(_backoff(attempt))
+                    continue
+                timeout = isinstance(exc, cloudflare.APITimeoutError)
+                raise ApiUnavailable(
+                    f"{what}: {'timed out' if timeout else 'cannot reach'} {self.base_url}",
+                    hint="check your network (and CLOUDFLARE_API_BASE_URL if set), then re-run",
+                ) from None
+
+    # -- token and accounts ---------------------------------------------------------------
+
+    def verify_token(self, account_id: str | None = None) -> TokenInfo:
+        """Check the token is active: user tokens first, then account-owned tokens."""
+        try:
+            result = self._call("verify the API token", PERM_SCRIPTS,
+                                lambda: self._client.user.tokens.verify())
+            account_owned = False
+        except (InvalidToken, PermissionDenied, NotFound):
+            if not account_id:
+                raise
+            result = self._call(
+                "verify the API token", PERM_SCRIPTS,
+                lambda: self._client.accounts.tokens.verify(account_id=account_id))
+            account_owned = True
+        return _token_info(result, account_owned)
+
+    def verify_account_token(self, account_id: str) -> TokenInfo:
+        """Verify an account-owned token directly (saves a call when the kind is known)."""
+        result = self._call("verify the API token", PERM_SCRIPTS,
+                            lambda: self._client.accounts.tokens.verify(account_id=account_id))
+        return _token_info(result, True)
+
+    def list_accounts(self) -> list[Account]:
+        page = self._call("list accounts", PERM_ACCOUNT,
+                          lambda: self._client.accounts.list(per_page=50))
+        return [Account(id=a.id, name=a.name) for a in _all(page, self, "list accounts", 50)]
+
+    # -- KV --------------------------------------------------------------------------------
+
+    def list_kv_namespaces(self, account_id: str) -> list[KvNamespace]:
+        page = self._call("list KV namespaces", PERM_KV,
+                          lambda: self._client.kv.namespaces.list(account_id=account_id,
+                                                                  per_page=100))
+        return [KvNamespace(id=n.id, title=n.title)
+                for n in _all(page, self, "list KV namespaces", 100)]
+
+    def find_kv_namespace(self, account_id: str, title: str) -> KvNamespace | None:
+        """KV has no title filter: list and match."""
+        return next((n for n in self.list_kv_namespaces(account_id) if n.title == title), None)
+
+    def create_kv_namespace(self, account_id: str, title: str) -> KvNamespace:
+        result = self._call(
+            f"create KV namespace {title!r}", PERM_KV,
+            lambda: self._client.kv.namespaces.create(account_id=account_id, title=title),
+            retry_server_errors=False)
+        return KvNamespace(id=result.id, title=result.title)
+
+    # -- scripts ---------------------------------------------------------------------------
+
+    def get_script(self, account_id: str, name: str) -> DeployedScript | None:
+        """The deployed script's settings and bindings (one call), or None when absent."""
+        try:
+            result = self._call(
+                f"read Worker {name!r}", PERM_SCRIPTS,
+                lambda: self._client.workers.scripts.script_and_version_settings.get(
+                    name, account_id=account_id))
+        except NotFound:
+            return None
+        return _deployed_script(name, result)
+
+    def upload_script(
+        self,
+        account_id: str,
+        name: str,
+        *,
+        modules: Mapping[str, bytes],
+        metadata: Mapping[str, Any],
+    ) -> None:
+        """PUT the script: metadata JSON plus one `text/x-python` part per module."""
+        files = [(module, data, "text/x-python") for module, data in sorted(modules.items())]
+        self._call(
+            f"upload Worker {name!r}", PERM_SCRIPTS,
+            lambda: self._client.workers.scripts.update(
+                name, account_id=account_id, metadata=dict(metadata), files=files))
+
+    def put_secret(self, account_id: str, script: str, secret_name: str, value: str) -> None:
+        self._call(
+            f"set secret {secret_name} on {script!r}", PERM_SCRIPTS,
+            lambda: self._client.workers.scripts.secrets.update(
+                script, account_id=account_id, name=secret_name, text=value,
+                type="secret_text"))
+
+    # -- workers.dev -----------------------------------------------------------------------
+
+    def get_workers_subdomain(self, account_id: str) -> str | None:
+        """The account's `<subdomain>.workers.dev`, or None when none was chosen yet."""
+        try:
+            result = self._call("read the account's workers.dev subdomain", PERM_SCRIPTS,
+                                lambda: self._client.workers.subdomains.get(account_id=account_id))
+        except NotFound:
+            return None
+        return getattr(result, "subdomain", None) or None
+
+    def script_subdomain_enabled(self, account_id: str, script: str) -> bool:
+        try:
+            result = self._call(
+                f"read workers.dev status of {script!r}", PERM_SCRIPTS,
+                lambda: self._client.workers.scripts.subdomain.get(script, account_id=account_id))
+        except NotFound:
+            return False
+        return bool(getattr(result, "enabled", False))
+
+    def enable_script_subdomain(self, account_id: str, script: str) -> None:
+        self._call(
+            f"enable workers.dev for {script!r}", PERM_SCRIPTS,
+            lambda: self._client.workers.scripts.subdomain.create(
+                script, account_id=account_id, enabled=True))
+
+    # -- zones, custom domains, routes -----------------------------------------------------
+
+    def list_zones(self, account_id: str, name: str | None = None) -> list[Zone]:
+        kwargs: dict[str, Any] = {"account": {"id": account_id}, "per_page": 50}
+        if name:
+            kwargs["name"] = name
+        page = self._call("list zones", PERM_ZONE, lambda: self._client.zones.list(**kwargs))
+        return [Zone(id=z.id, name=z.name) for z in _all(page, self, "list zones", 50)]
+
+    def find_worker_domain(self, account_id: str, hostname: str) -> WorkerDomain | None:
+        page = self._call(
+            f"read custom domain {hostname}", PERM_ROUTES,
+            lambda: self._client.workers.domains.list(account_id=account_id, hostname=hostname))
+        for d in _all(page, self, "list custom domains"):
+            if (d.hostname or "").lower() == hostname.lower():
+                return WorkerDomain(id=d.id or "", hostname=d.hostname or "",
+                                    service=d.service or "", zone_id=d.zone_id or "",
+                                    zone_name=d.zone_name or "")
+        return None
+
+    def attach_domain(self, account_id: str, hostname: str, service: str, zone_id: str) -> None:
+        self._call(
+            f"attach custom domain {hostname}", PERM_ROUTES,
+            lambda: self._client.workers.domains.update(
+                account_id=account_id, hostname=hostname, service=service, zone_id=zone_id))
+
+    def list_routes(self, zone_id: str) -> list[WorkerRoute]:
+        page = self._call("list Worker routes", PERM_ROUTES,
+                          lambda: self._client.workers.routes.list(zone_id=zone_id))
+        return [WorkerRoute(id=r.id, pattern=r.pattern, script=r.script or "")
+                for r in _all(page, self, "list Worker routes")]
+
+    def create_route(self, zone_id: str, pattern: str, script: str) -> WorkerRoute:
+        result = self._call(
+            f"create route {pattern}", PERM_ROUTES,
+            lambda: self._client.workers.routes.create(zone_id=zone_id, pattern=pattern,
+                                                       script=script),
+            retry_server_errors=False)
+        return WorkerRoute(id=getattr(result, "id", "") or "", pattern=pattern, script=script)
+
+
+# ----------------------------------------------------------------------------- error mapping
+
+_INVALID_TOKEN_CODES = {1000, 1001, 6003, 6111, 9103, 9106, 9109, 10001}
+_NOT_FOUND_CODES = {7003, 10007, 10090}
+_RATE_LIMIT_CODES = {971, 10429}
+_CONFLICT_CODES = {10014, 100116, 100117}
+
+
+def _errors(body: object) -> list[dict[str, Any]]:
+    if isinstance(body, Mapping):
+        errors = body.get("errors")
+        if isinstance(errors, list):
+            return [e for e in errors if isinstance(e, Mapping)]
+    return []
+
+
+def map_status_error(what: str, permission: str, status: int, body: object) -> CloudflareError:
+    """Turn an HTTP error from the API into one of our errors, with a hint."""
+    errors = _errors(body)
+    codes = [int(e["code"]) for e in errors if isinstance(e.get("code"), int)]
+    detail = "; ".join(str(e.get("message", "")).strip() for e in errors if e.get("message"))
+    detail = _one_line(detail) or f"HTTP {status}"
+    code_set = set(codes)
+    message = f"{what} failed: {detail}"
+    if status == 401 or code_set & _INVALID_TOKEN_CODES:
+        return InvalidToken(
+            f"{what} failed: the Cloudflare API token is invalid ({detail})",
+            hint=f"check CLOUDFLARE_API_TOKEN, or create a new token at {TOKEN_URL}",
+            status=status, codes=codes)
+    if status == 429 or code_set & _RATE_LIMIT_CODES:
+        return RateLimited(f"{what} failed: rate limited by Cloudflare ({detail})",
+                           hint="wait a minute and re-run; cfmcp already retried with backoff",
+                           status=status, codes=codes)
+    if status == 403 or 10000 in code_set:
+        return PermissionDenied(
+            f"{what} failed: the API token lacks a permission ({detail})",
+            hint=f"add the permission '{permission}' to the token at {TOKEN_URL}",
+            status=status, codes=codes)
+    if status == 404 or code_set & _NOT_FOUND_CODES:
+        return NotFound(message, hint="check the account id and names in cfmcp.toml",
+                        status=status, codes=codes)
+    if status == 409 or code_set & _CONFLICT_CODES:
+        return Conflict(message, hint="the name is taken: choose another one in cfmcp.toml",
+                        status=status, codes=codes)
+    if status >= 500:
+        return ApiUnavailable(message, hint="Cloudflare had a server error: re-run in a moment",
+                              status=status, codes=codes)
+    return CloudflareError(message, hint="fix the value named above and re-run",
+                           status=status, codes=codes)
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        value = headers.get(name)
+        if value is None:
+            continue
+        try:
+            seconds = float(value) * scale
+        except ValueError:
+            continue
+        return min(max(seconds, 0.0), 60.0)
+    return None
+
+
+def _backoff(attempt: int) -> float:
+    return min(0.5 * 2 ** (attempt - 1), 8.0)
+
+
+def _url_path(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).path.rstrip("/")
+
+
+def _all(page: Any, api: CloudflareApi, what: str, per_page: int = 0) -> Iterable[Any]:
+    """Every item of a paginated result; each further page is one more (mapped) call.
+
+    The SDK's page-number pagination always asks for one more page until it gets an empty one;
+    `result_info` (total_pages) or a short page tells us when to stop without that extra call.
+    """
+    current = page
+    number = 1
+    while True:
+        items = list(getattr(current, "result", None) or [])
+        yield from items
+        info = getattr(current, "result_info", None)
+        total_pages = getattr(info, "total_pages", None) if info is not None else None
+        if isinstance(total_pages, int):
+            more = number < total_pages
+        else:
+            more = bool(per_page) and len(items) >= per_page
+        if not more or not current.has_next_page():
+            return
+        current = api._call(what, PERM_SCRIPTS, current.get_next_page)
+        number += 1
+
+
+def _token_info(result: Any, account_owned: bool) -> TokenInfo:
+    status = str(getattr(result, "status", "") or "")
+    info = TokenInfo(id=str(getattr(result, "id", "") or ""), status=status,
+                     account_owned=account_owned)
+    if status and status != "active":
+        raise InvalidToken(f"the Cloudflare API token is {status}",
+                           hint=f"create a new token at {TOKEN_URL}")
+    return info
+
+
+def _deployed_script(name: str, result: Any) -> DeployedScript:
+    plain: dict[str, str] = {}
+    kv: dict[str, str] = {}
+    secrets: set[str] = set()
+    for binding in getattr(result, "bindings", None) or []:
+        data = binding if isinstance(binding, Mapping) else binding.model_dump()
+        kind, bname = data.get("type"), data.get("name")
+        if not bname:
+            continue
+        if kind == "plain_text":
+            plain[bname] = str(data.get("text", ""))
+        elif kind == "kv_namespace":
+            kv[bname] = str(data.get("namespace_id", ""))
+        elif kind == "secret_text":
+            secrets.add(bname)
+    return DeployedScript(
+        name=name,
+        compatibility_date=str(getattr(result, "compatibility_date", "") or ""),
+        compatibility_flags=tuple(getattr(result, "compatibility_flags", None) or ()),
+        plain_text=plain,
+        kv_namespaces=kv,
+        secret_names=frozenset(secrets),
+    )

@@ -1,0 +1,69 @@
+"""`cfmcp deploy`: observe the account, plan, (confirm,) execute, record, smoke-test.
+
+Exit codes: 0 deployed and every smoke check passed; 1 a step or a check failed; 2 usage.
+Secrets (the PAT, the signing key) are never printed; a PIN cfmcp generated is shown once, in a
+panel, never in `--json`.
+"""
+
+from __future__ import annotations
+
+import os
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+
+
+class OutputFormat(StrEnum):
+    plan = "plan"
+    curl = "curl"
+
+
+def register(app: typer.Typer) -> None:
+    app.command("deploy")(deploy)
+
+
+def deploy(
+    config_path: Path = typer.Option(Path("cfmcp.toml"), "--config", "-c", help="Project file."),
+    yes: bool = typer.Option(False, "--yes", "-y",
+                             help="Apply without asking; never prompt (secrets from the env)."),
+    dry_run: bool = typer.Option(False, "--dry-run",
+                                 help="Print the plan; make no write call."),
+    output_format: OutputFormat = typer.Option(
+        OutputFormat.plan, "--format",
+        help="With --dry-run: 'plan' (default) or 'curl' (the equivalent curl commands)."),
+    json_output: bool = typer.Option(False, "--json", help="Print a JSON summary (no secrets)."),
+    skip_smoke: bool = typer.Option(False, "--skip-smoke", help="Do not run the smoke checks."),
+    smoke_via: str = typer.Option(
+        "", "--smoke-via", envvar="CFMCP_SMOKE_VIA",
+        help="Send the smoke checks to this origin instead of the public URL (values are still "
+             "compared with the public URL)."),
+    smoke_timeout: float = typer.Option(
+        300.0, "--smoke-timeout", help="Seconds to wait for the new version to answer."),
+) -> None:
+    """Deploy the Worker: KV namespace, upload, secrets, hostname, then smoke checks.
+
+    Needs CLOUDFLARE_API_TOKEN (or asks for it). On the first deploy the upstream PAT comes
+    from CFMCP_UPSTREAM_TOKEN (or a hidden prompt) and the PIN from CFMCP_PIN (or is
+    generated and shown once). CLOUDFLARE_API_BASE_URL points cfmcp at another API endpoint.
+    """
+    from cfmcp.deploy.runner import DeployOptions, run_deploy
+
+    if output_format is OutputFormat.curl and not dry_run:
+        from cfmcp.errors import UsageError
+
+        raise UsageError("--format curl only goes with --dry-run",
+                         hint="run `cfmcp deploy --dry-run --format curl`")
+    options = DeployOptions(
+        config_path=config_path,
+        yes=yes,
+        dry_run=dry_run,
+        curl=output_format is OutputFormat.curl,
+        json_output=json_output,
+        skip_smoke=skip_smoke,
+        smoke_via=smoke_via or None,
+        smoke_timeout=smoke_timeout,
+    )
+    exit_code = run_deploy(options, env=dict(os.environ))
+    if exit_code:
+        raise typer.Exit(exit_code)

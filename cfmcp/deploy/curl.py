@@ -1,0 +1,183 @@
+"""`cfmcp deploy --dry-run --format curl`: the plan as the equivalent shell commands.
+
+Each step becomes an `ApiRequest` (method, path, JSON body or multipart parts), built from the
+same functions the executor uses (`upload_metadata`), then printed as curl. Secrets are never
+printed: they appear as `$UPSTREAM_TOKEN`, `$AUTH_PIN`, `$SIGNING_KEY` and are inserted with
+`jq --arg`, so any value is JSON-escaped correctly. `deploy-with-claude.md` is checked against
+this output by a test.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from dataclasses import dataclass
+from typing import Any
+
+from cfmcp.config import ProjectConfig
+from cfmcp.deploy.executor import upload_metadata
+from cfmcp.deploy.models import (
+    AttachDomain,
+    CreateKvNamespace,
+    CreateRoute,
+    EnableWorkersDev,
+    Plan,
+    PutSecret,
+    Ref,
+    Step,
+    UploadScript,
+    Value,
+)
+
+_MARK = "@@cfmcp-var:"
+
+
+@dataclass(frozen=True)
+class ApiRequest:
+    """One REST call, as the executor's gateway call sends it."""
+
+    method: str
+    path: str  # relative to the API base, e.g. /accounts/{id}/workers/scripts/{name}
+    json: Any = None
+    modules: tuple[str, ...] = ()  # multipart module parts (upload only)
+    output: str = ""  # shell variable that receives .result.id
+
+
+def _var(name: str) -> str:
+    return f"{_MARK}{name}"
+
+
+def _resolve(value: Value) -> str:
+    return _var(value.name.upper()) if isinstance(value, Ref) else value
+
+
+def request_for(step: Step, account_id: str) -> ApiRequest:
+    """The REST call that carries out `step` (variables marked, not resolved)."""
+    scripts = f"/accounts/{account_id}/workers/scripts"
+    if isinstance(step, CreateKvNamespace):
+        return ApiRequest("POST", f"/accounts/{account_id}/storage/kv/namespaces",
+                          {"title": step.title}, output=step.output.name.upper())
+    if isinstance(step, UploadScript):
+        return ApiRequest("PUT", f"{scripts}/{step.script}",
+                          upload_metadata(step, _resolve, _var), modules=step.modules)
+    if isinstance(step, PutSecret):
+        return ApiRequest("PUT", f"{scripts}/{step.script}/secrets",
+                          {"name": step.secret_name, "text": _var(step.secret_name),
+                           "type": "secret_text"})
+    if isinstance(step, EnableWorkersDev):
+        return ApiRequest("POST", f"{scripts}/{step.script}/subdomain", {"enabled": True})
+    if isinstance(step, AttachDomain):
+        return ApiRequest("PUT", f"/accounts/{account_id}/workers/domains",
+                          {"hostname": step.hostname, "service": step.script,
+                           "zone_id": step.zone_id})
+    if isinstance(step, CreateRoute):
+        return ApiRequest("POST", f"/zones/{step.zone_id}/workers/routes",
+                          {"pattern": step.pattern, "script": step.script})
+    raise TypeError(f"unknown step {step!r}")
+
+
+def _lookups(config: ProjectConfig) -> list[tuple[str, ApiRequest]]:
+    account, name = config.account_id, config.name
+    reads = [
+        ("the token is active", ApiRequest("GET", "/user/tokens/verify")),
+        (f"the Worker's settings and bindings (404: no Worker {name} yet; "
+         "CFMCP_BUNDLE_SHA256 = deployed hash; secret_text = secrets set)",
+         ApiRequest("GET", f"/accounts/{account}/workers/scripts/{name}/settings")),
+        (f"KV namespaces (look for the title {config.kv_namespace_title})",
+         ApiRequest("GET", f"/accounts/{account}/storage/kv/namespaces?per_page=100")),
+    ]
+    host = config.hostname
+    if host.mode == "workers_dev":
+        reads.append(("the account's workers.dev subdomain (public URL: "
+                      f"https://{name}.<subdomain>.workers.dev)",
+                      ApiRequest("GET", f"/accounts/{account}/workers/subdomain")))
+    elif host.mode == "custom_domain":
+        reads.append((f"whether {host.domain} is attached already",
+                      ApiRequest("GET", f"/accounts/{account}/workers/domains"
+                                        f"?hostname={host.domain}")))
+    if host.mode in ("custom_domain", "route") and host.zone:
+        reads.append((f"the zone id of {host.zone}",
+                      ApiRequest("GET", f"/zones?name={host.zone}&account.id={account}")))
+    return reads
+
+
+def _quote_json(payload: Any) -> tuple[str, list[str]]:
+    """JSON for a jq filter with marked variables replaced by `$jq` references."""
+    text = json.dumps(payload, separators=(",", ":"))
+    used: list[str] = []
+    while _MARK in text:
+        start = text.index('"' + _MARK)
+        end = text.index('"', start + 1)
+        name = text[start + 1 + len(_MARK): end]
+        if name not in used:
+            used.append(name)
+        text = text[:start] + "$" + name.lower() + text[end + 1:]
+    return text, used
+
+
+def _jq(payload: Any) -> str | None:
+    text, used = _quote_json(payload)
+    if not used:
+        return None
+    args = " ".join(f'--arg {n.lower()} "${n}"' for n in used)
+    return f"jq -n {args} {shlex.quote(text)}"
+
+
+def _curl(request: ApiRequest) -> list[str]:
+    url = f'"$API{request.path}"'
+    auth = '-H "Authorization: Bearer $CLOUDFLARE_API_TOKEN"'
+    if request.method == "GET":
+        return [f"curl -sS {url} {auth}"]
+    lines: list[str] = []
+    if request.modules:
+        jq = _jq(request.json)
+        body = jq if jq else f"echo {shlex.quote(json.dumps(request.json))}"
+        lines.append(f"{body} > metadata.json")
+        parts = ['  -F "metadata=<metadata.json;type=application/json"']
+        parts += [f'  -F "files=@{m};filename={m};type=text/x-python"' for m in request.modules]
+        lines.append(f"curl -sS -X {request.method} {url} {auth} \\")
+        lines.append(" \\\n".join(parts))
+        lines.append("rm metadata.json  # it holds secrets")
+        return lines
+    jq = _jq(request.json)
+    data = f'"$({jq})"' if jq else shlex.quote(json.dumps(request.json, separators=(",", ":")))
+    call = (f"curl -sS -X {request.method} {url} {auth} \\\n"
+            f'  -H "Content-Type: application/json" --data {data}')
+    if request.output:
+        return [f"{request.output}=$({call} | jq -r .result.id)", f'echo "${request.output}"']
+    return [call]
+
+
+def format_curl(plan: Plan, config: ProjectConfig) -> str:
+    """The whole plan as a shell script (secrets as variables, nothing resolved)."""
+    out = [
+        "# cfmcp deploy, as curl commands (dry run: nothing was sent).",
+        "# Needs: curl, jq. Secrets are read from these variables and never printed:",
+        "#   CLOUDFLARE_API_TOKEN  Workers Scripts: Edit + Workers KV Storage: Edit (Account)"
+        + ("; Workers Routes: Edit + Zone: Read (Zone)"
+           if config.hostname.mode != "workers_dev" else ""),
+        "#   UPSTREAM_TOKEN        the upstream MCP server's PAT",
+        "#   AUTH_PIN              the PIN users type on the consent page",
+        "#   SIGNING_KEY           e.g. $(openssl rand -base64 32)",
+        "# Run it in the folder written by `cfmcp render --out worker` (the module files).",
+        'API="${CLOUDFLARE_API_BASE_URL:-https://api.cloudflare.com/client/v4}"',
+        "",
+        "## What deploy reads first",
+    ]
+    for why, request in _lookups(config):
+        out += [f"# {why}", *_curl(request), ""]
+    out.append("## Steps for this account" if plan.steps else "## Nothing to do")
+    for line in plan.unchanged:
+        out.append(f"# = {line}")
+    for number, step in enumerate(plan.steps, 1):
+        out += ["", f"# {number}. {_plain(step.describe())}",
+                *_curl(request_for(step, config.account_id))]
+    if plan.public_url:
+        out += ["", f"# Then check {plan.public_url}/.well-known/oauth-authorization-server "
+                f"(issuer must be {plan.public_url})."]
+    return "\n".join(out) + "\n"
+
+
+def _plain(text: str) -> str:
+    """Drop Rich markup from a step description."""
+    return text.replace("[bold]", "").replace("[/]", "")

@@ -1,0 +1,200 @@
+"""Run a deploy plan: one gateway call per step, state recorded after each, progress shown.
+
+`Executor` makes the calls; `DisplayOnlyExecutor` prints the plan instead (`--dry-run`).
+`upload_metadata` is the single definition of the upload's metadata JSON, shared with the curl
+formatter so `--format curl` prints exactly what the executor sends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from rich.console import Console
+
+from cfmcp.cloudflare_api import CloudflareApi
+from cfmcp.deploy.models import (
+    AttachDomain,
+    CreateKvNamespace,
+    CreateRoute,
+    EnableWorkersDev,
+    Plan,
+    PutSecret,
+    Ref,
+    Step,
+    UploadScript,
+    Value,
+)
+from cfmcp.deploy.state import StateRecorder
+from cfmcp.render import Bundle
+
+
+class StepFailed(Exception):
+    """Wraps the error of a step with the step, so the command can say which one failed."""
+
+    def __init__(self, step: Step, error: Exception) -> None:
+        super().__init__(str(error))
+        self.step = step
+        self.error = error
+
+
+def upload_metadata(
+    step: UploadScript, resolve: Callable[[Value], str], secret: Callable[[str], str]
+) -> dict[str, Any]:
+    """The `metadata` part of the script upload (secret values come from `secret`)."""
+    bindings: list[dict[str, str]] = []
+    for binding in step.bindings:
+        if binding.type == "kv_namespace":
+            bindings.append({"type": "kv_namespace", "name": binding.name,
+                             "namespace_id": resolve(binding.value)})
+        elif binding.type == "secret_text":
+            bindings.append({"type": "secret_text", "name": binding.name,
+                             "text": secret(binding.name)})
+        else:
+            bindings.append({"type": binding.type, "name": binding.name,
+                             "text": resolve(binding.value)})
+    metadata: dict[str, Any] = {
+        "main_module": step.main_module,
+        "compatibility_date": step.compatibility_date,
+        "compatibility_flags": list(step.compatibility_flags),
+        "bindings": bindings,
+    }
+    if step.keep_secrets:
+        metadata["keep_bindings"] = ["secret_text"]
+    return metadata
+
+
+class ProgressReporter(Protocol):
+    def started(self, step: Step) -> None: ...
+    def finished(self, step: Step) -> None: ...
+
+
+class QuietProgress:
+    """For --json: no output while running."""
+
+    def started(self, step: Step) -> None:
+        pass
+
+    def finished(self, step: Step) -> None:
+        pass
+
+
+class RichProgress:
+    """A spinner while a step runs, a tick line when it is done."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self._status: Any = None
+
+    def started(self, step: Step) -> None:
+        self._status = self.console.status(step.describe() + " …")
+        self._status.start()
+
+    def finished(self, step: Step) -> None:
+        if self._status is not None:
+            self._status.stop()
+            self._status = None
+        self.console.print(f"[green]✓[/] {step.describe()}", highlight=False)
+
+    def stop(self) -> None:
+        if self._status is not None:
+            self._status.stop()
+            self._status = None
+
+
+@dataclass
+class ExecutionResult:
+    done: list[Step] = field(default_factory=list)
+    variables: dict[str, str] = field(default_factory=dict)
+
+
+class Executor:
+    """Carries out a plan's steps in order, recording state after every one."""
+
+    def __init__(
+        self,
+        api: CloudflareApi,
+        account_id: str,
+        bundle: Bundle,
+        secrets: Mapping[str, str],
+        recorder: StateRecorder,
+        progress: ProgressReporter | None = None,
+    ) -> None:
+        self.api = api
+        self.account_id = account_id
+        self.bundle = bundle
+        self._secrets = secrets
+        self.recorder = recorder
+        self.progress = progress or QuietProgress()
+        self.result = ExecutionResult()
+
+    def execute(self, plan: Plan) -> ExecutionResult:
+        for step in plan.steps:
+            self.progress.started(step)
+            try:
+                self._run(step)
+            except Exception as exc:
+                if isinstance(self.progress, RichProgress):
+                    self.progress.stop()
+                raise StepFailed(step, exc) from None
+            self.result.done.append(step)
+            self.progress.finished(step)
+        return self.result
+
+    def resolve(self, value: Value) -> str:
+        if isinstance(value, Ref):
+            return self.result.variables[value.name]
+        return value
+
+    def _secret(self, name: str) -> str:
+        try:
+            return self._secrets[name]
+        except KeyError:
+            raise RuntimeError(f"no value for secret {name}") from None
+
+    def _run(self, step: Step) -> None:
+        account = self.account_id
+        if isinstance(step, CreateKvNamespace):
+            namespace = self.api.create_kv_namespace(account, step.title)
+            self.result.variables[step.output.name] = namespace.id
+            self.recorder.update(kv_namespace_id=namespace.id, kv_namespace_title=step.title)
+        elif isinstance(step, UploadScript):
+            metadata = upload_metadata(step, self.resolve, self._secret)
+            self.api.upload_script(account, step.script, modules=self.bundle.modules,
+                                   metadata=metadata)
+            secrets = sorted({*self.recorder.state.secrets_set, *step.secret_names})
+            self.recorder.update(bundle_sha256=step.bundle_sha256, script_uploaded=True,
+                                 secrets_set=tuple(secrets))
+        elif isinstance(step, PutSecret):
+            self.api.put_secret(account, step.script, step.secret_name,
+                                self._secret(step.secret_name))
+            secrets = sorted({*self.recorder.state.secrets_set, step.secret_name})
+            self.recorder.update(secrets_set=tuple(secrets))
+        elif isinstance(step, EnableWorkersDev):
+            self.api.enable_script_subdomain(account, step.script)
+            self.recorder.update(workers_dev_enabled=True)
+        elif isinstance(step, AttachDomain):
+            self.api.attach_domain(account, step.hostname, step.script, step.zone_id)
+            self.recorder.update(custom_domain=step.hostname)
+        elif isinstance(step, CreateRoute):
+            route = self.api.create_route(step.zone_id, step.pattern, step.script)
+            self.recorder.update(route_pattern=step.pattern, route_id=route.id)
+        else:  # pragma: no cover - every step type is handled above
+            raise TypeError(f"unknown step {step!r}")
+
+
+class DisplayOnlyExecutor:
+    """`--dry-run`: print what would be done; no call is made."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+
+    def execute(self, plan: Plan) -> None:
+        for line in plan.unchanged:
+            self.console.print(f"[dim]=[/] {line}", highlight=False)
+        if plan.is_noop:
+            self.console.print("[green]Nothing to do:[/] the deployed Worker matches cfmcp.toml.")
+            return
+        for number, step in enumerate(plan.steps, 1):
+            self.console.print(f"[yellow]{number}.[/] {step.describe()}", highlight=False)

@@ -1,0 +1,183 @@
+"""Observe the account: the read-only calls that tell the planner what already exists.
+
+Reads run concurrently in at most two rounds, so observing costs about two round trips however
+many calls it needs. The local state only decides which reads can be skipped (the account's
+workers.dev subdomain, a zone id, the KV namespace id when the deployed Worker's binding confirms
+it); existence is always read from the API, so a lost or stale state file never duplicates
+anything. Nothing here writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from cfmcp.cloudflare_api import (
+    CloudflareApi,
+    CloudflareError,
+    DeployedScript,
+    KvNamespace,
+    TokenInfo,
+    Zone,
+)
+from cfmcp.config import ProjectConfig
+from cfmcp.deploy.models import BUNDLE_HASH_VAR, RemoteState
+from cfmcp.deploy.state import DeployState
+from cfmcp.errors import CfmcpError
+from cfmcp.render import KV_BINDING
+
+
+class ZoneNotInAccount(CfmcpError):
+    """The configured zone is not one of the account's zones."""
+
+
+class NoWorkersSubdomain(CfmcpError):
+    """The account has not chosen its workers.dev subdomain yet."""
+
+
+@dataclass(frozen=True)
+class Observation:
+    remote: RemoteState
+    token: TokenInfo
+
+
+def _run(tasks: dict[str, Callable[[], Any]], parallel: bool) -> dict[str, Any]:
+    """Run the reads (concurrently); re-raise the first failure in task order."""
+    if not tasks:
+        return {}
+    if not parallel or len(tasks) == 1:
+        return {name: fn() for name, fn in tasks.items()}
+    with ThreadPoolExecutor(max_workers=len(tasks)) as pool:
+        futures = {name: pool.submit(fn) for name, fn in tasks.items()}
+        errors = [f.exception() for f in futures.values()]
+        for error in errors:
+            if error is not None:
+                raise error
+        return {name: f.result() for name, f in futures.items()}
+
+
+def observe(
+    api: CloudflareApi, config: ProjectConfig, state: DeployState, *, parallel: bool = True
+) -> Observation:
+    """Everything the planner needs, with as few calls (and round trips) as possible."""
+    account = config.account_id
+    name = config.name
+    host = config.hostname
+    known = state if state.applies_to(account, name) else DeployState()
+
+    first: dict[str, Callable[[], Any]] = {}
+    if known.token_account_owned:
+        first["token"] = lambda: api.verify_account_token(account)
+    else:
+        first["token"] = lambda: api.verify_token(account)
+    first["script"] = lambda: api.get_script(account, name)
+    if host.mode == "workers_dev":
+        if not known.workers_subdomain:
+            first["subdomain"] = lambda: api.get_workers_subdomain(account)
+        if known.script_uploaded:
+            first["on_workers_dev"] = lambda: api.script_subdomain_enabled(account, name)
+    zone_known = bool(known.zone_id) and _zone_matches(config, known.zone_name)
+    if host.mode in ("custom_domain", "route") and not zone_known:
+        first["zone"] = lambda: _find_zone(api, config)
+    if host.mode == "custom_domain":
+        first["domain"] = lambda: api.find_worker_domain(account, host.domain)
+    if host.mode == "route" and zone_known:
+        first["routes"] = lambda: api.list_routes(known.zone_id)
+    got = _run(first, parallel)
+
+    script: DeployedScript | None = got["script"]
+    ours = script is not None and script.var(BUNDLE_HASH_VAR) is not None
+    second: dict[str, Callable[[], Any]] = {}
+    kv_id = _confirmed_kv_id(config, known, script, ours)
+    if kv_id is None:
+        second["kv"] = lambda: api.find_kv_namespace(account, config.kv_namespace_title)
+    if host.mode == "workers_dev" and script is not None and "on_workers_dev" not in got:
+        second["on_workers_dev"] = lambda: api.script_subdomain_enabled(account, name)
+    zone: Zone | None = got.get("zone")
+    if zone is None and zone_known:
+        zone = Zone(id=known.zone_id, name=known.zone_name)
+    if host.mode == "route" and "routes" not in got and zone is not None:
+        zone_id = zone.id
+        second["routes"] = lambda: api.list_routes(zone_id)
+    got.update(_run(second, parallel))
+
+    kv = got.get("kv") if kv_id is None else KvNamespace(id=kv_id, title=config.kv_namespace_title)
+    subdomain = got.get("subdomain", known.workers_subdomain or None)
+    if host.mode == "workers_dev" and not subdomain:
+        raise NoWorkersSubdomain(
+            f"account {account} has no workers.dev subdomain yet",
+            hint="open dash.cloudflare.com → Workers & Pages once to choose it, or use "
+                 "`cfmcp init --domain HOST`")
+    route = None
+    if host.mode == "route":
+        route = next((r for r in got.get("routes", []) if r.pattern == host.route), None)
+    on_workers_dev = got.get("on_workers_dev") if script is not None else None
+    return Observation(
+        remote=RemoteState(
+            account_id=account,
+            kv_namespace=kv,
+            script=script,
+            workers_subdomain=subdomain,
+            script_on_workers_dev=on_workers_dev,
+            zone=zone,
+            domain=got.get("domain"),
+            route=route,
+        ),
+        token=got["token"],
+    )
+
+
+def _confirmed_kv_id(
+    config: ProjectConfig, known: DeployState, script: DeployedScript | None, ours: bool
+) -> str | None:
+    """A KV namespace id we may trust without listing namespaces, or None."""
+    if script is None or not ours:
+        return None
+    bound = script.kv_namespaces.get(KV_BINDING)
+    if not bound:
+        return None
+    if known.kv_namespace_id:
+        same_title = known.kv_namespace_title == config.kv_namespace_title
+        return bound if same_title and bound == known.kv_namespace_id else None
+    # State lost: our own Worker's binding names the namespace it was deployed with.
+    return bound
+
+
+def _zone_matches(config: ProjectConfig, zone_name: str) -> bool:
+    """Whether a recorded zone is the one this config needs (so its id can be reused)."""
+    host = config.hostname
+    if not zone_name:
+        return False
+    if host.zone:
+        return host.zone.lower() == zone_name.lower()
+    hostname, zone_name = host.domain.lower(), zone_name.lower()
+    return hostname == zone_name or hostname.endswith("." + zone_name)
+
+
+def _find_zone(api: CloudflareApi, config: ProjectConfig) -> Zone:
+    """The zone of the custom domain / route, which must belong to the account."""
+    host = config.hostname
+    account = config.account_id
+    if host.zone:
+        zones = api.list_zones(account, name=host.zone)
+        match = next((z for z in zones if z.name.lower() == host.zone.lower()), None)
+        if match is None:
+            raise ZoneNotInAccount(
+                f"zone {host.zone!r} is not in account {account}",
+                hint="add the domain to this Cloudflare account, or set [hostname].zone to one "
+                     "of its zones (`cfmcp init` lists them)")
+        return match
+    hostname = host.domain.lower()
+    zones = api.list_zones(account)
+    candidates = [z for z in zones
+                  if hostname == z.name.lower() or hostname.endswith("." + z.name.lower())]
+    if not candidates:
+        raise ZoneNotInAccount(
+            f"no zone of account {account} contains {hostname!r}",
+            hint="add the domain to this Cloudflare account first, or pick another hostname")
+    return max(candidates, key=lambda z: len(z.name))
+
+
+__all__ = ["CloudflareError", "NoWorkersSubdomain", "Observation", "ZoneNotInAccount", "observe"]

@@ -1,0 +1,217 @@
+"""The deploy flow behind `cfmcp deploy`, from the project file to the final panel.
+
+observe → render (the public URL is known now) → plan → show / confirm → gather secrets →
+execute (state recorded after every step) → smoke checks → summary. Kept apart from the Typer
+command so tests and the benchmark can drive it directly.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.panel import Panel
+
+from cfmcp.cloudflare_api import CloudflareApi
+from cfmcp.config import load_config
+from cfmcp.console import console, err_console, print_json
+from cfmcp.deploy.curl import format_curl
+from cfmcp.deploy.executor import DisplayOnlyExecutor, Executor, RichProgress, StepFailed
+from cfmcp.deploy.models import Plan
+from cfmcp.deploy.planner import plan_deploy, public_url_for
+from cfmcp.deploy.remote import Observation, observe
+from cfmcp.deploy.secret_values import SecretValues, gather_secrets
+from cfmcp.deploy.state import DeployState, StateRecorder, load_state, state_path
+from cfmcp.errors import CfmcpError, UsageError
+from cfmcp.render import render_bundle
+from cfmcp.smoke import SmokeCheck, SmokeTester
+
+TOKEN_ENV = "CLOUDFLARE_API_TOKEN"
+
+
+@dataclass(frozen=True)
+class DeployOptions:
+    config_path: Path = Path("cfmcp.toml")
+    yes: bool = False
+    dry_run: bool = False
+    curl: bool = False
+    json_output: bool = False
+    skip_smoke: bool = False
+    smoke_via: str | None = None
+    smoke_timeout: float = 300.0
+
+
+def _api_token(env: Mapping[str, str], prompt_allowed: bool) -> str:
+    token = env.get(TOKEN_ENV, "").strip()
+    if not token and prompt_allowed:
+        token = typer.prompt("Cloudflare API token (input hidden)", hide_input=True,
+                             err=True).strip()
+    if not token:
+        raise UsageError("no Cloudflare API token",
+                         hint=f"set {TOKEN_ENV} (Workers Scripts: Edit, Workers KV Storage: Edit)")
+    return token
+
+
+def _remember_observation(obs: Observation, recorder: StateRecorder, kv_title: str) -> None:
+    remote = obs.remote
+    changes: dict[str, Any] = {"token_account_owned": obs.token.account_owned}
+    if remote.workers_subdomain:
+        changes["workers_subdomain"] = remote.workers_subdomain
+    if remote.zone is not None:
+        changes.update(zone_id=remote.zone.id, zone_name=remote.zone.name)
+    if remote.kv_namespace is not None:
+        changes.update(kv_namespace_id=remote.kv_namespace.id, kv_namespace_title=kv_title)
+    script = remote.script
+    changes["script_uploaded"] = script is not None
+    if script is not None:
+        changes["secrets_set"] = tuple(sorted(script.secret_names))
+        changes["bundle_sha256"] = script.var("CFMCP_BUNDLE_SHA256") or ""
+    changes["workers_dev_enabled"] = bool(remote.script_on_workers_dev)
+    if remote.domain is not None:
+        changes["custom_domain"] = remote.domain.hostname
+    if remote.route is not None:
+        changes.update(route_pattern=remote.route.pattern, route_id=remote.route.id)
+    recorder.update(**changes)
+
+
+def _plan_json(plan: Plan) -> dict[str, Any]:
+    return {
+        "steps": [{"action": s.label, "detail": _plain(s.describe())} for s in plan.steps],
+        "unchanged": list(plan.unchanged),
+    }
+
+
+def _plain(text: str) -> str:
+    return text.replace("[bold]", "").replace("[/]", "")
+
+
+def _show_pin(pin: str, out: Console) -> None:
+    out.print(Panel(
+        f"[bold]{pin}[/]\n\nUsers type this PIN on the consent page when they connect a client.\n"
+        "It is shown only this once and stored only as a Cloudflare secret: keep it safe.\n"
+        "Change it later with `cfmcp rotate-pin`.",
+        title="Your PIN", border_style="yellow", expand=False))
+
+
+def _smoke(plan: Plan, options: DeployOptions, out: Console) -> list[SmokeCheck]:
+    tester = SmokeTester(plan.public_url, via=options.smoke_via)
+    try:
+        if options.json_output:
+            return tester.run(options.smoke_timeout)
+        with out.status(f"Waiting for {plan.public_url} to answer …"):
+            return tester.run(options.smoke_timeout)
+    finally:
+        tester.close()
+
+
+def run_deploy(options: DeployOptions, env: Mapping[str, str]) -> int:
+    """Run the whole deploy; return the exit code (errors for the user raise CfmcpError)."""
+    config = load_config(options.config_path)
+    if not config.account_id:
+        raise UsageError("cfmcp.toml has no account_id",
+                         hint="run `cfmcp init --account-id ID` (or set it in cfmcp.toml)")
+    quiet = options.json_output
+    out = err_console if quiet else console
+    prompt_allowed = not options.yes
+    token = _api_token(env, prompt_allowed)
+    path = state_path(options.config_path.resolve().parent)
+    state = load_state(path)
+
+    with CloudflareApi(token, base_url=env.get("CLOUDFLARE_API_BASE_URL") or None) as api:
+        if quiet or options.curl:
+            obs = observe(api, config, state)
+        else:
+            with out.status("Reading what exists on the account …"):
+                obs = observe(api, config, state)
+        public_url = public_url_for(config, obs.remote)
+        bundle = render_bundle(config, public_url=public_url)
+        plan = plan_deploy(config, obs.remote, bundle)
+
+        if options.dry_run:
+            return _dry_run(plan, config, options, api)
+
+        if not quiet:
+            DisplayOnlyExecutor(console).execute(plan)
+        if plan.steps and not options.yes and not typer.confirm(
+                "Apply these changes?", default=True, err=True):
+            raise typer.Abort()
+
+        secrets = gather_secrets(
+            plan.secret_names, env,
+            prompt=(lambda text: typer.prompt(text, hide_input=True, err=True))
+            if prompt_allowed else None)
+        start = state if state.applies_to(config.account_id, config.name) else DeployState(
+            account_id=config.account_id, worker=config.name)
+        recorder = StateRecorder(path, start)
+        _remember_observation(obs, recorder, config.kv_namespace_title)
+        recorder.update(public_url=plan.public_url)
+
+        progress = None if quiet else RichProgress(console)
+        executor = Executor(api, config.account_id, bundle, secrets.values, recorder, progress)
+        try:
+            executor.execute(plan)
+        except StepFailed as failed:
+            error = failed.error
+            done = len(executor.result.done)
+            message = f"step {done + 1} ({failed.step.label}) failed: " + (
+                error.message if isinstance(error, CfmcpError) else type(error).__name__)
+            hint = error.hint if isinstance(error, CfmcpError) else None
+            raise CfmcpError(
+                message,
+                hint=(hint + "; " if hint else "") + "re-run `cfmcp deploy`: it continues from "
+                "what exists") from None
+        calls = len(api.calls)
+
+    if secrets.generated_pin:
+        _show_pin(secrets.generated_pin, out)
+    checks = [] if options.skip_smoke else _smoke(plan, options, out)
+    ok = all(c.ok for c in checks)
+    _summary(config.name, plan, calls, checks, secrets, options, ok)
+    return 0 if ok else 1
+
+
+def _dry_run(plan: Plan, config: Any, options: DeployOptions, api: CloudflareApi) -> int:
+    if options.curl:
+        sys.stdout.write(format_curl(plan, config))
+        sys.stdout.flush()
+    elif options.json_output:
+        print_json({"dry_run": True, "public_url": plan.public_url,
+                    "mcp_url": plan.public_url + "/mcp", "bundle_sha256": plan.bundle_sha256,
+                    "api_calls": len(api.calls), **_plan_json(plan)})
+    else:
+        console.print(f"[bold]Plan[/] for Worker [bold]{config.name}[/] → {plan.public_url}")
+        DisplayOnlyExecutor(console).execute(plan)
+        console.print("[dim]Dry run: nothing was changed.[/]")
+    return 0
+
+
+def _summary(name: str, plan: Plan, calls: int, checks: list[SmokeCheck],
+             secrets: SecretValues, options: DeployOptions, ok: bool) -> None:
+    mcp_url = plan.public_url + "/mcp"
+    if options.json_output:
+        print_json({
+            "ok": ok, "worker": name, "public_url": plan.public_url, "mcp_url": mcp_url,
+            "bundle_sha256": plan.bundle_sha256, "api_calls": calls, **_plan_json(plan),
+            "secrets_set": list(plan.secret_names),
+            "pin_generated": secrets.generated_pin is not None,
+            "smoke": None if options.skip_smoke else [c.to_json() for c in checks],
+        })
+        return
+    for check in checks:
+        mark = "[green]✓[/]" if check.ok else "[red]✗[/]"
+        console.print(f"{mark} {check.detail}", highlight=False)
+    if not ok:
+        err_console.print("[bold red]error:[/] the Worker was deployed but a smoke check failed",
+                          highlight=False)
+        return
+    verb = "Deployed" if plan.steps else "Already up to date"
+    console.print(Panel(
+        f"MCP URL  [bold]{mcp_url}[/]\n\nNext: [bold]cfmcp install-client[/] to add it to "
+        "Claude, Cursor, VS Code …",
+        title=f"{verb}: {name}", border_style="green", expand=False))
+    console.print(f"[dim]{calls} Cloudflare API calls[/]")

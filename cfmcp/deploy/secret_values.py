@@ -1,0 +1,72 @@
+"""The values of the Worker's secrets, gathered only when a plan sends them.
+
+`UPSTREAM_TOKEN` comes from `CFMCP_UPSTREAM_TOKEN` or a hidden prompt; `AUTH_PIN` from
+`CFMCP_PIN` or is generated (the command shows a generated PIN once); `SIGNING_KEY` from
+`CFMCP_SIGNING_KEY` or is generated. Values live in memory only.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from cfmcp.errors import UsageError
+
+UPSTREAM_TOKEN_ENV = "CFMCP_UPSTREAM_TOKEN"
+PIN_ENV = "CFMCP_PIN"
+SIGNING_KEY_ENV = "CFMCP_SIGNING_KEY"
+_PIN_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"  # no 0/o, 1/l/i: easy to type from a panel
+
+
+def generate_pin(groups: int = 3, size: int = 4) -> str:
+    """A random PIN such as `k7m2-x9qe-4tnd` (~74 bits)."""
+    return "-".join("".join(secrets.choice(_PIN_ALPHABET) for _ in range(size))
+                    for _ in range(groups))
+
+
+def generate_signing_key() -> str:
+    return secrets.token_urlsafe(48)
+
+
+@dataclass
+class SecretValues:
+    values: dict[str, str] = field(default_factory=dict)
+    generated_pin: str | None = None  # set only when cfmcp generated it (show it once)
+
+    def __repr__(self) -> str:  # never show values, even in a debugger or a traceback
+        return f"SecretValues(names={sorted(self.values)})"
+
+
+def gather_secrets(
+    names: tuple[str, ...],
+    env: Mapping[str, str],
+    *,
+    prompt: Callable[[str], str] | None,
+) -> SecretValues:
+    """Values for `names`; `prompt` (hidden input) is None when prompting is not allowed."""
+    result = SecretValues()
+    for name in names:
+        if name == "UPSTREAM_TOKEN":
+            value = env.get(UPSTREAM_TOKEN_ENV, "").strip()
+            if not value and prompt is not None:
+                value = prompt("Upstream MCP server token (PAT, input hidden)").strip()
+            if not value:
+                raise UsageError(
+                    "the upstream token (PAT) is needed: this deploy sets the UPSTREAM_TOKEN "
+                    "secret",
+                    hint=f"set {UPSTREAM_TOKEN_ENV} (it is sent to Cloudflare once, never stored)")
+        elif name == "AUTH_PIN":
+            value = env.get(PIN_ENV, "").strip()
+            if not value:
+                value = generate_pin()
+                result.generated_pin = value
+        elif name == "SIGNING_KEY":
+            value = env.get(SIGNING_KEY_ENV, "").strip() or generate_signing_key()
+            if len(value) < 16:
+                raise UsageError(f"{SIGNING_KEY_ENV} is too short",
+                                 hint="use at least 16 characters, e.g. `openssl rand -base64 32`")
+        else:  # pragma: no cover - SECRET_NAMES is fixed
+            raise UsageError(f"unknown secret {name}")
+        result.values[name] = value
+    return result
