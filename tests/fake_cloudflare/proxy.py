@@ -6,9 +6,16 @@ import contextlib
 import socket
 import threading
 
-_NO_BACKEND = (b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\n"
-               b"content-length: 38\r\nconnection: close\r\n\r\n"
-               b"no Worker is deployed under this name\n")
+
+def _unavailable(missing: list[str]) -> bytes:
+    if missing:
+        text = f"this Worker lacks the secrets {', '.join(missing)}, so it is not running\n"
+    else:
+        text = "no Worker is deployed under this name\n"
+    body = text.encode()
+    return (b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\n"
+            b"content-length: " + str(len(body)).encode() + b"\r\nconnection: close\r\n\r\n"
+            + body)
 
 
 class StableProxy:
@@ -19,6 +26,7 @@ class StableProxy:
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port: int = self._listener.getsockname()[1]
         self.backend_port: int | None = None
+        self.missing: list[str] = []  # secrets the Worker lacks (explains the 503)
         self._closed = False
         threading.Thread(target=self._accept_loop, name=f"worker-proxy-{self.port}",
                          daemon=True).start()
@@ -48,7 +56,7 @@ class StableProxy:
             with client:
                 try:
                     client.recv(65536)
-                    client.sendall(_NO_BACKEND)
+                    client.sendall(_unavailable(self.missing))
                 except OSError:
                     pass
             return

@@ -55,12 +55,14 @@ def _safe(name: str) -> str:
 class WorkerRunner:
     """Keeps one ``cfmcp dev`` process per uploaded Worker behind a stable local origin."""
 
-    def __init__(self, root: Path | str | None = None, *, start_timeout: float = 60.0) -> None:
+    def __init__(self, root: Path | str | None = None, *, start_timeout: float = 60.0,
+                 required_secrets: tuple[str, ...] = tuple(SECRET_ENV)) -> None:
         self._own_root = root is None
         self.root = Path(root) if root is not None else Path(
             tempfile.mkdtemp(prefix="fake-cf-workers-"))
         self.root.mkdir(parents=True, exist_ok=True)
         self.start_timeout = start_timeout
+        self.required_secrets = required_secrets
         self._proxies: dict[str, StableProxy] = {}
         self._running: dict[str, _Running] = {}
         self._generation = 0
@@ -80,11 +82,21 @@ class WorkerRunner:
                 "--bundle", str(bundle), "--port", "0", "--ready-file", str(ready),
                 "--state", str(kv_state)]
 
-    def deploy(self, script: Script) -> str:
+    def deploy(self, script: Script) -> str | None:
         """Write ``script``'s modules out, start a process for them and switch the Worker's
         origin to it; the previous process is stopped. A Worker that fails to start is an
-        upload error (400, code 10021) and leaves the previous process serving."""
+        upload error (400, code 10021) and leaves the previous process serving.
+
+        Until the Worker has every secret in ``required_secrets`` no process runs (``cfmcp
+        dev`` cannot start without an upstream token) and its origin answers 503.
+        Returns the process's own origin, or None when not started.
+        """
         key = f"{script.account_id}/{script.name}"
+        missing = [name for name in self.required_secrets if name not in script.secrets()]
+        if missing:
+            self.stop(script.account_id, script.name)
+            self._proxy(key).missing = missing
+            return None
         self._generation += 1
         home = self.root / _safe(key)
         bundle = home / f"bundle-{self._generation}"
@@ -99,13 +111,15 @@ class WorkerRunner:
         with log_path.open("wb") as log:
             process = subprocess.Popen(
                 self.command(bundle, ready, home / "kv.sqlite3"),
-                cwd=str(REPO_ROOT), env=worker_env(script.secrets()),
+                cwd=str(home), env=worker_env(script.secrets()),
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
             )
         origin = self._wait_ready(process, ready, log_path)
         previous = self._running.get(key)
         self._running[key] = _Running(process, origin, bundle, log_path)
-        self._proxy(key).backend_port = int(origin.rsplit(":", 1)[1])
+        proxy = self._proxy(key)
+        proxy.backend_port = int(origin.rsplit(":", 1)[1])
+        proxy.missing = []
         if previous is not None:
             _terminate(previous.process)
             shutil.rmtree(previous.bundle_dir, ignore_errors=True)
