@@ -27,8 +27,9 @@ import {
 } from "./runtime_modules.mjs";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const NODE_DIR = path.resolve(HERE, "../node");
-const WHEEL_DIR = path.join(HERE, "wheels");
+// Overridable so tests can check the messages for a missing setup.
+const NODE_DIR = process.env.CFMCP_HARNESS_NODE_DIR ?? path.resolve(HERE, "../node");
+const WHEEL_DIR = process.env.CFMCP_HARNESS_WHEEL_DIR ?? path.join(HERE, "wheels");
 const SDK_WHEEL_PREFIX = "workers_runtime_sdk-1.9.5-";
 const PYODIDE_VERSION = "0.28.2";
 const BUNDLE_MOUNT = "/session/metadata"; // where the runtime exposes the Worker's modules
