@@ -11,16 +11,14 @@ import os
 import socket
 import subprocess
 import textwrap
-import threading
-import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.workers_runtime.host import HARNESS, HarnessError, start_harness
+from tests.workers_runtime.sse_upstream import GatedSse, read_events_gated
 
 pytestmark = pytest.mark.pyodide
 
@@ -275,63 +273,12 @@ STREAM_FORWARDER = """
 """
 
 
-class GatedSse:
-    """A local SSE server: sends one event, then holds the stream until the test releases it.
-
-    The second event is "two" when released in time, "late" when the gate timed out, so a
-    body of "one" + "two" proves the first event reached the client while the upstream was
-    still holding the stream open.
-    """
-
-    def __init__(self) -> None:
-        self.release = threading.Event()
-        gate = self.release
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                self.send_response(200)
-                self.send_header("Content-Type", "text/event-stream")
-                self.send_header("Cache-Control", "no-store")
-                self.end_headers()
-                self.wfile.write(b"data: one\n\n")
-                self.wfile.flush()
-                released = gate.wait(timeout=5)
-                self.wfile.write(b"data: two\n\n" if released else b"data: late\n\n")
-                self.wfile.flush()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/events"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.release.set()
-        self.server.shutdown()
-        self.server.server_close()
-
-
-def read_events_gated(url: str, sse: GatedSse, headers: dict[str, str] | None = None) -> list:
-    """Read the stream; release the second event only after the first one has arrived."""
-    arrived: list[tuple[bytes, bool]] = []  # (chunk, whether the gate was open by then)
-    with httpx.stream("GET", url, headers=headers, timeout=30) as response:
-        assert response.status_code == 200, response.read()
-        assert response.headers["content-type"].startswith("text/event-stream")
-        for chunk in response.iter_raw():
-            arrived.append((chunk, sse.release.is_set()))
-            if b"one" in chunk:
-                time.sleep(0.2)  # a buffering host would keep holding the first event
-                sse.release.set()
-    return arrived
-
-
 def test_streamed_bodies_arrive_chunk_by_chunk(tmp_path: Path):
     bundle = write_bundle(tmp_path / "stream", STREAM_FORWARDER)
     sse = GatedSse()
     try:
         with start_harness(bundle, {"UPSTREAM_URL": sse.url}) as info:
-            arrived = read_events_gated(info.origin, sse)
+            arrived = read_events_gated("GET", info.origin, sse)
     finally:
         sse.close()
     assert b"".join(chunk for chunk, _ in arrived) == b"data: one\n\ndata: two\n\n"

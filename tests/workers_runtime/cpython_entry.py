@@ -32,7 +32,7 @@ class PythonKvBinding:
     async def get(self, key: str):
         return self.values.get(key)
 
-    async def put(self, key: str, value: str, expirationTtl: int | None = None) -> None:  # noqa: N803
+    async def put(self, key: str, value: str, expirationTtl: int | None = None) -> None:
         self.values[key] = value
 
     async def delete(self, key: str) -> None:

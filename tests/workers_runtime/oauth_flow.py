@@ -71,9 +71,9 @@ class _ConsentParser(HTMLParser):
             self.form.hidden[a.get("name", "")] = a.get("value", "")
         elif tag == "input" and kind == "password":
             self.form.pin_field = a.get("name", "")
-        elif tag in ("button", "input") and kind == "submit" and a.get("name"):
-            if self.form.approve is None and "deny" not in a.get("value", "").lower():
-                self.form.approve = (a["name"], a.get("value", ""))
+        elif (tag in ("button", "input") and kind == "submit" and a.get("name")
+              and self.form.approve is None and "deny" not in a.get("value", "").lower()):
+            self.form.approve = (a["name"], a.get("value", ""))
 
 
 def parse_consent_form(html: str) -> ConsentForm:
