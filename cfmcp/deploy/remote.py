@@ -1,9 +1,9 @@
 """Observe the account: the read-only calls that tell the planner what already exists.
 
 Reads run concurrently in at most two rounds, so observing costs about two round trips however
-many calls it needs. The local state only decides which reads can be skipped (the account's
-workers.dev subdomain, a zone id, the KV namespace id when the deployed Worker's binding confirms
-it); existence is always read from the API, so a lost or stale state file never duplicates
+many calls it needs. The local state only decides which reads can be skipped (a zone id, the
+token kind, the KV namespace listing when the deployed Worker's binding confirms the recorded
+id); existence is always read from the API, so a lost or stale state file never duplicates
 anything. Nothing here writes.
 """
 
@@ -74,8 +74,8 @@ def observe(
         first["token"] = lambda: api.verify_token(account)
     first["script"] = lambda: api.get_script(account, name)
     if host.mode == "workers_dev":
-        if not known.workers_subdomain:
-            first["subdomain"] = lambda: api.get_workers_subdomain(account)
+        # Always read: a stale subdomain from the state file would render a wrong issuer URL.
+        first["subdomain"] = lambda: api.get_workers_subdomain(account)
         if known.script_uploaded:
             first["on_workers_dev"] = lambda: api.script_subdomain_enabled(account, name)
     zone_known = bool(known.zone_id) and _zone_matches(config, known.zone_name)
@@ -104,7 +104,7 @@ def observe(
     got.update(_run(second, parallel))
 
     kv = got.get("kv") if kv_id is None else KvNamespace(id=kv_id, title=config.kv_namespace_title)
-    subdomain = got.get("subdomain", known.workers_subdomain or None)
+    subdomain = got.get("subdomain")
     if host.mode == "workers_dev" and not subdomain:
         raise NoWorkersSubdomain(
             f"account {account} has no workers.dev subdomain yet",

@@ -1,0 +1,387 @@
+"""`cfmcp deploy` against the stateful fake Cloudflare API (real HTTP on 127.0.0.1).
+
+Covers fresh deploys (workers.dev, custom domain, route), idempotent re-deploys with counted
+calls, config changes, faults at every write step, lost state, and user errors.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from cfmcp.cli import app
+from cfmcp.config import ProjectConfig, load_config, save_config
+from tests.fake.fake import FakeCloudflare
+from tests.fake.model import WORKERS_SCRIPTS_EDIT
+
+PAT = "ghp_FAKEupstreamPAT0123456789abcdefABCDEF"
+NAME = "gh-mcp"
+WRITES = ("POST", "PUT", "PATCH", "DELETE")
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeCloudflare]:
+    with FakeCloudflare() as started:
+        yield started
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in ("CLOUDFLARE_API_TOKEN", "CLOUDFLARE_API_KEY", "CLOUDFLARE_EMAIL",
+                 "CLOUDFLARE_ACCOUNT_ID", "CLOUDFLARE_API_BASE_URL", "CLOUDFLARE_BASE_URL",
+                 "CFMCP_UPSTREAM_TOKEN", "CFMCP_PIN", "CFMCP_SIGNING_KEY", "CFMCP_SMOKE_VIA"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+
+
+def make_project(tmp_path: Path, fake: FakeCloudflare, **hostname: str) -> Path:
+    config = ProjectConfig(name=NAME, account_id=fake.account_id)
+    for key, value in hostname.items():
+        setattr(config.hostname, key, value)
+    path = tmp_path / "cfmcp.toml"
+    save_config(config, path)
+    return path
+
+
+def deploy(monkeypatch: pytest.MonkeyPatch, fake: FakeCloudflare, config: Path, *args: str,
+           token: str | None = None, pat: str | None = PAT):
+    for key, value in fake.env(token).items():
+        monkeypatch.setenv(key, value)
+    if pat is not None:
+        monkeypatch.setenv("CFMCP_UPSTREAM_TOKEN", pat)
+    return CliRunner().invoke(app, ["deploy", "--config", str(config), *args])
+
+
+def writes(fake: FakeCloudflare) -> list[str]:
+    return [f"{c.method} {c.path}" for c in fake.calls if c.method in WRITES]
+
+
+def summary(result) -> dict:
+    return json.loads(result.stdout)
+
+
+def test_fresh_workers_dev_then_noop_redeploy(fake, tmp_path, monkeypatch):
+    config = make_project(tmp_path, fake)
+    result = deploy(monkeypatch, fake, config, "--yes", "--skip-smoke", "--json")
+    assert result.exit_code == 0, result.output
+    data = summary(result)
+    assert data["public_url"] == f"https://{NAME}.fake-subdomain.workers.dev"
+    assert data["mcp_url"] == data["public_url"] + "/mcp"
+    assert [s["action"] for s in data["steps"]] == [
+        "create KV namespace", "upload Worker", "enable workers.dev"]
+    assert data["api_calls"] == len(fake.calls) == 7
+    script = fake.script(NAME)
+    assert script is not None and script.subdomain_enabled
+    assert [m.content_type for m in script.modules] == ["text/x-python"] * len(script.modules)
+    assert script.compatibility_flags == ["python_workers"]
+    assert script.compatibility_date == "2026-03-01"
+    assert fake.plain_text(NAME, "CFMCP_BUNDLE_SHA256") == data["bundle_sha256"]
+    assert fake.secret_names(NAME) == ["AUTH_PIN", "SIGNING_KEY", "UPSTREAM_TOKEN"]
+    assert script.secrets()["UPSTREAM_TOKEN"] == PAT
+    namespace = fake.kv_namespace_by_title(f"{NAME}-oauth")
+    assert {"type": "kv_namespace", "name": "OAUTH_KV",
+            "namespace_id": namespace.id} in script.bindings
+    versions = len(script.versions)
+
+    fake.calls.clear()
+    again = deploy(monkeypatch, fake, config, "--yes", "--skip-smoke", "--json")
+    assert again.exit_code == 0, again.output
+    assert summary(again)["steps"] == []
+    assert writes(fake) == []
+    assert len(fake.calls) <= 4
+    assert len(fake.calls) == summary(again)["api_calls"]
+    assert len(fake.script(NAME).versions) == versions
+    assert not fake.unexpected_calls()
+
+
+def test_lost_state_finds_everything_by_name(fake, tmp_path, monkeypatch):
+    config = make_project(tmp_path, fake)
+    assert deploy(monkeypatch, fake, config, "--yes", "--skip-smoke").exit_code == 0
+    shutil.rmtree(tmp_path / ".cfmcp")
+    fake.calls.clear()
+    result = deploy(monkeypatch, fake, config, "--yes", "--skip-smoke", "--json")
+    assert result.exit_code == 0, result.output
+    assert summary(result)["steps"] == []
+    assert writes(fake) == []
+    assert len(fake.calls) <= 4
+    titles = [ns.title for ns in fake.state.kv_namespaces.values()]
+    assert titles.count(f"{NAME}-oauth") == 1
+    assert (tmp_path / ".cfmcp" / "state.json").exists()
+
+
+def test_stale_state_for_another_worker_is_ignored(fake, tmp_path, monkeypatch):
+    config = make_project(tmp_path, fake)
+    assert deploy(monkeypatch, fake, config, "--yes", "--skip-smoke").exit_code == 0
+    state_file = tmp_path / ".cfmcp" / "state.json"
+    state = json.loads(state_file.read_text())
+    state.update(kv_namespace_id="deadbeef" * 4, workers_subdomain="wrong")
+    state_file.write_text(json.dumps(state))
+    fake.calls.clear()
+    result = deploy(monkeypatch, fake, config, "--yes", "--skip-smoke", "--json")
+    assert result.exit_code == 0, result.output
+    # Neither the recorded subdomain nor the recorded KV id is trusted blindly.
+    data = summary(result)
+    assert data["public_url"] == f"https://{NAME}.fake-subdomain.workers.dev"
+    assert data["steps"] == [] and writes(fake) == []
+    titles = [ns.title for ns in fake.state.kv_namespaces.values()]
+    assert titles.count(f"{NAME}-oauth") == 1
+    fixed = json.loads(state_file.read_text())
+    assert fixed["workers_subdomain"] == "fake-subdomain"
+    assert fixed["kv_namespace_id"] == fake.kv_namespace_by_title(f"{NAME}-oauth").id
+
+
+def test_config_change_updates_only_the_script(fake, tmp_path, monkeypatch):
+    config_path = make_project(tmp_path, fake)
+    first = deploy(monkeypatch, fake, config_path, "--yes", "--skip-smoke", "--json")
+    assert first.exit_code == 0, first.output
+    config = load_config(config_path)
+    config.oauth.server_name = "GitHub via cfmcp"
+    save_config(config, config_path)
+    fake.calls.clear()
+    result = deploy(monkeypatch, fake, config_path, "--yes", "--skip-smoke", "--json", pat=None)
+    assert result.exit_code == 0, result.output
+    data = summary(result)
+    assert [s["action"] for s in data["steps"]] == ["upload Worker"]
+    assert data["bundle_sha256"] != summary(first)["bundle_sha256"]
+    assert writes(fake) == [f"PUT /accounts/{fake.account_id}/workers/scripts/{NAME}"]
+    upload = fake.calls.find("PUT", f"/accounts/*/workers/scripts/{NAME}")[0]
+    assert upload.body["metadata"]["keep_bindings"] == ["secret_text"]
+    assert not [b for b in upload.body["metadata"]["bindings"] if b["type"] == "secret_text"]
+    assert fake.secret_names(NAME) == ["AUTH_PIN", "SIGNING_KEY", "UPSTREAM_TOKEN"]
+    assert fake.plain_text(NAME, "CFMCP_BUNDLE_SHA256") == data["bundle_sha256"]
+
+
+def test_custom_domain_fresh_and_noop(fake, tmp_path, monkeypatch):
+    config = make_project(tmp_path, fake, mode="custom_domain", domain="mcp.example.com")
+    result = deploy(monkeypatch, fake, config, "--yes", "--skip-smoke", "--json")
+    assert result.exit_code == 0, result.output
+    data = summary(result)
+    assert data["public_url"] == "https://mcp.example.com"
+    assert [s["action"] for s in data["steps"]][-1] == "attach custom domain"
+    domains = list(fake.state.domains.values())
+    assert [(d.hostname, d.service, d.zone_id) for d in domains] == [
+        ("mcp.example.com", NAME, fake.zone_id)]
+    fake.calls.clear()
+    again = deploy(monkeypatch, fake, config, "--yes", "--skip-smoke", "--json")
+    assert again.exit_code == 0 and summary(again)["steps"] == []
+    assert writes(fake) == [] and len(fake.calls) <= 4
+    shutil.rmtree(tmp_path / ".cfmcp")
+    fake.calls.clear()
+    lost = deploy(monkeypatch, fake, config, "--yes", "--skip-smoke", "--json")
+    assert lost.exit_code == 0 and summary(lost)["steps"] == []
+    assert writes(fake) == [] and len(fake.calls) <= 4
+
+
+def test_route_fresh_and_noop(fake, tmp_path, monkeypatch):
+    config = make_project(tmp_path, fake, mode="route", route="api.example.com/mcp*",
+                          zone="example.com")
+    result = deploy(monkeypatch, fake, config, "--yes", "--skip-smoke", "--json")
+    assert result.exit_code == 0, result.output
+    assert summary(result)["public_url"] == "https://api.example.com"
+    routes = list(fake.state.routes.values())
+    assert [(r.pattern, r.script, r.zone_id) for r in routes] == [
+        ("api.example.com/mcp*", NAME, fake.zone_id)]
+    fake.calls.clear()
+    again = deploy(monkeypatch, fake, config, "--yes", "--skip-smoke", "--json")
+    assert again.exit_code == 0 and summary(again)["steps"] == []
+    assert writes(fake) == [] and len(fake.calls) <= 4
+
+
+FAULTS = [
+    # (hostname mode, method, path glob, status, apply)
+    ("workers_dev", "POST", "/accounts/*/storage/kv/namespaces", 500, False),
+    ("workers_dev", "POST", "/accounts/*/storage/kv/namespaces", 500, True),
+    ("workers_dev", "PUT", "/accounts/*/workers/scripts/*", 503, False),
+    ("workers_dev", "PUT", "/accounts/*/workers/scripts/*", 500, True),
+    ("workers_dev", "PUT", "/accounts/*/workers/scripts/*", 429, False),
+    ("workers_dev", "POST", "/accounts/*/workers/scripts/*/subdomain", 500, False),
+    ("workers_dev", "POST", "/accounts/*/workers/scripts/*/subdomain", 500, True),
+    ("custom_domain", "PUT", "/accounts/*/workers/domains", 500, False),
+    ("custom_domain", "PUT", "/accounts/*/workers/domains", 500, True),
+    ("route", "POST", "/zones/*/workers/routes", 500, True),
+    ("route", "POST", "/zones/*/workers/routes", 500, False),
+]
+
+
+@pytest.mark.parametrize(("mode", "method", "path", "status", "apply"), FAULTS)
+def test_fault_at_a_step_then_rerun_converges(fake, tmp_path, monkeypatch,
+                                              mode, method, path, status, apply):
+    hostname = {"workers_dev": {},
+                "custom_domain": {"mode": "custom_domain", "domain": "mcp.example.com"},
+                "route": {"mode": "route", "route": "api.example.com/mcp*",
+                          "zone": "example.com"}}[mode]
+    config = make_project(tmp_path, fake, **hostname)
+    fake.inject_fault(method, path, status=status, times=20, apply=apply, retry_after=0.01)
+    failed = deploy(monkeypatch, fake, config, "--yes", "--skip-smoke")
+    assert failed.exit_code == 1
+    assert "failed" in failed.output and "re-run" in failed.output
+    assert "Traceback" not in failed.output
+    fake.clear_faults()
+    result = deploy(monkeypatch, fake, config, "--yes", "--skip-smoke", "--json")
+    assert result.exit_code == 0, result.output
+    titles = [ns.title for ns in fake.state.kv_namespaces.values()]
+    assert titles == [f"{NAME}-oauth"]
+    assert fake.secret_names(NAME) == ["AUTH_PIN", "SIGNING_KEY", "UPSTREAM_TOKEN"]
+    assert len(fake.state.domains) == (1 if mode == "custom_domain" else 0)
+    assert len(fake.state.routes) == (1 if mode == "route" else 0)
+    fake.calls.clear()
+    final = deploy(monkeypatch, fake, config, "--yes", "--skip-smoke", "--json")
+    assert summary(final)["steps"] == [] and writes(fake) == []
+
+
+def test_state_is_recorded_after_each_step(fake, tmp_path, monkeypatch):
+    config = make_project(tmp_path, fake)
+    fake.inject_fault("PUT", "/accounts/*/workers/scripts/*", status=400, times=5)
+    assert deploy(monkeypatch, fake, config, "--yes", "--skip-smoke").exit_code == 1
+    state = json.loads((tmp_path / ".cfmcp" / "state.json").read_text())
+    assert state["kv_namespace_id"] == fake.kv_namespace_by_title(f"{NAME}-oauth").id
+    assert state["script_uploaded"] is False
+
+
+def test_bad_token_fails_cleanly_and_creates_nothing(fake, tmp_path, monkeypatch):
+    config = make_project(tmp_path, fake)
+    result = deploy(monkeypatch, fake, config, "--yes", "--skip-smoke",
+                    token="FAKE-not-a-real-token-000000000000000")
+    assert result.exit_code == 1
+    assert "token is invalid" in result.output
+    assert "hint:" in result.output
+    assert writes(fake) == []
+    assert not (tmp_path / ".cfmcp" / "state.json").exists()
+
+
+def test_missing_kv_permission_names_it_and_creates_nothing(fake, tmp_path,
+                                                            monkeypatch):
+    fake.add_token("FAKE-scripts-only-token-0000000000000", permissions={WORKERS_SCRIPTS_EDIT})
+    config = make_project(tmp_path, fake)
+    result = deploy(monkeypatch, fake, config, "--yes", "--skip-smoke",
+                    token="FAKE-scripts-only-token-0000000000000")
+    assert result.exit_code == 1
+    assert "Workers KV Storage: Edit" in result.output
+    assert writes(fake) == []
+
+
+def test_unknown_zone_fails_before_anything_is_created(fake, tmp_path, monkeypatch):
+    config = make_project(tmp_path, fake, mode="custom_domain", domain="mcp.unknown-zone.org")
+    result = deploy(monkeypatch, fake, config, "--yes", "--skip-smoke")
+    assert result.exit_code == 1
+    assert "no zone" in result.output and "mcp.unknown-zone.org" in result.output
+    assert writes(fake) == []
+    route = make_project(tmp_path, fake, mode="route", route="x.other.org/*", zone="other.org")
+    result = deploy(monkeypatch, fake, route, "--yes", "--skip-smoke")
+    assert result.exit_code == 1 and "not in account" in result.output
+    assert writes(fake) == []
+
+
+def test_worker_name_taken_by_a_foreign_script(fake, tmp_path, monkeypatch):
+    config = make_project(tmp_path, fake)
+    from cloudflare import Cloudflare
+
+    client = Cloudflare(api_token=fake.token, base_url=fake.base_url)
+    client.workers.scripts.update(
+        NAME, account_id=fake.account_id,
+        metadata={"main_module": "entry.py", "compatibility_date": "2026-03-01",
+                  "compatibility_flags": ["python_workers"]},
+        files=[("entry.py", b"x = 1\n", "text/x-python")])
+    fake.calls.clear()
+    result = deploy(monkeypatch, fake, config, "--yes", "--skip-smoke")
+    assert result.exit_code == 1
+    assert "not deployed by cfmcp" in result.output
+    assert writes(fake) == []
+
+
+def test_dry_run_makes_no_write_call(fake, tmp_path, monkeypatch):
+    config = make_project(tmp_path, fake)
+    result = deploy(monkeypatch, fake, config, "--dry-run", pat=None)
+    assert result.exit_code == 0, result.output
+    assert "create KV namespace" in result.output and "upload Worker" in result.output
+    assert "nothing was changed" in result.output
+    assert writes(fake) == []
+    assert not (tmp_path / ".cfmcp").exists()
+    as_json = deploy(monkeypatch, fake, config, "--dry-run", "--json", pat=None)
+    assert summary(as_json)["dry_run"] is True
+    assert writes(fake) == []
+
+
+def test_dry_run_curl_shows_variables_not_secrets(fake, tmp_path, monkeypatch):
+    config = make_project(tmp_path, fake)
+    monkeypatch.setenv("CFMCP_PIN", "pin-that-must-not-appear")
+    result = deploy(monkeypatch, fake, config, "--dry-run", "--format", "curl")
+    assert result.exit_code == 0, result.output
+    text = result.stdout
+    for secret in (PAT, "pin-that-must-not-appear", fake.token):
+        assert secret not in text
+    for variable in ("$UPSTREAM_TOKEN", "$AUTH_PIN", "$SIGNING_KEY", "$CLOUDFLARE_API_TOKEN",
+                     "$KV_NAMESPACE_ID"):
+        assert variable in text
+    assert f"/accounts/{fake.account_id}/workers/scripts/{NAME}" in text
+    assert writes(fake) == []
+
+
+def test_format_curl_needs_dry_run(fake, tmp_path, monkeypatch):
+    config = make_project(tmp_path, fake)
+    result = deploy(monkeypatch, fake, config, "--format", "curl")
+    assert result.exit_code == 2
+
+
+def test_first_deploy_needs_the_pat_without_prompting(fake, tmp_path, monkeypatch):
+    config = make_project(tmp_path, fake)
+    result = deploy(monkeypatch, fake, config, "--yes", "--skip-smoke", pat=None)
+    assert result.exit_code == 2
+    assert "CFMCP_UPSTREAM_TOKEN" in result.output
+    assert writes(fake) == []
+
+
+def test_interactive_deploy_confirms_and_prompts_for_the_pat(fake, tmp_path,
+                                                             monkeypatch):
+    config = make_project(tmp_path, fake)
+    for key, value in fake.env().items():
+        monkeypatch.setenv(key, value)
+    result = CliRunner().invoke(app, ["deploy", "--config", str(config), "--skip-smoke"],
+                                input=f"y\n{PAT}\n")
+    assert result.exit_code == 0, result.output
+    assert fake.script(NAME).secrets()["UPSTREAM_TOKEN"] == PAT
+    assert PAT not in result.output
+
+
+def test_declining_the_plan_changes_nothing(fake, tmp_path, monkeypatch):
+    config = make_project(tmp_path, fake)
+    for key, value in fake.env().items():
+        monkeypatch.setenv(key, value)
+    result = CliRunner().invoke(app, ["deploy", "--config", str(config)], input="n\n")
+    assert result.exit_code != 0
+    assert writes(fake) == []
+
+
+def test_account_owned_token_and_global_key_in_env(fake, tmp_path, monkeypatch):
+    fake.add_token("FAKE-account-owned-token-00000000000", owner="account")
+    monkeypatch.setenv("CLOUDFLARE_EMAIL", "someone@example.com")
+    monkeypatch.setenv("CLOUDFLARE_API_KEY", "FAKE-global-key-must-not-be-used")
+    config = make_project(tmp_path, fake)
+    token = "FAKE-account-owned-token-00000000000"
+    result = deploy(monkeypatch, fake, config, "--yes", "--skip-smoke", token=token)
+    assert result.exit_code == 0, result.output
+    assert {c.token_id for c in fake.calls if c.token_id} == {fake.state.tokens[token].id}
+    fake.calls.clear()
+    again = deploy(monkeypatch, fake, config, "--yes", "--skip-smoke", token=token)
+    assert again.exit_code == 0
+    assert fake.calls.count("GET", "/user/tokens/verify") == 0  # the token kind is remembered
+    assert len(fake.calls) <= 4
+
+
+def test_api_base_url_is_required_to_reach_the_fake(fake, tmp_path, monkeypatch):
+    """Sanity check of the harness: without CLOUDFLARE_API_BASE_URL nothing reaches the fake."""
+    config = make_project(tmp_path, fake)
+    monkeypatch.setenv("CLOUDFLARE_API_BASE_URL", "http://127.0.0.1:9/client/v4")
+    monkeypatch.setenv("CLOUDFLARE_API_TOKEN", fake.token)
+    monkeypatch.setenv("CFMCP_UPSTREAM_TOKEN", PAT)
+    result = CliRunner().invoke(app, ["deploy", "--config", str(config), "--yes",
+                                      "--skip-smoke"])
+    assert result.exit_code == 1
+    assert "cannot reach http://127.0.0.1:9/client/v4" in result.output
+    assert len(fake.calls) == 0
