@@ -16,8 +16,8 @@ from typer.testing import CliRunner
 
 from cfmcp.cli import app
 from cfmcp.config import ProjectConfig, load_config, save_config
-from tests.fake.fake import FakeCloudflare
-from tests.fake.model import WORKERS_SCRIPTS_EDIT
+from tests.fake_cloudflare.fake import FakeCloudflare
+from tests.fake_cloudflare.model import WORKERS_SCRIPTS_EDIT
 
 PAT = "ghp_FAKEupstreamPAT0123456789abcdefABCDEF"
 NAME = "gh-mcp"
