@@ -3,6 +3,7 @@
 // `workers` SDK provided by the runtime — here the pinned PyPI workers-runtime-sdk wheel).
 //
 // Usage: node harness.mjs --bundle DIR [--port 0] [--ready-file PATH] [--measure-cpu] [--control]
+//                         [--import-profile]
 // The Worker's env (secrets and vars, all strings) comes as a JSON object in the environment
 // variable CFMCP_HARNESS_WORKER_ENV, never on the command line. OAUTH_KV is an in-memory KV.
 //
@@ -11,6 +12,7 @@
 // --measure-cpu adds `x-harness-python-ms` to each response: the Python execution time of the
 //   fetch handler (synchronous slices only; awaits on KV/fetch excluded).
 // --control serves POST /__harness__/kv-clock?advance=SECONDS (moves the KV clock forward).
+// --import-profile adds "import_profile": [[module, self ms, cumulative ms], ...] to the JSON.
 
 import fs from "node:fs";
 import http from "node:http";
@@ -48,6 +50,7 @@ function parseOptions() {
       "ready-file": { type: "string" },
       "measure-cpu": { type: "boolean", default: false },
       control: { type: "boolean", default: false },
+      "import-profile": { type: "boolean", default: false },
     },
   });
   if (!values.bundle) throw new SetupError("--bundle DIR is required");
@@ -67,6 +70,7 @@ function parseOptions() {
     readyFile: values["ready-file"],
     measureCpu: values["measure-cpu"],
     control: values.control,
+    importProfile: values["import-profile"],
     vars,
   };
 }
@@ -139,9 +143,12 @@ async function startWorker(options) {
   copyBundle(pyodide, options.bundleDir);
   const sdkImportMs = support.import_sdk();
   const moduleName = options.mainModule.replace(/\.py$/, "").split("/").join(".");
-  const mainImportMs = support.import_main_module(BUNDLE_MOUNT, moduleName);
+  const imported = support.import_main_module(BUNDLE_MOUNT, moduleName, options.importProfile);
+  const mainImportMs = options.importProfile ? imported.ms : imported;
+  const importProfile = options.importProfile ? imported.modules : undefined;
   const entrypoint = support.entrypoint_class(moduleName);
-  return { support, entrypoint, env, kv, timings: { pyodideMs, sdkImportMs, mainImportMs } };
+  const timings = { pyodideMs, sdkImportMs, mainImportMs, importProfile };
+  return { support, entrypoint, env, kv, timings };
 }
 
 function workerExceptionResponse() {
@@ -214,13 +221,14 @@ function serve(worker, options) {
 }
 
 function announceReady(server, worker, options) {
-  const { pyodideMs, sdkImportMs, mainImportMs } = worker.timings;
+  const { pyodideMs, sdkImportMs, mainImportMs, importProfile } = worker.timings;
   const info = {
     origin: server.origin,
     pyodide_ms: Number(pyodideMs.toFixed(3)),
     sdk_import_ms: Number(sdkImportMs.toFixed(3)),
     main_import_ms: Number(mainImportMs.toFixed(3)),
   };
+  if (importProfile) info.import_profile = importProfile;
   const text = JSON.stringify(info);
   if (options.readyFile) {
     const temp = `${options.readyFile}.tmp-${process.pid}`;

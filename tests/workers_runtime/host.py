@@ -47,6 +47,7 @@ class HarnessInfo:
     sdk_import_ms: float
     main_import_ms: float
     log_path: Path
+    import_profile: tuple[tuple[str, float, float], ...] = ()  # (module, self ms, total ms)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -104,11 +105,13 @@ def start_harness(
     port: int = 0,
     measure_cpu: bool = False,
     control: bool = False,
+    import_profile: bool = False,
 ) -> Iterator[HarnessInfo]:
     """Start the harness for `bundle_dir` and yield its HarnessInfo; stop it on exit.
 
     `env` becomes the Worker's env (secrets and vars, strings). `measure_cpu` adds an
-    `x-harness-python-ms` header to responses; `control` enables the /__harness__/ endpoints.
+    `x-harness-python-ms` header to responses; `control` enables the /__harness__/ endpoints;
+    `import_profile` reports per-module import times of the main module.
     """
     problem = missing_prerequisites()
     if problem:
@@ -123,6 +126,8 @@ def start_harness(
             command.append("--measure-cpu")
         if control:
             command.append("--control")
+        if import_profile:
+            command.append("--import-profile")
         child_env = {**os.environ, "CFMCP_HARNESS_WORKER_ENV": json.dumps(dict(env))}
         with log_path.open("wb") as log_file:
             process = subprocess.Popen(
@@ -137,6 +142,7 @@ def start_harness(
                 sdk_import_ms=ready["sdk_import_ms"],
                 main_import_ms=ready["main_import_ms"],
                 log_path=log_path,
+                import_profile=tuple(tuple(row) for row in ready.get("import_profile", ())),
             )
             try:
                 yield info
