@@ -80,7 +80,7 @@ class ApiServer:
 
     def start(self) -> None:
         """Serve in a background thread."""
-        self._thread = threading.Thread(target=self._httpd.serve_forever,
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,),
                                         name="fake-cloudflare", daemon=True)
         self._thread.start()
 
@@ -167,6 +167,7 @@ def _handler_class(server: ApiServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "fake-cloudflare"
+        disable_nagle_algorithm = True  # headers and body are separate writes
 
         def log_message(self, format: str, *args: Any) -> None:
             """Quiet: the call log records requests."""

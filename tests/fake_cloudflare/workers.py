@@ -141,6 +141,11 @@ class WorkerRunner:
         _terminate(process)
         raise ApiError(400, 10021, f"Worker did not start within {self.start_timeout:g}s")
 
+    def process_pid(self, account_id: str, script_name: str) -> int | None:
+        """The pid of the Worker's current process, if one runs."""
+        running = self._running.get(f"{account_id}/{script_name}")
+        return running.process.pid if running else None
+
     def process_log(self, account_id: str, script_name: str) -> str:
         """The current process's output (for debugging failing tests)."""
         running = self._running.get(f"{account_id}/{script_name}")
