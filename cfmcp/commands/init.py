@@ -8,6 +8,7 @@ only used to check things on the spot (token, accounts, zones); it is never writ
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -87,11 +88,24 @@ class _Asker:
     def __init__(self, interactive: bool) -> None:
         self.interactive = interactive
 
-    def text(self, question: str, default: str, *, hidden: bool = False) -> str:
+    def text(self, question: str, default: str, *, hidden: bool = False,
+             check: Callable[[str], object] | None = None) -> str:
+        """Ask until `check` (which raises CfmcpError on a bad answer) accepts the answer."""
         if not self.interactive:
             return default
-        return str(typer.prompt(question, default=default or None, hide_input=hidden,
-                                show_default=not hidden)).strip()
+        from cfmcp.console import print_error
+        from cfmcp.errors import CfmcpError
+
+        while True:
+            answer = str(typer.prompt(question, default=default or None, hide_input=hidden,
+                                      show_default=not hidden)).strip()
+            try:
+                if check is not None:
+                    check(answer)
+            except CfmcpError as exc:
+                print_error(exc.message, exc.hint)
+                continue
+            return answer
 
     def choice(self, question: str, options: list[tuple[str, str]], default: str) -> str:
         """`options` are (key, label); the answer is a key (or its 1-based number)."""
@@ -111,6 +125,12 @@ class _Asker:
             if answer in keys:
                 return answer
             console.print(f"[red]Pick 1-{len(options)}.[/]")
+
+
+def _check_name(name: str) -> None:
+    from cfmcp.config import ProjectConfig
+
+    ProjectConfig(name=name).validate()
 
 
 def _parse_extra_headers(values: tuple[str, ...]) -> dict[str, str]:
@@ -157,7 +177,7 @@ def _choose_account(api: Any, current: str, ask: _Asker) -> str:
 
 
 def _upstream(config: Any, answers: InitAnswers, ask: _Asker) -> None:
-    from cfmcp.config import GITHUB_UPSTREAM
+    from cfmcp.config import GITHUB_UPSTREAM, validate_upstream_url
 
     url = answers.upstream
     if url.lower() == GITHUB_PRESET:
@@ -170,7 +190,8 @@ def _upstream(config: Any, answers: InitAnswers, ask: _Asker) -> None:
              ("custom", "Another MCP server (custom URL)")],
             GITHUB_PRESET if current == GITHUB_UPSTREAM else "custom")
         url = GITHUB_UPSTREAM if preset == GITHUB_PRESET else ask.text(
-            "Upstream MCP URL", current if current != GITHUB_UPSTREAM else "")
+            "Upstream MCP URL", current if current != GITHUB_UPSTREAM else "",
+            check=validate_upstream_url)
     config.upstream.url = url
     if url == GITHUB_UPSTREAM and not (answers.auth_header or answers.auth_format):
         config.upstream.auth_header = "Authorization"
@@ -281,7 +302,7 @@ def run_init(config_path: Path, answers: InitAnswers, *, interactive: bool, json
     """Ask, check, write cfmcp.toml, print the next command."""
     from cfmcp.config import ProjectConfig, load_config, save_config
     from cfmcp.console import console, print_json
-    from cfmcp.errors import UsageError
+    from cfmcp.errors import CfmcpError, UsageError
 
     ask = _Asker(interactive)
     editing = config_path.exists()
@@ -304,7 +325,8 @@ def run_init(config_path: Path, answers: InitAnswers, *, interactive: bool, json
                                  "CLOUDFLARE_ACCOUNT_ID), or set CLOUDFLARE_API_TOKEN to list "
                                  "your accounts")
             config.account_id = _choose_account(api, config.account_id, ask)
-        config.name = answers.name or ask.text("Worker name", config.name)
+        config.name = answers.name or ask.text("Worker name", config.name,
+                                               check=_check_name)
         _upstream(config, answers, ask)
         subdomain = None
         if api is not None and (answers.workers_dev or not (answers.domain or answers.route)):
@@ -316,7 +338,10 @@ def run_init(config_path: Path, answers: InitAnswers, *, interactive: bool, json
     finally:
         if api is not None:
             api.close()
-    config.validate()
+    try:
+        config.validate()
+    except CfmcpError as exc:  # a bad answer is a usage error (exit 2)
+        raise UsageError(exc.message, hint=exc.hint) from None
     save_config(config, config_path)
 
     origin = config.public_origin(subdomain) or \
