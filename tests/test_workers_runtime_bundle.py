@@ -14,7 +14,9 @@ import secrets
 import shutil
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -140,3 +142,135 @@ def test_harness_catches_jsnull_treated_as_none(bundle: Path, tmp_path: Path):
         flow = asyncio.run(token_reply_over_http(info.origin, pin))
     assert flow.token_reply.status == 200, flow.token_reply.body
     assert flow.token_reply.json()["token_type"].lower() == "bearer"
+
+
+ADAPTER_PROBE = """
+import json
+
+import js
+from workers import WorkerEntrypoint
+
+import cfmcp_entry
+
+
+async def run(env, op):
+    if op["op"] == "metadata":
+        result = await cfmcp_entry.fetch_metadata_document(op["url"])
+        return None if result is None else [result[0], result[1].decode()]
+    kv = cfmcp_entry.JsKvStore(env.OAUTH_KV)
+    if op["op"] == "list_keys":
+        for index in range(op["count"]):
+            await kv.put(f"{op['prefix']}{index:05d}", "v")
+        return await kv.list_keys(op["prefix"])
+    if op["op"] == "round_trip":
+        missing = await kv.get("adapter:missing")
+        await kv.put("adapter:key", "value", ttl=60)
+        present = await kv.get("adapter:key")
+        await kv.delete("adapter:key")
+        return [missing, present, await kv.get("adapter:key")]
+    raise ValueError(op["op"])
+
+
+class Default(WorkerEntrypoint):
+    async def fetch(self, request):
+        result = await run(self.env, json.loads(await request.text()))
+        return js.Response.new(json.dumps(result))
+"""
+
+
+class DocumentServer:
+    """Serves /small (a document), /huge (over 64 KiB), /slow (too slow), /moved (a redirect)."""
+
+    def __init__(self) -> None:
+        self.stop = threading.Event()
+        stop = self.stop
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                if self.path == "/slow":
+                    stop.wait(timeout=10)
+                    return
+                if self.path == "/moved":
+                    self.send_response(302)
+                    self.send_header("Location", "/small")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                body = b'{"client_id": "x"}' if self.path == "/small" else b"x" * (70 * 1024)
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                if self.path == "/small":  # /huge has no length: the cap must apply while reading
+                    self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.origin = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.stop.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture(scope="module")
+def adapter_probe(bundle: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The real entry.py as module `cfmcp_entry` (timeout cut to 0.5 s), driven by a probe."""
+    probe = tmp_path_factory.mktemp("adapter-probe")
+    shutil.copytree(bundle, probe, dirs_exist_ok=True)
+    source = (probe / "entry.py").read_text()
+    assert source.count("METADATA_TIMEOUT_MS = 5000\n") == 1
+    (probe / "cfmcp_entry.py").write_text(
+        source.replace("METADATA_TIMEOUT_MS = 5000\n", "METADATA_TIMEOUT_MS = 500\n"))
+    (probe / "entry.py").write_text(ADAPTER_PROBE)
+    with start_harness(probe, worker_env(new_pin())) as info:
+        yield info.origin
+
+
+def probe(origin: str, **op: object):
+    reply = httpx.post(origin, content=json.dumps(op), timeout=30)
+    assert reply.status_code == 200, reply.text
+    return reply.json()
+
+
+def test_kv_adapter_turns_jsnull_into_none(adapter_probe: str):
+    assert probe(adapter_probe, op="round_trip") == [None, "value", None]
+
+
+def test_kv_adapter_lists_every_key_across_pages(adapter_probe: str):
+    names = probe(adapter_probe, op="list_keys", prefix="many:", count=1005)  # KV pages by 1000
+    assert names == [f"many:{index:05d}" for index in range(1005)]
+
+
+def test_metadata_fetch_returns_status_and_body(adapter_probe: str):
+    server = DocumentServer()
+    try:
+        assert probe(adapter_probe, op="metadata", url=f"{server.origin}/small") == [
+            200, '{"client_id": "x"}']
+        assert probe(adapter_probe, op="metadata", url=f"{server.origin}/moved") == [302, ""]
+        assert probe(adapter_probe, op="metadata", url=f"{server.origin}/huge") is None
+        assert probe(adapter_probe, op="metadata", url=f"{server.origin}/slow") is None
+        assert probe(adapter_probe, op="metadata", url="http://127.0.0.1:9/closed") is None
+    finally:
+        server.close()
+
+
+def test_oversized_mcp_body_is_refused_without_reaching_upstream(bundle: Path, sse: GatedSse):
+    pin = new_pin()
+    with start_harness(bundle, worker_env(pin)) as info:
+        flow = asyncio.run(token_reply_over_http(info.origin, pin))
+        calls_before = len(sse.requests)
+
+        def chunks() -> Iterator[bytes]:  # no Content-Length: the Worker must cap while reading
+            for _ in range(5):
+                yield b"x" * (1024 * 1024)
+
+        reply = httpx.post(f"{info.origin}/mcp", content=chunks(), timeout=30,
+                           headers={"authorization": f"Bearer {flow.access_token}",
+                                    "content-type": "application/json"})
+    assert reply.status_code == 413, reply.text
+    assert len(sse.requests) == calls_before
