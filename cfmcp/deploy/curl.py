@@ -30,6 +30,8 @@ from cfmcp.deploy.models import (
 )
 
 _MARK = "@@cfmcp-var:"
+BUNDLE_VAR = "BUNDLE_SHA256"
+ACCOUNT_VAR = "$ACCOUNT_ID"
 
 
 @dataclass(frozen=True)
@@ -58,8 +60,11 @@ def request_for(step: Step, account_id: str) -> ApiRequest:
         return ApiRequest("POST", f"/accounts/{account_id}/storage/kv/namespaces",
                           {"title": step.title}, output=step.output.name.upper())
     if isinstance(step, UploadScript):
+        def resolve(value: Value) -> str:
+            return _var(BUNDLE_VAR) if value == step.bundle_sha256 else _resolve(value)
+
         return ApiRequest("PUT", f"{scripts}/{step.script}",
-                          upload_metadata(step, _resolve, _var), modules=step.modules)
+                          upload_metadata(step, resolve, _var), modules=step.modules)
     if isinstance(step, PutSecret):
         return ApiRequest("PUT", f"{scripts}/{step.script}/secrets",
                           {"name": step.secret_name, "text": _var(step.secret_name),
@@ -77,7 +82,7 @@ def request_for(step: Step, account_id: str) -> ApiRequest:
 
 
 def _lookups(config: ProjectConfig) -> list[tuple[str, ApiRequest]]:
-    account, name = config.account_id, config.name
+    account, name = ACCOUNT_VAR, config.name
     reads = [
         ("the token is active", ApiRequest("GET", "/user/tokens/verify")),
         (f"the Worker's settings and bindings (404: no Worker {name} yet; "
@@ -128,17 +133,17 @@ def _curl(request: ApiRequest) -> list[str]:
     auth = '-H "Authorization: Bearer $CLOUDFLARE_API_TOKEN"'
     if request.method == "GET":
         return [f"curl -sS {url} {auth}"]
-    lines: list[str] = []
     if request.modules:
         jq = _jq(request.json)
         body = jq if jq else f"echo {shlex.quote(json.dumps(request.json))}"
-        lines.append(f"{body} > metadata.json")
-        parts = ['  -F "metadata=<metadata.json;type=application/json"']
-        parts += [f'  -F "files=@{m};filename={m};type=text/x-python"' for m in request.modules]
-        lines.append(f"curl -sS -X {request.method} {url} {auth} \\")
-        lines.append(" \\\n".join(parts))
-        lines.append("rm metadata.json  # it holds secrets")
-        return lines
+        return [
+            f"{body} > metadata.json",
+            "FILES=(); for m in $MODULES; do "
+            'FILES+=(-F "files=@$m;filename=$m;type=text/x-python"); done',
+            f"curl -sS -X {request.method} {url} {auth} \\",
+            '  -F "metadata=<metadata.json;type=application/json" "${FILES[@]}"',
+            "rm metadata.json  # it holds secrets",
+        ]
     jq = _jq(request.json)
     data = f'"$({jq})"' if jq else shlex.quote(json.dumps(request.json, separators=(",", ":")))
     call = (f"curl -sS -X {request.method} {url} {auth} \\\n"
@@ -149,21 +154,28 @@ def _curl(request: ApiRequest) -> list[str]:
 
 
 def format_curl(plan: Plan, config: ProjectConfig) -> str:
-    """The whole plan as a shell script (secrets as variables, nothing resolved)."""
+    """The whole plan as a bash script (secrets as variables, nothing resolved)."""
+    upload = next((s for s in plan.steps if isinstance(s, UploadScript)), None)
     out = [
-        "# cfmcp deploy, as curl commands (dry run: nothing was sent).",
-        "# Needs: curl, jq. Secrets are read from these variables and never printed:",
+        "# cfmcp deploy, as curl commands (dry run: nothing was sent). Needs bash, curl, jq.",
+        "# Secrets are read from these variables and never printed:",
         "#   CLOUDFLARE_API_TOKEN  Workers Scripts: Edit + Workers KV Storage: Edit (Account)"
         + ("; Workers Routes: Edit + Zone: Read (Zone)"
            if config.hostname.mode != "workers_dev" else ""),
         "#   UPSTREAM_TOKEN        the upstream MCP server's PAT",
         "#   AUTH_PIN              the PIN users type on the consent page",
         "#   SIGNING_KEY           e.g. $(openssl rand -base64 32)",
-        "# Run it in the folder written by `cfmcp render --out worker` (the module files).",
         'API="${CLOUDFLARE_API_BASE_URL:-https://api.cloudflare.com/client/v4}"',
-        "",
-        "## What deploy reads first",
+        f'ACCOUNT_ID="{config.account_id}"',
     ]
+    if upload is not None:
+        out += [
+            "# The bundle: run this in the folder written by "
+            f"`cfmcp render --out worker --public-url {plan.public_url}`",
+            f'{BUNDLE_VAR}="{upload.bundle_sha256}"',
+            f'MODULES="{" ".join(upload.modules)}"',
+        ]
+    out += ["", "## What deploy reads first"]
     for why, request in _lookups(config):
         out += [f"# {why}", *_curl(request), ""]
     out.append("## Steps for this account" if plan.steps else "## Nothing to do")
@@ -171,7 +183,7 @@ def format_curl(plan: Plan, config: ProjectConfig) -> str:
         out.append(f"# = {line}")
     for number, step in enumerate(plan.steps, 1):
         out += ["", f"# {number}. {_plain(step.describe())}",
-                *_curl(request_for(step, config.account_id))]
+                *_curl(request_for(step, ACCOUNT_VAR))]
     if plan.public_url:
         out += ["", f"# Then check {plan.public_url}/.well-known/oauth-authorization-server "
                 f"(issuer must be {plan.public_url})."]

@@ -1,0 +1,173 @@
+"""`--format curl` can never drift from what deploy does, nor `deploy-with-claude.md` from it.
+
+1. The curl script for a fresh deploy is *run* (bash + curl + jq) against the fake API; then
+   `cfmcp deploy` finds nothing to do: the script built exactly what the CLI builds.
+2. Every write call the executor makes is the call `request_for(step)` describes.
+3. The generated block in deploy-with-claude.md equals today's output (normalized for the
+   bundle hash, module list, account id and subdomain). Regenerate it with
+   `CFMCP_UPDATE_RUNBOOK=1 .venv/bin/python -m pytest tests/test_deploy_runbook.py`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from cfmcp.cli import app
+from cfmcp.cloudflare_api import CloudflareApi
+from cfmcp.config import ProjectConfig, save_config
+from cfmcp.deploy.curl import _MARK, request_for
+from cfmcp.deploy.executor import Executor
+from cfmcp.deploy.planner import plan_deploy, public_url_for
+from cfmcp.deploy.remote import observe
+from cfmcp.deploy.state import DeployState, StateRecorder
+from cfmcp.render import render_bundle
+from tests.fake_cloudflare.fake import FakeCloudflare
+
+RUNBOOK = Path(__file__).resolve().parent.parent / "deploy-with-claude.md"
+BEGIN = "<!-- BEGIN GENERATED: cfmcp deploy --dry-run --format curl -->"
+END = "<!-- END GENERATED -->"
+NAME = "my-mcp"
+PAT = "ghp_FAKErunbookPAT000000000000000000000000"
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeCloudflare]:
+    with FakeCloudflare() as started:
+        yield started
+
+
+@pytest.fixture(autouse=True)
+def _env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in ("CLOUDFLARE_API_KEY", "CLOUDFLARE_EMAIL", "CFMCP_PIN", "CFMCP_SIGNING_KEY",
+                 "CFMCP_UPSTREAM_TOKEN", "CLOUDFLARE_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+def project(tmp_path: Path, fake: FakeCloudflare, monkeypatch, **hostname: str) -> Path:
+    config = ProjectConfig(name=NAME, account_id=fake.account_id)
+    for key, value in hostname.items():
+        setattr(config.hostname, key, value)
+    path = tmp_path / "cfmcp.toml"
+    save_config(config, path)
+    for key, value in fake.env().items():
+        monkeypatch.setenv(key, value)
+    return path
+
+
+def curl_script(config: Path) -> str:
+    result = CliRunner().invoke(app, ["deploy", "--config", str(config), "--dry-run",
+                                      "--format", "curl"])
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def normalize(script: str) -> str:
+    script = re.sub(r'^ACCOUNT_ID=".*"$', 'ACCOUNT_ID="<your account id>"', script, flags=re.M)
+    script = re.sub(r'^BUNDLE_SHA256=".*"$', 'BUNDLE_SHA256="<sha256 from cfmcp render --json>"',
+                    script, flags=re.M)
+    script = re.sub(r'^MODULES=".*"$', 'MODULES="<every module of the bundle, from cfmcp '
+                    'render --json>"', script, flags=re.M)
+    script = re.sub(r"\(\d+ modules, sha256 [0-9a-f]{12}…", "(N modules, sha256 …", script)
+    return script.replace("fake-subdomain", "<your-subdomain>")
+
+
+@pytest.mark.skipif(not (shutil.which("jq") and shutil.which("curl") and shutil.which("bash")),
+                    reason="needs bash, curl and jq")
+@pytest.mark.parametrize("hostname", [
+    {},
+    {"mode": "custom_domain", "domain": "mcp.example.com", "zone": "example.com"},
+    {"mode": "route", "route": "api.example.com/mcp*", "zone": "example.com"},
+])
+def test_the_curl_script_builds_what_deploy_builds(fake, tmp_path, monkeypatch, hostname):
+    config = project(tmp_path, fake, monkeypatch, **hostname)
+    script = curl_script(config)
+    public_url = re.search(r"--public-url (\S+)`", script).group(1)
+    rendered = CliRunner().invoke(app, ["render", "--config", str(config), "--out", "worker",
+                                        "--public-url", public_url])
+    assert rendered.exit_code == 0, rendered.output
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), **fake.env(),
+           "UPSTREAM_TOKEN": PAT, "AUTH_PIN": "FAKE-pin-1234", "SIGNING_KEY": "k" * 40}
+    run = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path / "worker",
+                         env=env, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    writes = [c for c in fake.calls if c.method != "GET"]
+    assert writes and all(c.status < 400 for c in writes)
+    assert not (tmp_path / "worker" / "metadata.json").exists()
+    secrets = fake.script(NAME).secrets()
+    assert secrets == {"UPSTREAM_TOKEN": PAT, "AUTH_PIN": "FAKE-pin-1234", "SIGNING_KEY": "k" * 40}
+
+    fake.calls.clear()
+    result = CliRunner().invoke(app, ["deploy", "--config", str(config), "--yes",
+                                      "--skip-smoke", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["steps"] == []
+
+
+def _resolve(value, variables: dict[str, str]):
+    if isinstance(value, str) and value.startswith(_MARK):
+        return variables[value[len(_MARK):]]
+    if isinstance(value, dict):
+        return {k: _resolve(v, variables) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolve(v, variables) for v in value]
+    return value
+
+
+@pytest.mark.parametrize("hostname", [
+    {}, {"mode": "custom_domain", "domain": "mcp.example.com"},
+    {"mode": "route", "route": "api.example.com/mcp*", "zone": "example.com"},
+])
+def test_every_executor_call_is_the_described_request(fake, tmp_path, monkeypatch, hostname):
+    config_path = project(tmp_path, fake, monkeypatch, **hostname)
+    from cfmcp.config import load_config
+
+    config = load_config(config_path)
+    secrets = {"UPSTREAM_TOKEN": PAT, "AUTH_PIN": "p" * 8, "SIGNING_KEY": "s" * 40}
+    with CloudflareApi(fake.token, base_url=fake.base_url) as api:
+        obs = observe(api, config, DeployState())
+        bundle = render_bundle(config, public_url_for(config, obs.remote))
+        plan = plan_deploy(config, obs.remote, bundle)
+        fake.calls.clear()
+        recorder = StateRecorder(tmp_path / "state.json", DeployState())
+        executor = Executor(api, config.account_id, bundle, secrets, recorder)
+        executor.execute(plan)
+    variables = {"KV_NAMESPACE_ID": executor.result.variables.get("kv_namespace_id", ""),
+                 "BUNDLE_SHA256": bundle.sha256,
+                 **{name: "<redacted>" for name in secrets}}
+    calls = list(fake.calls)
+    assert len(calls) == len(plan.steps)
+    for step, call in zip(plan.steps, calls, strict=True):
+        expected = request_for(step, config.account_id)
+        assert (call.method, call.path) == (expected.method, expected.path)
+        body = _resolve(expected.json, variables)
+        if expected.modules:
+            assert call.body["metadata"] == body
+            assert sorted(p["filename"] for p in call.body["parts"]
+                          if p["name"] == "files") == sorted(expected.modules)
+        else:
+            assert call.body == body
+
+
+def test_runbook_matches_the_cli(fake, tmp_path, monkeypatch):
+    config = project(tmp_path, fake, monkeypatch)
+    generated = normalize(curl_script(config))
+    text = RUNBOOK.read_text(encoding="utf-8")
+    start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
+    block = f"\n```bash\n{generated}```\n"
+    if os.environ.get("CFMCP_UPDATE_RUNBOOK"):
+        RUNBOOK.write_text(text[:start] + block + text[end:], encoding="utf-8")
+        text = RUNBOOK.read_text(encoding="utf-8")
+        start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
+    assert text[start:end] == block, (
+        "deploy-with-claude.md is out of date: run CFMCP_UPDATE_RUNBOOK=1 "
+        ".venv/bin/python -m pytest tests/test_deploy_runbook.py")
