@@ -266,6 +266,8 @@ STREAM_FORWARDER = """
 
     class Default(WorkerEntrypoint):
         async def fetch(self, request):
+            if request.url.endswith("/ping"):
+                return js.Response.new("pong")
             upstream = await js.fetch(self.env.UPSTREAM_URL)
             init = to_js({"status": upstream.status, "headers": upstream.headers},
                          dict_converter=js.Object.fromEntries)
@@ -284,3 +286,39 @@ def test_streamed_bodies_arrive_chunk_by_chunk(tmp_path: Path):
     assert b"".join(chunk for chunk, _ in arrived) == b"data: one\n\ndata: two\n\n"
     first, released_by_then = arrived[0]
     assert first == b"data: one\n\n" and not released_by_then
+
+
+def test_other_requests_are_served_while_a_stream_is_held_open(tmp_path: Path):
+    bundle = write_bundle(tmp_path / "concurrent", STREAM_FORWARDER)
+    sse = GatedSse()
+    try:
+        with start_harness(bundle, {"UPSTREAM_URL": sse.url}) as info, httpx.stream(
+            "GET", info.origin, timeout=30
+        ) as held:
+            chunks = held.iter_raw()
+            first = next(chunks)
+            ping = httpx.get(f"{info.origin}/ping", timeout=5)
+            assert not sse.release.is_set()  # the stream is still held open upstream
+            sse.release.set()
+            rest = b"".join(chunks)
+    finally:
+        sse.close()
+    assert first == b"data: one\n\n" and rest == b"data: two\n\n"
+    assert ping.text == "pong"
+
+
+def test_an_exception_in_the_worker_becomes_a_500_with_the_traceback_logged(tmp_path: Path):
+    bundle = write_bundle(tmp_path / "raises", """
+        from workers import WorkerEntrypoint
+
+
+        class Default(WorkerEntrypoint):
+            async def fetch(self, request):
+                raise LookupError("the probe failed on purpose")
+    """)
+    with start_harness(bundle, {}) as info:
+        reply = httpx.get(info.origin, timeout=30)
+        log = info.log()
+    assert reply.status_code == 500
+    assert reply.headers["x-harness-worker-exception"] == "1"
+    assert "LookupError: the probe failed on purpose" in log
