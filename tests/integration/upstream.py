@@ -56,33 +56,26 @@ class Recorder:
             self.seen.clear()
 
 
-class RecordingUpstream:
-    """The demo MCP server behind a bearer-PAT check, served on 127.0.0.1 in a thread."""
+class ThreadedServer:
+    """Any ASGI app served by uvicorn on 127.0.0.1 in a daemon thread."""
 
-    def __init__(self) -> None:
-        self.pat = "pat-" + secrets.token_urlsafe(24)
-        self.recorder = Recorder()
-        app = self.recorder.wrap(require_bearer(build_demo_server().streamable_http_app(),
-                                                self.pat))
+    def __init__(self, app: Any) -> None:
         self._sock = bind_socket("127.0.0.1", 0)
         self.origin = origin_of(self._sock)
         self._server = uvicorn.Server(uvicorn.Config(
-            app, log_level="warning", access_log=False, lifespan="on", ws="none"))
-        self._thread = threading.Thread(target=self._run, name="upstream", daemon=True)
-
-    @property
-    def mcp_url(self) -> str:
-        return f"{self.origin}/mcp"
+            app, log_level="warning", access_log=False, lifespan="auto", ws="none",
+            timeout_graceful_shutdown=1))
+        self._thread = threading.Thread(target=self._run, name="asgi-server", daemon=True)
 
     def _run(self) -> None:
         asyncio.run(self._server.serve(sockets=[self._sock]))
 
-    def start(self) -> RecordingUpstream:
+    def start(self) -> ThreadedServer:
         self._thread.start()
         deadline = time.monotonic() + 15
         while not self._server.started:
             if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("the upstream MCP server did not start")
+                raise RuntimeError("the server did not start")
             time.sleep(0.02)
         return self
 
@@ -90,3 +83,27 @@ class RecordingUpstream:
         self._server.should_exit = True
         self._thread.join(timeout=10)
         self._sock.close()
+
+    def __enter__(self) -> ThreadedServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class RecordingUpstream(ThreadedServer):
+    """The demo MCP server behind a bearer-PAT check, recording every request."""
+
+    def __init__(self) -> None:
+        self.pat = "pat-" + secrets.token_urlsafe(24)
+        self.recorder = Recorder()
+        super().__init__(self.recorder.wrap(
+            require_bearer(build_demo_server().streamable_http_app(), self.pat)))
+
+    @property
+    def mcp_url(self) -> str:
+        return f"{self.origin}/mcp"
+
+    def start(self) -> RecordingUpstream:
+        super().start()
+        return self
