@@ -19,8 +19,12 @@ def _activate(request: Request, script: Script) -> None:
         request.workers.deploy(script)
 
 
-def upload_script(request: Request, account_id: str, script_name: str) -> Response:
-    """PUT /accounts/{id}/workers/scripts/{name}: multipart ``metadata`` + module parts."""
+def _uploaded_script(request: Request, account_id: str, script_name: str) -> Script:
+    """Validate a multipart upload and build the Script it describes (not yet stored).
+
+    ``keep_bindings`` types are inherited from the current version when not redefined;
+    anything else not sent again is dropped (so secrets need ``keep_bindings``).
+    """
     request.state.account(account_id)
     check_script_name(script_name)
     boundary = multipart.boundary_of(request.content_type)
@@ -34,7 +38,7 @@ def upload_script(request: Request, account_id: str, script_name: str) -> Respon
         bindings += [copy.deepcopy(b) for b in previous.bindings
                      if b["type"] in upload.keep_bindings and b["name"] not in names]
     now = now_iso()
-    script = Script(
+    return Script(
         account_id=account_id,
         name=script_name,
         main_module=upload.main_module,
@@ -47,10 +51,79 @@ def upload_script(request: Request, account_id: str, script_name: str) -> Respon
         versions=[*(previous.versions if previous else []), uuid.uuid4().hex],
         subdomain_enabled=previous.subdomain_enabled if previous else False,
         previews_enabled=previous.previews_enabled if previous else False,
+        last_deployed_from="wrangler"
+        if request.headers.get("user-agent", "").lower().startswith("wrangler") else "api",
     )
+
+
+def upload_script(request: Request, account_id: str, script_name: str) -> Response:
+    """PUT /accounts/{id}/workers/scripts/{name}: multipart ``metadata`` + module parts."""
+    script = _uploaded_script(request, account_id, script_name)
     _activate(request, script)
     request.state.put_script(script)
-    return ok({**script.to_api(), "startup_time_ms": 7, "entry_point": upload.main_module})
+    return ok({**script.to_api(), "startup_time_ms": 7, "entry_point": script.main_module})
+
+
+def upload_version(request: Request, account_id: str, script_name: str) -> Response:
+    """POST .../scripts/{name}/versions: stage a version of an existing Worker (wrangler's
+    re-deploy path); it goes live with POST .../deployments."""
+    request.state.script(account_id, script_name)
+    script = _uploaded_script(request, account_id, script_name)
+    version_id = script.versions[-1]
+    request.state.staged_versions[version_id] = script
+    return ok({
+        "id": version_id,
+        "number": len(script.versions),
+        "startup_time_ms": 7,
+        "resources": {
+            "script": {"etag": script.etag, "handlers": ["fetch"]},
+            "bindings": script.public_bindings(),
+            "script_runtime": {"compatibility_date": script.compatibility_date,
+                               "compatibility_flags": script.compatibility_flags,
+                               "usage_model": script.usage_model},
+        },
+        "metadata": {"source": "wrangler" if script.last_deployed_from == "wrangler"
+                     else "api", "created_on": script.modified_on},
+    })
+
+
+def create_deployment(request: Request, account_id: str, script_name: str) -> Response:
+    """POST .../scripts/{name}/deployments ``{"strategy": "percentage", "versions":
+    [{"version_id", "percentage": 100}]}``: make a staged version live (100% only)."""
+    current = request.state.script(account_id, script_name)
+    body = request.json_object()
+    versions = body.get("versions")
+    if body.get("strategy") != "percentage" or not isinstance(versions, list) or \
+            len(versions) != 1 or not isinstance(versions[0], dict) or \
+            versions[0].get("percentage") != 100:
+        raise ApiError(400, 10021, "This fake deploys exactly one version at 100%")
+    version_id = versions[0].get("version_id")
+    if version_id in current.versions[:-1] or version_id == current.versions[-1]:
+        if version_id != current.versions[-1]:
+            raise ApiError(400, 10021, "This fake cannot roll back to an earlier version")
+        script = current
+    else:
+        script = request.state.staged_versions.get(version_id)
+        if script is None or script.account_id != account_id or script.name != script_name:
+            raise ApiError(404, 10218, f"Version '{version_id}' not found")
+        script = copy.copy(script)
+        script.versions = [*current.versions, version_id]
+        script.subdomain_enabled = current.subdomain_enabled
+        script.previews_enabled = current.previews_enabled
+        _activate(request, script)
+        request.state.put_script(script)
+        request.state.staged_versions.pop(version_id, None)
+    return ok(_deployment(script))
+
+
+def patch_script_settings(request: Request, account_id: str, script_name: str) -> Response:
+    """PATCH .../scripts/{name}/script-settings (logpush, observability, tags, tail
+    consumers): accepted and echoed, nothing else changes."""
+    request.state.script(account_id, script_name)
+    body = request.json_object()
+    return ok({"logpush": bool(body.get("logpush", False)), "tags": body.get("tags") or [],
+               "tail_consumers": body.get("tail_consumers") or [],
+               "observability": body.get("observability") or {"enabled": False}})
 
 
 def list_scripts(request: Request, account_id: str) -> Response:
@@ -228,18 +301,21 @@ def get_service(request: Request, account_id: str, script_name: str) -> Response
                "created_on": script.created_on, "modified_on": script.modified_on})
 
 
-def list_deployments(request: Request, account_id: str, script_name: str) -> Response:
-    """GET .../scripts/{name}/deployments: one deployment at 100% of the latest version."""
-    script = request.state.script(account_id, script_name)
-    deployment = {
+def _deployment(script: Script) -> dict[str, Any]:
+    return {
         "id": uuid.uuid5(uuid.NAMESPACE_URL, script.versions[-1]).hex,
-        "source": "api",
+        "source": script.last_deployed_from,
         "strategy": "percentage",
         "author_email": "someone@example.com",
         "created_on": script.modified_on,
         "versions": [{"version_id": script.versions[-1], "percentage": 100.0}],
     }
-    return ok({"deployments": [deployment]})
+
+
+def list_deployments(request: Request, account_id: str, script_name: str) -> Response:
+    """GET .../scripts/{name}/deployments: one deployment at 100% of the latest version."""
+    script = request.state.script(account_id, script_name)
+    return ok({"deployments": [_deployment(script)]})
 
 
 _S = "/accounts/{account_id}/workers/scripts/{script_name}"
@@ -260,6 +336,9 @@ ROUTES = [
     Route("DELETE", _S + "/subdomain", delete_script_subdomain, WORKERS_SCRIPTS_EDIT,
           mutates=True),
     Route("GET", _S + "/deployments", list_deployments, WORKERS_SCRIPTS_READ),
+    Route("POST", _S + "/deployments", create_deployment, WORKERS_SCRIPTS_EDIT, mutates=True),
+    Route("POST", _S + "/versions", upload_version, WORKERS_SCRIPTS_EDIT, mutates=True),
+    Route("PATCH", _S + "/script-settings", patch_script_settings, WORKERS_SCRIPTS_EDIT),
     Route("GET", "/accounts/{account_id}/workers/subdomain", get_account_subdomain,
           WORKERS_SCRIPTS_READ),
     Route("PUT", "/accounts/{account_id}/workers/subdomain", put_account_subdomain,

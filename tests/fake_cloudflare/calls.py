@@ -28,6 +28,7 @@ class Call:
     body: Any
     authorization: bool  # an Authorization header was present (its value is never stored)
     token_id: str | None  # id of the token that authenticated, if any
+    user_agent: str = ""
     status: int = 0
     error_codes: list[int] = field(default_factory=list)
     unexpected: bool = False  # no such endpoint in the fake (answered 404)

@@ -124,6 +124,7 @@ class Script:
     subdomain_enabled: bool = False
     previews_enabled: bool = False
     usage_model: str = "standard"
+    last_deployed_from: str = "api"  # "wrangler" when wrangler uploaded it
 
     @property
     def etag(self) -> str:
@@ -170,7 +171,7 @@ class Script:
             "logpush": False,
             "tags": [],
             "tail_consumers": [],
-            "last_deployed_from": "api",
+            "last_deployed_from": self.last_deployed_from,
         }
 
 

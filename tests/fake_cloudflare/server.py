@@ -104,6 +104,7 @@ class ApiServer:
             method=method, path=path or "/", query=query,
             body=parse_body_for_log(headers.get("content-type", ""), body),
             authorization="authorization" in headers, token_id=None,
+            user_agent=headers.get("user-agent", ""),
         )
         fault = self.faults.take(method, call.path)
         if self.latency:

@@ -116,6 +116,7 @@ class FakeState:
         self.scripts: dict[str, Script] = {}  # "account_id/name" -> Script
         self.domains: dict[str, CustomDomain] = {}
         self.routes: dict[str, WorkerRoute] = {}
+        self.staged_versions: dict[str, Script] = {}  # uploaded, not yet deployed
 
     # -- ids ---------------------------------------------------------------------------
     @staticmethod
@@ -192,7 +193,7 @@ class FakeState:
             data = {
                 name: _encode(getattr(self, name))
                 for name in ("accounts", "zones", "tokens", "workers_subdomains",
-                             "kv_namespaces", "scripts", "domains", "routes")
+                             "kv_namespaces", "scripts", "domains", "routes", "staged_versions")
             }
         return json.dumps(data, indent=1, sort_keys=True)
 
