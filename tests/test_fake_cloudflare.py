@@ -689,3 +689,45 @@ def test_uploaded_bundle_is_served_at_a_stable_origin(
 
     client.workers.scripts.delete("mcp-front", account_id=fake.account_id)
     assert httpx.get(metadata_url).status_code == 503
+
+
+# -- real wrangler (when installed) ---------------------------------------------------------
+
+def _wrangler() -> str | None:
+    """wrangler 4.x from $CFMCP_TEST_WRANGLER, tests/node, or PATH (None: skip)."""
+    import os
+    import shutil
+
+    candidates = [os.environ.get("CFMCP_TEST_WRANGLER", ""),
+                  str(Path(__file__).parent / "node" / "node_modules" / ".bin" / "wrangler"),
+                  shutil.which("wrangler") or ""]
+    return next((c for c in candidates if c and Path(c).is_file()), None)
+
+
+def test_real_wrangler_deploys_redeploys_and_sets_secrets(replay_fake: FakeCloudflare,
+                                                          tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+
+    wrangler = _wrangler()
+    if wrangler is None:
+        pytest.skip("wrangler not installed (set CFMCP_TEST_WRANGLER=/path/to/wrangler)")
+    project = tmp_path / "project"
+    shutil.copytree(REFERENCE / "wrangler-4.60-project", project)
+    for path in project.rglob("*"):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    env = {"PATH": str(Path(shutil.which("node") or "/usr/bin/node").parent) + ":/usr/bin:/bin",
+           "HOME": str(tmp_path / "home"), "CI": "1", "WRANGLER_SEND_METRICS": "false",
+           "CLOUDFLARE_API_BASE_URL": replay_fake.base_url,
+           "CLOUDFLARE_API_TOKEN": "FAKE-wrangler-token", "CLOUDFLARE_ACCOUNT_ID": "acc1"}
+    for args in (["deploy"], ["deploy"], ["secret", "put", "AUTH_PIN"]):
+        done = subprocess.run([wrangler, *args], cwd=project, env=env, input="FAKE-PIN-42\n",
+                              capture_output=True, text=True, timeout=180)
+        assert done.returncode == 0, done.stdout + done.stderr
+    assert not replay_fake.unexpected_calls(), replay_fake.calls.summary()
+    script = replay_fake.state.find_script("acc1", "cf-oauth-mcp-proxy")
+    assert script is not None and script.last_deployed_from == "wrangler"
+    assert [m.name for m in script.modules] == ["entry.py", "helper.py"]
+    assert script.subdomain_enabled and len(script.versions) == 3
+    assert replay_fake.calls.count("POST", "*/versions") == 1  # the re-deploy path
+    assert "FAKE-PIN-42" not in repr(list(replay_fake.calls))
