@@ -100,6 +100,16 @@ def test_kv_get_of_a_missing_key_is_jsnull_not_none(kv_probe):
     assert kv(client, op="get", key="never-written") == {"kind": "jsnull", "falsy": True}
 
 
+def test_the_sdk_wraps_kv_only_under_workerds_class_name(tmp_path: Path):
+    """With --sdk-wrapped-kv the PyPI SDK's env wrapper converts null to None (see kv.mjs)."""
+    bundle = write_bundle(tmp_path / "wrapped", KV_PROBE)
+    with start_harness(bundle, {}, sdk_wrapped_kv=True) as info, httpx.Client(
+        base_url=info.origin, timeout=30
+    ) as client:
+        assert kv(client, op="get", key="never-written") == {"kind": "None"}
+        assert kv(client, op="put", key="k", value="v", ttl=59)["kind"] == "error"
+
+
 def test_kv_put_then_get_round_trips_a_string(kv_probe):
     _, client = kv_probe
     assert kv(client, op="put", key="greeting", value="héllo") == {"kind": "ok"}

@@ -217,9 +217,14 @@ class DocumentServer:
         self.server.server_close()
 
 
-@pytest.fixture(scope="module")
-def adapter_probe(bundle: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The real entry.py as module `cfmcp_entry` (timeout cut to 0.5 s), driven by a probe."""
+@pytest.fixture(scope="module", params=["raw KV binding", "SDK-wrapped KV binding"])
+def adapter_probe(bundle: Path, tmp_path_factory: pytest.TempPathFactory,
+                  request: pytest.FixtureRequest) -> Iterator[str]:
+    """The real entry.py as module `cfmcp_entry` (timeout cut to 0.5 s), driven by a probe.
+
+    Twice: with OAUTH_KV handed over raw (the runtime's SDK today: null is jsnull) and wrapped
+    by the `workers` SDK (the vendored SDK from compatibility date 2026-04-21: null is None).
+    """
     probe = tmp_path_factory.mktemp("adapter-probe")
     shutil.copytree(bundle, probe, dirs_exist_ok=True)
     source = (probe / "entry.py").read_text()
@@ -227,7 +232,8 @@ def adapter_probe(bundle: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
     (probe / "cfmcp_entry.py").write_text(
         source.replace("METADATA_TIMEOUT_MS = 5000\n", "METADATA_TIMEOUT_MS = 500\n"))
     (probe / "entry.py").write_text(ADAPTER_PROBE)
-    with start_harness(probe, worker_env(new_pin())) as info:
+    wrapped = request.param.startswith("SDK")
+    with start_harness(probe, worker_env(new_pin()), sdk_wrapped_kv=wrapped) as info:
         yield info.origin
 
 

@@ -3,7 +3,7 @@
 // `workers` SDK provided by the runtime — here the pinned PyPI workers-runtime-sdk wheel).
 //
 // Usage: node harness.mjs --bundle DIR [--port 0] [--ready-file PATH] [--measure-cpu] [--control]
-//                         [--import-profile]
+//                         [--import-profile] [--sdk-wrapped-kv]
 // The Worker's env (secrets and vars, all strings) comes as a JSON object in the environment
 // variable CFMCP_HARNESS_WORKER_ENV, never on the command line. OAUTH_KV is an in-memory KV.
 //
@@ -13,6 +13,7 @@
 //   fetch handler (synchronous slices only; awaits on KV/fetch excluded).
 // --control serves POST /__harness__/kv-clock?advance=SECONDS (moves the KV clock forward).
 // --import-profile adds "import_profile": [[module, self ms, cumulative ms], ...] to the JSON.
+// --sdk-wrapped-kv gives OAUTH_KV workerd's class name, so the SDK wraps it (see kv.mjs).
 
 import fs from "node:fs";
 import http from "node:http";
@@ -21,7 +22,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 
 import { sendWorkerResponse, toWorkerRequest } from "./http_bridge.mjs";
-import { EmulatedKvNamespace } from "./kv.mjs";
+import { EmulatedKvNamespace, KvNamespace } from "./kv.mjs";
 import {
   COMPAT_FLAGS_2026_03_01,
   makeEntrypointHelper,
@@ -51,6 +52,7 @@ function parseOptions() {
       "measure-cpu": { type: "boolean", default: false },
       control: { type: "boolean", default: false },
       "import-profile": { type: "boolean", default: false },
+      "sdk-wrapped-kv": { type: "boolean", default: false },
     },
   });
   if (!values.bundle) throw new SetupError("--bundle DIR is required");
@@ -71,6 +73,7 @@ function parseOptions() {
     measureCpu: values["measure-cpu"],
     control: values.control,
     importProfile: values["import-profile"],
+    sdkWrappedKv: values["sdk-wrapped-kv"],
     vars,
   };
 }
@@ -126,7 +129,8 @@ async function startWorker(options) {
   const pyodideMs = performance.now() - started;
 
   pyodide.unpackArchive(new Uint8Array(fs.readFileSync(wheelPath)), "wheel");
-  const kv = new EmulatedKvNamespace({ isPythonProxy: (value) => value instanceof pyodide.ffi.PyProxy });
+  const KvClass = options.sdkWrappedKv ? KvNamespace : EmulatedKvNamespace;
+  const kv = new KvClass({ isPythonProxy: (value) => value instanceof pyodide.ffi.PyProxy });
   const env = makeEnv(options.vars, kv);
   pyodide.registerJsModule("_pyodide_entrypoint_helper", makeEntrypointHelper(env, log));
   pyodide.registerJsModule("_cloudflare_compat_flags", COMPAT_FLAGS_2026_03_01);

@@ -106,12 +106,15 @@ def start_harness(
     measure_cpu: bool = False,
     control: bool = False,
     import_profile: bool = False,
+    sdk_wrapped_kv: bool = False,
 ) -> Iterator[HarnessInfo]:
     """Start the harness for `bundle_dir` and yield its HarnessInfo; stop it on exit.
 
     `env` becomes the Worker's env (secrets and vars, strings). `measure_cpu` adds an
     `x-harness-python-ms` header to responses; `control` enables the /__harness__/ endpoints;
-    `import_profile` reports per-module import times of the main module.
+    `import_profile` reports per-module import times of the main module; `sdk_wrapped_kv`
+    lets the `workers` SDK wrap OAUTH_KV (null becomes None), as the vendored SDK does from
+    compatibility date 2026-04-21, instead of handing it over raw as the runtime does now.
     """
     problem = missing_prerequisites()
     if problem:
@@ -128,6 +131,8 @@ def start_harness(
             command.append("--control")
         if import_profile:
             command.append("--import-profile")
+        if sdk_wrapped_kv:
+            command.append("--sdk-wrapped-kv")
         child_env = {**os.environ, "CFMCP_HARNESS_WORKER_ENV": json.dumps(dict(env))}
         with log_path.open("wb") as log_file:
             process = subprocess.Popen(

@@ -47,6 +47,11 @@ function compareUtf8(a, b) {
   return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
 }
 
+// The class name matters: the `workers` SDK decides by constructor name whether to wrap a
+// binding. The runtime's built-in SDK (compatibility dates before 2026-04-21) hands KV to
+// Python raw, so missing keys are jsnull; the PyPI SDK 1.9.5 wraps a class named
+// "KvNamespace" (workerd's name) and converts null to None. This name keeps the binding raw;
+// `KvNamespace` below has workerd's name, to test the vendored-SDK behaviour.
 export class EmulatedKvNamespace {
   /**
    * @param {{isPythonProxy?: (value: unknown) => boolean}} options
@@ -187,3 +192,6 @@ export class EmulatedKvNamespace {
     return { keys, list_complete: true };
   }
 }
+
+/** The same KV under workerd's class name, which the PyPI `workers` SDK 1.9.5 wraps. */
+export class KvNamespace extends EmulatedKvNamespace {}
