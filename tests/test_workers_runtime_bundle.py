@@ -280,3 +280,13 @@ def test_oversized_mcp_body_is_refused_without_reaching_upstream(bundle: Path, s
                                     "content-type": "application/json"})
     assert reply.status_code == 413, reply.text
     assert len(sse.requests) == calls_before
+
+
+def test_a_missing_secret_is_reported_without_revealing_the_others(bundle: Path):
+    env = worker_env(new_pin())
+    del env["AUTH_PIN"]
+    with start_harness(bundle, env) as info:
+        reply = httpx.get(f"{info.origin}/.well-known/oauth-authorization-server", timeout=30)
+    assert reply.status_code == 500
+    assert "AUTH_PIN" in reply.text and "cfmcp deploy" in reply.text
+    assert env["SIGNING_KEY"] not in reply.text and PAT not in reply.text

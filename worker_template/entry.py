@@ -137,16 +137,19 @@ _cached_app: tuple[Secrets, WorkerApp] | None = None
 
 
 def _worker_app(env) -> WorkerApp | None:
-    """The isolate's WorkerApp, created on first use (None when a secret is missing)."""
+    """The isolate's WorkerApp, created on first use (None when a binding is missing)."""
     global _cached_app
     secrets = _read_secrets(env)
     if secrets is None:
         return None
     if _cached_app is None or _cached_app[0] != secrets:
+        binding = getattr(env, KV_BINDING, None)
+        if _is_null(binding):
+            return None
         app = WorkerApp(
             settings=Settings.from_mapping(deployment.SETTINGS),
             secrets=secrets,
-            kv=JsKvStore(getattr(env, KV_BINDING)),
+            kv=JsKvStore(binding),
             fetch_metadata=fetch_metadata_document,
         )
         _cached_app = (secrets, app)
@@ -188,8 +191,8 @@ def _to_js_response(response: HttpResponse):
 
 def _misconfigured_response():
     names = ", ".join(SECRET_BINDINGS.values())
-    message = (f"cfmcp Worker is misconfigured: the secrets {names} must all be set "
-               "(cfmcp deploy sets them; or use `wrangler secret put`).\n")
+    message = (f"cfmcp Worker is misconfigured: the secrets {names} and the KV binding "
+               f"{KV_BINDING} must all be set (`cfmcp deploy` sets them).\n")
     return _to_js_response(HttpResponse(500, [("content-type", "text/plain; charset=utf-8"),
                                               ("cache-control", "no-store")], message.encode()))
 
