@@ -21,7 +21,8 @@ SERVER_NAME = "cfmcp-demo"
 
 def build_demo_server() -> MCPServer:
     """The demo MCP server with its tools."""
-    server = MCPServer(SERVER_NAME, instructions="A demo server behind cfmcp.")
+    server = MCPServer(SERVER_NAME, instructions="A demo server behind cfmcp.",
+                       log_level="WARNING")
 
     @server.tool()
     def echo(text: str) -> str:

@@ -131,9 +131,15 @@ def probe_upstream(url: str) -> str | None:
 def run_dev(options: DevOptions) -> None:
     """Serve the Worker locally until interrupted."""
     from cfmcp.local import panel
+    from cfmcp.local.bundle import check_bundle_dir
     from cfmcp.local.server import bind_socket, origin_of, serve_apps, write_ready_file
 
     check_options(options)
+    # bad input fails before anything is asked for or started
+    given_bundle = check_bundle_dir(options.bundle) if options.bundle is not None else None
+    config = None
+    if given_bundle is None and not options.demo:
+        config = load_project_config(options, options.upstream)
     token = upstream_token(options.demo)
     pin = choose_pin()
     secrets_ = DevSecrets(token, pin.pin, signing_key())
@@ -141,23 +147,18 @@ def run_dev(options: DevOptions) -> None:
         sock = bind_socket(options.host, options.port)
         stack.callback(sock.close)
         bound: list[tuple[object, object]] = []
-        demo_origin = None
         if options.demo:
             from cfmcp.local.demo import demo_app
 
             demo_sock = bind_socket("127.0.0.1", 0)
             stack.callback(demo_sock.close)
-            demo_origin = origin_of(demo_sock)
+            config = load_project_config(options, f"{origin_of(demo_sock)}/mcp")
+            config.oauth.server_name = "cfmcp demo"
             bound.append((demo_app(secrets_.upstream_token), demo_sock))
-        if options.bundle is not None:
-            from cfmcp.local.bundle import check_bundle_dir
-
-            bundle_dir = check_bundle_dir(options.bundle)
+        if given_bundle is not None:
+            bundle_dir = given_bundle
         else:
-            upstream = f"{demo_origin}/mcp" if demo_origin else options.upstream
-            config = load_project_config(options, upstream)
-            if options.demo:
-                config.oauth.server_name = "cfmcp demo"
+            assert config is not None
             tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="cfmcp-dev-"))
             bundle_dir = render_to(config, Path(tmp))
         from cfmcp.local.runtime import build_local_worker, upstream_url_of

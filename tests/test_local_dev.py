@@ -1,0 +1,170 @@
+"""`cfmcp dev` as a user runs it: one-line errors, the demo end to end, no secrets on disk."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import anyio
+import httpx
+import pytest
+
+from cfmcp.local.server import bind_socket
+from tests.integration.oauth import obtain_tokens
+
+pytestmark = pytest.mark.integration
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CFMCP_")}
+    env.update({"NO_COLOR": "1", "COLUMNS": "200", **extra})
+    return env
+
+
+def run_dev(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
+            timeout: float = 30) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "cfmcp", "dev", *args], env=env or _env(),
+                          cwd=cwd, capture_output=True, text=True, timeout=timeout,
+                          stdin=subprocess.DEVNULL)
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], needle: str) -> None:
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr + result.stdout
+    assert needle in result.stderr, result.stderr
+    assert result.stderr.lower().startswith("error:"), result.stderr
+
+
+@contextmanager
+def dev_process(tmp_path: Path, *args: str, env: dict[str, str]) -> Iterator[tuple[str, Path]]:
+    """Start `cfmcp dev`, yield (origin, stdout file) once the ready file appears."""
+    ready = tmp_path / "ready.json"
+    out = tmp_path / "stdout.txt"
+    with open(out, "wb") as handle:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "cfmcp", "dev", "--port", "0", "--ready-file", str(ready),
+             "--state", str(tmp_path / "state.sqlite3"), *args],
+            env=env, cwd=tmp_path, stdout=handle, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while not ready.exists():
+            assert proc.poll() is None, out.read_text()
+            assert time.monotonic() < deadline, "cfmcp dev did not become ready"
+            time.sleep(0.05)
+        yield json.loads(ready.read_text())["origin"], out
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+    assert proc.returncode == 0, out.read_text()
+
+
+def test_bad_upstream_url(tmp_path: Path) -> None:
+    result = run_dev("--upstream", "ftp://example.com/mcp", cwd=tmp_path,
+                     env=_env(CFMCP_UPSTREAM_TOKEN="x"))
+    assert_one_line_error(result, "invalid upstream URL")
+
+
+def test_plain_http_to_remote_host_refused(tmp_path: Path) -> None:
+    result = run_dev("--upstream", "http://example.com/mcp", cwd=tmp_path,
+                     env=_env(CFMCP_UPSTREAM_TOKEN="x"))
+    assert_one_line_error(result, "is not https")
+
+
+def test_no_token_and_no_terminal(tmp_path: Path) -> None:
+    result = run_dev("--upstream", "https://example.com/mcp", cwd=tmp_path)
+    assert_one_line_error(result, "no upstream token")
+    assert "CFMCP_UPSTREAM_TOKEN" in result.stderr
+
+
+def test_nothing_to_front(tmp_path: Path) -> None:
+    result = run_dev(cwd=tmp_path, env=_env(CFMCP_UPSTREAM_TOKEN="x"))
+    assert_one_line_error(result, "no upstream")
+    assert "--demo" in result.stderr
+
+
+def test_port_in_use(tmp_path: Path) -> None:
+    sock = bind_socket("127.0.0.1", 0)
+    try:
+        port = sock.getsockname()[1]
+        result = run_dev("--demo", "--port", str(port), "--state",
+                         str(tmp_path / "s.sqlite3"), cwd=tmp_path)
+    finally:
+        sock.close()
+    assert_one_line_error(result, "already in use")
+
+
+def test_missing_bundle(tmp_path: Path) -> None:
+    result = run_dev("--bundle", str(tmp_path / "nope"), cwd=tmp_path,
+                     env=_env(CFMCP_UPSTREAM_TOKEN="x"))
+    assert_one_line_error(result, "not found")
+
+
+def test_conflicting_flags(tmp_path: Path) -> None:
+    result = run_dev("--demo", "--upstream", "https://example.com/mcp", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+
+
+def test_unreachable_upstream_is_a_warning(tmp_path: Path) -> None:
+    env = _env(CFMCP_UPSTREAM_TOKEN="pat-unreachable", CFMCP_PIN="24681357")
+    with dev_process(tmp_path, "--upstream", "http://127.0.0.1:9/mcp", env=env) as (origin, out):
+        assert httpx.get(f"{origin}/.well-known/oauth-authorization-server").status_code == 200
+        tokens = obtain_tokens(origin, "24681357")
+        response = httpx.post(f"{origin}/mcp", json={}, headers={
+            "Authorization": f"Bearer {tokens.access_token}"})
+        assert response.status_code == 502
+    text = out.read_text()
+    assert "warning:" in text and "not reachable" in text
+    assert "pat-unreachable" not in text
+
+
+def test_demo_end_to_end_with_generated_pin(tmp_path: Path) -> None:
+    env = _env(CFMCP_SIGNING_KEY="signing-key-for-this-test-0123456789")
+    with dev_process(tmp_path, "--demo", env=env) as (origin, out):
+        text = out.read_text()
+        assert f"{origin}/mcp" in text
+        assert f"npx mcp-remote {origin}/mcp" in text
+        assert "claude mcp add --transport http" in text
+        pins = re.findall(r"PIN\s+(\d{8})", text)
+        assert len(pins) == 1, text
+        tokens = obtain_tokens(origin, pins[0])
+        result = anyio.run(_call_add, f"{origin}/mcp", tokens.access_token)
+        assert result == "42.0"
+        unauth = httpx.post(f"{origin}/mcp", json={})
+        assert unauth.status_code == 401
+    # nothing secret on disk: not the PIN, not the signing key, not a token
+    for path in tmp_path.rglob("*"):
+        if path.is_file() and path.name != "stdout.txt":
+            data = path.read_bytes()
+            for secret in (pins[0], "signing-key-for-this-test", tokens.access_token,
+                           tokens.refresh_token or "<none>"):
+                assert secret.encode() not in data, f"{secret[:6]}... found in {path.name}"
+    assert out.read_text().count(pins[0]) == 1, "the PIN was shown more than once"
+
+
+def test_pin_from_environment_is_not_printed(tmp_path: Path) -> None:
+    env = _env(CFMCP_PIN="97531864")
+    with dev_process(tmp_path, "--demo", env=env) as (origin, out):
+        obtain_tokens(origin, "97531864")
+    text = out.read_text()
+    assert "97531864" not in text
+    assert "CFMCP_PIN" in text
+
+
+async def _call_add(url: str, token: str) -> str:
+    import httpx2
+    from mcp import Client
+    from mcp.client.streamable_http import streamable_http_client
+
+    async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}) as http, \
+            Client(streamable_http_client(url, http_client=http), mode="legacy") as client:
+        result = await client.call_tool("add", {"a": 40, "b": 2})
+    return "".join(getattr(c, "text", "") for c in result.content)
