@@ -319,7 +319,8 @@ def test_dry_run_curl_shows_variables_not_secrets(fake, tmp_path, monkeypatch):
     for variable in ("$UPSTREAM_TOKEN", "$AUTH_PIN", "$SIGNING_KEY", "$CLOUDFLARE_API_TOKEN",
                      "$KV_NAMESPACE_ID"):
         assert variable in text
-    assert f"/accounts/{fake.account_id}/workers/scripts/{NAME}" in text
+    assert f'ACCOUNT_ID="{fake.account_id}"' in text
+    assert f"/accounts/$ACCOUNT_ID/workers/scripts/{NAME}" in text
     assert writes(fake) == []
 
 
@@ -385,3 +386,40 @@ def test_api_base_url_is_required_to_reach_the_fake(fake, tmp_path, monkeypatch)
     assert result.exit_code == 1
     assert "cannot reach http://127.0.0.1:9/client/v4" in result.output
     assert len(fake.calls) == 0
+
+
+def test_json_errors_are_json_on_stdout(fake, tmp_path, monkeypatch):
+    config = make_project(tmp_path, fake)
+    result = deploy(monkeypatch, fake, config, "--yes", "--skip-smoke", "--json",
+                    token="FAKE-not-a-real-token-000000000000000")
+    assert result.exit_code == 1
+    data = json.loads(result.stdout)
+    assert data["ok"] is False and "token is invalid" in data["error"] and data["hint"]
+
+
+def test_namespace_created_concurrently_is_adopted(fake, tmp_path, monkeypatch):
+    """The listing missed it (eventual consistency, a parallel run): create conflicts → adopt."""
+    from cloudflare import Cloudflare
+
+    from cfmcp.cloudflare_api import CloudflareApi
+
+    config = make_project(tmp_path, fake)
+    Cloudflare(api_token=fake.token, base_url=fake.base_url).kv.namespaces.create(
+        account_id=fake.account_id, title=f"{NAME}-oauth")
+    existing = fake.kv_namespace_by_title(f"{NAME}-oauth").id
+    real_find = CloudflareApi.find_kv_namespace
+    stale = iter([True])
+
+    def find(self, account_id, title):
+        found = real_find(self, account_id, title)
+        return None if next(stale, False) else found
+
+    monkeypatch.setattr(CloudflareApi, "find_kv_namespace", find)
+    fake.calls.clear()
+    result = deploy(monkeypatch, fake, config, "--yes", "--skip-smoke", "--json")
+    assert result.exit_code == 0, result.output
+    assert fake.calls.count("POST", "/accounts/*/storage/kv/namespaces") == 1  # it conflicted
+    titles = [ns.title for ns in fake.state.kv_namespaces.values()]
+    assert titles == [f"{NAME}-oauth"]
+    kv_ids = [b["namespace_id"] for b in fake.script(NAME).bindings if b["type"] == "kv_namespace"]
+    assert kv_ids == [existing]

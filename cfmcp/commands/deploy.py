@@ -47,11 +47,11 @@ def deploy(
     from CFMCP_UPSTREAM_TOKEN (or a hidden prompt) and the PIN from CFMCP_PIN (or is
     generated and shown once). CLOUDFLARE_API_BASE_URL points cfmcp at another API endpoint.
     """
+    from cfmcp.console import print_json
     from cfmcp.deploy.runner import DeployOptions, run_deploy
+    from cfmcp.errors import CfmcpError, UsageError
 
     if output_format is OutputFormat.curl and not dry_run:
-        from cfmcp.errors import UsageError
-
         raise UsageError("--format curl only goes with --dry-run",
                          hint="run `cfmcp deploy --dry-run --format curl`")
     options = DeployOptions(
@@ -64,6 +64,11 @@ def deploy(
         smoke_via=smoke_via or None,
         smoke_timeout=smoke_timeout,
     )
-    exit_code = run_deploy(options, env=dict(os.environ))
+    try:
+        exit_code = run_deploy(options, env=dict(os.environ))
+    except CfmcpError as exc:
+        if json_output:  # scripts get a JSON verdict on stdout too (never a secret in it)
+            print_json({"ok": False, "error": exc.message, "hint": exc.hint})
+        raise
     if exit_code:
         raise typer.Exit(exit_code)

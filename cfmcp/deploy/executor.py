@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from rich.console import Console
 
-from cfmcp.cloudflare_api import CloudflareApi
+from cfmcp.cloudflare_api import CloudflareApi, Conflict
 from cfmcp.deploy.models import (
     AttachDomain,
     CreateKvNamespace,
@@ -156,7 +156,14 @@ class Executor:
     def _run(self, step: Step) -> None:
         account = self.account_id
         if isinstance(step, CreateKvNamespace):
-            namespace = self.api.create_kv_namespace(account, step.title)
+            try:
+                namespace = self.api.create_kv_namespace(account, step.title)
+            except Conflict:
+                # Created meanwhile (or by an earlier attempt whose answer was lost): adopt it.
+                found = self.api.find_kv_namespace(account, step.title)
+                if found is None:
+                    raise
+                namespace = found
             self.result.variables[step.output.name] = namespace.id
             self.recorder.update(kv_namespace_id=namespace.id, kv_namespace_title=step.title)
         elif isinstance(step, UploadScript):
