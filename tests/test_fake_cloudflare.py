@@ -3,7 +3,9 @@ requests), so deploy tests can trust what it accepts and rejects."""
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -202,7 +204,7 @@ def test_kv_keys_values(fake: FakeCloudflare, client: Cloudflare) -> None:
                          f"{ns}/values/raw", content=b"raw-bytes",
                          headers={"Authorization": f"Bearer {fake.token}"})
     assert response.status_code == 200
-    assert fake.state.kv_namespaces[ns].entries["raw"].value == b"raw-bytes"
+    assert fake.kv_entries(ns)["raw"].value == b"raw-bytes"
     assert fake.calls[-1].body == {"size": 9}
 
 
@@ -731,3 +733,40 @@ def test_real_wrangler_deploys_redeploys_and_sets_secrets(replay_fake: FakeCloud
     assert script.subdomain_enabled and len(script.versions) == 3
     assert replay_fake.calls.count("POST", "*/versions") == 1  # the re-deploy path
     assert "FAKE-PIN-42" not in repr(list(replay_fake.calls))
+
+
+def test_worker_kv_is_the_api_kv(worker_fake: FakeCloudflare) -> None:
+    fake = worker_fake
+    client = Cloudflare(api_token=fake.token, base_url=fake.base_url, max_retries=0)
+    ns = client.kv.namespaces.create(account_id=fake.account_id, title="cfmcp-oauth").id
+    client.kv.namespaces.values.update("seeded-by-api", account_id=fake.account_id,
+                                       namespace_id=ns, value=b"hello", metadata={"a": 1})
+    _upload_bundle(client, fake, _bundle(["mcp"]), bindings=[
+        {"type": "kv_namespace", "name": "OAUTH_KV", "namespace_id": ns}])
+    _put_secrets(client, fake)
+    origin = fake.worker_origin("mcp-front")
+    registered = httpx.post(origin + "/register", json={
+        "client_name": "fake-cf test client", "redirect_uris": ["http://127.0.0.1:9/cb"],
+        "token_endpoint_auth_method": "none"})
+    assert registered.status_code == 201, registered.text
+    consent = httpx.get(origin + "/authorize", params={
+        "response_type": "code", "client_id": registered.json()["client_id"],
+        "redirect_uri": "http://127.0.0.1:9/cb", "state": "s",
+        "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+        "code_challenge_method": "S256"})
+    assert consent.status_code == 200, consent.text
+    request_token = re.search(r'name="request" value="([^"]+)"', consent.text)
+    assert request_token is not None
+    wrong_pin = httpx.post(origin + "/authorize", headers={"Origin": origin}, data={
+        "request": html.unescape(request_token.group(1)), "pin": "00000000",
+        "action": "approve"})
+    assert wrong_pin.status_code < 500  # a failed PIN is counted in KV by the Worker
+    keys = [k.name for k in client.kv.namespaces.keys.list(account_id=fake.account_id,
+                                                           namespace_id=ns)]
+    assert "seeded-by-api" in keys and len(keys) > 1  # the Worker's writes show up
+    written = next(k for k in keys if k != "seeded-by-api")
+    assert client.kv.namespaces.values.get(written, account_id=fake.account_id,
+                                           namespace_id=ns).read()
+    client.kv.namespaces.values.delete(written, account_id=fake.account_id, namespace_id=ns)
+    assert written not in fake.kv_entries(ns)
+    assert fake.kv_entries(ns)["seeded-by-api"].metadata == {"a": 1}

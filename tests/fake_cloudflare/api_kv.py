@@ -66,16 +66,10 @@ def rename_namespace(request: Request, account_id: str, namespace_id: str) -> Re
 
 def delete_namespace(request: Request, account_id: str, namespace_id: str) -> Response:
     """DELETE /accounts/{id}/storage/kv/namespaces/{ns}."""
-    request.state.namespace(account_id, namespace_id)
+    ns = request.state.namespace(account_id, namespace_id)
+    request.state.kv.drop(ns)
     del request.state.kv_namespaces[namespace_id]
     return ok({})
-
-
-def _live(ns: KvNamespace) -> dict[str, KvEntry]:
-    now = time.time()
-    for key in [k for k, e in ns.entries.items() if e.expiration and e.expiration <= now]:
-        del ns.entries[key]
-    return ns.entries
 
 
 def _key(key: str) -> str:
@@ -91,7 +85,8 @@ def list_keys(request: Request, account_id: str, namespace_id: str) -> Response:
     ns = request.state.namespace(account_id, namespace_id)
     limit = int_param(request.query, "limit", 1000, lo=10, hi=1000)
     prefix = request.query.get("prefix", "")
-    names = sorted(k for k in _live(ns) if k.startswith(prefix))
+    entries = request.state.kv.entries(ns)
+    names = sorted((k for k in entries if k.startswith(prefix)), key=lambda k: k.encode())
     cursor = request.query.get("cursor") or ""
     start = 0
     if cursor:
@@ -102,7 +97,7 @@ def list_keys(request: Request, account_id: str, namespace_id: str) -> Response:
     next_cursor = f"c:{start + limit}" if start + limit < len(names) else ""
     result = []
     for name in chunk:
-        entry = ns.entries[name]
+        entry = entries[name]
         item: dict[str, Any] = {"name": name}
         if entry.expiration is not None:
             item["expiration"] = int(entry.expiration)
@@ -115,7 +110,7 @@ def list_keys(request: Request, account_id: str, namespace_id: str) -> Response:
 def get_value(request: Request, account_id: str, namespace_id: str, key: str) -> Response:
     """GET .../values/{key}: the raw bytes, or ``10009 get: 'key not found'``."""
     ns = request.state.namespace(account_id, namespace_id)
-    entry = _live(ns).get(_key(key))
+    entry = request.state.kv.get(ns, _key(key))
     if entry is None:
         raise ApiError(404, 10009, "get: 'key not found'")
     headers = {"content-type": "application/octet-stream"}
@@ -167,14 +162,14 @@ def put_value(request: Request, account_id: str, namespace_id: str, key: str) ->
         value = request.body
     if len(value) > 25 * 1024 * 1024:
         raise ApiError(413, 10011, "Value exceeds the 25 MiB limit")
-    ns.entries[key] = KvEntry(value, expiration, metadata)
+    request.state.kv.put(ns, key, KvEntry(value, expiration, metadata))
     return ok({})
 
 
 def delete_value(request: Request, account_id: str, namespace_id: str, key: str) -> Response:
     """DELETE .../values/{key} (deleting a missing key succeeds, as on Cloudflare)."""
     ns = request.state.namespace(account_id, namespace_id)
-    ns.entries.pop(_key(key), None)
+    request.state.kv.delete(ns, _key(key))
     return ok({})
 
 

@@ -8,7 +8,8 @@ from typing import Any
 
 from .calls import Call, CallLog
 from .faults import Fault
-from .model import ALL_PERMISSIONS, Script, Token
+from .kvstore import SqliteKvStore
+from .model import ALL_PERMISSIONS, KvEntry, Script, Token
 from .server import ApiServer
 from .state import ACCOUNT_ID, TOKEN, ZONE_ID, ZONE_NAME, FakeState, Seed
 from .workers import WorkerRunner
@@ -34,8 +35,14 @@ class FakeCloudflare:
             self.state = FakeState.load(self.state_path)
         else:
             self.state = FakeState(seed)
-        self.workers = WorkerRunner(workers_dir, start_timeout=worker_start_timeout) \
-            if run_workers else None
+        self.workers: WorkerRunner | None = None
+        if run_workers:
+            self.workers = WorkerRunner(workers_dir, start_timeout=worker_start_timeout,
+                                        kv_path=self._worker_kv_path)
+            kv = SqliteKvStore(self.workers.root / "kv")
+            for ns in self.state.kv_namespaces.values():
+                kv.adopt(ns)
+            self.state.kv = kv
         self._server = ApiServer(self.state, state_path=self.state_path, workers=self.workers)
         self.account_id = ACCOUNT_ID
         self.token = TOKEN
@@ -55,12 +62,23 @@ class FakeCloudflare:
         return self
 
     def stop(self) -> None:
-        """Stop serving and stop every local Worker process."""
+        """Stop serving and stop every local Worker process (saving the state first when
+        ``state_path`` is set: it includes KV values the Workers wrote)."""
         if self._started:
             self._server.stop()
             self._started = False
+        if self.state_path is not None:
+            self.state.save(self.state_path)
         if self.workers is not None:
             self.workers.close()
+
+    def _worker_kv_path(self, script: Script) -> Path | None:
+        """The SQLite file of the first KV namespace bound to ``script`` (its ``--state``)."""
+        kv = self.state.kv
+        ns_ids = [b["namespace_id"] for b in script.bindings if b["type"] == "kv_namespace"]
+        if not ns_ids or not isinstance(kv, SqliteKvStore):
+            return None
+        return kv.path_for(ns_ids[0])
 
     def __enter__(self) -> FakeCloudflare:
         return self.start()
@@ -159,6 +177,11 @@ class FakeCloudflare:
         with self.state.lock:
             return next((ns for ns in self.state.namespaces_in(self.account_id)
                          if ns.title == title), None)
+
+    def kv_entries(self, namespace_id: str) -> dict[str, KvEntry]:
+        """Live entries of a KV namespace (including what local Workers wrote)."""
+        with self.state.lock:
+            return self.state.kv.entries(self.state.kv_namespaces[namespace_id])
 
     def worker_origin(self, script_name: str, account_id: str | None = None) -> str:
         """``http://127.0.0.1:PORT`` serving the bytes last uploaded as ``script_name``.

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .envelope import ApiError
+from .kvstore import KvStore, MemoryKvStore
 from .model import (
     ALL_PERMISSIONS,
     Account,
@@ -117,6 +118,7 @@ class FakeState:
         self.domains: dict[str, CustomDomain] = {}
         self.routes: dict[str, WorkerRoute] = {}
         self.staged_versions: dict[str, Script] = {}  # uploaded, not yet deployed
+        self.kv: KvStore = MemoryKvStore()  # where KV entries live (not persisted itself)
 
     # -- ids ---------------------------------------------------------------------------
     @staticmethod
@@ -193,8 +195,12 @@ class FakeState:
             data = {
                 name: _encode(getattr(self, name))
                 for name in ("accounts", "zones", "tokens", "workers_subdomains",
-                             "kv_namespaces", "scripts", "domains", "routes", "staged_versions")
+                             "scripts", "domains", "routes", "staged_versions")
             }
+            data["kv_namespaces"] = _encode({
+                ns_id: dataclasses.replace(ns, entries=self.kv.entries(ns))
+                for ns_id, ns in self.kv_namespaces.items()
+            })
         return json.dumps(data, indent=1, sort_keys=True)
 
     def save(self, path: Path) -> None:

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,13 +57,15 @@ class WorkerRunner:
     """Keeps one ``cfmcp dev`` process per uploaded Worker behind a stable local origin."""
 
     def __init__(self, root: Path | str | None = None, *, start_timeout: float = 60.0,
-                 required_secrets: tuple[str, ...] = tuple(SECRET_ENV)) -> None:
+                 required_secrets: tuple[str, ...] = tuple(SECRET_ENV),
+                 kv_path: Callable[[Script], Path | None] | None = None) -> None:
         self._own_root = root is None
         self.root = Path(root) if root is not None else Path(
             tempfile.mkdtemp(prefix="fake-cf-workers-"))
         self.root.mkdir(parents=True, exist_ok=True)
         self.start_timeout = start_timeout
         self.required_secrets = required_secrets
+        self.kv_path = kv_path  # the --state file for a Worker (None: its own file)
         self._proxies: dict[str, StableProxy] = {}
         self._running: dict[str, _Running] = {}
         self._generation = 0
@@ -107,10 +110,11 @@ class WorkerRunner:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(module.content)
         ready = home / f"ready-{self._generation}.json"
+        kv_state = (self.kv_path(script) if self.kv_path else None) or home / "kv.sqlite3"
         log_path = home / f"worker-{self._generation}.log"
         with log_path.open("wb") as log:
             process = subprocess.Popen(
-                self.command(bundle, ready, home / "kv.sqlite3"),
+                self.command(bundle, ready, kv_state),
                 cwd=str(home), env=worker_env(script.secrets()),
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
             )
