@@ -444,7 +444,8 @@ def map_status_error(what: str, permission: str, status: int, body: object) -> C
     if status == 403 or 10000 in code_set:
         return PermissionDenied(
             f"{what} failed: the API token lacks a permission ({detail})",
-            hint=f"add the permission '{permission}' to the token at {TOKEN_URL}",
+            hint=f"give the token '{permission}' for this account at {TOKEN_URL} "
+                 "(and check account_id in cfmcp.toml)",
             status=status, codes=codes)
     if status == 404 or code_set & _NOT_FOUND_CODES:
         return NotFound(message, hint="check the account id and names in cfmcp.toml",

@@ -344,10 +344,43 @@ def test_interactive_deploy_confirms_and_prompts_for_the_pat(fake, tmp_path,
     for key, value in fake.env().items():
         monkeypatch.setenv(key, value)
     result = CliRunner().invoke(app, ["deploy", "--config", str(config), "--skip-smoke"],
-                                input=f"y\n{PAT}\n")
+                                input=f"y\n{PAT}\nFAKE-typed-pin-0042\n")
     assert result.exit_code == 0, result.output
     assert fake.script(NAME).secrets()["UPSTREAM_TOKEN"] == PAT
-    assert PAT not in result.output
+    assert fake.script(NAME).secrets()["AUTH_PIN"] == "FAKE-typed-pin-0042"
+    assert PAT not in result.output and "FAKE-typed-pin-0042" not in result.output
+    assert "Your PIN" not in result.output  # shown only when generated
+
+
+def test_interactive_deploy_generates_the_pin_on_enter(fake, tmp_path, monkeypatch):
+    config = make_project(tmp_path, fake)
+    for key, value in fake.env().items():
+        monkeypatch.setenv(key, value)
+    result = CliRunner().invoke(app, ["deploy", "--config", str(config), "--skip-smoke"],
+                                input=f"y\n{PAT}\n\n")
+    assert result.exit_code == 0, result.output
+    pin = fake.script(NAME).secrets()["AUTH_PIN"]
+    assert result.output.count(pin) == 1 and "Your PIN" in result.output
+
+
+def test_account_without_workers_dev_subdomain(fake, tmp_path, monkeypatch):
+    with fake.state.lock:
+        fake.state.workers_subdomains.clear()
+    config = make_project(tmp_path, fake)
+    result = deploy(monkeypatch, fake, config, "--yes", "--skip-smoke")
+    assert result.exit_code == 1
+    assert "no workers.dev subdomain" in result.output
+    assert writes(fake) == []
+
+
+def test_token_without_access_to_the_account(fake, tmp_path, monkeypatch):
+    config = make_project(tmp_path, fake)
+    fake.add_token("FAKE-other-account-token-00000000000", account_ids=["f" * 32])
+    result = deploy(monkeypatch, fake, config, "--yes", "--skip-smoke",
+                    token="FAKE-other-account-token-00000000000")
+    assert result.exit_code == 1
+    assert "lacks a permission" in result.output and "account_id" in result.output
+    assert writes(fake) == []
 
 
 def test_declining_the_plan_changes_nothing(fake, tmp_path, monkeypatch):

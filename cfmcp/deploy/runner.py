@@ -143,7 +143,8 @@ def run_deploy(options: DeployOptions, env: Mapping[str, str]) -> int:
 
         secrets = gather_secrets(
             plan.secret_names, env,
-            prompt=(lambda text: typer.prompt(text, hide_input=True, err=True))
+            prompt=(lambda text: typer.prompt(text, default="", show_default=False,
+                                              hide_input=True, err=True))
             if prompt_allowed else None)
         start = state if state.applies_to(config.account_id, config.name) else DeployState(
             account_id=config.account_id, worker=config.name)
@@ -211,7 +212,7 @@ def _summary(name: str, plan: Plan, calls: int, checks: list[SmokeCheck],
         return
     verb = "Deployed" if plan.steps else "Already up to date"
     console.print(Panel(
-        f"MCP URL  [bold]{mcp_url}[/]\n\nNext: [bold]cfmcp install-client[/] to add it to "
-        "Claude, Cursor, VS Code …",
+        f"MCP URL  [bold]{mcp_url}[/]\n\nNext: [bold]cfmcp install-client claude-code[/] "
+        "(or claude-ai, claude-desktop, cursor, vscode, mcp-remote)",
         title=f"{verb}: {name}", border_style="green", expand=False))
     console.print(f"[dim]{calls} Cloudflare API calls[/]")

@@ -1,8 +1,8 @@
 """The values of the Worker's secrets, gathered only when a plan sends them.
 
 `UPSTREAM_TOKEN` comes from `CFMCP_UPSTREAM_TOKEN` or a hidden prompt; `AUTH_PIN` from
-`CFMCP_PIN` or is generated (the command shows a generated PIN once); `SIGNING_KEY` from
-`CFMCP_SIGNING_KEY` or is generated. Values live in memory only.
+`CFMCP_PIN`, a hidden prompt, or is generated (the command shows a generated PIN once);
+`SIGNING_KEY` from `CFMCP_SIGNING_KEY` or is generated. Values live in memory only.
 """
 
 from __future__ import annotations
@@ -58,6 +58,9 @@ def gather_secrets(
                     hint=f"set {UPSTREAM_TOKEN_ENV} (it is sent to Cloudflare once, never stored)")
         elif name == "AUTH_PIN":
             value = env.get(PIN_ENV, "").strip()
+            if not value and prompt is not None:
+                value = prompt("PIN for the consent page (input hidden; Enter: generate one)"
+                               ).strip()
             if not value:
                 value = generate_pin()
                 result.generated_pin = value
