@@ -99,3 +99,9 @@ async def test_state_survives_reopen(tmp_path: Path) -> None:
     await first.put("persist", "yes", ttl=3600)
     first.close()
     assert await SqliteKvStore(path).get("persist") == "yes"
+
+
+def test_state_file_is_private(tmp_path: Path) -> None:
+    path = tmp_path / "new" / "kv.sqlite3"
+    SqliteKvStore(path)
+    assert path.stat().st_mode & 0o077 == 0

@@ -8,6 +8,7 @@ async interface the core expects.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from collections.abc import Callable
@@ -42,12 +43,18 @@ def check_key(key: str) -> None:
         )
 
 
+def _create_private(path: Path) -> None:
+    """Create the state file readable by its owner only (SQLite's journals follow suit)."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+
+
 class SqliteKvStore:
     """KvStore over one SQLite file (or ":memory:"); `clock` is injectable for tests."""
 
     def __init__(self, path: Path | str, *, clock: Callable[[], float] = time.time) -> None:
         if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            _create_private(Path(path))
         self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(_SCHEMA)
