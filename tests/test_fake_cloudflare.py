@@ -770,3 +770,39 @@ def test_worker_kv_is_the_api_kv(worker_fake: FakeCloudflare) -> None:
     client.kv.namespaces.values.delete(written, account_id=fake.account_id, namespace_id=ns)
     assert written not in fake.kv_entries(ns)
     assert fake.kv_entries(ns)["seeded-by-api"].metadata == {"a": 1}
+
+
+def test_remaining_read_and_update_endpoints(fake: FakeCloudflare, client: Cloudflare) -> None:
+    assert client.accounts.get(account_id=fake.account_id).name == "Fake Account"
+    assert client.zones.get(zone_id=fake.zone_id).name == "example.com"
+    ns = client.kv.namespaces.create(account_id=fake.account_id, title="before")
+    assert client.kv.namespaces.get(ns.id, account_id=fake.account_id).title == "before"
+    client.kv.namespaces.update(ns.id, account_id=fake.account_id, title="after")
+    assert fake.kv_namespace_by_title("after") is not None
+    upload(client, fake)
+    upload(client, fake, "second-worker")
+    route = client.workers.routes.create(zone_id=fake.zone_id, pattern="example.com/a*",
+                                         script="mcp-front")
+    client.workers.routes.update(route.id, zone_id=fake.zone_id, pattern="example.com/b*",
+                                 script="second-worker")
+    moved = client.workers.routes.get(route.id, zone_id=fake.zone_id)
+    assert (moved.pattern, moved.script) == ("example.com/b*", "second-worker")
+    client.workers.scripts.subdomain.create("mcp-front", account_id=fake.account_id,
+                                            enabled=True)
+    client.workers.scripts.subdomain.delete("mcp-front", account_id=fake.account_id)
+    assert fake.script("mcp-front").subdomain_enabled is False  # type: ignore[union-attr]
+    edited = client.workers.scripts.settings.edit("mcp-front", account_id=fake.account_id,
+                                                  logpush=False, tags=["cfmcp"])
+    assert edited.tags == ["cfmcp"]
+    client.workers.scripts.delete("second-worker", account_id=fake.account_id)
+    assert list(client.workers.routes.list(zone_id=fake.zone_id)) == []  # went with it
+    assert not fake.unexpected_calls()
+
+
+def test_latency_for_chosen_calls_only(fake: FakeCloudflare, client: Cloudflare) -> None:
+    fake.set_latency(0.3, "GET", "/user/tokens/verify")
+    started = time.monotonic()
+    client.accounts.get(account_id=fake.account_id)
+    fast = time.monotonic() - started
+    client.user.tokens.verify()
+    assert fast < 0.2 and time.monotonic() - started >= 0.3

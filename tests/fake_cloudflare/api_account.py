@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .envelope import ApiError, Response, ok, paginate
-from .model import ZONE_READ, Zone
+from .model import ZONE_READ, Account, Zone
 from .routing import Request, Route
 
 
@@ -30,6 +30,12 @@ def verify_account_token(request: Request, account_id: str) -> Response:
     return _verify_result(request)
 
 
+def account_to_api(account: Account) -> dict[str, Any]:
+    """An account as ``GET /accounts`` describes it."""
+    return {"id": account.id, "name": account.name, "type": account.type,
+            "created_on": "2026-01-01T00:00:00Z", "settings": {"enforce_twofactor": False}}
+
+
 def list_accounts(request: Request) -> Response:
     """GET /accounts: the accounts the token reaches (optionally filtered by ``name``)."""
     token = request.token
@@ -37,12 +43,13 @@ def list_accounts(request: Request) -> Response:
     accounts = [a for a in request.state.accounts.values() if token.reaches_account(a.id)]
     if name := request.query.get("name"):
         accounts = [a for a in accounts if a.name == name]
-    items = [
-        {"id": a.id, "name": a.name, "type": a.type, "created_on": "2026-01-01T00:00:00Z",
-         "settings": {"enforce_twofactor": False}}
-        for a in accounts
-    ]
+    items = [account_to_api(a) for a in accounts]
     return paginate(items, request.query, default_per_page=20, max_per_page=50)
+
+
+def get_account(request: Request, account_id: str) -> Response:
+    """GET /accounts/{account_id}."""
+    return ok(account_to_api(request.state.account(account_id)))
 
 
 def zone_to_api(zone: Zone, account_name: str) -> dict[str, Any]:
@@ -119,6 +126,7 @@ ROUTES = [
     Route("GET", "/user/tokens/verify", verify_user_token, auth="verify"),
     Route("GET", "/accounts/{account_id}/tokens/verify", verify_account_token, auth="verify"),
     Route("GET", "/accounts", list_accounts),
+    Route("GET", "/accounts/{account_id}", get_account),
     Route("GET", "/zones", list_zones),
     Route("GET", "/zones/{zone_id}", get_zone, permission=ZONE_READ),
 ]

@@ -132,9 +132,16 @@ class FakeCloudflare:
         """Remove every planned fault."""
         self._server.faults.clear()
 
-    def set_latency(self, seconds: float) -> None:
-        """Delay every API response by ``seconds`` (e.g. 0.1 for the deploy benchmark)."""
-        self._server.latency = seconds
+    def set_latency(self, seconds: float, method: str | None = None,
+                    path: str | None = None) -> None:
+        """Delay API responses by ``seconds`` (e.g. 0.1 for the deploy benchmark): every call,
+        or with ``method``/``path`` (an fnmatch glob) only matching calls (later rules for
+        the same calls take precedence; ``seconds=0`` with a filter makes those calls fast).
+        """
+        if method is None and path is None:
+            self._server.latency = seconds
+        else:
+            self._server.latency_rules.insert(0, (method, path, seconds))
 
     # -- state helpers -------------------------------------------------------------------
     def add_token(self, value: str, *, permissions: set[str] | frozenset[str] | None = None,

@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from . import api_account, api_kv, api_scripts, api_triggers, multipart
-from .calls import Call, CallLog, redact
+from .calls import Call, CallLog, matches, redact
 from .envelope import ApiError, Response
 from .faults import Fault, FaultPlan
 from .routing import Request, Route, authenticate, find_route
@@ -68,7 +68,8 @@ class ApiServer:
         self.workers = workers
         self.calls = CallLog()
         self.faults = FaultPlan()
-        self.latency = 0.0
+        self.latency = 0.0  # seconds added to every call
+        self.latency_rules: list[tuple[str | None, str | None, float]] = []  # per method/path
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_class(self))
         self._httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -107,8 +108,10 @@ class ApiServer:
             user_agent=headers.get("user-agent", ""),
         )
         fault = self.faults.take(method, call.path)
-        if self.latency:
-            time.sleep(self.latency)
+        delay = next((seconds for want_method, want_path, seconds in self.latency_rules
+                      if matches(method, call.path, want_method, want_path)), self.latency)
+        if delay:
+            time.sleep(delay)
         response: Response | None
         if fault is not None:
             call.fault = fault.label
