@@ -1,4 +1,4 @@
-"""Handlers: Worker scripts (upload, read, delete), settings, secrets and workers.dev."""
+"""Handlers: Worker scripts (upload, versions, deployments, read, delete) and settings."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from . import multipart
 from .envelope import ApiError, Response, ok
 from .model import WORKERS_SCRIPTS_EDIT, WORKERS_SCRIPTS_READ, Script, now_iso
 from .routing import Request, Route
-from .validation import check_script_name, check_secret_name, validate_upload
+from .validation import check_script_name, validate_upload
 
 
-def _activate(request: Request, script: Script) -> None:
+def activate(request: Request, script: Script) -> None:
     """(Re)start the local process for ``script`` before committing it, when Workers run."""
     if request.workers is not None:
         request.workers.deploy(script)
@@ -59,7 +59,7 @@ def _uploaded_script(request: Request, account_id: str, script_name: str) -> Scr
 def upload_script(request: Request, account_id: str, script_name: str) -> Response:
     """PUT /accounts/{id}/workers/scripts/{name}: multipart ``metadata`` + module parts."""
     script = _uploaded_script(request, account_id, script_name)
-    _activate(request, script)
+    activate(request, script)
     request.state.put_script(script)
     return ok({**script.to_api(), "startup_time_ms": 7, "entry_point": script.main_module})
 
@@ -98,10 +98,10 @@ def create_deployment(request: Request, account_id: str, script_name: str) -> Re
             versions[0].get("percentage") != 100:
         raise ApiError(400, 10021, "This fake deploys exactly one version at 100%")
     version_id = versions[0].get("version_id")
-    if version_id in current.versions[:-1] or version_id == current.versions[-1]:
-        if version_id != current.versions[-1]:
-            raise ApiError(400, 10021, "This fake cannot roll back to an earlier version")
+    if version_id == current.versions[-1]:
         script = current
+    elif version_id in current.versions:
+        raise ApiError(400, 10021, "This fake cannot roll back to an earlier version")
     else:
         script = request.state.staged_versions.get(version_id)
         if script is None or script.account_id != account_id or script.name != script_name:
@@ -110,7 +110,7 @@ def create_deployment(request: Request, account_id: str, script_name: str) -> Re
         script.versions = [*current.versions, version_id]
         script.subdomain_enabled = current.subdomain_enabled
         script.previews_enabled = current.previews_enabled
-        _activate(request, script)
+        activate(request, script)
         request.state.put_script(script)
         request.state.staged_versions.pop(version_id, None)
     return ok(_deployment(script))
@@ -179,116 +179,6 @@ def get_script_settings(request: Request, account_id: str, script_name: str) -> 
                "observability": {"enabled": False}})
 
 
-def _with_bindings(script: Script, bindings: list[dict[str, Any]]) -> Script:
-    updated = copy.copy(script)
-    updated.bindings = bindings
-    updated.versions = [*script.versions, uuid.uuid4().hex]
-    updated.modified_on = now_iso()
-    return updated
-
-
-def put_secret(request: Request, account_id: str, script_name: str) -> Response:
-    """PUT .../scripts/{name}/secrets ``{"name","text","type":"secret_text"}`` (new version)."""
-    script = request.state.script(account_id, script_name)
-    body = request.json_object()
-    name = check_secret_name(body.get("name"))
-    if body.get("type") != "secret_text":
-        raise ApiError(400, 10021, "This fake supports secrets of type 'secret_text' only")
-    text = body.get("text")
-    if not isinstance(text, str):
-        raise ApiError(400, 10021, "secret 'text' must be a string")
-    clash = next((b for b in script.bindings if b["name"] == name), None)
-    if clash is not None and clash["type"] != "secret_text":
-        raise ApiError(400, 10053, f"Binding name '{name}' already in use by a "
-                       f"{clash['type']} binding")
-    bindings = [b for b in script.bindings if b["name"] != name]
-    bindings.append({"name": name, "type": "secret_text", "text": text})
-    updated = _with_bindings(script, bindings)
-    _activate(request, updated)
-    request.state.put_script(updated)
-    return ok({"name": name, "type": "secret_text"})
-
-
-def list_secrets(request: Request, account_id: str, script_name: str) -> Response:
-    """GET .../scripts/{name}/secrets: names and types only."""
-    script = request.state.script(account_id, script_name)
-    return ok([{"name": n, "type": "secret_text"} for n in script.secrets()])
-
-
-def get_secret(request: Request, account_id: str, script_name: str, secret_name: str
-               ) -> Response:
-    """GET .../scripts/{name}/secrets/{secret}: name and type (never the value)."""
-    script = request.state.script(account_id, script_name)
-    if secret_name not in script.secrets():
-        raise ApiError(404, 10056, f"Secret '{secret_name}' not found")
-    return ok({"name": secret_name, "type": "secret_text"})
-
-
-def delete_secret(request: Request, account_id: str, script_name: str, secret_name: str
-                  ) -> Response:
-    """DELETE .../scripts/{name}/secrets/{secret}."""
-    script = request.state.script(account_id, script_name)
-    if secret_name not in script.secrets():
-        raise ApiError(404, 10056, f"Secret '{secret_name}' not found")
-    updated = _with_bindings(script, [b for b in script.bindings if b["name"] != secret_name])
-    _activate(request, updated)
-    request.state.put_script(updated)
-    return ok(None)
-
-
-def _account_subdomain(request: Request, account_id: str) -> str:
-    request.state.account(account_id)
-    subdomain = request.state.workers_subdomains.get(account_id)
-    if not subdomain:
-        raise ApiError(404, 10007, "This account has no workers.dev subdomain yet")
-    return subdomain
-
-
-def get_account_subdomain(request: Request, account_id: str) -> Response:
-    """GET /accounts/{id}/workers/subdomain."""
-    return ok({"subdomain": _account_subdomain(request, account_id)})
-
-
-def put_account_subdomain(request: Request, account_id: str) -> Response:
-    """PUT /accounts/{id}/workers/subdomain ``{"subdomain"}``."""
-    request.state.account(account_id)
-    subdomain = request.json_object().get("subdomain")
-    if not isinstance(subdomain, str) or not subdomain:
-        raise ApiError(400, 10021, "subdomain must be a non-empty string")
-    request.state.workers_subdomains[account_id] = subdomain
-    return ok({"subdomain": subdomain})
-
-
-def _subdomain_state(script: Script) -> Response:
-    return ok({"enabled": script.subdomain_enabled, "previews_enabled": script.previews_enabled})
-
-
-def get_script_subdomain(request: Request, account_id: str, script_name: str) -> Response:
-    """GET .../scripts/{name}/subdomain."""
-    return _subdomain_state(request.state.script(account_id, script_name))
-
-
-def post_script_subdomain(request: Request, account_id: str, script_name: str) -> Response:
-    """POST .../scripts/{name}/subdomain ``{"enabled": bool, "previews_enabled"?}``."""
-    script = request.state.script(account_id, script_name)
-    body = request.json_object()
-    if not isinstance(body.get("enabled"), bool):
-        raise ApiError(400, 10021, "'enabled' must be a boolean")
-    if body["enabled"]:
-        _account_subdomain(request, account_id)
-    script.subdomain_enabled = body["enabled"]
-    previews = body.get("previews_enabled")
-    script.previews_enabled = previews if isinstance(previews, bool) else body["enabled"]
-    return _subdomain_state(script)
-
-
-def delete_script_subdomain(request: Request, account_id: str, script_name: str) -> Response:
-    """DELETE .../scripts/{name}/subdomain."""
-    script = request.state.script(account_id, script_name)
-    script.subdomain_enabled = script.previews_enabled = False
-    return _subdomain_state(script)
-
-
 def get_service(request: Request, account_id: str, script_name: str) -> Response:
     """GET /accounts/{id}/workers/services/{name} (wrangler's existence check; 10090 if new)."""
     request.state.account(account_id)
@@ -326,23 +216,10 @@ ROUTES = [
     Route("DELETE", _S, delete_script, WORKERS_SCRIPTS_EDIT, mutates=True),
     Route("GET", _S + "/settings", get_settings, WORKERS_SCRIPTS_READ),
     Route("GET", _S + "/script-settings", get_script_settings, WORKERS_SCRIPTS_READ),
-    Route("PUT", _S + "/secrets", put_secret, WORKERS_SCRIPTS_EDIT, mutates=True),
-    Route("GET", _S + "/secrets", list_secrets, WORKERS_SCRIPTS_READ),
-    Route("GET", _S + "/secrets/{secret_name}", get_secret, WORKERS_SCRIPTS_READ),
-    Route("DELETE", _S + "/secrets/{secret_name}", delete_secret, WORKERS_SCRIPTS_EDIT,
-          mutates=True),
-    Route("GET", _S + "/subdomain", get_script_subdomain, WORKERS_SCRIPTS_READ),
-    Route("POST", _S + "/subdomain", post_script_subdomain, WORKERS_SCRIPTS_EDIT, mutates=True),
-    Route("DELETE", _S + "/subdomain", delete_script_subdomain, WORKERS_SCRIPTS_EDIT,
-          mutates=True),
     Route("GET", _S + "/deployments", list_deployments, WORKERS_SCRIPTS_READ),
     Route("POST", _S + "/deployments", create_deployment, WORKERS_SCRIPTS_EDIT, mutates=True),
     Route("POST", _S + "/versions", upload_version, WORKERS_SCRIPTS_EDIT, mutates=True),
     Route("PATCH", _S + "/script-settings", patch_script_settings, WORKERS_SCRIPTS_EDIT),
-    Route("GET", "/accounts/{account_id}/workers/subdomain", get_account_subdomain,
-          WORKERS_SCRIPTS_READ),
-    Route("PUT", "/accounts/{account_id}/workers/subdomain", put_account_subdomain,
-          WORKERS_SCRIPTS_EDIT, mutates=True),
     Route("GET", "/accounts/{account_id}/workers/services/{script_name}", get_service,
           WORKERS_SCRIPTS_READ),
 ]

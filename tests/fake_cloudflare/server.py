@@ -12,7 +12,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from . import api_account, api_kv, api_scripts, api_triggers, multipart
+from . import (
+    api_account,
+    api_kv,
+    api_scripts,
+    api_secrets,
+    api_subdomains,
+    api_triggers,
+    multipart,
+)
 from .calls import Call, CallLog, matches, redact
 from .envelope import ApiError, Response
 from .faults import Fault, FaultPlan
@@ -24,6 +32,8 @@ ROUTES: list[Route] = [
     *api_account.ROUTES,
     *api_kv.ROUTES,
     *api_scripts.ROUTES,
+    *api_secrets.ROUTES,
+    *api_subdomains.ROUTES,
     *api_triggers.ROUTES,
 ]
 
