@@ -33,7 +33,7 @@ def time_command(command: list[str], runs: int) -> list[float]:
 
 
 def heaviest_imports(limit: int = 12) -> list[tuple[float, str]]:
-    """(cumulative seconds, module) of the slowest imports (two levels deep) under `import cfmcp.cli`."""
+    """(cumulative s, module) of the slowest imports two levels under `import cfmcp.cli`."""
     result = subprocess.run([sys.executable, "-X", "importtime", "-c", "import cfmcp.cli"],
                             capture_output=True, text=True, check=True, cwd=ROOT)
     rows = []
