@@ -696,12 +696,14 @@ def test_uploaded_bundle_is_served_at_a_stable_origin(
 # -- real wrangler (when installed) ---------------------------------------------------------
 
 def _wrangler() -> str | None:
-    """wrangler 4.x from $CFMCP_TEST_WRANGLER, tests/node, or PATH (None: skip)."""
+    """wrangler 4.x from $CFMCP_TEST_WRANGLER, tests/node, benchmarks/node or PATH."""
     import os
     import shutil
 
+    root = Path(__file__).resolve().parents[1]
     candidates = [os.environ.get("CFMCP_TEST_WRANGLER", ""),
-                  str(Path(__file__).parent / "node" / "node_modules" / ".bin" / "wrangler"),
+                  *(str(root / d / "node" / "node_modules" / ".bin" / "wrangler")
+                    for d in ("tests", "benchmarks")),
                   shutil.which("wrangler") or ""]
     return next((c for c in candidates if c and Path(c).is_file()), None)
 

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -67,6 +68,7 @@ class WorkerRunner:
         self.required_secrets = required_secrets
         self.kv_path = kv_path  # the --state file for a Worker (None: its own file)
         self._proxies: dict[str, StableProxy] = {}
+        self._lock = threading.RLock()  # deploy/stop/origin may come from several threads
         self._running: dict[str, _Running] = {}
         self._generation = 0
 
@@ -75,9 +77,10 @@ class WorkerRunner:
         return self._proxy(f"{account_id}/{script_name}").origin
 
     def _proxy(self, key: str) -> StableProxy:
-        if key not in self._proxies:
-            self._proxies[key] = StableProxy()
-        return self._proxies[key]
+        with self._lock:
+            if key not in self._proxies:
+                self._proxies[key] = StableProxy()
+            return self._proxies[key]
 
     def command(self, bundle: Path, ready: Path, kv_state: Path) -> list[str]:
         """The ``cfmcp dev`` command line for a bundle."""
@@ -86,6 +89,11 @@ class WorkerRunner:
                 "--state", str(kv_state)]
 
     def deploy(self, script: Script) -> str | None:
+        """See :meth:`_deploy` (serialised)."""
+        with self._lock:
+            return self._deploy(script)
+
+    def _deploy(self, script: Script) -> str | None:
         """Write ``script``'s modules out, start a process for them and switch the Worker's
         origin to it; the previous process is stopped. A Worker that fails to start is an
         upload error (400, code 10021) and leaves the previous process serving.
@@ -158,9 +166,10 @@ class WorkerRunner:
     def stop(self, account_id: str, script_name: str) -> None:
         """Stop a Worker's process (its origin then answers 503)."""
         key = f"{account_id}/{script_name}"
-        running = self._running.pop(key, None)
-        if key in self._proxies:
-            self._proxies[key].backend_port = None
+        with self._lock:
+            running = self._running.pop(key, None)
+            if key in self._proxies:
+                self._proxies[key].backend_port = None
         if running is not None:
             _terminate(running.process)
 
