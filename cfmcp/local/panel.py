@@ -34,12 +34,16 @@ def show(*, origin: str, upstream: str, pin: str | None, state: Path, demo: bool
     else:
         table.add_row("PIN", "from CFMCP_PIN")
     table.add_row("State", f"{state}  (tokens last while CFMCP_SIGNING_KEY stays the same)")
-    table.add_row("", "")
-    table.add_row("mcp-remote", f"npx mcp-remote {mcp_url}")
-    table.add_row("Claude Code", f"claude mcp add --transport http cfmcp {mcp_url}")
-    table.add_row("Inspector", f"npx @modelcontextprotocol/inspector → Streamable HTTP → {mcp_url}")
     title = "cfmcp dev" + (" --demo" if demo else "")
     console.print(Panel(table, title=title, subtitle="Ctrl-C to stop", expand=False))
+    # Commands go outside the panel, unwrapped, so they copy-paste as one line.
+    console.print("Connect a client:", style="bold")
+    for label, command in (
+        ("mcp-remote", f"npx mcp-remote {mcp_url}"),
+        ("Claude Code", f"claude mcp add --transport http cfmcp {mcp_url}"),
+        ("MCP Inspector", f"npx @modelcontextprotocol/inspector (Streamable HTTP, {mcp_url})"),
+    ):
+        console.print(f"  [dim]{label}:[/] {command}", soft_wrap=True, highlight=False)
     if not _is_loopback(host):
         warn(f"listening on {host} over plain http: the PIN and tokens cross the network "
              "unencrypted; use this only on a network you trust")
