@@ -75,7 +75,10 @@ for _command in app.registered_commands:
 def main() -> None:
     """Console-script entry point: user errors become one line and an exit code, never a trace."""
     try:
-        app(standalone_mode=False)
+        # Without standalone mode click returns typer.Exit's code instead of exiting.
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and code:
+            raise SystemExit(code)
     except CfmcpError as exc:
         print_error(exc.message, exc.hint)
         raise SystemExit(exc.exit_code) from None
