@@ -233,7 +233,8 @@ def _hostname(config: Any, answers: InitAnswers, ask: _Asker, api: Any,
     zones = _zone_names(api, config.account_id) if api is not None and mode != "workers_dev" \
         else []
     if mode == "custom_domain":
-        host.domain = (answers.domain or ask.text("Hostname (e.g. mcp.example.com)",
+        where = f"in {', '.join(zones)}" if zones else "e.g. mcp.example.com"
+        host.domain = (answers.domain or ask.text(f"Hostname ({where})",
                                                   host.domain)).lower().rstrip(".")
         host.route = ""
         host.zone = answers.zone or _zone_of(host.domain, zones) or host.zone
