@@ -287,7 +287,10 @@ def test_worker_name_taken_by_a_foreign_script(fake, tmp_path, monkeypatch):
         NAME, account_id=fake.account_id,
         metadata={"main_module": "entry.py", "compatibility_date": "2026-03-01",
                   "compatibility_flags": ["python_workers"]},
-        files=[("entry.py", b"x = 1\n", "text/x-python")])
+        files=[("entry.py", b"from workers import WorkerEntrypoint, Response\n\n\n"
+                            b"class Default(WorkerEntrypoint):\n"
+                            b"    async def fetch(self, request):\n"
+                            b"        return Response('not cfmcp')\n", "text/x-python")])
     fake.calls.clear()
     result = deploy(monkeypatch, fake, config, "--yes", "--skip-smoke")
     assert result.exit_code == 1
@@ -456,3 +459,17 @@ def test_namespace_created_concurrently_is_adopted(fake, tmp_path, monkeypatch):
     assert titles == [f"{NAME}-oauth"]
     kv_ids = [b["namespace_id"] for b in fake.script(NAME).bindings if b["type"] == "kv_namespace"]
     assert kv_ids == [existing]
+
+
+def test_generated_pin_is_shown_even_when_a_later_step_fails(fake, tmp_path, monkeypatch):
+    config = make_project(tmp_path, fake)
+    fake.inject_fault("POST", "/accounts/*/workers/scripts/*/subdomain", status=500, times=20,
+                      retry_after=0.01)
+    failed = deploy(monkeypatch, fake, config, "--yes", "--skip-smoke")
+    assert failed.exit_code == 1
+    pin = fake.script(NAME).secrets()["AUTH_PIN"]
+    assert failed.output.count(pin) == 1
+    fake.clear_faults()
+    again = deploy(monkeypatch, fake, config, "--yes", "--skip-smoke")
+    assert again.exit_code == 0 and "Your PIN" not in again.output
+    assert fake.script(NAME).secrets()["AUTH_PIN"] == pin

@@ -18,11 +18,11 @@ from rich.console import Console
 from rich.panel import Panel
 
 from cfmcp.cloudflare_api import CloudflareApi
-from cfmcp.config import load_config
+from cfmcp.config import ProjectConfig, load_config
 from cfmcp.console import console, err_console, print_json
 from cfmcp.deploy.curl import format_curl
 from cfmcp.deploy.executor import DisplayOnlyExecutor, Executor, RichProgress, StepFailed
-from cfmcp.deploy.models import Plan
+from cfmcp.deploy.models import Plan, Step
 from cfmcp.deploy.planner import plan_deploy, public_url_for
 from cfmcp.deploy.remote import Observation, observe
 from cfmcp.deploy.secret_values import SecretValues, gather_secrets
@@ -98,6 +98,11 @@ def _show_pin(pin: str, out: Console) -> None:
         title="Your PIN", border_style="yellow", expand=False))
 
 
+def _sends_pin(steps: list[Step]) -> bool:
+    return any("AUTH_PIN" in Plan(steps=(step,), unchanged=(), public_url="",
+                                  bundle_sha256="").secret_names for step in steps)
+
+
 def _smoke(plan: Plan, options: DeployOptions, out: Console) -> list[SmokeCheck]:
     tester = SmokeTester(plan.public_url, via=options.smoke_via)
     try:
@@ -112,9 +117,12 @@ def _smoke(plan: Plan, options: DeployOptions, out: Console) -> list[SmokeCheck]
 def run_deploy(options: DeployOptions, env: Mapping[str, str]) -> int:
     """Run the whole deploy; return the exit code (errors for the user raise CfmcpError)."""
     config = load_config(options.config_path)
+    if not config.account_id and env.get("CLOUDFLARE_ACCOUNT_ID"):
+        config.account_id = env["CLOUDFLARE_ACCOUNT_ID"].strip()
+        config.validate()
     if not config.account_id:
         raise UsageError("cfmcp.toml has no account_id",
-                         hint="run `cfmcp init --account-id ID` (or set it in cfmcp.toml)")
+                         hint="run `cfmcp init --account-id ID`, or set CLOUDFLARE_ACCOUNT_ID")
     quiet = options.json_output
     out = err_console if quiet else console
     prompt_allowed = not options.yes
@@ -157,6 +165,10 @@ def run_deploy(options: DeployOptions, env: Mapping[str, str]) -> int:
         try:
             executor.execute(plan)
         except StepFailed as failed:
+            # The PIN may already be set (or the failed call applied and only its answer was
+            # lost): show a generated one now, or it could never be shown again.
+            if secrets.generated_pin and _sends_pin([*executor.result.done, failed.step]):
+                _show_pin(secrets.generated_pin, out)
             error = failed.error
             done = len(executor.result.done)
             message = f"step {done + 1} ({failed.step.label}) failed: " + (
@@ -176,7 +188,8 @@ def run_deploy(options: DeployOptions, env: Mapping[str, str]) -> int:
     return 0 if ok else 1
 
 
-def _dry_run(plan: Plan, config: Any, options: DeployOptions, api: CloudflareApi) -> int:
+def _dry_run(plan: Plan, config: ProjectConfig, options: DeployOptions,
+             api: CloudflareApi) -> int:
     if options.curl:
         sys.stdout.write(format_curl(plan, config))
         sys.stdout.flush()
