@@ -473,3 +473,51 @@ def test_generated_pin_is_shown_even_when_a_later_step_fails(fake, tmp_path, mon
     again = deploy(monkeypatch, fake, config, "--yes", "--skip-smoke")
     assert again.exit_code == 0 and "Your PIN" not in again.output
     assert fake.script(NAME).secrets()["AUTH_PIN"] == pin
+
+
+@pytest.mark.parametrize(("method", "path", "kind", "apply"), [
+    ("POST", "/accounts/*/storage/kv/namespaces", "drop", True),
+    ("PUT", "/accounts/*/workers/scripts/*", "drop", False),
+    ("POST", "/accounts/*/workers/scripts/*/subdomain", "drop", True),
+])
+def test_dropped_connections_converge(fake, tmp_path, monkeypatch, method, path, kind, apply):
+    config = make_project(tmp_path, fake)
+    fake.inject_fault(method, path, kind=kind, times=20, apply=apply)
+    failed = deploy(monkeypatch, fake, config, "--yes", "--skip-smoke")
+    assert failed.exit_code == 1 and "Traceback" not in failed.output
+    fake.clear_faults()
+    result = deploy(monkeypatch, fake, config, "--yes", "--skip-smoke", "--json")
+    assert result.exit_code == 0, result.output
+    assert [ns.title for ns in fake.state.kv_namespaces.values()] == [f"{NAME}-oauth"]
+    assert fake.script(NAME).subdomain_enabled
+
+
+def test_failing_read_creates_nothing(fake, tmp_path, monkeypatch):
+    config = make_project(tmp_path, fake)
+    fake.inject_fault("GET", "/accounts/*/workers/scripts/*/settings", status=500, times=20,
+                      retry_after=0.01)
+    result = deploy(monkeypatch, fake, config, "--yes", "--skip-smoke")
+    assert result.exit_code == 1
+    assert "read Worker" in result.output
+    assert writes(fake) == []
+
+
+def test_rate_limit_is_retried_transparently(fake, tmp_path, monkeypatch):
+    config = make_project(tmp_path, fake)
+    fake.inject_fault("PUT", "/accounts/*/workers/scripts/*", status=429, times=2,
+                      retry_after=0.05)
+    result = deploy(monkeypatch, fake, config, "--yes", "--skip-smoke", "--json")
+    assert result.exit_code == 0, result.output
+    assert fake.calls.count("PUT", "/accounts/*/workers/scripts/*") == 3
+    assert fake.script(NAME) is not None
+
+
+def test_cli_startup_does_not_import_the_sdk():
+    import subprocess
+    import sys
+
+    code = "import sys, cfmcp.cli; print(sorted(m for m in sys.modules if m.split('.')[0] in " \
+           "('cloudflare', 'httpx', 'jinja2')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert "cloudflare" not in out
