@@ -60,10 +60,18 @@ def metadata(**overrides: Any) -> dict[str, Any]:
     return meta
 
 
+ENTRY = b"""from cfmcp_worker import app
+from workers import WorkerEntrypoint, Response
+
+
+class Default(WorkerEntrypoint):
+    async def fetch(self, request):
+        return Response(str(app.X))
+"""
 MODULES = [
-    ("entry.py", b"from workers import WorkerEntrypoint\n", PY),
+    ("entry.py", ENTRY, PY),
     ("cfmcp_worker/__init__.py", b"", PY),
-    ("cfmcp_worker/app.py", b"X = 1\r\n", PY),
+    ("cfmcp_worker/app.py", b"import json\r\nX = 1\r\n", PY),
 ]
 
 
@@ -278,6 +286,12 @@ def _tomorrow() -> str:
         ("mcp-front", {"bindings": [{"type": "plain_text", "name": "A"}]}, None, 10021,
          "string 'text'"),
         ("mcp-front", {}, [*MODULES, ("../escape.py", b"", PY)], 10021, "Invalid module name"),
+        ("mcp-front", {}, [MODULES[0], MODULES[1], ("cfmcp_worker/app.py", b"def (:", PY)],
+         10021, "Uncaught SyntaxError"),
+        ("mcp-front", {}, [MODULES[0], MODULES[1],
+                           ("cfmcp_worker/app.py", b"import httpx\nX = 1\n", PY)],
+         10021, "No module named 'httpx'"),
+        ("mcp-front", {}, MODULES[1:], 10021, 'No such module "entry.py"'),
         ("Upper-Case", {}, None, 10016, "Invalid Worker name"),
         ("ends-with-dash-", {}, None, 10016, "Invalid Worker name"),
         ("x" * 64, {}, None, 10016, "too long"),
@@ -544,7 +558,7 @@ def test_state_persists_across_restarts(tmp_path: Path) -> None:
         assert client.kv.namespaces.values.get("k", account_id=again.account_id,
                                                namespace_id=ns).read() == b"\x01\x02"
         script = again.script("mcp-front")
-        assert script is not None and script.modules[2].content == b"X = 1\r\n"
+        assert script is not None and script.modules[2].content == b"import json\r\nX = 1\r\n"
         assert again.secret_names("mcp-front") == ["AUTH_PIN"]
         assert len(again.calls) == 3
 
@@ -808,3 +822,55 @@ def test_latency_for_chosen_calls_only(fake: FakeCloudflare, client: Cloudflare)
     fast = time.monotonic() - started
     client.user.tokens.verify()
     assert fast < 0.2 and time.monotonic() - started >= 0.3
+
+
+def test_upload_accepts_guarded_imports_and_old_style_on_fetch(fake: FakeCloudflare,
+                                                               client: Cloudflare) -> None:
+    guarded = b"""from __future__ import annotations
+from typing import TYPE_CHECKING
+try:
+    import ujson as json
+except ImportError:
+    import json
+if TYPE_CHECKING:
+    import typing_extensions
+
+
+def later():
+    import httpx
+    return httpx
+"""
+    upload(client, fake, files=[*MODULES, ("cfmcp_worker/extra.py", guarded, PY)])
+    old_style = [("entry.py", b"async def on_fetch(request, env):\n    return None\n", PY)]
+    upload(client, fake, "old-style", files=old_style, compatibility_date="2025-08-13")
+    assert fake.script("old-style").warnings == []  # type: ignore[union-attr]
+    vendored = [*MODULES, ("python_modules/workers/__init__.py", b"", PY),
+                ("python_modules/extra_pkg/__init__.py", b"", PY),
+                ("cfmcp_worker/uses_vendored.py", b"import extra_pkg\n", PY)]
+    upload(client, fake, "vendored", files=vendored)
+
+
+@pytest.mark.parametrize(("entry", "date", "warning"), [
+    (b"async def on_fetch(request, env):\n    return None\n", "2026-03-01", "on_fetch"),
+    (b"from cfmcp_worker import app\n", "2026-03-01", "no class Default"),
+])
+def test_upload_warns_when_no_handler_would_be_called(fake: FakeCloudflare, client: Cloudflare,
+                                                      entry: bytes, date: str, warning: str
+                                                      ) -> None:
+    raw = client.workers.scripts.with_raw_response.update(
+        "mcp-front", account_id=fake.account_id,
+        metadata=metadata(compatibility_date=date),  # type: ignore[arg-type]
+        files=[("entry.py", entry, PY), *MODULES[1:]])
+    messages = raw.http_response.json()["messages"]
+    assert len(messages) == 1 and warning in messages[0]["message"]
+    assert warning in fake.script("mcp-front").warnings[0]  # type: ignore[union-attr]
+
+
+def test_the_real_rendered_bundle_passes_upload_validation(fake: FakeCloudflare,
+                                                           client: Cloudflare) -> None:
+    bundle = _bundle(["mcp"])
+    _upload_bundle(client, fake, bundle)
+    script = fake.script("mcp-front")
+    assert script is not None
+    assert {m.name: m.content for m in script.modules} == bundle.modules
+    assert script.warnings == []

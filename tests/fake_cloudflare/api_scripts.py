@@ -53,6 +53,7 @@ def _uploaded_script(request: Request, account_id: str, script_name: str) -> Scr
         previews_enabled=previous.previews_enabled if previous else False,
         last_deployed_from="wrangler"
         if request.headers.get("user-agent", "").lower().startswith("wrangler") else "api",
+        warnings=upload.warnings,
     )
 
 
@@ -61,7 +62,12 @@ def upload_script(request: Request, account_id: str, script_name: str) -> Respon
     script = _uploaded_script(request, account_id, script_name)
     activate(request, script)
     request.state.put_script(script)
-    return ok({**script.to_api(), "startup_time_ms": 7, "entry_point": script.main_module})
+    return ok({**script.to_api(), "startup_time_ms": 7, "entry_point": script.main_module},
+              messages=_warning_messages(script))
+
+
+def _warning_messages(script: Script) -> list[dict[str, Any]]:
+    return [{"code": 10100, "message": f"Warning: {w}"} for w in script.warnings]
 
 
 def upload_version(request: Request, account_id: str, script_name: str) -> Response:
@@ -84,7 +90,7 @@ def upload_version(request: Request, account_id: str, script_name: str) -> Respo
         },
         "metadata": {"source": "wrangler" if script.last_deployed_from == "wrangler"
                      else "api", "created_on": script.modified_on},
-    })
+    }, messages=_warning_messages(script))
 
 
 def create_deployment(request: Request, account_id: str, script_name: str) -> Response:

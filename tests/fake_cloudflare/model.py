@@ -125,6 +125,7 @@ class Script:
     previews_enabled: bool = False
     usage_model: str = "standard"
     last_deployed_from: str = "api"  # "wrangler" when wrangler uploaded it
+    warnings: list[str] = field(default_factory=list)  # from the last upload (see pycheck)
 
     @property
     def etag(self) -> str:

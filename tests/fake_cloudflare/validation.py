@@ -11,6 +11,7 @@ from typing import Any
 from .envelope import ApiError
 from .model import Module
 from .multipart import Part
+from .pycheck import check_python_startup
 from .state import FakeState
 
 SCRIPT_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9_-]{0,61}[a-z0-9])?$")
@@ -58,6 +59,7 @@ class Upload:
     keep_bindings: list[str]
     compatibility_date: str
     compatibility_flags: list[str]
+    warnings: list[str]
 
 
 def _metadata(parts: list[Part]) -> dict[str, Any]:
@@ -169,6 +171,7 @@ def validate_upload(parts: list[Part], state: FakeState, account_id: str,
     compat_date, flags = _compatibility(metadata, today)
     if any(m.content_type == PYTHON_TYPE for m in modules) and "python_workers" not in flags:
         raise invalid("Python Workers require the 'python_workers' compatibility flag", 10021)
+    warnings = check_python_startup(modules, main_module, compat_date)
     keep = metadata.get("keep_bindings", [])
     if not isinstance(keep, list) or not all(isinstance(k, str) for k in keep):
         raise invalid("keep_bindings must be a list of binding types", 10021)
@@ -180,4 +183,5 @@ def validate_upload(parts: list[Part], state: FakeState, account_id: str,
         keep_bindings=keep,
         compatibility_date=compat_date,
         compatibility_flags=flags,
+        warnings=warnings,
     )
