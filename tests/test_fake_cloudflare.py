@@ -30,7 +30,10 @@ from tests.fake_cloudflare import (
     Token,
     Zone,
 )
-from tests.fake_cloudflare.fixtures import fake_cloudflare  # noqa: F401 - pytest fixture
+from tests.fake_cloudflare.fixtures import (  # noqa: F401 - pytest fixtures
+    fake_cloudflare,
+    fake_cloudflare_workers,
+)
 
 REFERENCE = Path("/work/shared/reference")
 FAKE_PIN = "FAKE-PIN-00000000"
@@ -123,6 +126,17 @@ def test_unknown_and_malformed_tokens(fake: FakeCloudflare) -> None:
     response = httpx.get(f"{fake.base_url}/accounts")
     assert response.status_code == 400 and response.json()["success"] is False
     assert fake.calls[-1].authorization is False
+
+
+@pytest.mark.parametrize("status", ["disabled", "expired"])
+def test_inactive_tokens(fake: FakeCloudflare, status: str) -> None:
+    fake.add_token(f"FAKE-{status}-token", status=status)
+    inactive = Cloudflare(api_token=f"FAKE-{status}-token", base_url=fake.base_url,
+                          max_retries=0)
+    verified = inactive.user.tokens.verify()
+    assert verified is not None and verified.status == status
+    with pytest.raises(cloudflare.AuthenticationError):
+        inactive.accounts.list()
 
 
 def test_missing_permission_and_foreign_account_are_403(fake: FakeCloudflare) -> None:
@@ -660,9 +674,8 @@ def _put_secrets(client: Cloudflare, fake: FakeCloudflare) -> None:
 
 
 @pytest.fixture
-def worker_fake(tmp_path: Path) -> Iterator[FakeCloudflare]:
-    with FakeCloudflare(run_workers=True, workers_dir=tmp_path / "workers") as fake:
-        yield fake
+def worker_fake(fake_cloudflare_workers: FakeCloudflare) -> FakeCloudflare:  # noqa: F811
+    return fake_cloudflare_workers
 
 
 def test_uploaded_bundle_is_served_at_a_stable_origin(

@@ -80,8 +80,7 @@ class ApiServer:
         self.faults = FaultPlan()
         self.latency = 0.0  # seconds added to every call
         self.latency_rules: list[tuple[str | None, str | None, float]] = []  # per method/path
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_class(self))
-        self._httpd.daemon_threads = True
+        self._httpd = _Server(("127.0.0.1", 0), _handler_class(self))
         self._thread: threading.Thread | None = None
 
     @property
@@ -175,6 +174,11 @@ class ApiServer:
         except ApiError as error:
             return error.to_response()
         return response
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True  # a stalled (faulted) request never blocks shutdown
+    request_queue_size = 128  # many parallel clients (benchmarks) without refused connects
 
 
 def _handler_class(server: ApiServer) -> type[BaseHTTPRequestHandler]:
