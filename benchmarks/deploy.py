@@ -7,7 +7,7 @@ a fresh fake account; each call to the fake is delayed by --latency seconds. Mea
 wall time of the whole command(s), number of API calls.
 
 - cfmcp, fresh: `cfmcp deploy --yes --skip-smoke` (KV namespace, upload with secrets, workers.dev)
-- cfmcp, no change: the same command again
+- cfmcp, no change: the same command again (and once more without .cfmcp/state.json)
 - wrangler, fresh: `wrangler kv namespace create`, `wrangler deploy`, 3 x `wrangler secret put`
   (what it takes wrangler to reach the same state); also `wrangler deploy` alone
 - wrangler, no change: `wrangler deploy` again
@@ -21,6 +21,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -81,9 +82,12 @@ def bench_cfmcp(latency: float) -> dict[str, Sample]:
         cmd = [*CFMCP, "deploy", "--yes", "--skip-smoke"]
         fresh = _measure(fake, lambda: _run(cmd, work, env))
         again = _measure(fake, lambda: _run(cmd, work, env))
+        shutil.rmtree(work / ".cfmcp")
+        lost = _measure(fake, lambda: _run(cmd, work, env))
         fake.set_latency(0)
         startup = _measure(fake, lambda: _run([*CFMCP, "--version"], work, env))
-        return {"fresh": fresh, "no_change": again, "process_startup": startup}
+        return {"fresh": fresh, "no_change": again, "no_change_lost": lost,
+                "process_startup": startup}
 
 
 def bench_wrangler(latency: float) -> dict[str, Sample]:
