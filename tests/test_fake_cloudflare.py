@@ -396,8 +396,8 @@ def test_account_without_workers_subdomain() -> None:
     seed = Seed(accounts=[Account("acc-no-sub", "Fake")], zones=[],
                 tokens=[Token("FAKE-token-no-sub", "t1")], workers_subdomains={})
     with FakeCloudflare(seed=seed) as fake:
-        client = Cloudflare(api_token="FAKE-token-no-sub", base_url=fake.base_url,
-                            max_retries=0)
+        assert (fake.account_id, fake.token) == ("acc-no-sub", "FAKE-token-no-sub")
+        client = Cloudflare(api_token=fake.token, base_url=fake.base_url, max_retries=0)
         with pytest.raises(cloudflare.NotFoundError):
             client.workers.subdomains.get(account_id="acc-no-sub")
         client.workers.subdomains.update(account_id="acc-no-sub", subdomain="fresh")
@@ -643,8 +643,8 @@ def test_wrangler_custom_domain_route_kv_and_secrets_replay(replay_fake: FakeClo
     responses = _replay(replay_fake, "wrangler-4.60-kv-and-secrets.json")
     assert [r.status_code for r in responses] == [200, 200, 200]
     assert responses[2].json()["result"] == [{"name": "AUTH_PIN", "type": "secret_text"}]
-    assert replay_fake.kv_namespace_by_title("github-mcp-oauth") is None  # other account id
-    assert any(ns.title == "github-mcp-oauth" for ns in state.namespaces_in("acc1"))
+    assert replay_fake.account_id == "acc1"
+    assert replay_fake.kv_namespace_by_title("github-mcp-oauth") is not None
     assert "EXAMPLEPIN1" not in repr(list(replay_fake.calls))
     assert not replay_fake.unexpected_calls()
 

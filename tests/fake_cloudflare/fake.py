@@ -44,15 +44,18 @@ class FakeCloudflare:
                 kv.adopt(ns)
             self.state.kv = kv
         self._server = ApiServer(self.state, state_path=self.state_path, workers=self.workers)
-        self.account_id = ACCOUNT_ID
-        self.token = TOKEN
-        self.zone_id = ZONE_ID
-        self.zone_name = ZONE_NAME
+        # The first seeded account/token/zone (the defaults' constants with the default seed).
+        self.account_id: str = next(iter(self.state.accounts), ACCOUNT_ID)
+        self.token: str = next(iter(self.state.tokens), TOKEN)
+        zone = next(iter(self.state.zones.values()), None)
+        self.zone_id: str = zone.id if zone else ZONE_ID
+        self.zone_name: str = zone.name if zone else ZONE_NAME
         self._started = False
 
     # -- lifecycle -----------------------------------------------------------------------
     def start(self) -> FakeCloudflare:
-        """Start serving (idempotent); restarts Workers persisted in ``state_path``."""
+        """Start serving (idempotent); restarts Workers persisted in ``state_path``.
+        A stopped fake cannot be started again: make a new one (same ``state_path``)."""
         if not self._started:
             self._server.start()
             self._started = True
