@@ -13,13 +13,15 @@ first request and reused for the isolate's lifetime.
 
 from __future__ import annotations
 
-import js
-from cfmcp_worker import deployment
+import js  # the runtime's modules
+from pyodide.ffi import to_js
+from workers import WorkerEntrypoint
+
+# isort: split
+from cfmcp_worker import deployment  # the core, bundled next to this module
 from cfmcp_worker.app import WorkerApp
 from cfmcp_worker.http_types import Forward, HttpRequest, HttpResponse
 from cfmcp_worker.settings import Secrets, Settings
-from pyodide.ffi import to_js
-from workers import WorkerEntrypoint
 
 try:
     from pyodide.ffi import jsnull  # Pyodide >= 0.28 gives JS null as jsnull, not None
