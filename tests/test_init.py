@@ -180,3 +180,20 @@ def test_rerun_edits_the_existing_project(tmp_path, fake, monkeypatch):
     assert again.exit_code == 0, again.output
     assert "Editing" in again.output
     assert (tmp_path / "cfmcp.toml").read_text() == before
+
+
+def test_interactive_account_choice_when_the_token_reaches_several(tmp_path, fake, monkeypatch):
+    from tests.fake_cloudflare.state import OTHER_ACCOUNT_ID
+
+    token = "FAKE-two-accounts-token-000000000000"
+    fake.add_token(token, account_ids=[fake.account_id, OTHER_ACCOUNT_ID])
+    use_fake(monkeypatch, fake)
+    monkeypatch.setenv("CLOUDFLARE_API_TOKEN", token)
+    result = init("--name", "gh", "--upstream", "github", "--workers-dev",
+                  "--access-token-days", "30", "--refresh-token-days", "90", input="2\n")
+    assert result.exit_code == 0, result.output
+    assert "Which Cloudflare account?" in result.output
+    chosen = load_config(tmp_path / "cfmcp.toml").account_id
+    assert chosen in (fake.account_id, OTHER_ACCOUNT_ID)
+    listed = [line for line in result.output.splitlines() if line.strip().startswith("2)")]
+    assert listed and chosen in listed[0]
