@@ -46,6 +46,8 @@ def deploy(
     Needs CLOUDFLARE_API_TOKEN (or asks for it). On the first deploy the upstream PAT comes
     from CFMCP_UPSTREAM_TOKEN (or a hidden prompt) and the PIN from CFMCP_PIN (or is
     generated and shown once). CLOUDFLARE_API_BASE_URL points cfmcp at another API endpoint.
+    What was deployed is recorded in .cfmcp/state.json next to cfmcp.toml (ids, no secrets).
+    Exit codes: 0 deployed and checked, 1 a step or a smoke check failed, 2 usage.
     """
     from cfmcp.console import print_json
     from cfmcp.deploy.runner import DeployOptions, run_deploy
