@@ -4,12 +4,14 @@ This is the only module that imports the `cloudflare` SDK, and it is imported on
 command functions so `cfmcp --help` stays fast. Every method returns cfmcp's own dataclasses and
 raises a `CloudflareError` subclass whose message is one line and whose hint says what to do.
 
-Two SDK behaviours are overridden on purpose:
+Three SDK behaviours are overridden on purpose:
 - auth: the SDK prefers `CLOUDFLARE_EMAIL`/`CLOUDFLARE_API_KEY` (global key) over a passed
   `api_token` when those variables are set. cfmcp always sends the token it was given.
 - retries: the SDK retries every 409/5xx, POSTs included, which can duplicate resources. cfmcp
   retries rate limits (429, honouring Retry-After) for every call, and 5xx/connection errors only
   for reads and idempotent writes (PUT).
+- logging: with `CLOUDFLARE_LOG=debug` the SDK logs request bodies, secrets included; its
+  logger is kept at INFO.
 """
 
 from __future__ import annotations
@@ -183,6 +185,8 @@ class CloudflareApi:
     ) -> None:
         import httpx
         from cloudflare import Cloudflare, DefaultHttpxClient
+
+        _no_request_bodies_in_logs()
 
         if not token or not token.strip():
             raise InvalidToken("no Cloudflare API token given",
@@ -406,6 +410,16 @@ class CloudflareApi:
                                                        script=script),
             retry_server_errors=False)
         return WorkerRoute(id=getattr(result, "id", "") or "", pattern=pattern, script=script)
+
+
+def _no_request_bodies_in_logs() -> None:
+    """The SDK logs every request's options, bodies included, at DEBUG (`CLOUDFLARE_LOG=debug`):
+    those bodies carry secrets. Keep its logger at INFO or above (method and URL only)."""
+    import logging
+
+    sdk_logger = logging.getLogger("cloudflare")
+    if sdk_logger.getEffectiveLevel() < logging.INFO:
+        sdk_logger.setLevel(logging.INFO)
 
 
 # ----------------------------------------------------------------------------- error mapping

@@ -274,3 +274,18 @@ def test_status_mapping(status: int, code: int, kind: type) -> None:
     assert error.message.startswith("do it failed")
     assert "\n" not in error.message
     assert error.hint
+
+
+@respx.mock
+def test_secrets_never_reach_the_logs(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    logging.getLogger("cloudflare").setLevel(logging.DEBUG)  # as CLOUDFLARE_LOG=debug does
+    caplog.set_level(logging.DEBUG)
+    respx.put(f"{BASE}/accounts/{ACCOUNT}/workers/scripts/w/secrets").mock(
+        return_value=ok({"name": "AUTH_PIN", "type": "secret_text"}))
+    with make_api() as api:
+        api.put_secret(ACCOUNT, "w", "AUTH_PIN", "FAKE-secret-value-9876")
+    assert "FAKE-secret-value-9876" not in caplog.text
+    assert TOKEN not in caplog.text
+    assert logging.getLogger("cloudflare").getEffectiveLevel() >= logging.INFO
