@@ -887,3 +887,40 @@ def test_the_real_rendered_bundle_passes_upload_validation(fake: FakeCloudflare,
     assert script is not None
     assert {m.name: m.content for m in script.modules} == bundle.modules
     assert script.warnings == []
+
+
+def test_versions_then_deployment(fake: FakeCloudflare, client: Cloudflare) -> None:
+    with pytest.raises(cloudflare.NotFoundError):
+        client.workers.scripts.versions.create("mcp-front", account_id=fake.account_id,
+                                               metadata=metadata(),  # type: ignore[arg-type]
+                                               files=MODULES)
+    upload(client, fake)
+    client.workers.scripts.secrets.update("mcp-front", account_id=fake.account_id,
+                                          name="AUTH_PIN", text=FAKE_PIN, type="secret_text")
+    changed = [MODULES[0], MODULES[1], ("cfmcp_worker/app.py", b"X = 2\n", PY)]
+    # SDK 5.9.0 cannot parse VersionCreateResponse (its ResourcesBindings is no model), so
+    # read the raw answer.
+    raw = client.workers.scripts.versions.with_raw_response.create(
+        "mcp-front", account_id=fake.account_id, files=changed,
+        metadata=metadata(keep_bindings=["secret_text"]))  # type: ignore[arg-type]
+    version_id = raw.http_response.json()["result"]["id"]
+    before = fake.script("mcp-front")
+    assert before is not None and before.module("cfmcp_worker/app.py").content.endswith(
+        b"X = 1\r\n")  # staged, not live yet
+    deployment = client.workers.scripts.deployments.create(
+        "mcp-front", account_id=fake.account_id, strategy="percentage",
+        versions=[{"version_id": version_id, "percentage": 100}])
+    assert deployment.versions[0].version_id == version_id
+    live = fake.script("mcp-front")
+    module = live.module("cfmcp_worker/app.py") if live else None
+    assert module is not None and module.content == b"X = 2\n"
+    assert live is not None and live.versions[-1] == version_id
+    assert fake.secret_names("mcp-front") == ["AUTH_PIN"]
+    listed = httpx.get(f"{fake.base_url}/accounts/{fake.account_id}/workers/scripts/mcp-front/"
+                       "deployments", headers={"Authorization": f"Bearer {fake.token}"})
+    # the shape wrangler reads (the SDK's deployments.list model expects another one)
+    assert listed.json()["result"]["deployments"][0]["versions"][0]["version_id"] == version_id
+    with pytest.raises(cloudflare.NotFoundError):
+        client.workers.scripts.deployments.create(
+            "mcp-front", account_id=fake.account_id, strategy="percentage",
+            versions=[{"version_id": "f" * 32, "percentage": 100}])
