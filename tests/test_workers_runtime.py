@@ -6,12 +6,15 @@ harness, so these tests do not depend on the OAuth core.
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import socket
 import subprocess
 import textwrap
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -332,3 +335,34 @@ def test_an_exception_in_the_worker_becomes_a_500_with_the_traceback_logged(tmp_
     assert reply.status_code == 500
     assert reply.headers["x-harness-worker-exception"] == "1"
     assert "LookupError: the probe failed on purpose" in log
+
+
+def test_a_compressed_upstream_body_reaches_the_client_intact(tmp_path: Path):
+    """fetch() decodes the body but keeps Content-Encoding; the edge re-encodes on the way out."""
+    payload = b'{"jsonrpc": "2.0", "result": "' + b"x" * 4000 + b'"}'
+
+    class Gzipped(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = gzip.compress(payload)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Encoding", "gzip")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Gzipped)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    bundle = write_bundle(tmp_path / "gzip", STREAM_FORWARDER)
+    upstream_url = f"http://127.0.0.1:{server.server_address[1]}/"
+    try:
+        with start_harness(bundle, {"UPSTREAM_URL": upstream_url}) as info:
+            reply = httpx.get(info.origin, timeout=30)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert reply.headers["content-encoding"] == "gzip"
+    assert reply.content == payload
