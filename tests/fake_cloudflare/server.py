@@ -183,6 +183,8 @@ class _Server(ThreadingHTTPServer):
 
 def _handler_class(server: ApiServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        """One connection: reads each request and hands it to ``server.handle``."""
+
         protocol_version = "HTTP/1.1"
         server_version = "fake-cloudflare"
         disable_nagle_algorithm = True  # headers and body are separate writes
