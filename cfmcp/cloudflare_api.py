@@ -141,19 +141,6 @@ class WorkerRoute:
 
 
 @dataclass(frozen=True)
-class Binding:
-    """One entry of the upload metadata's `bindings` (secret values are never kept here)."""
-
-    type: str  # "kv_namespace" | "plain_text" | "secret_text"
-    name: str
-    value: str  # namespace id for kv_namespace, text for plain_text/secret_text
-
-    def to_metadata(self) -> dict[str, str]:
-        key = "namespace_id" if self.type == "kv_namespace" else "text"
-        return {"type": self.type, "name": self.name, key: self.value}
-
-
-@dataclass(frozen=True)
 class ApiCall:
     """One HTTP request made through the gateway (for counting and tests; no bodies kept)."""
 
