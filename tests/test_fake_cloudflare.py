@@ -128,6 +128,21 @@ def test_unknown_and_malformed_tokens(fake: FakeCloudflare) -> None:
     assert fake.calls[-1].authorization is False
 
 
+def test_global_key_env_vars_take_over_the_token_and_fail(
+        fake: FakeCloudflare, monkeypatch: pytest.MonkeyPatch) -> None:
+    """DESIGN §4 pitfall: the SDK prefers CLOUDFLARE_EMAIL/CLOUDFLARE_API_KEY over api_token;
+    the fake knows no global keys, so a client that does not clear them fails visibly."""
+    monkeypatch.setenv("CLOUDFLARE_EMAIL", "someone@example.com")
+    monkeypatch.setenv("CLOUDFLARE_API_KEY", "FAKE-global-key")
+    naive = Cloudflare(api_token=fake.token, base_url=fake.base_url, max_retries=0)
+    with pytest.raises(cloudflare.BadRequestError) as info:
+        naive.accounts.list()
+    assert error_code(info.value) == 6003
+    assert fake.calls[-1].authorization is False
+    naive.api_key = naive.api_email = None  # what cfmcp's gateway must do
+    assert [a.id for a in naive.accounts.list()] == [fake.account_id]
+
+
 @pytest.mark.parametrize("status", ["disabled", "expired"])
 def test_inactive_tokens(fake: FakeCloudflare, status: str) -> None:
     fake.add_token(f"FAKE-{status}-token", status=status)
