@@ -110,14 +110,11 @@ function copyBundle(pyodide, bundleDir) {
       return entry.isFile() ? [full] : [];
     });
   for (const file of walk(bundleDir)) {
-    const target = path.posix.join(BUNDLE_MOUNT, path.relative(bundleDir, file).split(path.sep).join("/"));
+    const moduleName = path.relative(bundleDir, file).split(path.sep).join("/");
+    const target = path.posix.join(BUNDLE_MOUNT, moduleName);
     pyodide.FS.mkdirTree(path.posix.dirname(target));
     pyodide.FS.writeFile(target, fs.readFileSync(file));
   }
-}
-
-function makeEnv(vars, kv) {
-  return { ...vars, OAUTH_KV: kv };
 }
 
 async function startWorker(options) {
@@ -131,7 +128,7 @@ async function startWorker(options) {
   pyodide.unpackArchive(new Uint8Array(fs.readFileSync(wheelPath)), "wheel");
   const KvClass = options.sdkWrappedKv ? KvNamespace : EmulatedKvNamespace;
   const kv = new KvClass({ isPythonProxy: (value) => value instanceof pyodide.ffi.PyProxy });
-  const env = makeEnv(options.vars, kv);
+  const env = { ...options.vars, OAUTH_KV: kv }; // vars and secrets are plain strings
   pyodide.registerJsModule("_pyodide_entrypoint_helper", makeEntrypointHelper(env, log));
   pyodide.registerJsModule("_cloudflare_compat_flags", COMPAT_FLAGS_2026_03_01);
 
