@@ -135,7 +135,7 @@ def measure_cold_starts(bundle: Path, starts: int) -> None:
 
 async def measure_requests(bundle: Path, requests: int, refreshes: int, codes: int) -> None:
     pin = f"{secrets.randbelow(10**8):08d}"
-    with start_harness(bundle, worker_env(pin), measure_cpu=True) as info:
+    with start_harness(bundle, worker_env(pin), measure_cpu=True, control=True) as info:
         async with httpx.AsyncClient(base_url=info.origin, timeout=30) as client:
             first = await client.get("/.well-known/oauth-protected-resource/mcp")
             code_grants: list[float] = []
@@ -163,12 +163,15 @@ async def measure_requests(bundle: Path, requests: int, refreshes: int, codes: i
                 assert reply.status_code == 200, reply.text
                 refresh_token = reply.json()["refresh_token"]
                 refreshed.append(python_ms(reply))
+            memory = (await client.get("/__harness__/memory")).json()["wasm_memory_bytes"]
     warm = proxied[5:] if len(proxied) > 10 else proxied
     print("\nPython time per request (goal <= 2 ms)")
     print(f"  first request of the isolate (creates WorkerApp)  {python_ms(first):6.2f} ms")
     print(f"  proxied MCP request (bearer check + forward)  {summary(warm)}")
     print(f"  /token refresh_token grant (with rotation)    {summary(refreshed)}")
     print(f"  /token authorization_code grant               {summary(code_grants)}")
+    print(f"\nPyodide heap after these requests: {memory / 2**20:.0f} MiB "
+          "(Workers allows 128 MB per isolate)")
 
 
 def main() -> None:

@@ -11,7 +11,8 @@
 // ready file: {"origin", "pyodide_ms", "sdk_import_ms", "main_import_ms"}.
 // --measure-cpu adds `x-harness-python-ms` to each response: the Python execution time of the
 //   fetch handler (synchronous slices only; awaits on KV/fetch excluded).
-// --control serves POST /__harness__/kv-clock?advance=SECONDS (moves the KV clock forward).
+// --control serves POST /__harness__/kv-clock?advance=SECONDS (moves the KV clock forward) and
+//   GET /__harness__/memory ({"wasm_memory_bytes"}: the Pyodide heap, which only grows).
 // --import-profile adds "import_profile": [[module, self ms, cumulative ms], ...] to the JSON.
 // --sdk-wrapped-kv gives OAUTH_KV workerd's class name, so the SDK wraps it (see kv.mjs).
 
@@ -149,7 +150,7 @@ async function startWorker(options) {
   const importProfile = options.importProfile ? imported.modules : undefined;
   const entrypoint = support.entrypoint_class(moduleName);
   const timings = { pyodideMs, sdkImportMs, mainImportMs, importProfile };
-  return { support, entrypoint, env, kv, timings };
+  return { pyodide, support, entrypoint, env, kv, timings };
 }
 
 function workerExceptionResponse() {
@@ -170,6 +171,12 @@ async function handleControl(req, res, worker) {
     }
     worker.kv.advanceClock(seconds);
     res.writeHead(204).end();
+    return;
+  }
+  if (req.method === "GET" && url.pathname === "/__harness__/memory") {
+    const bytes = worker.pyodide._module.HEAP8.buffer.byteLength;
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(JSON.stringify({ wasm_memory_bytes: bytes }));
     return;
   }
   res.writeHead(404).end("unknown harness control endpoint");
