@@ -521,3 +521,20 @@ def test_cli_startup_does_not_import_the_sdk():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert "cloudflare" not in out
+
+
+def test_new_upstream_token_replaces_only_that_secret(fake, tmp_path, monkeypatch):
+    config = make_project(tmp_path, fake)
+    assert deploy(monkeypatch, fake, config, "--yes", "--skip-smoke").exit_code == 0
+    before = fake.script(NAME).secrets()
+    fake.calls.clear()
+    new_pat = "ghp_FAKEnewPAT99999999999999999999999999"
+    result = deploy(monkeypatch, fake, config, "--yes", "--skip-smoke", "--json",
+                    "--new-upstream-token", pat=new_pat)
+    assert result.exit_code == 0, result.output
+    assert writes(fake) == [f"PUT /accounts/{fake.account_id}/workers/scripts/{NAME}/secrets"]
+    after = fake.script(NAME).secrets()
+    assert after["UPSTREAM_TOKEN"] == new_pat
+    assert {k: v for k, v in after.items() if k != "UPSTREAM_TOKEN"} == {
+        k: v for k, v in before.items() if k != "UPSTREAM_TOKEN"}
+    assert new_pat not in result.output

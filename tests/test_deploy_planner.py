@@ -155,3 +155,13 @@ def test_foreign_worker_with_the_same_name_is_a_conflict() -> None:
     with pytest.raises(OwnershipConflict, match="not deployed by cfmcp") as caught:
         plan_deploy(config(), remote(script=foreign), BUNDLE)
     assert "--name" in (caught.value.hint or "")
+
+
+def test_replace_secret_rides_along_an_upload_or_goes_alone() -> None:
+    base = {"kv_namespace": KvNamespace("kv1", "t"), "script_on_workers_dev": True}
+    alone = plan_deploy(config(), remote(**base, script=deployed()), BUNDLE,
+                        replace_secrets=("UPSTREAM_TOKEN",))
+    assert alone.steps == (PutSecret("gh-mcp", "UPSTREAM_TOKEN"),)
+    (upload,) = plan_deploy(config(), remote(**base, script=deployed(sha="old")), BUNDLE,
+                            replace_secrets=("UPSTREAM_TOKEN",)).steps
+    assert upload.keep_secrets and upload.secret_names == ("UPSTREAM_TOKEN",)

@@ -40,6 +40,10 @@ def deploy(
              "compared with the public URL)."),
     smoke_timeout: float = typer.Option(
         300.0, "--smoke-timeout", help="Seconds to wait for the new version to answer."),
+    new_upstream_token: bool = typer.Option(
+        False, "--new-upstream-token",
+        help="Replace the upstream PAT (from CFMCP_UPSTREAM_TOKEN or a hidden prompt), e.g. "
+             "after it expired."),
 ) -> None:
     """Deploy the Worker: KV namespace, upload, secrets, hostname, then smoke checks.
 
@@ -65,6 +69,7 @@ def deploy(
         skip_smoke=skip_smoke,
         smoke_via=smoke_via or None,
         smoke_timeout=smoke_timeout,
+        new_upstream_token=new_upstream_token,
     )
     try:
         exit_code = run_deploy(options, env=dict(os.environ))

@@ -44,12 +44,19 @@ def public_url_for(config: ProjectConfig, remote: RemoteState) -> str:
     return config.public_origin(remote.workers_subdomain)
 
 
-def plan_deploy(config: ProjectConfig, remote: RemoteState, bundle: Bundle) -> Plan:
-    """The steps that make the account match the config and bundle, in execution order."""
+def plan_deploy(
+    config: ProjectConfig, remote: RemoteState, bundle: Bundle, *,
+    replace_secrets: tuple[str, ...] = (),
+) -> Plan:
+    """The steps that make the account match the config and bundle, in execution order.
+
+    Secrets are sent only when missing, plus those named in `replace_secrets` (e.g. a new
+    upstream PAT).
+    """
     _check_ownership(config, remote)
     draft = _Draft()
     kv_id = _plan_kv_namespace(config, remote, draft)
-    _plan_script(config, remote, bundle, kv_id, draft)
+    _plan_script(config, remote, bundle, kv_id, draft, replace_secrets)
     _plan_hostname(config, remote, draft)
     return Plan(
         steps=tuple(draft.steps),
@@ -90,11 +97,12 @@ def _plan_kv_namespace(config: ProjectConfig, remote: RemoteState, draft: _Draft
 
 
 def _plan_script(
-    config: ProjectConfig, remote: RemoteState, bundle: Bundle, kv_id: Value, draft: _Draft
+    config: ProjectConfig, remote: RemoteState, bundle: Bundle, kv_id: Value, draft: _Draft,
+    replace_secrets: tuple[str, ...],
 ) -> None:
     script = remote.script
     present = script.secret_names if script is not None else frozenset()
-    missing = [name for name in SECRET_NAMES if name not in present]
+    missing = [name for name in SECRET_NAMES if name not in present or name in replace_secrets]
     reason = _upload_reason(config, remote, bundle, kv_id)
     if reason is None:
         draft.unchanged.append(f"Worker {config.name} is up to date (sha256 "

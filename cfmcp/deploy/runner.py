@@ -44,6 +44,7 @@ class DeployOptions:
     skip_smoke: bool = False
     smoke_via: str | None = None
     smoke_timeout: float = 300.0
+    new_upstream_token: bool = False
 
 
 def _api_token(env: Mapping[str, str], prompt_allowed: bool) -> str:
@@ -138,7 +139,8 @@ def run_deploy(options: DeployOptions, env: Mapping[str, str]) -> int:
                 obs = observe(api, config, state)
         public_url = public_url_for(config, obs.remote)
         bundle = render_bundle(config, public_url=public_url)
-        plan = plan_deploy(config, obs.remote, bundle)
+        replace = ("UPSTREAM_TOKEN",) if options.new_upstream_token else ()
+        plan = plan_deploy(config, obs.remote, bundle, replace_secrets=replace)
 
         if options.dry_run:
             return _dry_run(plan, config, options, api)
