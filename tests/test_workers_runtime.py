@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.workers_runtime.host import HARNESS, HarnessError, start_harness
+from tests.workers_runtime.host import HARNESS, HarnessError, run_pyodide_worker, start_harness
 from tests.workers_runtime.sse_upstream import GatedSse, read_events_gated
 
 pytestmark = pytest.mark.pyodide
@@ -366,3 +366,25 @@ def test_a_compressed_upstream_body_reaches_the_client_intact(tmp_path: Path):
         server.server_close()
     assert reply.headers["content-encoding"] == "gzip"
     assert reply.content == payload
+
+
+def test_the_harness_log_is_shown_when_the_block_fails(tmp_path: Path, capsys):
+    bundle = write_bundle(tmp_path / "logged", """
+        import js
+        from workers import WorkerEntrypoint
+
+        print("imported the logged worker")
+
+
+        class Default(WorkerEntrypoint):
+            async def fetch(self, request):
+                return js.Response.new("ok")
+    """)
+    with pytest.raises(RuntimeError, match="test failed here"), run_pyodide_worker(
+        bundle, {}
+    ) as origin:
+        assert origin.startswith("http://127.0.0.1:")
+        raise RuntimeError("test failed here")
+    err = capsys.readouterr().err
+    assert "Workers harness log" in err
+    assert "imported the logged worker" in err

@@ -24,7 +24,7 @@ import pytest
 
 from cfmcp.config import ProjectConfig
 from cfmcp.render import render_bundle
-from tests.workers_runtime.host import start_harness
+from tests.workers_runtime.host import run_pyodide_worker, start_harness
 from tests.workers_runtime.oauth_flow import HttpxTransport, obtain_tokens
 from tests.workers_runtime.sse_upstream import GatedSse, read_events_gated
 
@@ -68,8 +68,7 @@ async def token_reply_over_http(origin: str, pin: str):
 
 
 def test_real_bundle_serves_metadata_and_asks_for_a_token(bundle: Path):
-    with start_harness(bundle, worker_env(new_pin())) as info:
-        origin = info.origin
+    with run_pyodide_worker(bundle, worker_env(new_pin())) as origin:
         server = httpx.get(f"{origin}/.well-known/oauth-authorization-server", timeout=30)
         resource = httpx.get(f"{origin}/.well-known/oauth-protected-resource/mcp", timeout=30)
         unauthenticated = httpx.post(f"{origin}/mcp", json={}, timeout=30)
