@@ -99,6 +99,13 @@ async def test_body_size_is_capped(app, core):
     assert (await _register_raw(app, core, data)).status == 400
 
 
+async def test_identical_registrations_get_distinct_ids_and_secrets(app, core):
+    first = await register(app, core, token_endpoint_auth_method="client_secret_post")
+    second = await register(app, core, token_endpoint_auth_method="client_secret_post")
+    assert first["client_id"] != second["client_id"]
+    assert first["client_secret"] != second["client_secret"]
+
+
 async def test_long_client_name_is_truncated(app, core):
     client = await register(app, core, client_name="n" * 500)
     assert len(client["client_name"]) <= 120

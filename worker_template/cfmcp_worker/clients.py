@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-from cfmcp_worker.crypto import Signer, constant_time_equals, sha256_hex
+from cfmcp_worker.crypto import Signer, constant_time_equals, random_token, sha256_hex
 from cfmcp_worker.kv import KvStore
 from cfmcp_worker.pinned_clients import PINNED_CLIENT_METADATA
 from cfmcp_worker.urls import is_public_https_url, redirect_uri_matches, redirect_uri_problem
@@ -118,9 +118,10 @@ class ClientRegistry:
             raise RegistrationError("invalid_client_metadata", "body is not valid JSON") from None
         name, uris, method, grants = _validate_metadata(data)
         issued_at = int(self._clock())
-        client_id = self._signer.sign(
-            CLIENT_ID_PREFIX, {"n": name, "r": list(uris), "m": method, "iat": issued_at}
-        )
+        # The nonce makes every registration distinct: two installs of the same client never
+        # share an id (so never a secret, which is derived from the id).
+        payload = {"n": name, "r": list(uris), "m": method, "iat": issued_at, "j": random_token(9)}
+        client_id = self._signer.sign(CLIENT_ID_PREFIX, payload)
         response: dict = {
             "client_id": client_id,
             "client_id_issued_at": issued_at,
