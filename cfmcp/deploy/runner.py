@@ -91,11 +91,13 @@ def _plain(text: str) -> str:
     return text.replace("[bold]", "").replace("[/]", "")
 
 
-def _show_pin(pin: str, out: Console) -> None:
+def _show_pin(pin: str, out: Console, *, uncertain: bool = False) -> None:
+    note = ("\n[yellow]The step that sets it failed, so it may not be set: if the re-run shows "
+            "a new PIN, that one replaces this one.[/]" if uncertain else "")
     out.print(Panel(
         f"[bold]{pin}[/]\n\nUsers type this PIN on the consent page when they connect a client.\n"
         "It is shown only this once and stored only as a Cloudflare secret: keep it safe.\n"
-        "Change it later with `cfmcp rotate-pin`.",
+        "Change it later with `cfmcp rotate-pin`." + note,
         title="Your PIN", border_style="yellow", expand=False))
 
 
@@ -170,7 +172,8 @@ def run_deploy(options: DeployOptions, env: Mapping[str, str]) -> int:
             # The PIN may already be set (or the failed call applied and only its answer was
             # lost): show a generated one now, or it could never be shown again.
             if secrets.generated_pin and _sends_pin([*executor.result.done, failed.step]):
-                _show_pin(secrets.generated_pin, out)
+                _show_pin(secrets.generated_pin, out,
+                          uncertain=not _sends_pin(executor.result.done))
             error = failed.error
             done = len(executor.result.done)
             message = f"step {done + 1} ({failed.step.label}) failed: " + (
