@@ -388,3 +388,25 @@ def test_the_harness_log_is_shown_when_the_block_fails(tmp_path: Path, capsys):
     err = capsys.readouterr().err
     assert "Workers harness log" in err
     assert "imported the logged worker" in err
+
+
+def test_wrangler_toml_names_the_main_module_and_other_dates_are_flagged(tmp_path: Path):
+    bundle = write_bundle(tmp_path / "toml", "raise SystemExit('entry.py must not be imported')")
+    (bundle / "worker_main.py").write_text(textwrap.dedent("""
+        import js
+        from workers import WorkerEntrypoint
+
+
+        class Default(WorkerEntrypoint):
+            async def fetch(self, request):
+                return js.Response.new("from worker_main")
+    """))
+    (bundle / "wrangler.toml").write_text(
+        'name = "x"\nmain = "worker_main.py"\ncompatibility_date = "2026-05-01"\n'
+        'compatibility_flags = ["python_workers"]\n'
+    )
+    with start_harness(bundle, {}) as info:
+        reply = httpx.get(info.origin, timeout=30)
+        log = info.log()
+    assert reply.text == "from worker_main"
+    assert 'compatibility_date "2026-05-01"; the harness emulates 2026-03-01' in log

@@ -2,7 +2,7 @@
 // runs a Python Worker (compatibility_date 2026-03-01: Pyodide 0.28.2, CPython 3.13.2, the
 // `workers` SDK provided by the runtime — here the pinned PyPI workers-runtime-sdk wheel).
 //
-// Usage: node harness.mjs --bundle DIR [--port 0] [--ready-file PATH] [--measure-cpu] [--control]
+// Usage: node harness.mjs --bundle DIR [--main entry.py] [--port 0] [--ready-file PATH] [--measure-cpu] [--control]
 //                         [--import-profile] [--sdk-wrapped-kv]
 // The Worker's env (secrets and vars, all strings) comes as a JSON object in the environment
 // variable CFMCP_HARNESS_WORKER_ENV, never on the command line. OAUTH_KV is an in-memory KV.
@@ -36,6 +36,7 @@ const NODE_DIR = process.env.CFMCP_HARNESS_NODE_DIR ?? path.resolve(HERE, "../no
 const WHEEL_DIR = process.env.CFMCP_HARNESS_WHEEL_DIR ?? path.join(HERE, "wheels");
 const SDK_WHEEL_PREFIX = "workers_runtime_sdk-1.9.5-";
 const PYODIDE_VERSION = "0.28.2";
+const EMULATED_COMPATIBILITY_DATE = "2026-03-01";
 const BUNDLE_MOUNT = "/session/metadata"; // where the runtime exposes the Worker's modules
 const SETUP_HINT = "run scripts/test once (it downloads the wheel and runs npm ci in tests/node)";
 
@@ -47,7 +48,7 @@ function parseOptions() {
   const { values } = parseArgs({
     options: {
       bundle: { type: "string" },
-      main: { type: "string", default: "entry.py" },
+      main: { type: "string" },
       port: { type: "string", default: "0" },
       "ready-file": { type: "string" },
       "measure-cpu": { type: "boolean", default: false },
@@ -58,8 +59,9 @@ function parseOptions() {
   });
   if (!values.bundle) throw new SetupError("--bundle DIR is required");
   const bundleDir = path.resolve(values.bundle);
-  if (!fs.existsSync(path.join(bundleDir, values.main))) {
-    throw new SetupError(`main module ${values.main} not found in bundle ${bundleDir}`);
+  const mainModule = values.main ?? checkWranglerToml(bundleDir)?.main ?? "entry.py";
+  if (!fs.existsSync(path.join(bundleDir, mainModule))) {
+    throw new SetupError(`main module ${mainModule} not found in bundle ${bundleDir}`);
   }
   const rawEnv = process.env.CFMCP_HARNESS_WORKER_ENV ?? "{}";
   const vars = JSON.parse(rawEnv);
@@ -68,7 +70,7 @@ function parseOptions() {
   }
   return {
     bundleDir,
-    mainModule: values.main,
+    mainModule,
     port: Number(values.port),
     readyFile: values["ready-file"],
     measureCpu: values["measure-cpu"],
@@ -77,6 +79,28 @@ function parseOptions() {
     sdkWrappedKv: values["sdk-wrapped-kv"],
     vars,
   };
+}
+
+/**
+ * Read `main`, `compatibility_date` and `compatibility_flags` from the wrangler.toml that
+ * `cfmcp render` writes next to the modules (if any), and warn where the harness differs.
+ */
+function checkWranglerToml(bundleDir) {
+  const file = path.join(bundleDir, "wrangler.toml");
+  if (!fs.existsSync(file)) return null;
+  const text = fs.readFileSync(file, "utf8");
+  const value = (key) => text.match(new RegExp(`^${key}\\s*=\\s*(.+)$`, "m"))?.[1]?.trim();
+  const main = value("main");
+  const date = value("compatibility_date");
+  const flags = value("compatibility_flags") ?? "";
+  if (date && JSON.parse(date) !== EMULATED_COMPATIBILITY_DATE) {
+    log(`wrangler.toml pins compatibility_date ${date}; the harness emulates ` +
+        `${EMULATED_COMPATIBILITY_DATE} (Pyodide ${PYODIDE_VERSION}, runtime-provided SDK)`);
+  }
+  if (!flags.includes('"python_workers"')) {
+    log("wrangler.toml lacks compatibility_flags = [\"python_workers\"]: Cloudflare would not run it");
+  }
+  return { main: main ? JSON.parse(main) : undefined };
 }
 
 async function importPyodide() {
