@@ -2,8 +2,9 @@
 // runs a Python Worker (compatibility_date 2026-03-01: Pyodide 0.28.2, CPython 3.13.2, the
 // `workers` SDK provided by the runtime — here the pinned PyPI workers-runtime-sdk wheel).
 //
-// Usage: node harness.mjs --bundle DIR [--main entry.py] [--port 0] [--ready-file PATH] [--measure-cpu] [--control]
-//                         [--import-profile] [--sdk-wrapped-kv]
+// Usage: node harness.mjs --bundle DIR [--main entry.py] [--port 0] [--ready-file PATH]
+//                         [--measure-cpu] [--control] [--import-profile] [--sdk-wrapped-kv]
+// --main defaults to `main` in the bundle's wrangler.toml, else entry.py.
 // The Worker's env (secrets and vars, all strings) comes as a JSON object in the environment
 // variable CFMCP_HARNESS_WORKER_ENV, never on the command line. OAUTH_KV is an in-memory KV.
 //
