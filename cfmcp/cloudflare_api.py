@@ -251,26 +251,29 @@ class CloudflareApi:
 
     # -- token and accounts ---------------------------------------------------------------
 
-    def verify_token(self, account_id: str | None = None) -> TokenInfo:
-        """Check the token is active: user tokens first, then account-owned tokens."""
-        try:
-            result = self._call("verify the API token", PERM_SCRIPTS,
-                                lambda: self._client.user.tokens.verify())
-            account_owned = False
-        except (InvalidToken, PermissionDenied, NotFound):
-            if not account_id:
-                raise
-            result = self._call(
-                "verify the API token", PERM_SCRIPTS,
-                lambda: self._client.accounts.tokens.verify(account_id=account_id))
-            account_owned = True
-        return _token_info(result, account_owned)
+    def verify_token(self, account_id: str | None = None, *,
+                     account_owned_first: bool = False) -> TokenInfo:
+        """Check the token is active: as a user token, and as an account-owned token of
+        `account_id` when that fails (in the other order when `account_owned_first`)."""
+        owners: list[str | None] = [None]
+        if account_id:
+            owners = [account_id, None] if account_owned_first else [None, account_id]
+        for owner in owners[:-1]:
+            try:
+                return self._verify(owner)
+            except (InvalidToken, PermissionDenied, NotFound):
+                continue
+        return self._verify(owners[-1])
 
-    def verify_account_token(self, account_id: str) -> TokenInfo:
-        """Verify an account-owned token directly (saves a call when the kind is known)."""
+    def _verify(self, account_id: str | None) -> TokenInfo:
+        """One verify call: `/accounts/{id}/tokens/verify`, or `/user/tokens/verify`."""
+        if account_id:
+            result = self._call("verify the API token", PERM_SCRIPTS,
+                                lambda: self._client.accounts.tokens.verify(account_id=account_id))
+            return _token_info(result, True)
         result = self._call("verify the API token", PERM_SCRIPTS,
-                            lambda: self._client.accounts.tokens.verify(account_id=account_id))
-        return _token_info(result, True)
+                            lambda: self._client.user.tokens.verify())
+        return _token_info(result, False)
 
     def list_accounts(self) -> list[Account]:
         page = self._call("list accounts", PERM_ACCOUNT,

@@ -289,3 +289,15 @@ def test_secrets_never_reach_the_logs(caplog: pytest.LogCaptureFixture) -> None:
     assert "FAKE-secret-value-9876" not in caplog.text
     assert TOKEN not in caplog.text
     assert logging.getLogger("cloudflare").getEffectiveLevel() >= logging.INFO
+
+
+@respx.mock
+def test_remembered_account_token_kind_is_tried_first_then_the_other() -> None:
+    account = respx.get(f"{BASE}/accounts/{ACCOUNT}/tokens/verify").mock(
+        return_value=fail(401, 1000, "Invalid API Token"))
+    user = respx.get(f"{BASE}/user/tokens/verify").mock(
+        return_value=ok({"id": "t1", "status": "active"}))
+    with make_api() as api:
+        info = api.verify_token(ACCOUNT, account_owned_first=True)
+    assert not info.account_owned
+    assert account.call_count == 1 and user.call_count == 1

@@ -68,10 +68,8 @@ def observe(
     known = state if state.applies_to(account, name) else DeployState()
 
     first: dict[str, Callable[[], Any]] = {}
-    if known.token_account_owned:
-        first["token"] = lambda: api.verify_account_token(account)
-    else:
-        first["token"] = lambda: api.verify_token(account)
+    first["token"] = lambda: api.verify_token(
+        account, account_owned_first=known.token_account_owned)
     first["script"] = lambda: api.get_script(account, name)
     if host.mode == "workers_dev":
         # Always read: a stale subdomain from the state file would render a wrong issuer URL.
