@@ -13,6 +13,7 @@ import socket
 import subprocess
 import textwrap
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -111,6 +112,19 @@ def test_the_sdk_wraps_kv_only_under_workerds_class_name(tmp_path: Path):
     ) as client:
         assert kv(client, op="get", key="never-written") == {"kind": "None"}
         assert kv(client, op="put", key="k", value="v", ttl=59)["kind"] == "error"
+
+
+def test_kv_write_limit_refuses_a_second_write_to_a_key_within_a_second(tmp_path: Path):
+    bundle = write_bundle(tmp_path / "write-limit", KV_PROBE)
+    with start_harness(bundle, {}, kv_write_limit=True) as info, httpx.Client(
+        base_url=info.origin, timeout=30
+    ) as client:
+        assert kv(client, op="put", key="hot", value="1") == {"kind": "ok"}
+        refused = kv(client, op="put", key="hot", value="2")
+        assert kv(client, op="put", key="cold", value="1") == {"kind": "ok"}
+        time.sleep(1.1)
+        assert kv(client, op="delete", key="hot") == {"kind": "ok"}
+    assert refused["kind"] == "error" and " 429 " in refused["error"]
 
 
 def test_kv_put_then_get_round_trips_a_string(kv_probe):

@@ -289,3 +289,26 @@ def test_a_missing_secret_is_reported_without_revealing_the_others(bundle: Path)
     assert reply.status_code == 500
     assert "AUTH_PIN" in reply.text and "cfmcp deploy" in reply.text
     assert env["SIGNING_KEY"] not in reply.text and PAT not in reply.text
+
+
+def test_kv_write_rate_limit_is_absorbed_by_the_adapter(bundle: Path):
+    """KV allows one write per second per key: a refresh right after the code exchange (and a
+    retry with the previous refresh token) rewrite the grant at once; entry.py waits and retries
+    instead of failing the request."""
+    pin = new_pin()
+    with start_harness(bundle, worker_env(pin), kv_write_limit=True) as info:
+
+        async def refresh_twice():
+            async with httpx.AsyncClient(base_url=info.origin, timeout=30) as client:
+                flow = await obtain_tokens(HttpxTransport(client), info.origin, pin)
+                assert flow.token_reply.status == 200, flow.token_reply.body
+                form = {"grant_type": "refresh_token", "client_id": flow.client_id,
+                        "refresh_token": flow.token_reply.json()["refresh_token"]}
+                headers = {"content-type": "application/x-www-form-urlencoded"}
+                first = await client.post("/token", data=form, headers=headers)
+                retried = await client.post("/token", data=form, headers=headers)
+                return first, retried
+
+        first, retried = asyncio.run(refresh_twice())
+    assert first.status_code == 200, first.text
+    assert retried.status_code == 200, retried.text  # previous token, inside the grace window

@@ -13,6 +13,8 @@ first request and reused for the isolate's lifetime.
 
 from __future__ import annotations
 
+import asyncio
+
 import js  # the runtime's modules
 from pyodide.ffi import to_js
 from workers import WorkerEntrypoint
@@ -34,6 +36,8 @@ SECRET_BINDINGS = {"upstream_token": "UPSTREAM_TOKEN", "pin": "AUTH_PIN",
 METADATA_MAX_BYTES = 64 * 1024
 METADATA_TIMEOUT_MS = 5000
 NULL_BODY_STATUSES = frozenset({101, 204, 205, 304})
+KV_WRITE_ATTEMPTS = 3  # KV allows one write per second per key and answers 429 beyond that
+KV_WRITE_RETRY_SECONDS = 1.0
 
 
 def _is_null(value: object) -> bool:
@@ -55,12 +59,24 @@ class JsKvStore:
 
     async def put(self, key: str, value: str, ttl: int | None = None) -> None:
         if ttl is None:
-            await self._binding.put(key, value)
+            await self._write(lambda: self._binding.put(key, value))
         else:  # keyword arguments reach JS as an options object
-            await self._binding.put(key, value, expirationTtl=int(ttl))
+            await self._write(lambda: self._binding.put(key, value, expirationTtl=int(ttl)))
 
     async def delete(self, key: str) -> None:
-        await self._binding.delete(key)
+        await self._write(lambda: self._binding.delete(key))
+
+    @staticmethod
+    async def _write(start_write) -> None:
+        """Run a KV write, waiting and retrying when KV refuses a second write within 1 s."""
+        for attempt in range(1, KV_WRITE_ATTEMPTS + 1):
+            try:
+                await start_write()
+                return
+            except Exception as exc:  # JsException: "KV PUT failed: 429 Too Many Requests"
+                if attempt == KV_WRITE_ATTEMPTS or " 429 " not in str(exc):
+                    raise
+            await asyncio.sleep(KV_WRITE_RETRY_SECONDS)
 
     async def list_keys(self, prefix: str) -> list[str]:
         names: list[str] = []

@@ -4,6 +4,7 @@
 //
 // Usage: node harness.mjs --bundle DIR [--main entry.py] [--port 0] [--ready-file PATH]
 //                         [--measure-cpu] [--control] [--import-profile] [--sdk-wrapped-kv]
+//                         [--kv-write-limit]
 // --main defaults to `main` in the bundle's wrangler.toml, else entry.py.
 // The Worker's env (secrets and vars, all strings) comes as a JSON object in the environment
 // variable CFMCP_HARNESS_WORKER_ENV, never on the command line. OAUTH_KV is an in-memory KV.
@@ -16,6 +17,7 @@
 //   GET /__harness__/memory ({"wasm_memory_bytes"}: the Pyodide heap, which only grows).
 // --import-profile adds "import_profile": [[module, self ms, cumulative ms], ...] to the JSON.
 // --sdk-wrapped-kv gives OAUTH_KV workerd's class name, so the SDK wraps it (see kv.mjs).
+// --kv-write-limit makes KV refuse a second write to a key within a second (429), like KV.
 
 import fs from "node:fs";
 import http from "node:http";
@@ -56,6 +58,7 @@ function parseOptions() {
       control: { type: "boolean", default: false },
       "import-profile": { type: "boolean", default: false },
       "sdk-wrapped-kv": { type: "boolean", default: false },
+      "kv-write-limit": { type: "boolean", default: false },
     },
   });
   if (!values.bundle) throw new SetupError("--bundle DIR is required");
@@ -78,6 +81,7 @@ function parseOptions() {
     control: values.control,
     importProfile: values["import-profile"],
     sdkWrappedKv: values["sdk-wrapped-kv"],
+    kvWriteLimit: values["kv-write-limit"],
     vars,
   };
 }
@@ -153,7 +157,10 @@ async function startWorker(options) {
 
   pyodide.unpackArchive(new Uint8Array(fs.readFileSync(wheelPath)), "wheel");
   const KvClass = options.sdkWrappedKv ? KvNamespace : EmulatedKvNamespace;
-  const kv = new KvClass({ isPythonProxy: (value) => value instanceof pyodide.ffi.PyProxy });
+  const kv = new KvClass({
+    isPythonProxy: (value) => value instanceof pyodide.ffi.PyProxy,
+    writeLimit: options.kvWriteLimit,
+  });
   const env = { ...options.vars, OAUTH_KV: kv }; // vars and secrets are plain strings
   pyodide.registerJsModule("_pyodide_entrypoint_helper", makeEntrypointHelper(env, log));
   pyodide.registerJsModule("_cloudflare_compat_flags", COMPAT_FLAGS_2026_03_01);

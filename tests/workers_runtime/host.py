@@ -107,6 +107,7 @@ def start_harness(
     control: bool = False,
     import_profile: bool = False,
     sdk_wrapped_kv: bool = False,
+    kv_write_limit: bool = False,
 ) -> Iterator[HarnessInfo]:
     """Start the harness for `bundle_dir` and yield its HarnessInfo; stop it on exit.
 
@@ -114,7 +115,8 @@ def start_harness(
     `x-harness-python-ms` header to responses; `control` enables the /__harness__/ endpoints;
     `import_profile` reports per-module import times of the main module; `sdk_wrapped_kv`
     lets the `workers` SDK wrap OAUTH_KV (null becomes None), as the vendored SDK does from
-    compatibility date 2026-04-21, instead of handing it over raw as the runtime does now.
+    compatibility date 2026-04-21, instead of handing it over raw as the runtime does now;
+    `kv_write_limit` enforces KV's one write per second per key (429 errors).
     """
     problem = missing_prerequisites()
     if problem:
@@ -133,6 +135,8 @@ def start_harness(
             command.append("--import-profile")
         if sdk_wrapped_kv:
             command.append("--sdk-wrapped-kv")
+        if kv_write_limit:
+            command.append("--kv-write-limit")
         child_env = {**os.environ, "CFMCP_HARNESS_WORKER_ENV": json.dumps(dict(env))}
         with log_path.open("wb") as log_file:
             process = subprocess.Popen(

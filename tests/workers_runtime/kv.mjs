@@ -5,7 +5,8 @@
 //   delete(key)              -> Promise<undefined>
 //   list({prefix, limit, cursor}) -> Promise<{keys: [{name, expiration?}], list_complete, cursor?}>
 // Limits enforced like KV: keys are 1..512 UTF-8 bytes and not "." or "..", expirationTtl >= 60,
-// absolute expiration >= now + 60, values are strings or bytes (at most 25 MiB; bytes
+// absolute expiration >= now + 60, optionally at most one write (put/delete) per second per key
+// (KV answers 429 beyond that; off by default), values are strings or bytes (at most 25 MiB; bytes
 // are kept as UTF-8 text, enough for a Worker that stores strings).
 //
 // Deliberately stricter than KV in one way: an options argument that is a Python dict proxy
@@ -57,10 +58,22 @@ export class EmulatedKvNamespace {
    * @param {{isPythonProxy?: (value: unknown) => boolean}} options
    *   isPythonProxy tells a Python object proxy apart from a JS options object.
    */
-  constructor({ isPythonProxy = () => false } = {}) {
+  constructor({ isPythonProxy = () => false, writeLimit = false } = {}) {
     this.entries = new Map(); // key -> {value: string, expiresAt: number | null (ms)}
+    this.lastWrite = new Map(); // key -> ms, when writeLimit is on
     this.clockOffsetMs = 0;
     this.isPythonProxy = isPythonProxy;
+    this.writeLimit = writeLimit;
+  }
+
+  checkWriteRate(operation, key) {
+    if (!this.writeLimit) return;
+    const now = Date.now();
+    const last = this.lastWrite.get(key);
+    if (last !== undefined && now - last < 1000) {
+      throw kvError(operation, 429, "Too Many Requests (more than one write per second to a key)");
+    }
+    this.lastWrite.set(key, now);
   }
 
   /** The KV clock in ms; tests move it forward to expire keys without waiting. */
@@ -136,6 +149,7 @@ export class EmulatedKvNamespace {
     if (utf8.encode(text).length > MAX_VALUE_BYTES) {
       throw kvError("PUT", 413, `Value length exceeds limit of ${MAX_VALUE_BYTES}.`);
     }
+    this.checkWriteRate("PUT", key);
     const nowMs = this.now();
     let expiresAt = null;
     if (opts.expirationTtl !== undefined && opts.expirationTtl !== null) {
@@ -165,6 +179,7 @@ export class EmulatedKvNamespace {
 
   async delete(key) {
     checkKey("DELETE", key);
+    this.checkWriteRate("DELETE", key);
     this.entries.delete(key);
   }
 
