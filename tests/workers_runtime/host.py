@@ -170,7 +170,8 @@ def run_pyodide_worker(
     """Serve `bundle_dir` under Pyodide on 127.0.0.1; yield the origin "http://127.0.0.1:PORT".
 
     `env` holds the Worker's secrets (UPSTREAM_TOKEN, AUTH_PIN, SIGNING_KEY) and optional
-    vars. Raises HarnessError (with the harness log) when the Worker cannot start.
+    vars. KV enforces its limits including one write per second per key. Raises HarnessError
+    (with the harness log) when the Worker cannot start.
     """
-    with start_harness(bundle_dir, env, port=port) as info:
+    with start_harness(bundle_dir, env, port=port, kv_write_limit=True) as info:
         yield info.origin
