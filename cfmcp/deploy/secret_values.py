@@ -12,17 +12,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from cfmcp.errors import UsageError
+from cfmcp.pin import check_pin, generate_pin
 
 UPSTREAM_TOKEN_ENV = "CFMCP_UPSTREAM_TOKEN"
 PIN_ENV = "CFMCP_PIN"
 SIGNING_KEY_ENV = "CFMCP_SIGNING_KEY"
-_PIN_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"  # no 0/o, 1/l/i: easy to type from a panel
-
-
-def generate_pin(groups: int = 3, size: int = 4) -> str:
-    """A random PIN such as `k7m2-x9qe-4tnd` (~74 bits)."""
-    return "-".join("".join(secrets.choice(_PIN_ALPHABET) for _ in range(size))
-                    for _ in range(groups))
 
 
 def generate_signing_key() -> str:
@@ -55,20 +49,26 @@ def gather_secrets(
                 raise UsageError(
                     "the upstream token (PAT) is needed: this deploy sets the UPSTREAM_TOKEN "
                     "secret",
-                    hint=f"set {UPSTREAM_TOKEN_ENV} (it is sent to Cloudflare once, never stored)")
+                    hint=f"set {UPSTREAM_TOKEN_ENV} (it is sent to Cloudflare once, never stored)",
+                )
         elif name == "AUTH_PIN":
             value = env.get(PIN_ENV, "").strip()
             if not value and prompt is not None:
-                value = prompt("PIN for the consent page (input hidden; Enter: generate one)"
-                               ).strip()
-            if not value:
+                value = prompt(
+                    "PIN for the consent page (input hidden; Enter: generate one)"
+                ).strip()
+            if value:
+                check_pin(value, f"the PIN from {PIN_ENV}" if env.get(PIN_ENV) else "the PIN")
+            else:
                 value = generate_pin()
                 result.generated_pin = value
         elif name == "SIGNING_KEY":
             value = env.get(SIGNING_KEY_ENV, "").strip() or generate_signing_key()
             if len(value) < 16:
-                raise UsageError(f"{SIGNING_KEY_ENV} is too short",
-                                 hint="use at least 16 characters, e.g. `openssl rand -base64 32`")
+                raise UsageError(
+                    f"{SIGNING_KEY_ENV} is too short",
+                    hint="use at least 16 characters, e.g. `openssl rand -base64 32`",
+                )
         else:  # pragma: no cover - SECRET_NAMES is fixed
             raise UsageError(f"unknown secret {name}")
         result.values[name] = value

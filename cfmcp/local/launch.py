@@ -77,7 +77,9 @@ def upstream_token(demo: bool) -> str:
 def choose_pin() -> PinChoice:
     pin = os.environ.get(ENV_PIN, "").strip()
     if pin:
-        return PinChoice(pin, generated=False)
+        from cfmcp.pin import check_pin
+
+        return PinChoice(check_pin(pin, f"the PIN from {ENV_PIN}"), generated=False)
     return PinChoice(f"{secrets.randbelow(10**8):08d}", generated=True)
 
 

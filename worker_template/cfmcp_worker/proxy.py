@@ -128,7 +128,8 @@ class McpProxy:
                     "error_description": (
                         f"The upstream MCP server refused cfmcp's credential (HTTP {status}): the "
                         "upstream token (PAT) has probably expired or been revoked. Set a new one "
-                        "with `cfmcp deploy` (or `wrangler secret put UPSTREAM_TOKEN`)."
+                        "with `cfmcp deploy --new-upstream-token` "
+                        "(or `wrangler secret put UPSTREAM_TOKEN`)."
                     ),
                 },
             )

@@ -1,0 +1,30 @@
+"""PIN generation and the rules a chosen PIN must meet."""
+
+from __future__ import annotations
+
+import pytest
+
+from cfmcp.errors import UsageError
+from cfmcp.pin import PIN_ALPHABET, check_pin, generate_pin
+
+
+def test_generated_pins_are_long_random_and_typeable():
+    pins = {generate_pin() for _ in range(200)}
+    assert len(pins) == 200
+    for pin in pins:
+        assert len(pin) == 14 and pin.count("-") == 2
+        assert set(pin.replace("-", "")) <= set(PIN_ALPHABET)
+        assert check_pin(pin) == pin
+
+
+@pytest.mark.parametrize("pin", ["1234", "1234567", "has space1", "tab\there12", "x" * 129])
+def test_weak_or_odd_pins_are_refused(pin):
+    with pytest.raises(UsageError):
+        check_pin(pin)
+
+
+def test_deploy_refuses_a_short_pin_from_the_environment():
+    from cfmcp.deploy.secret_values import gather_secrets
+
+    with pytest.raises(UsageError, match="CFMCP_PIN"):
+        gather_secrets(("AUTH_PIN",), {"CFMCP_PIN": "1234"}, prompt=None)
