@@ -127,6 +127,27 @@ def test_kv_write_limit_refuses_a_second_write_to_a_key_within_a_second(tmp_path
     assert refused["kind"] == "error" and " 429 " in refused["error"]
 
 
+def test_kv_writes_reach_other_locations_after_the_replication_delay(tmp_path: Path):
+    bundle = write_bundle(tmp_path / "locations", KV_PROBE)
+    with start_harness(bundle, {}, locations=["a", "b"], control=True) as info, httpx.Client(
+        base_url=info.origins["a"], timeout=30
+    ) as a, httpx.Client(base_url=info.origins["b"], timeout=30) as b:
+
+        def advance(seconds: int) -> None:
+            a.post("/__harness__/kv-clock", params={"advance": seconds}).raise_for_status()
+
+        assert kv(a, op="put", key="k", value="from a") == {"kind": "ok"}
+        assert kv(a, op="get", key="k")["kind"] == "str"  # read-your-writes where written
+        advance(30)
+        assert kv(b, op="get", key="k")["kind"] == "jsnull"  # not replicated; miss cached 60 s
+        advance(35)  # replicated now (65 s), but b still serves its cached miss
+        assert kv(b, op="get", key="k")["kind"] == "jsnull"
+        advance(30)
+        assert kv(b, op="get", key="k") == {"kind": "str", "value": "from a"}
+        assert kv(b, op="put", key="fresh", value="b") == {"kind": "ok"}
+        assert kv(b, op="get", key="fresh")["kind"] == "str"
+
+
 def test_kv_put_then_get_round_trips_a_string(kv_probe):
     _, client = kv_probe
     assert kv(client, op="put", key="greeting", value="héllo") == {"kind": "ok"}

@@ -312,3 +312,45 @@ def test_kv_write_rate_limit_is_absorbed_by_the_adapter(bundle: Path):
         first, retried = asyncio.run(refresh_twice())
     assert first.status_code == 200, first.text
     assert retried.status_code == 200, retried.text  # previous token, inside the grace window
+
+
+def test_a_code_and_its_tokens_work_at_once_at_another_location(bundle: Path, sse: GatedSse):
+    """KV writes take up to 60 s to reach other edge locations. The browser approves at one
+    location and the client redeems the code at another, at once; the token is then used back
+    at the first. Both locations serve the same hostname (the first origin)."""
+    pin = new_pin()
+    with start_harness(bundle, worker_env(pin), locations=["browser", "client"], control=True,
+                       kv_write_limit=True) as info:
+        browser, client = info.origins["browser"], info.origins["client"]
+
+        async def cross_location_flow():
+            async with httpx.AsyncClient(base_url=browser, timeout=30) as at_browser, \
+                    httpx.AsyncClient(base_url=client, timeout=30) as at_client:
+                transport = SplitTransport(HttpxTransport(at_browser), HttpxTransport(at_client))
+                flow = await obtain_tokens(transport, browser, pin)
+                sse.release.set()  # let the upstream answer at once
+                used = await at_browser.post(
+                    "/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "ping"},
+                    headers={"authorization": f"Bearer {flow.access_token}",
+                             "accept": "application/json, text/event-stream"})
+                await at_browser.post("/__harness__/kv-clock", params={"advance": 61})
+                form = {"grant_type": "refresh_token", "client_id": flow.client_id,
+                        "refresh_token": flow.token_reply.json()["refresh_token"]}
+                refreshed = await at_browser.post("/token", data=form)
+                return flow, used, refreshed
+
+        flow, used, refreshed = asyncio.run(cross_location_flow())
+    assert flow.token_reply.status == 200, flow.token_reply.body  # code redeemed elsewhere
+    assert used.status_code == 200, used.text  # the new token works at the other place at once
+    assert refreshed.status_code == 200, refreshed.text  # grant replicated after 60 s
+
+
+class SplitTransport:
+    """Consent at the browser's location; registration and /token at the client's."""
+
+    def __init__(self, browser: HttpxTransport, client: HttpxTransport) -> None:
+        self.browser, self.client = browser, client
+
+    async def send(self, method: str, path: str, headers: dict[str, str], body: bytes):
+        side = self.browser if path.startswith("/authorize") else self.client
+        return await side.send(method, path, headers, body)

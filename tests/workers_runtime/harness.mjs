@@ -4,7 +4,7 @@
 //
 // Usage: node harness.mjs --bundle DIR [--main entry.py] [--port 0] [--ready-file PATH]
 //                         [--measure-cpu] [--control] [--import-profile] [--sdk-wrapped-kv]
-//                         [--kv-write-limit]
+//                         [--kv-write-limit] [--locations a,b [--kv-replication-delay 60]]
 // --main defaults to `main` in the bundle's wrangler.toml, else entry.py.
 // The Worker's env (secrets and vars, all strings) comes as a JSON object in the environment
 // variable CFMCP_HARNESS_WORKER_ENV, never on the command line. OAUTH_KV is an in-memory KV.
@@ -18,6 +18,10 @@
 // --import-profile adds "import_profile": [[module, self ms, cumulative ms], ...] to the JSON.
 // --sdk-wrapped-kv gives OAUTH_KV workerd's class name, so the SDK wraps it (see kv.mjs).
 // --kv-write-limit makes KV refuse a second write to a key within a second (429), like KV.
+// --locations a,b runs one isolate per edge location, each on its own port, sharing one KV
+//   whose writes reach other locations after --kv-replication-delay seconds (default 60);
+//   the JSON then also has "origins": {location: origin}. Every location presents the first
+//   origin to the Worker (one hostname served from several places). See kv.mjs.
 
 import fs from "node:fs";
 import http from "node:http";
@@ -26,7 +30,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 
 import { sendWorkerResponse, toWorkerRequest } from "./http_bridge.mjs";
-import { EmulatedKvNamespace, KvNamespace } from "./kv.mjs";
+import { EmulatedKvNamespace, KvNamespace, KvStore } from "./kv.mjs";
 import {
   COMPAT_FLAGS_2026_03_01,
   makeEntrypointHelper,
@@ -59,6 +63,8 @@ function parseOptions() {
       "import-profile": { type: "boolean", default: false },
       "sdk-wrapped-kv": { type: "boolean", default: false },
       "kv-write-limit": { type: "boolean", default: false },
+      locations: { type: "string", default: "local" },
+      "kv-replication-delay": { type: "string" },
     },
   });
   if (!values.bundle) throw new SetupError("--bundle DIR is required");
@@ -66,6 +72,10 @@ function parseOptions() {
   const mainModule = values.main ?? checkWranglerToml(bundleDir)?.main ?? "entry.py";
   if (!fs.existsSync(path.join(bundleDir, mainModule))) {
     throw new SetupError(`main module ${mainModule} not found in bundle ${bundleDir}`);
+  }
+  const locations = values.locations.split(",").map((name) => name.trim()).filter(Boolean);
+  if (locations.length === 0 || new Set(locations).size !== locations.length) {
+    throw new SetupError("--locations must name distinct locations, e.g. a,b");
   }
   const rawEnv = process.env.CFMCP_HARNESS_WORKER_ENV ?? "{}";
   const vars = JSON.parse(rawEnv);
@@ -82,6 +92,8 @@ function parseOptions() {
     importProfile: values["import-profile"],
     sdkWrappedKv: values["sdk-wrapped-kv"],
     kvWriteLimit: values["kv-write-limit"],
+    locations,
+    replicationDelaySeconds: Number(values["kv-replication-delay"] ?? (locations.length > 1 ? 60 : 0)),
     vars,
   };
 }
@@ -147,7 +159,8 @@ function copyBundle(pyodide, bundleDir) {
   }
 }
 
-async function startWorker(options) {
+/** One isolate: a Pyodide instance with the Worker imported, bound to `location`'s KV view. */
+async function startWorker(options, store, location) {
   const wheelPath = sdkWheel();
   const { loadPyodide } = await importPyodide();
   const started = performance.now();
@@ -158,8 +171,9 @@ async function startWorker(options) {
   pyodide.unpackArchive(new Uint8Array(fs.readFileSync(wheelPath)), "wheel");
   const KvClass = options.sdkWrappedKv ? KvNamespace : EmulatedKvNamespace;
   const kv = new KvClass({
+    store,
+    location,
     isPythonProxy: (value) => value instanceof pyodide.ffi.PyProxy,
-    writeLimit: options.kvWriteLimit,
   });
   const env = { ...options.vars, OAUTH_KV: kv }; // vars and secrets are plain strings
   pyodide.registerJsModule("_pyodide_entrypoint_helper", makeEntrypointHelper(env, log));
@@ -182,7 +196,7 @@ async function startWorker(options) {
   const importProfile = options.importProfile ? imported.modules : undefined;
   const entrypoint = support.entrypoint_class(moduleName);
   const timings = { pyodideMs, sdkImportMs, mainImportMs, importProfile };
-  return { pyodide, support, entrypoint, env, kv, timings };
+  return { location, pyodide, support, entrypoint, env, store, timings };
 }
 
 function workerExceptionResponse() {
@@ -201,7 +215,7 @@ async function handleControl(req, res, worker) {
       res.writeHead(400).end("advance must be a non-negative number of seconds");
       return;
     }
-    worker.kv.advanceClock(seconds);
+    worker.store.advanceClock(seconds);
     res.writeHead(204).end();
     return;
   }
@@ -214,7 +228,7 @@ async function handleControl(req, res, worker) {
   res.writeHead(404).end("unknown harness control endpoint");
 }
 
-function serve(worker, options) {
+function serve(worker, options, port) {
   const server = http.createServer(async (req, res) => {
     if (options.control && req.url.startsWith("/__harness__/")) {
       await handleControl(req, res, worker);
@@ -222,7 +236,10 @@ function serve(worker, options) {
     }
     let request;
     try {
-      request = await toWorkerRequest(req, { origin: server.origin });
+      request = await toWorkerRequest(req, {
+        origin: server.origin,
+        sharedOrigin: options.sharedOrigin,
+      });
     } catch (error) {
       res.writeHead(error.status ?? 400).end(String(error.message));
       return;
@@ -253,21 +270,25 @@ function serve(worker, options) {
   });
   return new Promise((resolve, reject) => {
     server.once("error", reject);
-    server.listen(options.port, "127.0.0.1", () => {
+    server.listen(port, "127.0.0.1", () => {
       server.origin = `http://127.0.0.1:${server.address().port}`;
       resolve(server);
     });
   });
 }
 
-function announceReady(server, worker, options) {
-  const { pyodideMs, sdkImportMs, mainImportMs, importProfile } = worker.timings;
+/** Report the first isolate's timings, every location's origin, and write the ready file. */
+function announceReady(servers, workers, options) {
+  const { pyodideMs, sdkImportMs, mainImportMs, importProfile } = workers[0].timings;
   const info = {
-    origin: server.origin,
+    origin: servers[0].origin,
     pyodide_ms: Number(pyodideMs.toFixed(3)),
     sdk_import_ms: Number(sdkImportMs.toFixed(3)),
     main_import_ms: Number(mainImportMs.toFixed(3)),
   };
+  if (workers.length > 1) {
+    info.origins = Object.fromEntries(workers.map((w, i) => [w.location, servers[i].origin]));
+  }
   if (importProfile) info.import_profile = importProfile;
   const text = JSON.stringify(info);
   if (options.readyFile) {
@@ -280,23 +301,38 @@ function announceReady(server, worker, options) {
 
 async function main() {
   const options = parseOptions();
-  let worker;
-  try {
-    worker = await startWorker(options);
-  } catch (error) {
-    if (error instanceof SetupError) throw error;
-    // A Python exception while importing the Worker: the runtime would refuse the upload.
-    throw new SetupError(`the Worker failed to start:\n${error.message ?? error}`);
+  const store = new KvStore({
+    replicationDelaySeconds: options.replicationDelaySeconds,
+    writeLimit: options.kvWriteLimit,
+  });
+  const workers = [];
+  for (const location of options.locations) {
+    try {
+      workers.push(await startWorker(options, store, location));
+    } catch (error) {
+      if (error instanceof SetupError) throw error;
+      // A Python exception while importing the Worker: the runtime would refuse the upload.
+      throw new SetupError(`the Worker failed to start:\n${error.message ?? error}`);
+    }
   }
-  const server = await serve(worker, options);
+  const servers = [];
+  for (const [index, worker] of workers.entries()) {
+    servers.push(await serve(worker, options, index === 0 ? options.port : 0));
+  }
+  if (servers.length > 1) {
+    options.sharedOrigin = servers[0].origin; // one hostname, served from every location
+  }
   const stop = () => {
-    server.close(() => process.exit(0));
-    server.closeAllConnections();
+    let open = servers.length;
+    for (const server of servers) {
+      server.close(() => --open === 0 && process.exit(0));
+      server.closeAllConnections();
+    }
     setTimeout(() => process.exit(0), 2000).unref();
   };
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);
-  announceReady(server, worker, options);
+  announceReady(servers, workers, options);
 }
 
 main().catch((error) => {

@@ -19,9 +19,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -48,6 +48,7 @@ class HarnessInfo:
     main_import_ms: float
     log_path: Path
     import_profile: tuple[tuple[str, float, float], ...] = ()  # (module, self ms, total ms)
+    origins: dict[str, str] = field(default_factory=dict)  # location -> origin (--locations)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -108,6 +109,8 @@ def start_harness(
     import_profile: bool = False,
     sdk_wrapped_kv: bool = False,
     kv_write_limit: bool = False,
+    locations: Sequence[str] = (),
+    kv_replication_delay: float | None = None,
 ) -> Iterator[HarnessInfo]:
     """Start the harness for `bundle_dir` and yield its HarnessInfo; stop it on exit.
 
@@ -116,7 +119,9 @@ def start_harness(
     `import_profile` reports per-module import times of the main module; `sdk_wrapped_kv`
     lets the `workers` SDK wrap OAUTH_KV (null becomes None), as the vendored SDK does from
     compatibility date 2026-04-21, instead of handing it over raw as the runtime does now;
-    `kv_write_limit` enforces KV's one write per second per key (429 errors).
+    `kv_write_limit` enforces KV's one write per second per key (429 errors); `locations`
+    runs one isolate per named edge location (see `HarnessInfo.origins`) sharing a KV whose
+    writes reach the other locations after `kv_replication_delay` seconds (default 60).
     """
     problem = missing_prerequisites()
     if problem:
@@ -137,6 +142,10 @@ def start_harness(
             command.append("--sdk-wrapped-kv")
         if kv_write_limit:
             command.append("--kv-write-limit")
+        if locations:
+            command += ["--locations", ",".join(locations)]
+        if kv_replication_delay is not None:
+            command += ["--kv-replication-delay", str(kv_replication_delay)]
         child_env = {**os.environ, "CFMCP_HARNESS_WORKER_ENV": json.dumps(dict(env))}
         with log_path.open("wb") as log_file:
             process = subprocess.Popen(
@@ -152,6 +161,7 @@ def start_harness(
                 main_import_ms=ready["main_import_ms"],
                 log_path=log_path,
                 import_profile=tuple(tuple(row) for row in ready.get("import_profile", ())),
+                origins=dict(ready.get("origins", {})),
             )
             try:
                 yield info

@@ -32,15 +32,26 @@ async function readBody(req, limitBytes) {
   return Buffer.concat(chunks);
 }
 
-/** Build the WHATWG Request a Worker would receive for this node:http request. */
-export async function toWorkerRequest(req, { origin, bodyLimitBytes = 100 * 1024 * 1024 }) {
-  const url = new URL(req.url, `http://${req.headers.host ?? new URL(origin).host}`);
+/**
+ * Build the WHATWG Request a Worker would receive for this node:http request. With
+ * `sharedOrigin` (several edge locations serving one hostname) the Worker sees that origin
+ * whichever port the request came in on.
+ */
+export async function toWorkerRequest(
+  req,
+  { origin, sharedOrigin, bodyLimitBytes = 100 * 1024 * 1024 },
+) {
+  const base = sharedOrigin ?? `http://${req.headers.host ?? new URL(origin).host}`;
+  const url = new URL(req.url, base);
   const headers = new Headers();
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
     const name = req.rawHeaders[i];
     if (!HOP_BY_HOP.has(name.toLowerCase())) {
       headers.append(name, req.rawHeaders[i + 1]);
     }
+  }
+  if (sharedOrigin) {
+    headers.set("host", url.host);
   }
   if (!headers.has("cf-connecting-ip")) {
     headers.set("cf-connecting-ip", req.socket.remoteAddress ?? "127.0.0.1");

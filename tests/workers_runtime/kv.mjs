@@ -9,6 +9,11 @@
 // (KV answers 429 beyond that; off by default), values are strings or bytes (at most 25 MiB; bytes
 // are kept as UTF-8 text, enough for a Worker that stores strings).
 //
+// Edge locations: one `KvStore` holds the data; each isolate gets a binding for its location.
+// With a replication delay, a write is visible at once where it was made and elsewhere only
+// after the delay, and a location that looked a key up and found nothing keeps answering null
+// for the negative-cache time (KV's cacheTtl, 60 s) unless it writes the key itself.
+//
 // Deliberately stricter than KV in one way: an options argument that is a Python dict proxy
 // (a dict passed positionally from Python without to_js) is rejected. The real binding would
 // read no fields from it and silently store the value without an expiry.
@@ -17,6 +22,7 @@ const MAX_KEY_BYTES = 512;
 const MIN_TTL_SECONDS = 60;
 const MAX_VALUE_BYTES = 25 * 1024 * 1024;
 const MAX_LIST_LIMIT = 1000;
+const NEGATIVE_CACHE_MS = 60 * 1000;
 
 const utf8 = new TextEncoder();
 
@@ -48,32 +54,16 @@ function compareUtf8(a, b) {
   return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
 }
 
-// The class name matters: the `workers` SDK decides by constructor name whether to wrap a
-// binding. The runtime's built-in SDK (compatibility dates before 2026-04-21) hands KV to
-// Python raw, so missing keys are jsnull; the PyPI SDK 1.9.5 wraps a class named
-// "KvNamespace" (workerd's name) and converts null to None. This name keeps the binding raw;
-// `KvNamespace` below has workerd's name, to test the vendored-SDK behaviour.
-export class EmulatedKvNamespace {
-  /**
-   * @param {{isPythonProxy?: (value: unknown) => boolean}} options
-   *   isPythonProxy tells a Python object proxy apart from a JS options object.
-   */
-  constructor({ isPythonProxy = () => false, writeLimit = false } = {}) {
-    this.entries = new Map(); // key -> {value: string, expiresAt: number | null (ms)}
-    this.lastWrite = new Map(); // key -> ms, when writeLimit is on
+/** The namespace's data, shared by every location's binding. */
+export class KvStore {
+  constructor({ replicationDelaySeconds = 0, writeLimit = false } = {}) {
+    // key -> versions, oldest first: {value: string | null (deleted), expiresAt, writtenAt, location}
+    this.versions = new Map();
+    this.lastWrite = new Map(); // key -> ms of the last write, for the per-key write limit
+    this.negativeCache = new Map(); // `${location}\0${key}` -> ms until which a miss is cached
     this.clockOffsetMs = 0;
-    this.isPythonProxy = isPythonProxy;
+    this.replicationDelayMs = replicationDelaySeconds * 1000;
     this.writeLimit = writeLimit;
-  }
-
-  checkWriteRate(operation, key) {
-    if (!this.writeLimit) return;
-    const now = Date.now();
-    const last = this.lastWrite.get(key);
-    if (last !== undefined && now - last < 1000) {
-      throw kvError(operation, 429, "Too Many Requests (more than one write per second to a key)");
-    }
-    this.lastWrite.set(key, now);
   }
 
   /** The KV clock in ms; tests move it forward to expire keys without waiting. */
@@ -83,6 +73,68 @@ export class EmulatedKvNamespace {
 
   advanceClock(seconds) {
     this.clockOffsetMs += seconds * 1000;
+  }
+
+  write(operation, key, value, expiresAt, location) {
+    if (this.writeLimit) {
+      const last = this.lastWrite.get(key);
+      if (last !== undefined && Date.now() - last < 1000) {
+        throw kvError(operation, 429, "Too Many Requests (more than one write per second to a key)");
+      }
+      this.lastWrite.set(key, Date.now());
+    }
+    const history = this.versions.get(key) ?? [];
+    history.push({ value, expiresAt, writtenAt: this.now(), location });
+    this.versions.set(key, history.slice(-8));
+    this.negativeCache.delete(`${location}\0${key}`);
+  }
+
+  /** The entry `location` sees for `key`, or undefined; a get's miss is negatively cached. */
+  read(key, location, { cacheMiss = true } = {}) {
+    const now = this.now();
+    const cacheKey = `${location}\0${key}`;
+    if (cacheMiss && (this.negativeCache.get(cacheKey) ?? 0) > now) {
+      return undefined;
+    }
+    const history = this.versions.get(key) ?? [];
+    let seen;
+    for (let i = history.length - 1; i >= 0; i--) {
+      const version = history[i];
+      if (version.location === location || now - version.writtenAt >= this.replicationDelayMs) {
+        seen = version;
+        break;
+      }
+    }
+    const live = seen && seen.value !== null && (seen.expiresAt === null || seen.expiresAt > now);
+    if (!live) {
+      if (cacheMiss && this.replicationDelayMs > 0) {
+        this.negativeCache.set(cacheKey, now + NEGATIVE_CACHE_MS);
+      }
+      return undefined;
+    }
+    return seen;
+  }
+
+  keys() {
+    return [...this.versions.keys()];
+  }
+}
+
+// The class name matters: the `workers` SDK decides by constructor name whether to wrap a
+// binding. The runtime's built-in SDK (compatibility dates before 2026-04-21) hands KV to
+// Python raw, so missing keys are jsnull; the PyPI SDK 1.9.5 wraps a class named
+// "KvNamespace" (workerd's name) and converts null to None. This name keeps the binding raw;
+// `KvNamespace` below has workerd's name, to test the vendored-SDK behaviour.
+export class EmulatedKvNamespace {
+  /**
+   * @param {{store?: KvStore, location?: string, isPythonProxy?: (value: unknown) => boolean}}
+   *   options: the shared store, this binding's edge location, and a test telling a Python
+   *   object proxy apart from a JS options object.
+   */
+  constructor({ store = new KvStore(), location = "local", isPythonProxy = () => false } = {}) {
+    this.store = store;
+    this.location = location;
+    this.isPythonProxy = isPythonProxy;
   }
 
   checkOptions(operation, options) {
@@ -101,22 +153,10 @@ export class EmulatedKvNamespace {
     return options;
   }
 
-  live(key) {
-    const entry = this.entries.get(key);
-    if (entry === undefined) {
-      return undefined;
-    }
-    if (entry.expiresAt !== null && entry.expiresAt <= this.now()) {
-      this.entries.delete(key);
-      return undefined;
-    }
-    return entry;
-  }
-
   async get(key, options) {
     checkKey("GET", key);
     const opts = typeof options === "string" ? { type: options } : this.checkOptions("GET", options);
-    const entry = this.live(key);
+    const entry = this.store.read(key, this.location);
     if (entry === undefined) {
       return null;
     }
@@ -143,14 +183,14 @@ export class EmulatedKvNamespace {
       text = new TextDecoder().decode(bytes);
     } else {
       throw new TypeError(
-        "KV put() accepts only strings, ArrayBuffers, ArrayBufferViews, and ReadableStreams as values.",
+        "KV put() accepts only strings, ArrayBuffers, ArrayBufferViews, and ReadableStreams " +
+          "as values.",
       );
     }
     if (utf8.encode(text).length > MAX_VALUE_BYTES) {
       throw kvError("PUT", 413, `Value length exceeds limit of ${MAX_VALUE_BYTES}.`);
     }
-    this.checkWriteRate("PUT", key);
-    const nowMs = this.now();
+    const nowMs = this.store.now();
     let expiresAt = null;
     if (opts.expirationTtl !== undefined && opts.expirationTtl !== null) {
       const ttl = Number(opts.expirationTtl);
@@ -158,7 +198,8 @@ export class EmulatedKvNamespace {
         throw kvError(
           "PUT",
           400,
-          `Invalid expiration_ttl of ${opts.expirationTtl}. Expiration TTL must be at least ${MIN_TTL_SECONDS}.`,
+          `Invalid expiration_ttl of ${opts.expirationTtl}. ` +
+            `Expiration TTL must be at least ${MIN_TTL_SECONDS}.`,
         );
       }
       expiresAt = nowMs + Math.floor(ttl) * 1000;
@@ -169,18 +210,18 @@ export class EmulatedKvNamespace {
         throw kvError(
           "PUT",
           400,
-          `Invalid expiration of ${opts.expiration}. Expiration times must be at least ${MIN_TTL_SECONDS} seconds in the future.`,
+          `Invalid expiration of ${opts.expiration}. ` +
+            `Expiration times must be at least ${MIN_TTL_SECONDS} seconds in the future.`,
         );
       }
       expiresAt = Math.floor(at) * 1000;
     }
-    this.entries.set(key, { value: text, expiresAt });
+    this.store.write("PUT", key, text, expiresAt, this.location);
   }
 
   async delete(key) {
     checkKey("DELETE", key);
-    this.checkWriteRate("DELETE", key);
-    this.entries.delete(key);
+    this.store.write("DELETE", key, null, null, this.location);
   }
 
   async list(options) {
@@ -190,18 +231,22 @@ export class EmulatedKvNamespace {
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) {
       throw kvError("LIST", 400, `Invalid key_count_limit of ${limit}.`);
     }
-    const after = opts.cursor ? Buffer.from(String(opts.cursor), "base64url").toString("utf8") : null;
-    const names = [...this.entries.keys()]
-      .filter((name) => name.startsWith(prefix) && this.live(name) !== undefined)
+    const after = opts.cursor
+      ? Buffer.from(String(opts.cursor), "base64url").toString("utf8")
+      : null;
+    const visible = this.store
+      .keys()
+      .filter((name) => name.startsWith(prefix))
       .filter((name) => after === null || compareUtf8(name, after) > 0)
-      .sort(compareUtf8);
-    const page = names.slice(0, limit);
-    const keys = page.map((name) => {
-      const { expiresAt } = this.entries.get(name);
-      return expiresAt === null ? { name } : { name, expiration: Math.floor(expiresAt / 1000) };
-    });
-    if (names.length > limit) {
-      const cursor = Buffer.from(page[page.length - 1], "utf8").toString("base64url");
+      .map((name) => [name, this.store.read(name, this.location, { cacheMiss: false })])
+      .filter(([, entry]) => entry !== undefined)
+      .sort(([a], [b]) => compareUtf8(a, b));
+    const page = visible.slice(0, limit);
+    const keys = page.map(([name, { expiresAt }]) =>
+      expiresAt === null ? { name } : { name, expiration: Math.floor(expiresAt / 1000) },
+    );
+    if (visible.length > limit) {
+      const cursor = Buffer.from(page[page.length - 1][0], "utf8").toString("base64url");
       return { keys, list_complete: false, cursor };
     }
     return { keys, list_complete: true };
