@@ -149,10 +149,12 @@ async def measure_requests(bundle: Path, requests: int, refreshes: int, codes: i
                        "content-type": "application/json",
                        "accept": "application/json, text/event-stream"}
             proxied: list[float] = []
+            kv_before = (await client.get("/__harness__/stats")).json()["kv"]
             for _ in range(requests):
                 reply = await client.post("/mcp", content=MCP_PING, headers=headers)
                 assert reply.status_code == 200, reply.text
                 proxied.append(python_ms(reply))
+            kv_after = (await client.get("/__harness__/stats")).json()["kv"]
             refresh_token = flow.token_reply.json()["refresh_token"]
             refreshed: list[float] = []
             for _ in range(refreshes):
@@ -163,11 +165,14 @@ async def measure_requests(bundle: Path, requests: int, refreshes: int, codes: i
                 assert reply.status_code == 200, reply.text
                 refresh_token = reply.json()["refresh_token"]
                 refreshed.append(python_ms(reply))
-            memory = (await client.get("/__harness__/memory")).json()["wasm_memory_bytes"]
+            memory = (await client.get("/__harness__/stats")).json()["wasm_memory_bytes"]
     warm = proxied[5:] if len(proxied) > 10 else proxied
     print("\nPython time per request (goal <= 2 ms)")
     print(f"  first request of the isolate (creates WorkerApp)  {python_ms(first):6.2f} ms")
     print(f"  proxied MCP request (bearer check + forward)  {summary(warm)}")
+    print(f"    KV over {requests} proxied requests: "
+          f"{kv_after['reads'] - kv_before['reads']} reads, "
+          f"{kv_after['writes'] - kv_before['writes']} writes")
     print(f"  /token refresh_token grant (with rotation)    {summary(refreshed)}")
     print(f"  /token authorization_code grant               {summary(code_grants)}")
     print(f"\nPyodide heap after these requests: {memory / 2**20:.0f} MiB "

@@ -354,3 +354,22 @@ class SplitTransport:
     async def send(self, method: str, path: str, headers: dict[str, str], body: bytes):
         side = self.browser if path.startswith("/authorize") else self.client
         return await side.send(method, path, headers, body)
+
+
+def test_mcp_requests_write_nothing_to_kv(bundle: Path, sse: GatedSse):
+    """The free plan allows 1,000 KV writes a day: proxying must not write to KV."""
+    pin = new_pin()
+    with start_harness(bundle, worker_env(pin), control=True) as info:
+        flow = asyncio.run(token_reply_over_http(info.origin, pin))
+        assert flow.token_reply.status == 200, flow.token_reply.body
+        sse.release.set()
+        headers = {"authorization": f"Bearer {flow.access_token}",
+                   "accept": "application/json, text/event-stream"}
+        before = httpx.get(f"{info.origin}/__harness__/stats").json()["kv"]
+        for _ in range(5):
+            reply = httpx.post(f"{info.origin}/mcp", headers=headers, timeout=30,
+                               json={"jsonrpc": "2.0", "id": 1, "method": "ping"})
+            assert reply.status_code == 200, reply.text
+        after = httpx.get(f"{info.origin}/__harness__/stats").json()["kv"]
+    assert after["writes"] == before["writes"]
+    assert after["reads"] - before["reads"] <= 5

@@ -14,7 +14,8 @@
 // --measure-cpu adds `x-harness-python-ms` to each response: the Python execution time of the
 //   fetch handler (synchronous slices only; awaits on KV/fetch excluded).
 // --control serves POST /__harness__/kv-clock?advance=SECONDS (moves the KV clock forward) and
-//   GET /__harness__/memory ({"wasm_memory_bytes"}: the Pyodide heap, which only grows).
+//   GET /__harness__/stats ({"wasm_memory_bytes": the Pyodide heap, which only grows,
+//   "kv": {"reads", "writes", "lists"}: KV operations so far, all locations together).
 // --import-profile adds "import_profile": [[module, self ms, cumulative ms], ...] to the JSON.
 // --sdk-wrapped-kv gives OAUTH_KV workerd's class name, so the SDK wraps it (see kv.mjs).
 // --kv-write-limit makes KV refuse a second write to a key within a second (429), like KV.
@@ -219,10 +220,13 @@ async function handleControl(req, res, worker) {
     res.writeHead(204).end();
     return;
   }
-  if (req.method === "GET" && url.pathname === "/__harness__/memory") {
-    const bytes = worker.pyodide._module.HEAP8.buffer.byteLength;
+  if (req.method === "GET" && url.pathname === "/__harness__/stats") {
+    const stats = {
+      wasm_memory_bytes: worker.pyodide._module.HEAP8.buffer.byteLength,
+      kv: worker.store.counts,
+    };
     res.writeHead(200, { "content-type": "application/json" });
-    res.end(JSON.stringify({ wasm_memory_bytes: bytes }));
+    res.end(JSON.stringify(stats));
     return;
   }
   res.writeHead(404).end("unknown harness control endpoint");

@@ -64,6 +64,7 @@ export class KvStore {
     this.clockOffsetMs = 0;
     this.replicationDelayMs = replicationDelaySeconds * 1000;
     this.writeLimit = writeLimit;
+    this.counts = { reads: 0, writes: 0, lists: 0 }; // operations, for tests and benchmarks
   }
 
   /** The KV clock in ms; tests move it forward to expire keys without waiting. */
@@ -76,6 +77,7 @@ export class KvStore {
   }
 
   write(operation, key, value, expiresAt, location) {
+    this.counts.writes += 1;
     if (this.writeLimit) {
       const last = this.lastWrite.get(key);
       if (last !== undefined && Date.now() - last < 1000) {
@@ -156,6 +158,7 @@ export class EmulatedKvNamespace {
   async get(key, options) {
     checkKey("GET", key);
     const opts = typeof options === "string" ? { type: options } : this.checkOptions("GET", options);
+    this.store.counts.reads += 1;
     const entry = this.store.read(key, this.location);
     if (entry === undefined) {
       return null;
@@ -226,6 +229,7 @@ export class EmulatedKvNamespace {
 
   async list(options) {
     const opts = this.checkOptions("LIST", options);
+    this.store.counts.lists += 1;
     const prefix = opts.prefix ?? "";
     const limit = opts.limit ?? MAX_LIST_LIMIT;
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) {
