@@ -24,6 +24,7 @@ COMMAND_MODULES = [
     "cfmcp.commands.install_client",
     "cfmcp.commands.init",
     "cfmcp.commands.deploy",
+    "cfmcp.commands.doctor",
 ]
 
 app = typer.Typer(

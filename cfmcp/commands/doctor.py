@@ -1,0 +1,43 @@
+"""`cfmcp doctor`: check the project, the Cloudflare account and the live Worker at once.
+
+Exit codes: 0 no check failed (warnings and skips allowed), 1 a check failed, 2 usage.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    app.command("doctor")(doctor)
+
+
+def doctor(
+    config_path: Path = typer.Option(Path("cfmcp.toml"), "--config", "-c", help="Project file."),
+    json_output: bool = typer.Option(False, "--json", help="Print the results as JSON."),
+    smoke_via: str = typer.Option(
+        "", "--smoke-via", envvar="CFMCP_SMOKE_VIA",
+        help="Send the live checks to this origin instead of the public URL (values are still "
+             "compared with the public URL)."),
+    timeout: float = typer.Option(5.0, "--timeout", min=0.5,
+                                  help="Seconds per HTTP request of the live checks."),
+) -> None:
+    """Find what stands between your MCP clients and the upstream, and the command that fixes it.
+
+    Checks cfmcp.toml, the Cloudflare token and account, the deployed Worker (is its bundle
+    the one cfmcp.toml renders? secrets, KV, hostname), the live endpoints, Cloudflare's
+    "Block AI bots" setting (claude.ai's User-Agent Claude-User) and the upstream. Needs
+    CLOUDFLARE_API_TOKEN for the account checks (skipped without it). All run at once.
+    Exit codes: 0 no check failed, 1 a check failed, 2 usage.
+    """
+    from cfmcp.doctor.context import DoctorOptions
+    from cfmcp.doctor.run import run_doctor
+
+    options = DoctorOptions(config_path=config_path, smoke_via=smoke_via or None,
+                            timeout=timeout)
+    code = run_doctor(options, dict(os.environ), json_output=json_output)
+    if code:
+        raise typer.Exit(code)

@@ -1,0 +1,125 @@
+"""Checks of the Cloudflare account: token, account, Worker, bundle, secrets, KV, hostname.
+
+Read-only: every call goes through the gateway (`cfmcp.cloudflare_api`) and nothing is written.
+Secrets are checked by name only; their values cannot be read back and never are.
+"""
+
+from __future__ import annotations
+
+from cfmcp.deploy.models import BUNDLE_HASH_VAR
+from cfmcp.doctor.context import DoctorContext
+from cfmcp.doctor.model import DEPLOY, CheckResult, Skip, fail, ok, skip
+from cfmcp.errors import CfmcpError
+from cfmcp.render import KV_BINDING, SECRET_NAMES, render_bundle
+
+
+def check_token(ctx: DoctorContext) -> CheckResult:
+    try:
+        info = ctx.token()
+    except Skip as exc:
+        return skip(exc.reason + ": account checks skipped", exc.hint, exc.next_command)
+    except CfmcpError as exc:
+        return fail(exc.message, exc.hint or "")
+    kind = "account-owned" if info.account_owned else "user"
+    return ok(f"{kind} API token is {info.status or 'active'}")
+
+
+def check_account(ctx: DoctorContext) -> CheckResult:
+    account = ctx.account_id()
+    try:
+        namespaces = ctx.kv_namespaces()
+    except CfmcpError as exc:
+        return fail(f"account {account} is not reachable with this token: {exc.message}",
+                    exc.hint or "")
+    return ok(f"account {account} reachable ({len(namespaces)} KV namespaces)")
+
+
+def check_worker(ctx: DoctorContext) -> CheckResult:
+    name = ctx.config().name
+    script = ctx.script()
+    if script is None:
+        return fail(f"Worker {name!r} does not exist on the account", "deploy it", DEPLOY)
+    if script.var(BUNDLE_HASH_VAR) is None:
+        return fail(f"Worker {name!r} exists but was not deployed by cfmcp",
+                    "choose another name (`cfmcp init --name NEW`) or delete that Worker",
+                    "cfmcp init --name NEW")
+    return ok(f"Worker {name!r} was deployed by cfmcp")
+
+
+def check_bundle(ctx: DoctorContext) -> CheckResult:
+    config = ctx.config()
+    deployed = ctx.deployed_script().var(BUNDLE_HASH_VAR)
+    if deployed is None:
+        raise Skip("not a cfmcp Worker (see the Worker check)")
+    expected = render_bundle(config, public_url=ctx.public_url()).sha256
+    if deployed != expected:
+        return fail("config changed since the last deploy (deployed bundle "
+                    f"{deployed[:12]}…, cfmcp.toml renders {expected[:12]}…)",
+                    "deploy the current config", DEPLOY)
+    script = ctx.deployed_script()
+    if script.compatibility_date and script.compatibility_date != config.compatibility_date:
+        return fail(f"deployed with compatibility_date {script.compatibility_date}, "
+                    f"cfmcp.toml says {config.compatibility_date}",
+                    "deploy the current config", DEPLOY)
+    return ok(f"deployed bundle matches cfmcp.toml (sha256 {expected[:12]}…)")
+
+
+def check_secrets(ctx: DoctorContext) -> CheckResult:
+    present = ctx.deployed_script().secret_names
+    missing = [name for name in SECRET_NAMES if name not in present]
+    if missing:
+        needs_pat = "UPSTREAM_TOKEN" in missing
+        return fail(f"missing secret{'s' if len(missing) > 1 else ''}: {', '.join(missing)}",
+                    "`cfmcp deploy` sets missing secrets"
+                    + (" (the PAT from CFMCP_UPSTREAM_TOKEN or a prompt)" if needs_pat else ""),
+                    DEPLOY)
+    return ok("secrets " + ", ".join(SECRET_NAMES) + " are set")
+
+
+def check_kv(ctx: DoctorContext) -> CheckResult:
+    config = ctx.config()
+    title = config.kv_namespace_title
+    namespace = next((n for n in ctx.kv_namespaces() if n.title == title), None)
+    if namespace is None:
+        return fail(f"KV namespace {title!r} does not exist", "deploy creates it", DEPLOY)
+    bound = ctx.deployed_script().kv_namespaces.get(KV_BINDING)
+    if bound != namespace.id:
+        what = f"namespace {bound}" if bound else "nothing"
+        return fail(f"the Worker's {KV_BINDING} binding points to {what}, not {title!r} "
+                    f"({namespace.id})", "deploy binds it", DEPLOY)
+    return ok(f"KV namespace {title!r} exists and is bound as {KV_BINDING}")
+
+
+def check_hostname(ctx: DoctorContext) -> CheckResult:
+    config = ctx.config()
+    host = config.hostname
+    api = ctx.verified_api()
+    account = ctx.account_id()
+    if host.mode == "workers_dev":
+        url = ctx.public_url()
+        if not api.script_subdomain_enabled(account, config.name):
+            return fail(f"workers.dev is not enabled for {config.name!r} ({url})",
+                        "deploy enables it", DEPLOY)
+        return ok(f"workers.dev enabled: {url}")
+    if host.mode == "custom_domain":
+        domain = api.find_worker_domain(account, host.domain)
+        if domain is None:
+            return fail(f"custom domain {host.domain} is not attached", "deploy attaches it",
+                        DEPLOY)
+        if domain.service != config.name:
+            return fail(f"custom domain {host.domain} is attached to Worker "
+                        f"{domain.service!r}, not {config.name!r}",
+                        "detach it in the dashboard (Workers → Settings → Domains)")
+        return ok(f"custom domain {host.domain} is attached to this Worker")
+    zones = api.list_zones(account, name=host.zone)
+    zone = next((z for z in zones if z.name.lower() == host.zone.lower()), None)
+    if zone is None:
+        return fail(f"zone {host.zone!r} is not in account {account}",
+                    "add the domain to this account or fix [hostname].zone")
+    route = next((r for r in api.list_routes(zone.id) if r.pattern == host.route), None)
+    if route is None:
+        return fail(f"route {host.route} does not exist", "deploy creates it", DEPLOY)
+    if route.script != config.name:
+        return fail(f"route {host.route} points to {route.script or 'no Worker'!r}",
+                    "delete that route in the dashboard or use another pattern")
+    return ok(f"route {host.route} points to this Worker")

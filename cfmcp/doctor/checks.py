@@ -1,0 +1,26 @@
+"""The checks `cfmcp doctor` runs, in the order they are shown (the most basic first)."""
+
+from __future__ import annotations
+
+from cfmcp.doctor import account_checks as account
+from cfmcp.doctor import live_checks as live
+from cfmcp.doctor import project_checks as project
+from cfmcp.doctor.context import DoctorContext
+from cfmcp.doctor.runner import Check
+
+CHECKS: tuple[Check[DoctorContext], ...] = (
+    Check("project", "project file", project.check_project),
+    Check("compatibility-date", "compatibility date", project.check_compatibility_date),
+    Check("token", "Cloudflare token", account.check_token),
+    Check("account", "account", account.check_account),
+    Check("worker", "Worker", account.check_worker),
+    Check("bundle", "deployed bundle", account.check_bundle),
+    Check("secrets", "secrets", account.check_secrets),
+    Check("kv", "KV namespace", account.check_kv),
+    Check("hostname", "hostname", account.check_hostname),
+    Check("issuer", "AS metadata", live.check_issuer),
+    Check("resource", "resource metadata", live.check_resource),
+    Check("mcp-401", "/mcp without token", live.check_unauthenticated),
+    Check("ai-bots", "AI-bot block", live.check_ai_bot_block),
+    Check("upstream", "upstream", live.check_upstream),
+)

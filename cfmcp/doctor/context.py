@@ -1,0 +1,203 @@
+"""What the checks share: the config, the API gateway, lookups made once, the HTTP client.
+
+Checks run concurrently and independently; when two need the same fact (the deployed script,
+the public URL) the first one to ask makes the call and the other waits for its answer. A
+lookup that cannot be made raises `Skip`, which turns the asking check into a skip result.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Generic, TypeVar
+
+import httpx
+
+from cfmcp.config import ProjectConfig, load_config
+from cfmcp.deploy.state import DeployState, load_state, state_path
+from cfmcp.doctor.model import INIT, SET_TOKEN, Skip
+from cfmcp.errors import CfmcpError
+from cfmcp.smoke import SmokeTester
+
+if TYPE_CHECKING:
+    from cfmcp.cloudflare_api import CloudflareApi, DeployedScript, KvNamespace, TokenInfo
+
+T = TypeVar("T")
+TOKEN_ENV = "CLOUDFLARE_API_TOKEN"
+USER_AGENT = "cfmcp-doctor"
+
+
+@dataclass(frozen=True)
+class DoctorOptions:
+    config_path: Path = Path("cfmcp.toml")
+    smoke_via: str | None = None
+    timeout: float = 5.0  # seconds per HTTP request to the Worker or the upstream
+
+
+class Once(Generic[T]):
+    """A value computed at most once, by whichever thread asks first (errors are kept too)."""
+
+    def __init__(self, compute: Callable[[], T]) -> None:
+        self._compute = compute
+        self._lock = threading.Lock()
+        self._done = False
+        self._value: T | None = None
+        self._error: BaseException | None = None
+
+    def get(self) -> T:
+        with self._lock:
+            if not self._done:
+                try:
+                    self._value = self._compute()
+                except Exception as exc:  # kept and re-raised to every caller
+                    self._error = exc
+                self._done = True
+        if self._error is not None:
+            raise self._error
+        return self._value  # type: ignore[return-value]
+
+    def made(self) -> T | None:
+        """The value if it was computed successfully, without computing it."""
+        with self._lock:
+            return self._value if self._done and self._error is None else None
+
+
+class DoctorContext:
+    """Shared, lazily made lookups for one doctor run."""
+
+    def __init__(self, options: DoctorOptions, env: Mapping[str, str]) -> None:
+        self.options = options
+        self.env = env
+        self.http = httpx.Client(
+            timeout=httpx.Timeout(options.timeout, connect=min(options.timeout, 3.0)),
+            follow_redirects=False, headers={"User-Agent": USER_AGENT})
+        self._project = Once(self._load_project)
+        self._api = Once(self._make_api)
+        self._token = Once(self._verify_token)
+        self._script = Once(lambda: self.verified_api().get_script(self.account_id(),
+                                                                    self.config().name))
+        self._kv = Once(lambda: self.verified_api().list_kv_namespaces(self.account_id()))
+        self._subdomain = Once(
+            lambda: self.verified_api().get_workers_subdomain(self.account_id()))
+        self._public_url = Once(self._find_public_url)
+        self._smoke = Once(self._make_smoke_tester)
+
+    def close(self) -> None:
+        self.http.close()
+        api = self._api.made()
+        if api is not None:
+            api.close()
+
+    # -- project ---------------------------------------------------------------------------
+
+    def _load_project(self) -> ProjectConfig:
+        config = load_config(self.options.config_path)
+        if not config.account_id and self.env.get("CLOUDFLARE_ACCOUNT_ID"):
+            config.account_id = self.env["CLOUDFLARE_ACCOUNT_ID"].strip()
+            config.validate()
+        return config
+
+    def load_project(self) -> ProjectConfig:
+        """The project file, or the CfmcpError saying what is wrong with it."""
+        return self._project.get()
+
+    def config(self) -> ProjectConfig:
+        try:
+            return self._project.get()
+        except CfmcpError:
+            raise Skip("needs a valid cfmcp.toml", next_command=INIT) from None
+
+    def state(self) -> DeployState:
+        """What the last deploy recorded, when it is about this account and Worker."""
+        config = self.config()
+        state = load_state(state_path(self.options.config_path.resolve().parent))
+        return state if state.applies_to(config.account_id, config.name) else DeployState()
+
+    def account_id(self) -> str:
+        account = self.config().account_id
+        if not account:
+            raise Skip("cfmcp.toml has no account_id",
+                       hint="set it with `cfmcp init --account-id ID` or CLOUDFLARE_ACCOUNT_ID",
+                       next_command=INIT)
+        return account
+
+    # -- Cloudflare ------------------------------------------------------------------------
+
+    def _make_api(self) -> CloudflareApi:
+        from cfmcp.cloudflare_api import CloudflareApi
+
+        token = self.env.get(TOKEN_ENV, "").strip()
+        if not token:
+            raise Skip(f"{TOKEN_ENV} is not set",
+                       hint=f"set {TOKEN_ENV} (the token `cfmcp deploy` uses) to run the "
+                            "account checks",
+                       next_command=SET_TOKEN)
+        return CloudflareApi(token, base_url=self.env.get("CLOUDFLARE_API_BASE_URL") or None,
+                             max_attempts=2, timeout=20.0)
+
+    def api(self) -> CloudflareApi:
+        return self._api.get()
+
+    def _verify_token(self) -> TokenInfo:
+        account = self.config().account_id or None
+        return self.api().verify_token(account,
+                                       account_owned_first=self.state().token_account_owned)
+
+    def token(self) -> TokenInfo:
+        return self._token.get()
+
+    def verified_api(self) -> CloudflareApi:
+        """The gateway, once the token is known to be valid (else Skip)."""
+        try:
+            self.token()
+        except Skip:
+            raise
+        except CfmcpError:
+            raise Skip("needs a valid Cloudflare API token (see the token check)") from None
+        return self.api()
+
+    def script(self) -> DeployedScript | None:
+        return self._script.get()
+
+    def deployed_script(self) -> DeployedScript:
+        script = self.script()
+        if script is None:
+            raise Skip(f"Worker {self.config().name!r} is not deployed")
+        return script
+
+    def kv_namespaces(self) -> list[KvNamespace]:
+        return self._kv.get()
+
+    def workers_subdomain(self) -> str | None:
+        return self._subdomain.get()
+
+    # -- the live Worker -------------------------------------------------------------------
+
+    def _find_public_url(self) -> str:
+        config = self.config()
+        if config.hostname.mode != "workers_dev":
+            return config.public_origin()
+        try:
+            subdomain = self.workers_subdomain()
+        except Skip:
+            recorded = self.state().public_url
+            if recorded:
+                return recorded.rstrip("/")
+            raise Skip("the workers.dev URL is unknown without a Cloudflare API token and "
+                       "no deploy is recorded in .cfmcp/state.json",
+                       hint=f"set {TOKEN_ENV}", next_command=SET_TOKEN) from None
+        if not subdomain:
+            raise Skip("the account has no workers.dev subdomain yet")
+        return config.public_origin(subdomain)
+
+    def public_url(self) -> str:
+        return self._public_url.get()
+
+    def _make_smoke_tester(self) -> SmokeTester:
+        return SmokeTester(self.public_url(), via=self.options.smoke_via, client=self.http)
+
+    def smoke(self) -> SmokeTester:
+        """smoke.py's checker: it contacts `--smoke-via` when given, compares with the URL."""
+        return self._smoke.get()
