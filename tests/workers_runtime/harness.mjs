@@ -12,7 +12,8 @@
 // Once serving, prints `CFMCP_HARNESS_READY {json}` on stdout and writes the same JSON to the
 // ready file: {"origin", "pyodide_ms", "sdk_import_ms", "main_import_ms"}.
 // --measure-cpu adds `x-harness-python-ms` to each response: the Python execution time of the
-//   fetch handler (synchronous slices only; awaits on KV/fetch excluded).
+//   fetch handler (synchronous slices only; awaits on KV/fetch excluded), and
+//   `x-harness-fetch-call-ms`: the part of it spent inside fetch() calls themselves (JS).
 // --control serves POST /__harness__/kv-clock?advance=SECONDS (moves the KV clock forward) and
 //   GET /__harness__/stats ({"wasm_memory_bytes": the Pyodide heap, which only grows,
 //   "kv": {"reads", "writes", "lists"}: KV operations so far, all locations together).
@@ -200,6 +201,23 @@ async function startWorker(options, store, location) {
   return { location, pyodide, support, entrypoint, env, store, timings };
 }
 
+/**
+ * Time spent inside the synchronous part of fetch() calls (undici's JavaScript here, native code
+ * in workerd), so --measure-cpu can report it apart. Exact only while requests do not overlap.
+ */
+const fetchTimer = { ms: 0 };
+function timeFetchCalls() {
+  const realFetch = globalThis.fetch;
+  globalThis.fetch = function timedFetch(...args) {
+    const start = performance.now();
+    try {
+      return realFetch.apply(this, args);
+    } finally {
+      fetchTimer.ms += performance.now() - start;
+    }
+  };
+}
+
 function workerExceptionResponse() {
   // What the edge answers when a Worker throws (Cloudflare error 1101), marked for tests.
   return new Response("Worker threw exception", {
@@ -252,6 +270,7 @@ function serve(worker, options, port) {
     const extraHeaders = [];
     try {
       const ctx = makeExecutionContext(log);
+      fetchTimer.ms = 0;
       const outcome = await worker.support.call_fetch(
         worker.entrypoint, ctx, worker.env, request, options.measureCpu,
       );
@@ -261,7 +280,10 @@ function serve(worker, options, port) {
       } else {
         log(`fetch returned ${Object.prototype.toString.call(result)}, not a Response`);
       }
-      if (options.measureCpu) extraHeaders.push(["x-harness-python-ms", pythonMs.toFixed(3)]);
+      if (options.measureCpu) {
+        extraHeaders.push(["x-harness-python-ms", pythonMs.toFixed(3)]);
+        extraHeaders.push(["x-harness-fetch-call-ms", fetchTimer.ms.toFixed(3)]);
+      }
     } catch (error) {
       log(`Worker threw while handling ${req.method} ${req.url}:\n${error.message ?? error}`);
     }
@@ -305,6 +327,7 @@ function announceReady(servers, workers, options) {
 
 async function main() {
   const options = parseOptions();
+  if (options.measureCpu) timeFetchCalls();
   const store = new KvStore({
     replicationDelaySeconds: options.replicationDelaySeconds,
     writeLimit: options.kvWriteLimit,
