@@ -34,6 +34,7 @@ PERM_KV = "Workers KV Storage: Edit (Account)"
 PERM_ROUTES = "Workers Routes: Edit (Zone)"
 PERM_ZONE = "Zone: Read (Zone)"
 PERM_ACCOUNT = "Account Settings: Read (Account)"
+PERM_BOTS = "Bot Management: Read (Zone)"
 
 T = TypeVar("T")
 
@@ -400,6 +401,86 @@ class CloudflareApi:
                                                        script=script),
             retry_server_errors=False)
         return WorkerRoute(id=getattr(result, "id", "") or "", pattern=pattern, script=script)
+
+    # -- zone settings (doctor) ------------------------------------------------------------
+
+    def get_ai_bots_protection(self, zone_id: str) -> str | None:
+        """The zone's "Block AI bots" setting (`block`, `disabled`, `only_on_ad_pages`), or
+        None when the answer does not say."""
+        result = self._call("read the zone's bot settings", PERM_BOTS,
+                            lambda: self._client.bot_management.get(zone_id=zone_id))
+        value = getattr(result, "ai_bots_protection", None)
+        return str(value) if value else None
+
+    # -- KV keys and values (clients list/revoke) -------------------------------------------
+
+    def list_kv_keys(self, account_id: str, namespace_id: str, prefix: str = "") -> list[str]:
+        """Every key name with `prefix` (cursor pagination, 1000 per call)."""
+        what = "list KV keys"
+        page = self._call(what, PERM_KV, lambda: self._client.kv.namespaces.keys.list(
+            namespace_id, account_id=account_id, prefix=prefix, limit=1000))
+        names: list[str] = []
+        while True:
+            names.extend(k.name for k in (page.result or []))
+            if not page.has_next_page():
+                return names
+            page = self._call(what, PERM_KV, page.get_next_page)
+
+    def get_kv_value(self, account_id: str, namespace_id: str, key: str) -> bytes | None:
+        """The raw value, or None when the key is absent (or expired)."""
+        try:
+            response = self._call(
+                "read a KV value", PERM_KV,
+                lambda: self._client.kv.namespaces.values.get(
+                    key, account_id=account_id, namespace_id=namespace_id))
+        except NotFound:
+            return None
+        return response.read()
+
+    def put_kv_value(self, account_id: str, namespace_id: str, key: str, value: str, *,
+                     expiration_ttl: int) -> None:
+        self._call(
+            "write a KV value", PERM_KV,
+            lambda: self._client.kv.namespaces.values.update(
+                key, account_id=account_id, namespace_id=namespace_id,
+                value=value.encode(), expiration_ttl=expiration_ttl))
+
+    def delete_kv_value(self, account_id: str, namespace_id: str, key: str) -> None:
+        """Deleting an absent key succeeds (as on Cloudflare)."""
+        self._call(
+            "delete a KV value", PERM_KV,
+            lambda: self._client.kv.namespaces.values.delete(
+                key, account_id=account_id, namespace_id=namespace_id))
+
+    # -- deletions (destroy); each returns False when the object was already gone -----------
+
+    def delete_kv_namespace(self, account_id: str, namespace_id: str) -> bool:
+        return self._delete(f"delete KV namespace {namespace_id}", PERM_KV,
+                            lambda: self._client.kv.namespaces.delete(
+                                namespace_id, account_id=account_id))
+
+    def delete_script(self, account_id: str, name: str) -> bool:
+        """Delete a Worker; its secrets, versions and workers.dev route go with it."""
+        return self._delete(f"delete Worker {name!r}", PERM_SCRIPTS,
+                            lambda: self._client.workers.scripts.delete(
+                                name, account_id=account_id))
+
+    def delete_worker_domain(self, account_id: str, domain_id: str) -> bool:
+        return self._delete(f"detach custom domain {domain_id}", PERM_ROUTES,
+                            lambda: self._client.workers.domains.delete(
+                                domain_id, account_id=account_id))
+
+    def delete_route(self, zone_id: str, route_id: str) -> bool:
+        return self._delete(f"delete route {route_id}", PERM_ROUTES,
+                            lambda: self._client.workers.routes.delete(route_id,
+                                                                       zone_id=zone_id))
+
+    def _delete(self, what: str, permission: str, fn: Callable[[], object]) -> bool:
+        try:
+            self._call(what, permission, fn)
+        except NotFound:
+            return False
+        return True
 
 
 def _no_request_bodies_in_logs() -> None:

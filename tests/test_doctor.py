@@ -16,11 +16,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+import respx
 from typer.testing import CliRunner
 
 from cfmcp.cli import app
+from cfmcp.cloudflare_api import CloudflareApi
 from cfmcp.config import ProjectConfig, UpstreamConfig, load_config, save_config
-from cfmcp.doctor.context import DoctorContext, DoctorOptions
+from cfmcp.doctor.context import DoctorContext, DoctorOptions, Once
 from cfmcp.doctor.live_checks import check_ai_bot_block
 from cfmcp.doctor.model import Status, ok
 from cfmcp.doctor.project_checks import check_compatibility_date
@@ -385,3 +387,77 @@ def test_checks_run_concurrently():
     starts = [i for i, e in enumerate(events) if e.startswith("start")]
     ends = [i for i, e in enumerate(events) if e.startswith("end")]
     assert max(starts) < min(ends)  # every check started before any finished
+
+
+@pytest.mark.parametrize("hostname", [
+    {"mode": "custom_domain", "domain": "mcp.example.com"},
+    {"mode": "route", "route": "api.example.com/mcp*", "zone": "example.com"},
+])
+def test_custom_domain_and_route_are_checked_on_the_account(fake, tmp_path, monkeypatch,
+                                                            upstream, hostname):
+    config = project(tmp_path, upstream, fake.account_id, **hostname)
+    result = deploy(monkeypatch, fake, config, "--yes", "--skip-smoke")
+    assert result.exit_code == 0, result.output
+    _, report = doctor(config, "--smoke-via", "http://127.0.0.1:9")
+    checks = by_name(report)
+    assert checks["hostname"]["status"] == "ok", checks["hostname"]
+    assert "this Worker" in checks["hostname"]["reason"]
+    assert checks["bundle"]["status"] == "ok"
+    # The zone's bot settings are asked for (the fake does not know them: not a failure).
+    assert fake.calls.count("GET", f"/zones/{fake.zone_id}/bot_management") == 1
+    assert checks["ai-bots"]["status"] == "skip"
+
+
+def test_route_of_another_worker_fails(fake, tmp_path, monkeypatch, upstream):
+    config = project(tmp_path, upstream, fake.account_id, mode="route",
+                     route="api.example.com/mcp*", zone="example.com")
+    assert deploy(monkeypatch, fake, config, "--yes", "--skip-smoke").exit_code == 0
+    with fake.state.lock:
+        for route in fake.state.routes.values():
+            route.script = "someone-else"
+    _, report = doctor(config, "--smoke-via", "http://127.0.0.1:9")
+    hostname = by_name(report)["hostname"]
+    assert hostname["status"] == "fail" and "someone-else" in hostname["reason"]
+
+
+def edge_answering(claude_user: httpx.Response):
+    def edge(request: httpx.Request) -> httpx.Response:
+        if request.headers["user-agent"] == "Claude-User":
+            return claude_user
+        return httpx.Response(401, headers={"WWW-Authenticate": 'Bearer resource_metadata="x"'})
+    return httpx.MockTransport(edge)
+
+
+def test_zone_setting_block_fails_even_when_the_local_probe_passes(tmp_path):
+    ctx = context_for(tmp_path)
+    ctx.http = httpx.Client(transport=edge_answering(
+        httpx.Response(401, headers={"WWW-Authenticate": 'Bearer resource_metadata="x"'})))
+    ctx._ai_bots = Once(lambda: "block")
+    result = run_one(Check("ai-bots", "AI-bot block", check_ai_bot_block), ctx)
+    assert result.status is Status.fail
+    assert "setting is on" in result.reason and "not through Cloudflare" in result.reason
+    assert "Security → Bots" in result.hint
+
+
+def test_zone_setting_is_named_when_the_probe_is_blocked(tmp_path):
+    ctx = context_for(tmp_path)
+    ctx.http = httpx.Client(transport=edge_answering(httpx.Response(403, text="<html>")))
+    ctx._ai_bots = Once(lambda: "block")
+    result = run_one(Check("ai-bots", "AI-bot block", check_ai_bot_block), ctx)
+    assert result.status is Status.fail
+    assert "blocked before the Worker" in result.reason and "setting is on" in result.reason
+
+
+@respx.mock
+def test_gateway_reads_the_ai_bots_setting():
+    zone = "a0" * 16
+    route = respx.get(f"https://cf.test/client/v4/zones/{zone}/bot_management").mock(
+        return_value=httpx.Response(200, json={
+            "success": True, "errors": [], "messages": [],
+            "result": {"ai_bots_protection": "block", "enable_js": True, "fight_mode": False,
+                       "using_latest_model": True}}))
+    with CloudflareApi("FAKE-token-for-tests-0000000000", base_url="https://cf.test/client/v4",
+                       sleep=lambda _: None) as api:
+        assert api.get_ai_bots_protection(zone) == "block"
+    assert route.calls.last.request.headers["authorization"] == \
+        "Bearer FAKE-token-for-tests-0000000000"

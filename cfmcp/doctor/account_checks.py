@@ -111,11 +111,7 @@ def check_hostname(ctx: DoctorContext) -> CheckResult:
                         f"{domain.service!r}, not {config.name!r}",
                         "detach it in the dashboard (Workers → Settings → Domains)")
         return ok(f"custom domain {host.domain} is attached to this Worker")
-    zones = api.list_zones(account, name=host.zone)
-    zone = next((z for z in zones if z.name.lower() == host.zone.lower()), None)
-    if zone is None:
-        return fail(f"zone {host.zone!r} is not in account {account}",
-                    "add the domain to this account or fix [hostname].zone")
+    zone = ctx.zone()
     route = next((r for r in api.list_routes(zone.id) if r.pattern == host.route), None)
     if route is None:
         return fail(f"route {host.route} does not exist", "deploy creates it", DEPLOY)

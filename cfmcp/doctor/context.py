@@ -22,7 +22,7 @@ from cfmcp.errors import CfmcpError
 from cfmcp.smoke import SmokeTester
 
 if TYPE_CHECKING:
-    from cfmcp.cloudflare_api import CloudflareApi, DeployedScript, KvNamespace, TokenInfo
+    from cfmcp.cloudflare_api import CloudflareApi, DeployedScript, KvNamespace, TokenInfo, Zone
 
 T = TypeVar("T")
 TOKEN_ENV = "CLOUDFLARE_API_TOKEN"
@@ -81,6 +81,8 @@ class DoctorContext:
         self._kv = Once(lambda: self.verified_api().list_kv_namespaces(self.account_id()))
         self._subdomain = Once(
             lambda: self.verified_api().get_workers_subdomain(self.account_id()))
+        self._zone = Once(self._find_zone)
+        self._ai_bots = Once(lambda: self.verified_api().get_ai_bots_protection(self.zone().id))
         self._public_url = Once(self._find_public_url)
         self._smoke = Once(self._make_smoke_tester)
 
@@ -172,6 +174,27 @@ class DoctorContext:
 
     def workers_subdomain(self) -> str | None:
         return self._subdomain.get()
+
+    def _find_zone(self) -> Zone:
+        from cfmcp.deploy.remote import _find_zone
+
+        config = self.config()
+        if config.hostname.mode == "workers_dev":
+            raise Skip("workers.dev hostnames are not in a zone of the account")
+        self.account_id()
+        return _find_zone(self.verified_api(), config)
+
+    def zone(self) -> Zone:
+        """The zone of the custom domain or route (deploy's own lookup)."""
+        return self._zone.get()
+
+    def ai_bots_protection(self) -> str | None:
+        """The zone's "Block AI bots" setting, or None when it cannot be read (no zone, no
+        permission to read bot settings, no token)."""
+        try:
+            return self._ai_bots.get()
+        except (Skip, CfmcpError):
+            return None
 
     # -- the live Worker -------------------------------------------------------------------
 

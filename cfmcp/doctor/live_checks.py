@@ -53,28 +53,44 @@ def _looks_like_block(response: httpx.Response) -> bool:
     )
 
 
+def _fix(host: str) -> str:
+    return (f"Cloudflare dashboard → the zone of {host} → Security → Bots → \"Block AI bots\" "
+            f"→ off (or allow), or add a WAF skip rule for hostname {host}; then re-run "
+            "`cfmcp doctor`")
+
+
 def check_ai_bot_block(ctx: DoctorContext) -> CheckResult:
     tester = ctx.smoke()
     host = httpx.URL(tester.public_url).host
+    setting = ctx.ai_bots_protection()  # None unless a zone's setting could be read
+    zone_blocks = setting == "block"
+    zone_note = "; the zone's \"Block AI bots\" setting is on" if zone_blocks else ""
     try:
         response = ctx.http.post(tester.origin + "/mcp", json=PING, headers={
             "User-Agent": CLAUDE_USER_AGENT, "Accept": MCP_ACCEPT})
     except httpx.HTTPError as exc:
+        if zone_blocks:
+            return fail(f"the zone's \"Block AI bots\" setting is on: Cloudflare answers "
+                        f"claude.ai ({CLAUDE_USER_AGENT}) with 403", _fix(host))
         return skip(f"POST /mcp as {CLAUDE_USER_AGENT} got no answer ({type(exc).__name__})",
                     "see the /mcp and metadata checks")
     challenge = response.headers.get("www-authenticate", "")
     if response.status_code == 401 and "resource_metadata" in challenge:
-        return ok(f"User-Agent {CLAUDE_USER_AGENT} reaches the Worker (401 with "
-                  "resource_metadata)")
+        reached = f"User-Agent {CLAUDE_USER_AGENT} reaches the Worker (401 with resource_metadata)"
+        if not zone_blocks:
+            return ok(reached)
+        if tester.origin != tester.public_url:
+            return fail(f"the zone's \"Block AI bots\" setting is on (this probe went to "
+                        f"{tester.origin}, not through Cloudflare)", _fix(host))
+        return warn(reached + zone_note + " (a skip rule lets it through?)",
+                    "keep the WAF skip rule for this hostname")
     if response.status_code == 403 and _looks_like_block(response):
         mitigated = response.headers.get("cf-mitigated")
         how = f"cf-mitigated: {mitigated}" if mitigated else "no WWW-Authenticate"
         return fail(
             f"POST /mcp as {CLAUDE_USER_AGENT} (claude.ai) is blocked before the Worker: 403 "
-            f"({how}); Cloudflare's \"Block AI bots\" setting or a WAF rule blocks claude.ai",
-            f"Cloudflare dashboard → the zone of {host} → Security → Bots → \"Block AI bots\" "
-            f"→ off (or allow), or add a WAF skip rule for hostname {host}; then re-run "
-            "`cfmcp doctor`")
+            f"({how}); Cloudflare's \"Block AI bots\" setting or a WAF rule blocks claude.ai"
+            + zone_note, _fix(host))
     return fail(f"POST /mcp as {CLAUDE_USER_AGENT} gave {response.status_code} "
                 f"(WWW-Authenticate: {challenge or 'none'}), expected 401 with resource_metadata",
                 "something between claude.ai and the Worker changes its answer")
