@@ -27,7 +27,9 @@ from cfmcp.doctor.live_checks import check_ai_bot_block
 from cfmcp.doctor.model import Status, ok
 from cfmcp.doctor.project_checks import check_compatibility_date
 from cfmcp.doctor.runner import Check, run_checks, run_one
+from cfmcp.render import render_bundle
 from tests.fake_cloudflare.fake import FakeCloudflare
+from tests.hosts import start_worker
 from tests.test_deploy import PAT, deploy
 
 NAME = "gh-mcp"
@@ -461,3 +463,22 @@ def test_gateway_reads_the_ai_bots_setting():
         assert api.get_ai_bots_protection(zone) == "block"
     assert route.calls.last.request.headers["authorization"] == \
         "Bearer FAKE-token-for-tests-0000000000"
+
+
+def test_local_checks_a_cfmcp_dev_worker_without_the_account(tmp_path, upstream):
+    config_path = project(tmp_path, upstream)
+    bundle_dir = tmp_path / "bundle"
+    render_bundle(load_config(config_path)).write(bundle_dir)
+    env = {"UPSTREAM_TOKEN": PAT, "AUTH_PIN": "FAKE-pin-12345678",
+           "SIGNING_KEY": "FAKE-signing-key-0123456789abcdef0123456789"}
+    with start_worker("cpython", bundle_dir, env) as origin:
+        result, report = doctor(config_path, "--local", origin,
+                                "--smoke-via", "http://127.0.0.1:9")
+    assert result.exit_code == 0, result.output
+    checks = by_name(report)
+    assert report["public_url"] == origin
+    assert [checks[n]["status"] for n in LIVE_CHECKS] == ["ok"] * 4
+    assert checks["token"]["status"] == "skip" and "--local" in checks["token"]["reason"]
+    assert all(checks[n]["status"] == "skip" for n in ACCOUNT_CHECKS)
+    for secret in env.values():
+        assert secret not in result.output

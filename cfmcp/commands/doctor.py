@@ -22,6 +22,10 @@ def doctor(
         "", "--smoke-via", envvar="CFMCP_SMOKE_VIA",
         help="Send the live checks to this origin instead of the public URL (values are still "
              "compared with the public URL)."),
+    local: str = typer.Option(
+        "", "--local", metavar="URL",
+        help="Check a local Worker (`cfmcp dev`, e.g. http://127.0.0.1:8787) instead of the "
+             "deployed one; the Cloudflare account is not checked (--smoke-via is ignored)."),
     timeout: float = typer.Option(5.0, "--timeout", min=0.5,
                                   help="Seconds per HTTP request of the live checks."),
 ) -> None:
@@ -36,8 +40,8 @@ def doctor(
     from cfmcp.doctor.context import DoctorOptions
     from cfmcp.doctor.run import run_doctor
 
-    options = DoctorOptions(config_path=config_path, smoke_via=smoke_via or None,
-                            timeout=timeout)
+    options = DoctorOptions(config_path=config_path, smoke_via=None if local else smoke_via or None,
+                            timeout=timeout, local_url=local or None)
     code = run_doctor(options, dict(os.environ), json_output=json_output)
     if code:
         raise typer.Exit(code)

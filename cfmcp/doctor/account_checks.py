@@ -31,7 +31,8 @@ def check_account(ctx: DoctorContext) -> CheckResult:
     except CfmcpError as exc:
         return fail(f"account {account} is not reachable with this token: {exc.message}",
                     exc.hint or "")
-    return ok(f"account {account} reachable ({len(namespaces)} KV namespaces)")
+    count = len(namespaces)
+    return ok(f"account {account} reachable ({count} KV namespace{'s' * (count != 1)})")
 
 
 def check_worker(ctx: DoctorContext) -> CheckResult:

@@ -34,6 +34,7 @@ class DoctorOptions:
     config_path: Path = Path("cfmcp.toml")
     smoke_via: str | None = None
     timeout: float = 5.0  # seconds per HTTP request to the Worker or the upstream
+    local_url: str | None = None  # check a local Worker (`cfmcp dev`) instead of the account
 
 
 class Once(Generic[T]):
@@ -130,6 +131,8 @@ class DoctorContext:
     def _make_api(self) -> CloudflareApi:
         from cfmcp.cloudflare_api import CloudflareApi
 
+        if self.options.local_url:
+            raise Skip("--local: the Cloudflare account is not checked")
         token = self.env.get(TOKEN_ENV, "").strip()
         if not token:
             raise Skip(f"{TOKEN_ENV} is not set",
@@ -200,6 +203,8 @@ class DoctorContext:
 
     def _find_public_url(self) -> str:
         config = self.config()
+        if self.options.local_url:
+            return self.options.local_url.rstrip("/")
         if config.hostname.mode != "workers_dev":
             return config.public_origin()
         try:
