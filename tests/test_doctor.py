@@ -482,3 +482,18 @@ def test_local_checks_a_cfmcp_dev_worker_without_the_account(tmp_path, upstream)
     assert all(checks[n]["status"] == "skip" for n in ACCOUNT_CHECKS)
     for secret in env.values():
         assert secret not in result.output
+
+
+def test_account_without_workers_dev_subdomain_fails_the_hostname_check(fake, tmp_path,
+                                                                       monkeypatch, upstream):
+    config = project(tmp_path, upstream, fake.account_id)
+    with fake.state.lock:
+        fake.state.workers_subdomains.clear()
+    for key, value in fake.env().items():
+        monkeypatch.setenv(key, value)
+    _, report = doctor(config)
+    checks = by_name(report)
+    assert checks["hostname"]["status"] == "fail"
+    assert "no workers.dev subdomain" in checks["hostname"]["reason"]
+    assert "Workers & Pages" in checks["hostname"]["hint"]
+    assert checks["issuer"]["status"] == "skip"

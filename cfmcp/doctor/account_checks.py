@@ -97,6 +97,10 @@ def check_hostname(ctx: DoctorContext) -> CheckResult:
     api = ctx.verified_api()
     account = ctx.account_id()
     if host.mode == "workers_dev":
+        if not ctx.workers_subdomain():
+            return fail(f"account {account} has no workers.dev subdomain yet",
+                        "open dash.cloudflare.com → Workers & Pages once to choose it, or use "
+                        "a custom domain (`cfmcp init --domain HOST`)")
         url = ctx.public_url()
         if not api.script_subdomain_enabled(account, config.name):
             return fail(f"workers.dev is not enabled for {config.name!r} ({url})",
