@@ -183,6 +183,19 @@ async def test_superseded_refresh_token_outside_grace_fails(app, core, clock):
     assert (await token_request(app, core, form)).status == 400
 
 
+async def test_refresh_asking_for_more_scope_fails_without_rotating(app, core, clock):
+    client, tokens = await full_flow(app, core)
+    form = {
+        "grant_type": "refresh_token",
+        "refresh_token": tokens["refresh_token"],
+        "client_id": client["client_id"],
+    }
+    wider = await token_request(app, core, {**form, "scope": "mcp admin"})
+    assert wider.status == 400 and body_json(wider)["error"] == "invalid_scope"
+    clock.advance(3600)  # far past any grace window: only a current token works now
+    assert (await token_request(app, core, {**form, "scope": "mcp"})).status == 200
+
+
 async def test_refresh_token_of_another_client_is_refused(app, core):
     _, tokens = await full_flow(app, core)
     other = await register(app, core, client_name="Other")

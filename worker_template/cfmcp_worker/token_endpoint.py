@@ -9,7 +9,7 @@ from cfmcp_worker.crypto import pkce_s256
 from cfmcp_worker.forms import FormError, parse_form_body
 from cfmcp_worker.http_types import HttpRequest, HttpResponse
 from cfmcp_worker.responses import NO_STORE, json_response, oauth_error
-from cfmcp_worker.tokens import TokenService, refresh_token_grant_id
+from cfmcp_worker.tokens import GrantError, TokenService, refresh_token_grant_id
 from cfmcp_worker.urls import same_resource
 
 _VERIFIER = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")
@@ -21,22 +21,26 @@ class TokenEndpoint:
         self._tokens = tokens
         self._resource = resource
 
-    async def _client(self, request: HttpRequest, form: dict[str, str]) -> Client | HttpResponse:
+    async def _authenticated_form(
+        self, request: HttpRequest
+    ) -> tuple[Client, dict[str, str]] | HttpResponse:
+        """The parsed form and the client it authenticates, or the error to answer."""
+        try:
+            form = parse_form_body(request.body, request.header("content-type"))
+        except FormError as exc:
+            return oauth_error(400, "invalid_request", str(exc))
         auth = request.header("authorization")
         client = await self._clients.resolve(client_id_from_request(auth, form))
         if client is None or not self._clients.authenticate(client, auth, form):
             challenge = [("WWW-Authenticate", 'Basic realm="cfmcp"')] if auth else []
             return oauth_error(401, "invalid_client", "client authentication failed", challenge)
-        return client
+        return client, form
 
     async def token(self, request: HttpRequest) -> HttpResponse:
-        try:
-            form = parse_form_body(request.body, request.header("content-type"))
-        except FormError as exc:
-            return oauth_error(400, "invalid_request", str(exc))
-        client = await self._client(request, form)
-        if isinstance(client, HttpResponse):
-            return client
+        checked = await self._authenticated_form(request)
+        if isinstance(checked, HttpResponse):
+            return checked
+        client, form = checked
         grant_type = form.get("grant_type")
         if grant_type == "authorization_code":
             return await self._authorization_code(client, form)
@@ -70,23 +74,20 @@ class TokenEndpoint:
         resource = form.get("resource")
         if resource is not None and not same_resource(resource, self._resource):
             return oauth_error(400, "invalid_target", f"resource must be {self._resource}")
-        issued = await self._tokens.refresh(form.get("refresh_token", ""), client.client_id)
-        if issued is None:
-            return oauth_error(400, "invalid_grant", "the refresh token is invalid or expired")
-        requested = form.get("scope")
-        if requested and not set(requested.split()) <= set(issued.scope.split()):
-            return oauth_error(400, "invalid_scope", "scope exceeds what was granted")
+        try:
+            issued = await self._tokens.refresh(
+                form.get("refresh_token", ""), client.client_id, form.get("scope")
+            )
+        except GrantError as exc:
+            return oauth_error(400, exc.error, exc.description)
         return json_response(200, issued.response_body(), NO_STORE)
 
     async def revoke(self, request: HttpRequest) -> HttpResponse:
         """RFC 7009: 200 for unknown tokens; only the owning client's tokens are revoked."""
-        try:
-            form = parse_form_body(request.body, request.header("content-type"))
-        except FormError as exc:
-            return oauth_error(400, "invalid_request", str(exc))
-        client = await self._client(request, form)
-        if isinstance(client, HttpResponse):
-            return client
+        checked = await self._authenticated_form(request)
+        if isinstance(checked, HttpResponse):
+            return checked
+        client, form = checked
         token = form.get("token", "")
         grant_id, owner = await self._grant_of(token)
         if grant_id and owner == client.client_id:

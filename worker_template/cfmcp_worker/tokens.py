@@ -27,6 +27,15 @@ REFRESH_PREFIX = "cfrt"
 REVOCATION_CACHE_SECONDS = 10.0
 
 
+class GrantError(Exception):
+    """A refresh the token endpoint refuses, with its RFC 6749 §5.2 error code."""
+
+    def __init__(self, error: str, description: str) -> None:
+        super().__init__(description)
+        self.error = error
+        self.description = description
+
+
 @dataclass(frozen=True)
 class CodeGrant:
     client_id: str
@@ -165,27 +174,31 @@ class TokenService:
         await self._save_grant(grant)
         return self._tokens_for(grant, refresh)
 
-    async def refresh(self, refresh_token: str, client_id: str) -> IssuedTokens | None:
-        """Rotate a refresh token; None if it is unknown, foreign, revoked or past its grace."""
+    async def refresh(
+        self, refresh_token: str, client_id: str, requested_scope: str | None = None
+    ) -> IssuedTokens:
+        """Rotate a refresh token; GrantError if it is unknown, foreign, revoked, past its
+        grace window, or asks for more scope than was granted (nothing rotates then)."""
+        invalid = GrantError("invalid_grant", "the refresh token is invalid or expired")
         grant_id = refresh_token_grant_id(refresh_token)
-        if grant_id is None:
-            return None
-        grant = await self.load_grant(grant_id)
+        grant = await self.load_grant(grant_id) if grant_id else None
         if grant is None or grant.client_id != client_id:
-            return None
-        if await self.is_revoked(grant_id, use_cache=False):
-            return None
+            raise invalid
+        if await self.is_revoked(grant.grant_id, use_cache=False):
+            raise invalid
         presented = sha256_hex(refresh_token)
-        new_refresh = self._new_refresh_token(grant_id)
         if presented == grant.refresh_hash:
             grant.previous_refresh_hash = grant.refresh_hash
             grant.previous_valid_until = self.now() + self._refresh_grace
         elif not (
             presented == grant.previous_refresh_hash and self.now() <= grant.previous_valid_until
         ):
-            return None
+            raise invalid
+        if requested_scope and not set(requested_scope.split()) <= set(grant.scope.split()):
+            raise GrantError("invalid_scope", "scope exceeds what was granted")
         # Retried with the previous token inside the grace window: the response carrying the
         # current one was lost, so replace the current one and keep the previous one as it is.
+        new_refresh = self._new_refresh_token(grant.grant_id)
         grant.refresh_hash = sha256_hex(new_refresh)
         await self._save_grant(grant)
         return self._tokens_for(grant, new_refresh)
