@@ -497,3 +497,16 @@ def test_account_without_workers_dev_subdomain_fails_the_hostname_check(fake, tm
     assert "no workers.dev subdomain" in checks["hostname"]["reason"]
     assert "Workers & Pages" in checks["hostname"]["hint"]
     assert checks["issuer"]["status"] == "skip"
+
+
+def test_missing_account_id_fails_the_account_check(fake, tmp_path, monkeypatch, upstream):
+    config = project(tmp_path, upstream)
+    for key, value in fake.env().items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("CLOUDFLARE_ACCOUNT_ID")
+    result, report = doctor(config)
+    assert result.exit_code == 1
+    account = by_name(report)["account"]
+    assert account["status"] == "fail" and "no account_id" in account["reason"]
+    assert report["next_command"] == "cfmcp init"
+    assert by_name(report)["worker"]["status"] == "skip"

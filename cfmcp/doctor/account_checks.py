@@ -25,7 +25,12 @@ def check_token(ctx: DoctorContext) -> CheckResult:
 
 
 def check_account(ctx: DoctorContext) -> CheckResult:
-    account = ctx.account_id()
+    ctx.config()  # Skip: invalid project file
+    ctx.api()  # Skip: no token, or --local
+    try:
+        account = ctx.account_id()
+    except Skip as missing:
+        return fail(missing.reason, missing.hint, missing.next_command)
     try:
         namespaces = ctx.kv_namespaces()
     except CfmcpError as exc:

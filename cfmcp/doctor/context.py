@@ -209,13 +209,13 @@ class DoctorContext:
             return config.public_origin()
         try:
             subdomain = self.workers_subdomain()
-        except Skip:
+        except Skip as unknown:
             recorded = self.state().public_url
             if recorded:
                 return recorded.rstrip("/")
-            raise Skip("the workers.dev URL is unknown without a Cloudflare API token and "
-                       "no deploy is recorded in .cfmcp/state.json",
-                       hint=f"set {TOKEN_ENV}", next_command=SET_TOKEN) from None
+            raise Skip(f"the workers.dev URL is unknown ({unknown.reason}) and no deploy is "
+                       "recorded in .cfmcp/state.json", unknown.hint,
+                       unknown.next_command) from None
         if not subdomain:
             raise Skip("the account has no workers.dev subdomain yet")
         return config.public_origin(subdomain)
