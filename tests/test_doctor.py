@@ -200,6 +200,9 @@ def test_human_output_has_a_table_and_one_next_command(fake_workers, tmp_path, m
     assert result.exit_code == 0, result.output
     assert "AI-bot block" in result.output and "deployed bundle" in result.output
     assert "All 14 checks passed. Next: cfmcp install-client claude-ai" in result.output
+    secrets = fake_workers.script(NAME).secrets()
+    for secret in (PAT, secrets["AUTH_PIN"], secrets["SIGNING_KEY"], fake_workers.token):
+        assert secret not in result.output
 
 
 def test_ai_bot_block_in_front_of_the_worker_fails_with_the_fix(fake_workers, tmp_path,
