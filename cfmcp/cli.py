@@ -24,6 +24,9 @@ COMMAND_MODULES = [
     "cfmcp.commands.install_client",
     "cfmcp.commands.init",
     "cfmcp.commands.deploy",
+    "cfmcp.commands.rotate_pin",
+    "cfmcp.commands.clients",
+    "cfmcp.commands.destroy",
     "cfmcp.commands.doctor",
 ]
 

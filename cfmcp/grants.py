@@ -1,0 +1,155 @@
+"""The Worker's grants (one per approved client connection) as stored in its KV namespace.
+
+The format is the Worker's own (`cfmcp_worker/tokens.py`): `grant:<id>` holds the Grant JSON,
+and revoking writes `revoked:<id>` for at least the access token lifetime, then deletes the
+grant — exactly `TokenService.revoke_grant`, so the running Worker honours it (every `/mcp`
+request checks the marker; refresh checks it and needs the grant).
+Only non-secret fields are read here; the refresh token hashes are never kept or shown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from cfmcp.cloudflare_api import CloudflareApi
+
+GRANT_PREFIX = "grant:"
+REVOKED_PREFIX = "revoked:"
+MIN_TTL_SECONDS = 60
+PROPAGATION_NOTE = ("Revocation reaches every Cloudflare location within about 60 s (KV "
+                    "propagation), plus up to 10 s of caching inside a running Worker.")
+
+
+class GrantKv(Protocol):
+    """The four KV operations revocation needs (values are text)."""
+
+    def list_keys(self, prefix: str) -> list[str]: ...
+    def get(self, key: str) -> str | None: ...
+    def put(self, key: str, value: str, ttl: int) -> None: ...
+    def delete(self, key: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class GrantInfo:
+    """One connection: who was approved, for what, and when (no hashes)."""
+
+    grant_id: str
+    client_id: str
+    client_name: str
+    scope: str
+    created_at: int
+
+    @property
+    def created(self) -> str:
+        return datetime.fromtimestamp(self.created_at, UTC).strftime("%Y-%m-%d")
+
+    @property
+    def short_client_id(self) -> str:
+        return self.client_id if len(self.client_id) <= 12 else self.client_id[:10] + "…"
+
+    def to_json(self) -> dict[str, object]:
+        return {"grant_id": self.grant_id, "client_id": self.client_id,
+                "client_name": self.client_name, "scope": self.scope,
+                "created_at": self.created_at,
+                "created": datetime.fromtimestamp(self.created_at, UTC).isoformat()}
+
+
+def parse_grant(grant_id: str, text: str) -> GrantInfo | None:
+    """The listed fields of a stored Grant, or None when the value is not a grant."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    created = data.get("created_at")
+    return GrantInfo(
+        grant_id=str(data.get("grant_id") or grant_id),
+        client_id=str(data.get("client_id", "")),
+        client_name=str(data.get("client_name", "")),
+        scope=str(data.get("scope", "")),
+        created_at=created if isinstance(created, int) else 0,
+    )
+
+
+def list_grants(kv: GrantKv, *, parallel: int = 8) -> list[GrantInfo]:
+    """Every live grant, oldest first (one list call plus one read per grant)."""
+    ids = [key[len(GRANT_PREFIX):] for key in kv.list_keys(GRANT_PREFIX)]
+    values = _map(lambda grant_id: kv.get(GRANT_PREFIX + grant_id), ids, parallel)
+    grants = [parse_grant(grant_id, value) for grant_id, value in zip(ids, values, strict=True)
+              if value is not None]
+    return sorted((g for g in grants if g is not None), key=lambda g: (g.created_at, g.grant_id))
+
+
+def revoke(kv: GrantKv, grant_id: str, access_token_ttl: int) -> None:
+    """Mark the grant revoked for the access tokens' lifetime, then drop the grant."""
+    kv.put(REVOKED_PREFIX + grant_id, "1", max(MIN_TTL_SECONDS, access_token_ttl))
+    kv.delete(GRANT_PREFIX + grant_id)
+
+
+def select(grants: list[GrantInfo], wanted: str) -> GrantInfo | None:
+    """The grant with this id, or the only one whose id starts with it."""
+    exact = [g for g in grants if g.grant_id == wanted]
+    if exact:
+        return exact[0]
+    prefixed = [g for g in grants if wanted and g.grant_id.startswith(wanted)]
+    return prefixed[0] if len(prefixed) == 1 else None
+
+
+def _map(fn: Callable[[str], str | None], items: list[str], parallel: int) -> list[str | None]:
+    if len(items) <= 1 or parallel <= 1:
+        return [fn(item) for item in items]
+    with ThreadPoolExecutor(max_workers=min(parallel, len(items))) as pool:
+        return list(pool.map(fn, items))
+
+
+class CloudflareKv:
+    """The deployed Worker's namespace, through the API gateway."""
+
+    def __init__(self, api: CloudflareApi, account_id: str, namespace_id: str) -> None:
+        self._api, self._account, self._ns = api, account_id, namespace_id
+
+    def list_keys(self, prefix: str) -> list[str]:
+        return self._api.list_kv_keys(self._account, self._ns, prefix)
+
+    def get(self, key: str) -> str | None:
+        value = self._api.get_kv_value(self._account, self._ns, key)
+        return None if value is None else value.decode("utf-8", "replace")
+
+    def put(self, key: str, value: str, ttl: int) -> None:
+        self._api.put_kv_value(self._account, self._ns, key, value, expiration_ttl=ttl)
+
+    def delete(self, key: str) -> None:
+        self._api.delete_kv_value(self._account, self._ns, key)
+
+
+class LocalKv:
+    """`cfmcp dev`'s SQLite KV file (the same store its Worker reads)."""
+
+    def __init__(self, path: Path) -> None:
+        from cfmcp.local.kv import SqliteKvStore
+
+        self._store = SqliteKvStore(path)
+
+    def close(self) -> None:
+        self._store.close()
+
+    def list_keys(self, prefix: str) -> list[str]:
+        return asyncio.run(self._store.list_keys(prefix))
+
+    def get(self, key: str) -> str | None:
+        return asyncio.run(self._store.get(key))
+
+    def put(self, key: str, value: str, ttl: int) -> None:
+        asyncio.run(self._store.put(key, value, ttl))
+
+    def delete(self, key: str) -> None:
+        asyncio.run(self._store.delete(key))

@@ -1,0 +1,103 @@
+"""Helpers for tests that deploy with `cfmcp deploy` to the fake (run_workers=True) and then
+talk OAuth and MCP to the running Worker through `fake.worker_origin(name)`.
+
+The deployed bundle's issuer is the public workers.dev URL, so the `resource` sent by the
+client is that URL's `/mcp`, while every request goes to the local origin.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from cfmcp.cli import app
+from cfmcp.config import ProjectConfig, save_config
+from tests.fake_cloudflare.fake import FakeCloudflare
+from tests.integration.browser import submit_consent
+from tests.integration.oauth import REDIRECT_URI, pkce_pair, register, token_request
+
+NAME = "gh-mcp"
+PUBLIC_URL = f"https://{NAME}.fake-subdomain.workers.dev"
+RESOURCE = PUBLIC_URL + "/mcp"
+INITIALIZE = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+    "protocolVersion": "2025-06-18", "capabilities": {},
+    "clientInfo": {"name": "cfmcp-cli-test", "version": "0"}}}
+ENV_TO_CLEAR = ("CLOUDFLARE_API_KEY", "CLOUDFLARE_EMAIL", "CLOUDFLARE_ACCOUNT_ID",
+                "CLOUDFLARE_BASE_URL", "CFMCP_PIN", "CFMCP_SIGNING_KEY", "CFMCP_SMOKE_VIA",
+                "CFMCP_UPSTREAM_TOKEN")
+
+
+@dataclass(frozen=True)
+class Connection:
+    client_id: str
+    access_token: str
+    refresh_token: str
+
+
+def deploy_live(tmp_path: Path, fake: FakeCloudflare, monkeypatch: pytest.MonkeyPatch, *,
+                upstream_url: str, pat: str, pin: str) -> Path:
+    """Write cfmcp.toml, deploy with this PAT and PIN, return the config path."""
+    config = ProjectConfig(name=NAME, account_id=fake.account_id)
+    config.upstream.url = upstream_url
+    path = tmp_path / "cfmcp.toml"
+    save_config(config.validate(), path)
+    for key, value in fake.env().items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("CFMCP_UPSTREAM_TOKEN", pat)
+    monkeypatch.setenv("CFMCP_PIN", pin)
+    result = CliRunner().invoke(app, ["deploy", "--config", str(path), "--yes", "--skip-smoke"])
+    assert result.exit_code == 0, result.output
+    monkeypatch.delenv("CFMCP_UPSTREAM_TOKEN")
+    monkeypatch.delenv("CFMCP_PIN")
+    return path
+
+
+def authorize_url(origin: str, client_id: str, challenge: str, state: str) -> str:
+    return f"{origin}/authorize?" + urlencode({
+        "response_type": "code", "client_id": client_id, "redirect_uri": REDIRECT_URI,
+        "code_challenge": challenge, "code_challenge_method": "S256", "state": state,
+        "scope": "mcp", "resource": RESOURCE})
+
+
+def consent(origin: str, client_id: str, challenge: str, pin: str) -> httpx.Response:
+    """Open the consent page and submit `pin`; the (unfollowed) answer to the POST."""
+    state = secrets.token_urlsafe(12)
+    return submit_consent(authorize_url(origin, client_id, challenge, state), pin).submit
+
+
+def connect(origin: str, pin: str, client_name: str) -> Connection:
+    """A whole OAuth flow: register, approve with the PIN, redeem the code."""
+    client_id = register(origin, client_name=client_name)
+    verifier, challenge = pkce_pair()
+    submit = consent(origin, client_id, challenge, pin)
+    assert submit.status_code in (302, 303), f"consent: {submit.status_code} {submit.text[:300]}"
+    location = submit.headers["location"]
+    assert location.startswith(REDIRECT_URI), location
+    code = parse_qs(urlsplit(location).query)["code"][0]
+    response = token_request(origin, {
+        "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI,
+        "client_id": client_id, "code_verifier": verifier, "resource": RESOURCE})
+    assert response.status_code == 200, f"token: {response.status_code} {response.text}"
+    body = response.json()
+    return Connection(client_id, body["access_token"], body["refresh_token"])
+
+
+def mcp_status(origin: str, access_token: str) -> int:
+    """The status of an MCP initialize sent with this access token."""
+    response = httpx.post(f"{origin}/mcp", json=INITIALIZE, timeout=15, headers={
+        "Accept": "application/json, text/event-stream", "Content-Type": "application/json",
+        "Authorization": f"Bearer {access_token}"})
+    return response.status_code
+
+
+def refresh_status(origin: str, connection: Connection) -> int:
+    response = token_request(origin, {"grant_type": "refresh_token",
+                                      "refresh_token": connection.refresh_token,
+                                      "client_id": connection.client_id})
+    return response.status_code

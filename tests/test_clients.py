@@ -1,0 +1,199 @@
+"""`cfmcp clients list|revoke` end to end: real OAuth flows against the Worker the fake runs
+(its KV is the namespace the API reads and writes), then revocation through the API."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from cfmcp.cli import app
+from cfmcp.grants import GrantInfo, parse_grant, select
+from tests.deployed import (
+    ENV_TO_CLEAR,
+    NAME,
+    connect,
+    deploy_live,
+    mcp_status,
+    refresh_status,
+)
+from tests.fake_cloudflare.fake import FakeCloudflare
+from tests.integration.upstream import RecordingUpstream
+
+PIN = "FAKE-clients-pin-3333"
+
+
+@pytest.fixture(scope="module")
+def upstream() -> Iterator[RecordingUpstream]:
+    server = RecordingUpstream().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fake(tmp_path: Path) -> Iterator[FakeCloudflare]:
+    with FakeCloudflare(run_workers=True, workers_dir=tmp_path / "workers") as started:
+        yield started
+
+
+@pytest.fixture
+def deployed(fake, upstream, tmp_path, monkeypatch) -> Path:
+    for name in ENV_TO_CLEAR:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    return deploy_live(tmp_path, fake, monkeypatch, upstream_url=upstream.mcp_url,
+                       pat=upstream.pat, pin=PIN)
+
+
+def clients(config: Path, command: str, *args: str, input: str | None = None):
+    return CliRunner().invoke(app, ["clients", command, "--config", str(config), *args],
+                              input=input)
+
+
+def listed(config: Path) -> list[dict]:
+    result = clients(config, "list", "--json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)["grants"]
+
+
+def refresh_hashes(fake: FakeCloudflare) -> list[str]:
+    namespace = fake.kv_namespace_by_title(f"{NAME}-oauth")
+    return [json.loads(entry.value)["refresh_hash"]
+            for key, entry in fake.kv_entries(namespace.id).items() if key.startswith("grant:")]
+
+
+def wait_for_status(origin: str, token: str, status: int, timeout: float = 15.0) -> int:
+    """The Worker caches "not revoked" for up to 10 s per isolate: poll until it answers."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = mcp_status(origin, token)
+        if got == status or time.monotonic() > deadline:
+            return got
+        time.sleep(0.5)
+
+
+def test_list_then_revoke_one_connection_end_to_end(fake, deployed):
+    origin = fake.worker_origin(NAME)
+    first = connect(origin, PIN, "Inspector")
+    second = connect(origin, PIN, "Cursor")
+    grants = sorted(listed(deployed), key=lambda g: g["client_name"])  # same second: any order
+    assert [g["client_name"] for g in grants] == ["Cursor", "Inspector"]
+    assert [g["client_id"] for g in grants] == [second.client_id, first.client_id]
+    assert all(g["scope"] == "mcp" and g["created_at"] > 0 for g in grants)
+
+    table = clients(deployed, "list")
+    assert table.exit_code == 0, table.output
+    target = grants[1]["grant_id"]  # Inspector's grant: `first`
+    assert "Inspector" in table.output and target in table.output
+    assert first.client_id not in table.output  # shortened
+    hashes = refresh_hashes(fake)
+    assert len(hashes) == 2  # KV holds them; the listing never shows them
+    for output in (table.output, json.dumps(grants)):
+        assert "hash" not in output.lower()
+        assert not [h for h in hashes if h in output or h[:12] in output]
+
+    result = clients(deployed, "revoke", "--yes", "--", target)  # ids may start with "-"
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "revoked" in text and "within about 60 s" in text and "10 s" in text
+    # The Worker's own marker and TTL: revoked:<grant> for the access token lifetime.
+    namespace = fake.kv_namespace_by_title(f"{NAME}-oauth")
+    entries = fake.kv_entries(namespace.id)
+    marker = entries[f"revoked:{target}"]
+    assert marker.expiration is not None and marker.expiration - time.time() > 29 * 24 * 3600
+    assert f"grant:{target}" not in entries
+
+    assert wait_for_status(origin, first.access_token, 401) == 401
+    assert refresh_status(origin, first) == 400
+    assert mcp_status(origin, second.access_token) == 200
+    assert refresh_status(origin, second) == 200
+    assert [g["client_name"] for g in listed(deployed)] == ["Cursor"]
+
+
+def test_revoke_all_needs_confirmation(fake, deployed):
+    origin = fake.worker_origin(NAME)
+    connections = [connect(origin, PIN, f"client {n}") for n in range(3)]
+    declined = clients(deployed, "revoke", "--all", input="n\n")
+    assert declined.exit_code != 0
+    assert "client 0" in declined.output and "client 2" in declined.output
+    assert len(listed(deployed)) == 3
+    accepted = clients(deployed, "revoke", "--all", input="y\n")
+    assert accepted.exit_code == 0, accepted.output
+    assert accepted.output.count("✓ revoked") == 3
+    assert listed(deployed) == []
+    for connection in connections:
+        assert mcp_status(origin, connection.access_token) == 401
+    again = clients(deployed, "revoke", "--all", "--yes", "--json")
+    assert again.exit_code == 0 and "nothing to revoke" in again.stderr
+    assert json.loads(again.stdout) == {"ok": True, "revoked": [], "note": ""}
+
+
+def test_unknown_grant_and_bad_arguments(fake, deployed):
+    connect(fake.worker_origin(NAME), PIN, "only one")
+    unknown = clients(deployed, "revoke", "no-such-grant", "--yes")
+    assert unknown.exit_code == 1
+    assert "no grant 'no-such-grant'" in unknown.output and "hint:" in unknown.output
+    assert len(listed(deployed)) == 1
+    assert clients(deployed, "revoke", "--yes").exit_code == 2
+    assert clients(deployed, "revoke", "x", "--all", "--yes").exit_code == 2
+
+
+def test_list_json_never_contains_secrets(fake, deployed, upstream):
+    origin = fake.worker_origin(NAME)
+    connection = connect(origin, PIN, "leak check")
+    secrets = fake.script(NAME).secrets()
+    result = clients(deployed, "list", "--json")
+    assert result.exit_code == 0, result.output
+    for secret in (PIN, secrets["SIGNING_KEY"], upstream.pat, fake.token,
+                   connection.access_token, connection.refresh_token):
+        assert secret not in result.output
+
+
+def test_local_store_of_cfmcp_dev(tmp_path):
+    """--local lists and revokes in `cfmcp dev`'s SQLite KV, in the Worker's format."""
+    import asyncio
+
+    from cfmcp.local.kv import SqliteKvStore
+
+    path = tmp_path / "dev.sqlite3"
+    store = SqliteKvStore(path)
+    grant = {"grant_id": "g1local", "client_id": "c" * 40, "client_name": "Local Inspector",
+             "scope": "mcp", "resource": "http://127.0.0.1:8787/mcp", "created_at": 1_700_000_000,
+             "refresh_hash": "ab" * 32, "previous_refresh_hash": "", "previous_valid_until": 0}
+    asyncio.run(store.put("grant:g1local", json.dumps(grant), ttl=3600))
+    store.close()
+    config = tmp_path / "cfmcp.toml"  # absent: the default TTL applies
+    runner = CliRunner()
+    result = runner.invoke(app, ["clients", "list", "--local", "--state", str(path), "--config",
+                                 str(config)])
+    assert result.exit_code == 0, result.output
+    assert "Local Inspector" in result.output and "2023-11-14" in result.output
+    assert "ab" * 32 not in result.output
+    revoked = runner.invoke(app, ["clients", "revoke", "g1", "--local", "--state", str(path),
+                                  "--yes", "--config", str(config)])
+    assert revoked.exit_code == 0, revoked.output
+    store = SqliteKvStore(path)
+    assert asyncio.run(store.get("grant:g1local")) is None
+    assert asyncio.run(store.get("revoked:g1local")) == "1"
+    store.close()
+    missing = runner.invoke(app, ["clients", "list", "--local", "--state",
+                                  str(tmp_path / "nope.sqlite3")])
+    assert missing.exit_code == 2 and "cfmcp dev" in missing.output
+
+
+def test_select_and_parse_grant():
+    grants = [GrantInfo("abc123", "c", "A", "mcp", 1), GrantInfo("abd456", "c", "B", "mcp", 2)]
+    assert select(grants, "abc123").client_name == "A"
+    assert select(grants, "abd").client_name == "B"
+    assert select(grants, "ab") is None  # ambiguous
+    assert select(grants, "") is None
+    assert parse_grant("x", "not json") is None
+    assert parse_grant("x", "[1]") is None
+    info = parse_grant("x", json.dumps({"client_id": "c", "created_at": 5, "refresh_hash": "h"}))
+    assert info == GrantInfo("x", "c", "", "", 5)
+    assert "h" not in json.dumps(info.to_json()).replace("created", "")
