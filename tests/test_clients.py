@@ -177,6 +177,7 @@ def test_local_store_of_cfmcp_dev(tmp_path):
     revoked = runner.invoke(app, ["clients", "revoke", "g1", "--local", "--state", str(path),
                                   "--yes", "--config", str(config)])
     assert revoked.exit_code == 0, revoked.output
+    assert "within 10 s" in revoked.output
     store = SqliteKvStore(path)
     assert asyncio.run(store.get("grant:g1local")) is None
     assert asyncio.run(store.get("revoked:g1local")) == "1"
@@ -197,3 +198,25 @@ def test_select_and_parse_grant():
     info = parse_grant("x", json.dumps({"client_id": "c", "created_at": 5, "refresh_hash": "h"}))
     assert info == GrantInfo("x", "c", "", "", 5)
     assert "h" not in json.dumps(info.to_json()).replace("created", "")
+
+
+def test_grant_listing_follows_the_kv_cursor_past_1000_keys():
+    """Through the gateway: keys come 1000 per call; values are read for grants only."""
+    from cfmcp.cloudflare_api import CloudflareApi
+    from cfmcp.grants import CloudflareKv, list_grants
+    from tests.fake_cloudflare.model import KvEntry
+
+    with FakeCloudflare() as fake, CloudflareApi(fake.token, base_url=fake.base_url) as api:
+        namespace = api.create_kv_namespace(fake.account_id, "paged-oauth")
+        ns = fake.state.kv_namespaces[namespace.id]
+        with fake.state.lock:
+            for n in range(1003):
+                fake.state.kv.put(ns, f"grant:g{n:04d}", KvEntry(json.dumps(
+                    {"grant_id": f"g{n:04d}", "client_id": "c", "client_name": f"n{n}",
+                     "scope": "mcp", "created_at": n, "refresh_hash": "f" * 64}).encode()))
+            fake.state.kv.put(ns, "revoked:old", KvEntry(b"1"))
+        fake.calls.clear()
+        grants = list_grants(CloudflareKv(api, fake.account_id, namespace.id))
+    assert [g.grant_id for g in grants] == [f"g{n:04d}" for n in range(1003)]
+    assert fake.calls.count("GET", "/accounts/*/storage/kv/namespaces/*/keys") == 2
+    assert fake.calls.count("GET", "/accounts/*/storage/kv/namespaces/*/values/*") == 1003

@@ -153,3 +153,16 @@ def test_not_deployed_is_one_line_with_a_hint(fake, tmp_path, monkeypatch):
     assert result.exit_code == 1
     assert "is not deployed" in result.output and "cfmcp deploy" in result.output
     assert "Traceback" not in result.output
+
+
+def test_lost_answer_still_shows_the_generated_pin(fake, deployed):
+    """The secret PUT applied but its answer was lost: the PIN may be set, so it is shown."""
+    fake.inject_fault("PUT", "/accounts/*/workers/scripts/*/secrets", status=500, times=20,
+                      apply=True, retry_after=0.01)
+    result = rotate(deployed, "--yes")
+    assert result.exit_code == 1
+    pin = fake.script(NAME).secrets()["AUTH_PIN"]
+    assert pin != OLD_PIN and result.output.count(pin) == 1
+    text = " ".join(result.output.split())
+    assert "may not be set" in text and "setting AUTH_PIN failed" in text
+    assert "re-run `cfmcp rotate-pin`" in text and "Traceback" not in result.output

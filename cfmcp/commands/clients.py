@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from cfmcp.grants import GrantInfo, GrantKv
 
 DEV_STATE = Path(".cfmcp/dev-state.sqlite3")
+LOCAL_NOTE = "A running `cfmcp dev` honours it within 10 s (its in-process cache)."
 
 clients_app = typer.Typer(
     name="clients", help="List or revoke the client connections (grants) of the Worker.",
@@ -171,8 +172,8 @@ def revoke_clients(
             revoke(kv, g.grant_id, ttl)
             out.print(f"[green]✓[/] revoked {g.grant_id} ({g.client_name or g.short_client_id})",
                       highlight=False)
-    if chosen and not local:
-        out.print(f"[dim]{PROPAGATION_NOTE}[/]", highlight=False)
+    note = (LOCAL_NOTE if local else PROPAGATION_NOTE) if chosen else ""
+    if note:
+        out.print(f"[dim]{note}[/]", highlight=False)
     if json_output:
-        print_json({"ok": True, "revoked": [g.grant_id for g in chosen],
-                    "note": PROPAGATION_NOTE if chosen and not local else ""})
+        print_json({"ok": True, "revoked": [g.grant_id for g in chosen], "note": note})
