@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from cfmcp.config import ProjectConfig, load_config
+from cfmcp.deploy.models import BUNDLE_HASH_VAR
 from cfmcp.deploy.state import DeployState, load_state, state_path
 from cfmcp.errors import CfmcpError, UsageError
 
@@ -23,7 +24,6 @@ if TYPE_CHECKING:
 
 TOKEN_ENV = "CLOUDFLARE_API_TOKEN"
 BASE_URL_ENV = "CLOUDFLARE_API_BASE_URL"
-BUNDLE_HASH_VAR = "CFMCP_BUNDLE_SHA256"
 
 
 class NotDeployed(CfmcpError):

@@ -29,6 +29,8 @@ def destroy(
     it) and its KV namespace (unless --keep-kv), then clears .cfmcp/state.json. Only what deploy
     created is deleted: a Worker cfmcp did not deploy, or domains and routes of other Workers,
     are left alone. Asks first unless --yes; with nothing left it says so and exits 0.
+    Exit codes: 0 deleted or nothing to delete, 1 a call failed or the Worker is not cfmcp's
+    (nothing deleted then), 2 usage.
     """
     from cfmcp.console import print_json
     from cfmcp.errors import CfmcpError

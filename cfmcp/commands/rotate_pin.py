@@ -43,6 +43,7 @@ def rotate_pin(
     The PIN comes from CFMCP_PIN, a hidden prompt (Enter: generate one), or is generated and
     shown once. With --revoke-all the signing key is replaced too, which invalidates every
     client registration, code and token. Each secret change creates a new Worker version.
+    Exit codes: 0 set, 1 a call failed (or the Worker is missing / not cfmcp's), 2 usage.
     """
     from cfmcp.console import print_json
     from cfmcp.errors import CfmcpError
