@@ -105,8 +105,7 @@ def list_clients(
         console.print(f"No connected clients on {where}.")
         return
     console.print(_table(grants, where))
-    console.print("[dim]Revoke one with `cfmcp clients revoke -- GRANT_ID` (`--` lets an id "
-                  "start with '-').[/]", highlight=False)
+    console.print("[dim]Revoke one with `cfmcp clients revoke GRANT_ID`.[/]", highlight=False)
 
 
 def _table(grants: list[GrantInfo], where: str) -> Any:

@@ -14,6 +14,7 @@ KV never holds a raw token, code or secret.
 from __future__ import annotations
 
 import json
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -166,7 +167,7 @@ class TokenService:
     async def create_grant(
         self, client_id: str, client_name: str, scope: str, resource: str
     ) -> IssuedTokens:
-        grant_id = random_token(16)
+        grant_id = secrets.token_hex(16)  # hex: never starts with "-" on a command line
         refresh = self._new_refresh_token(grant_id)
         grant = Grant(
             grant_id, client_id, client_name, scope, resource, self.now(), sha256_hex(refresh)
