@@ -8,8 +8,6 @@ altered parameters fails its signature), and cross-site posts are refused by Ori
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from cfmcp_worker import pages
 from cfmcp_worker.clients import Client, ClientRegistry
 from cfmcp_worker.crypto import Signer, constant_time_equals
@@ -26,10 +24,14 @@ MAX_STATE_LENGTH = 2048
 _CHALLENGE_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 
 
-@dataclass(frozen=True)
 class Endpoints:
-    issuer: str
-    resource: str
+    """This server's issuer and MCP resource URL for one request."""
+
+    __slots__ = ("issuer", "resource")
+
+    def __init__(self, issuer: str, resource: str) -> None:
+        self.issuer = issuer
+        self.resource = resource
 
 
 def grant_scope(requested: str | None, supported: tuple[str, ...]) -> str:

@@ -14,7 +14,6 @@ import base64
 import json
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from urllib.parse import unquote
 
 from cfmcp_worker.crypto import Signer, constant_time_equals, random_token, sha256_hex
@@ -40,12 +39,18 @@ class RegistrationError(ValueError):
         self.description = description
 
 
-@dataclass(frozen=True)
 class Client:
-    client_id: str
-    name: str
-    redirect_uris: tuple[str, ...]
-    auth_method: str
+    """A client the server knows: registered (signed id) or a metadata document."""
+
+    __slots__ = ("auth_method", "client_id", "name", "redirect_uris")
+
+    def __init__(
+        self, client_id: str, name: str, redirect_uris: tuple[str, ...], auth_method: str
+    ) -> None:
+        self.client_id = client_id
+        self.name = name
+        self.redirect_uris = redirect_uris
+        self.auth_method = auth_method
 
     @property
     def is_confidential(self) -> bool:

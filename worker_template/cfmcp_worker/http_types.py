@@ -1,14 +1,17 @@
-"""Host-neutral HTTP values exchanged between a host and the Worker core."""
+"""Host-neutral HTTP values exchanged between a host and the Worker core.
+
+Plain classes with __slots__ rather than dataclasses: creating dataclasses costs measurable
+start-up time under Pyodide (they compile methods with exec), and the Worker's cold start is
+paid on every new isolate.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 Headers = list[tuple[str, str]]
 
 
-@dataclass(frozen=True)
 class HttpRequest:
     """An incoming request as the host saw it.
 
@@ -18,11 +21,21 @@ class HttpRequest:
     (`CF-Connecting-IP` on Workers, the socket peer locally).
     """
 
-    method: str
-    url: str
-    headers: dict[str, str] = field(default_factory=dict)
-    body: bytes = b""
-    client_ip: str | None = None
+    __slots__ = ("body", "client_ip", "headers", "method", "url")
+
+    def __init__(
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str] | None = None,
+        body: bytes = b"",
+        client_ip: str | None = None,
+    ) -> None:
+        self.method = method
+        self.url = url
+        self.headers = headers if headers is not None else {}
+        self.body = body
+        self.client_ip = client_ip
 
     @property
     def path(self) -> str:
@@ -40,17 +53,24 @@ class HttpRequest:
     def header(self, name: str, default: str | None = None) -> str | None:
         return self.headers.get(name.lower(), default)
 
+    def __repr__(self) -> str:  # no headers or body: they carry credentials
+        return f"HttpRequest({self.method} {self.path})"
 
-@dataclass(frozen=True)
+
 class HttpResponse:
     """A complete response produced by the core."""
 
-    status: int
-    headers: Headers = field(default_factory=list)
-    body: bytes = b""
+    __slots__ = ("body", "headers", "status")
+
+    def __init__(self, status: int, headers: Headers | None = None, body: bytes = b"") -> None:
+        self.status = status
+        self.headers = headers if headers is not None else []
+        self.body = body
+
+    def __repr__(self) -> str:
+        return f"HttpResponse({self.status}, {self.headers!r}, {self.body[:200]!r})"
 
 
-@dataclass(frozen=True)
 class Forward:
     """The core's decision to proxy a request to the upstream MCP server.
 
@@ -60,15 +80,26 @@ class Forward:
     upstream body to the client unbuffered when that returns a `PassThrough`.
     """
 
-    method: str
-    url: str
-    headers: Headers
-    body: bytes = b""
+    __slots__ = ("body", "headers", "method", "url")
+
+    def __init__(self, method: str, url: str, headers: Headers, body: bytes = b"") -> None:
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+
+    def __repr__(self) -> str:  # headers hold the upstream credential: never show them
+        return f"Forward({self.method} {self.url})"
 
 
-@dataclass(frozen=True)
 class PassThrough:
     """Stream the upstream body to the client with this status and these headers."""
 
-    status: int
-    headers: Headers
+    __slots__ = ("headers", "status")
+
+    def __init__(self, status: int, headers: Headers) -> None:
+        self.status = status
+        self.headers = headers
+
+    def __repr__(self) -> str:
+        return f"PassThrough({self.status}, {self.headers!r})"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from html import escape
 from string import Template
 from urllib.parse import urlsplit
 
@@ -10,10 +9,20 @@ from cfmcp_worker import consent_page
 from cfmcp_worker.http_types import HttpResponse
 from cfmcp_worker.responses import html_page
 
+# The five characters that matter in HTML text and quoted attributes (what html.escape does,
+# without importing html.entities' large table at start-up).
+_HTML_ESCAPES = str.maketrans(
+    {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;"}
+)
+
+
+def escape(value: str) -> str:
+    return value.translate(_HTML_ESCAPES)
+
 
 def _fill(template: str, safe_html: dict[str, str] | None = None, **values: str) -> str:
     """Substitute `values` HTML-escaped; `safe_html` holds fragments built from escaped parts."""
-    escaped = {key: escape(value, quote=True) for key, value in values.items()}
+    escaped = {key: escape(value) for key, value in values.items()}
     return Template(template).substitute(
         style=consent_page.STYLE,
         server_name=consent_page.SERVER_NAME_HTML,

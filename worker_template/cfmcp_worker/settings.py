@@ -7,52 +7,75 @@ environment). Neither is read at import time by the core: hosts construct them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
+_DEFAULTS: dict[str, Any] = {
+    "upstream_url": "",
+    "public_url": "",  # "" = derive the issuer from the request origin (local dev)
+    "upstream_auth_header": "Authorization",
+    "upstream_auth_format": "Bearer {token}",
+    "upstream_extra_headers": {},
+    "server_name": "cfmcp",
+    "scopes": ("mcp",),
+    "access_token_ttl": 30 * 24 * 3600,
+    "refresh_token_ttl": 90 * 24 * 3600,
+    "code_ttl": 120,
+    "refresh_grace_seconds": 120,
+    "pin_max_failures_per_ip": 5,
+    "pin_lockout_seconds": 900,
+    "pin_max_failures_global_per_hour": 60,
+    "max_request_bytes": 4 * 1024 * 1024,
+    "version": "",
+}
 
-@dataclass(frozen=True)
+
 class Settings:
-    """Non-secret configuration, rendered into the bundle."""
+    """Non-secret configuration, rendered into the bundle (see `_DEFAULTS` for the fields)."""
+
+    __slots__ = tuple(_DEFAULTS)
 
     upstream_url: str
-    public_url: str = ""  # "" = derive issuer from the request origin (local dev)
-    upstream_auth_header: str = "Authorization"
-    upstream_auth_format: str = "Bearer {token}"
-    upstream_extra_headers: dict[str, str] = field(default_factory=dict)
-    server_name: str = "cfmcp"
-    scopes: tuple[str, ...] = ("mcp",)
-    access_token_ttl: int = 30 * 24 * 3600
-    refresh_token_ttl: int = 90 * 24 * 3600
-    code_ttl: int = 120
-    refresh_grace_seconds: int = 120
-    pin_max_failures_per_ip: int = 5
-    pin_lockout_seconds: int = 900
-    pin_max_failures_global_per_hour: int = 60
-    max_request_bytes: int = 4 * 1024 * 1024
-    version: str = ""
+    public_url: str
+    upstream_auth_header: str
+    upstream_auth_format: str
+    upstream_extra_headers: dict[str, str]
+    server_name: str
+    scopes: tuple[str, ...]
+    access_token_ttl: int
+    refresh_token_ttl: int
+    code_ttl: int
+    refresh_grace_seconds: int
+    pin_max_failures_per_ip: int
+    pin_lockout_seconds: int
+    pin_max_failures_global_per_hour: int
+    max_request_bytes: int
+    version: str
+
+    def __init__(self, **values: Any) -> None:
+        unknown = set(values) - set(_DEFAULTS)
+        if unknown:
+            raise ValueError(f"unknown settings: {sorted(unknown)}")
+        if not values.get("upstream_url"):
+            raise ValueError("upstream_url is required")
+        for name, default in _DEFAULTS.items():
+            setattr(self, name, values.get(name, default))
+        self.scopes = tuple(self.scopes)
+        self.upstream_extra_headers = dict(self.upstream_extra_headers)
 
     @classmethod
     def from_mapping(cls, values: dict[str, Any]) -> Settings:
-        known = {name for name in cls.__dataclass_fields__}
-        unknown = set(values) - known
-        if unknown:
-            raise ValueError(f"unknown settings: {sorted(unknown)}")
-        data = dict(values)
-        if "scopes" in data:
-            data["scopes"] = tuple(data["scopes"])
-        if "upstream_extra_headers" in data:
-            data["upstream_extra_headers"] = dict(data["upstream_extra_headers"])
-        return cls(**data)
+        return cls(**values)
 
 
-@dataclass(frozen=True)
 class Secrets:
     """Secret values; never rendered, logged or stored."""
 
-    upstream_token: str
-    pin: str
-    signing_key: str
+    __slots__ = ("pin", "signing_key", "upstream_token")
+
+    def __init__(self, upstream_token: str, pin: str, signing_key: str) -> None:
+        self.upstream_token = upstream_token
+        self.pin = pin
+        self.signing_key = signing_key
 
     def __repr__(self) -> str:  # keep secrets out of tracebacks and logs
         return "Secrets(<redacted>)"

@@ -17,7 +17,6 @@ import json
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from cfmcp_worker.crypto import Signer, random_token, sha256_hex
 from cfmcp_worker.kv import MIN_TTL_SECONDS, KvStore
@@ -37,37 +36,75 @@ class GrantError(Exception):
         self.description = description
 
 
-@dataclass(frozen=True)
 class CodeGrant:
-    client_id: str
-    redirect_uri: str
-    code_challenge: str
-    resource: str
-    scope: str
+    """What a signed authorization code carries."""
+
+    __slots__ = ("client_id", "code_challenge", "redirect_uri", "resource", "scope")
+
+    def __init__(
+        self, client_id: str, redirect_uri: str, code_challenge: str, resource: str, scope: str
+    ) -> None:
+        self.client_id = client_id
+        self.redirect_uri = redirect_uri
+        self.code_challenge = code_challenge
+        self.resource = resource
+        self.scope = scope
 
 
-@dataclass(frozen=True)
 class AccessClaims:
-    grant_id: str
-    client_id: str
-    audience: str
-    scope: str
-    expires_at: int
+    """What a signed access token carries."""
+
+    __slots__ = ("audience", "client_id", "expires_at", "grant_id", "scope")
+
+    def __init__(
+        self, grant_id: str, client_id: str, audience: str, scope: str, expires_at: int
+    ) -> None:
+        self.grant_id = grant_id
+        self.client_id = client_id
+        self.audience = audience
+        self.scope = scope
+        self.expires_at = expires_at
 
 
-@dataclass
+GRANT_FIELDS = (
+    "grant_id",
+    "client_id",
+    "client_name",
+    "scope",
+    "resource",
+    "created_at",
+    "refresh_hash",
+    "previous_refresh_hash",
+    "previous_valid_until",
+)
+
+
 class Grant:
     """What KV holds per authorization: who, what, and hashes of the refresh tokens."""
 
-    grant_id: str
-    client_id: str
-    client_name: str
-    scope: str
-    resource: str
-    created_at: int
-    refresh_hash: str
-    previous_refresh_hash: str = ""
-    previous_valid_until: int = 0
+    __slots__ = GRANT_FIELDS
+
+    def __init__(
+        self,
+        grant_id: str,
+        client_id: str,
+        client_name: str,
+        scope: str,
+        resource: str,
+        created_at: int,
+        refresh_hash: str,
+        previous_refresh_hash: str = "",
+        previous_valid_until: int = 0,
+    ) -> None:
+        self.grant_id = grant_id
+        self.client_id = client_id
+        self.client_name = client_name
+        self.scope = scope
+        self.resource = resource
+        self.created_at = created_at
+        self.refresh_hash = refresh_hash
+        self.previous_refresh_hash = previous_refresh_hash
+        self.previous_valid_until = previous_valid_until
 
     def matches_refresh(self, token: str) -> bool:
         """Whether `token` is this grant's current or previous refresh token."""
@@ -75,19 +112,28 @@ class Grant:
         return presented in (self.refresh_hash, self.previous_refresh_hash)
 
     def to_json(self) -> str:
-        return json.dumps(self.__dict__, separators=(",", ":"), sort_keys=True)
+        data = {name: getattr(self, name) for name in GRANT_FIELDS}
+        return json.dumps(data, separators=(",", ":"), sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> Grant:
-        return cls(**json.loads(text))
+        data = json.loads(text)
+        return cls(**{name: data[name] for name in GRANT_FIELDS if name in data})
 
 
-@dataclass(frozen=True)
 class IssuedTokens:
-    access_token: str
-    refresh_token: str
-    expires_in: int
-    scope: str
+    """A token response: a new access token and refresh token for one grant."""
+
+    __slots__ = ("access_token", "expires_in", "refresh_token", "scope")
+
+    def __init__(self, access_token: str, refresh_token: str, expires_in: int, scope: str) -> None:
+        self.access_token = access_token
+        self.refresh_token = refresh_token
+        self.expires_in = expires_in
+        self.scope = scope
+
+    def __repr__(self) -> str:  # tokens are credentials
+        return f"IssuedTokens(<redacted>, expires_in={self.expires_in})"
 
     def response_body(self) -> dict:
         return {

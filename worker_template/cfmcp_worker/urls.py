@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 MCP_PATH = "/mcp"
@@ -126,6 +125,8 @@ def is_public_https_url(url: str) -> bool:
         return False
     if host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
         return False
+    import ipaddress  # only CIMD fetches need it: keep it off the start-up path
+
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
