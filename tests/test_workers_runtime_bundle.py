@@ -372,4 +372,5 @@ def test_mcp_requests_write_nothing_to_kv(bundle: Path, sse: GatedSse):
             assert reply.status_code == 200, reply.text
         after = httpx.get(f"{info.origin}/__harness__/stats").json()["kv"]
     assert after["writes"] == before["writes"]
-    assert after["reads"] - before["reads"] <= 5
+    # One WorkerApp per isolate keeps the revocation check cached: not one read per request.
+    assert after["reads"] - before["reads"] <= 1

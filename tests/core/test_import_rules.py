@@ -48,3 +48,11 @@ def test_importing_the_core_draws_no_randomness(core):
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
     assert secrets.token_hex(2)  # the test process itself is untouched
+
+
+def test_equal_secrets_compare_equal_so_hosts_can_cache_the_app(core):
+    settings_mod = __import__("cfmcp_worker.settings", fromlist=["Secrets"])
+    first = settings_mod.Secrets("pat-1", "pin-12345678", "k" * 32)
+    assert first == settings_mod.Secrets("pat-1", "pin-12345678", "k" * 32)
+    assert first != settings_mod.Secrets("pat-2", "pin-12345678", "k" * 32)
+    assert "pat-1" not in repr(first)

@@ -77,5 +77,14 @@ class Secrets:
         self.pin = pin
         self.signing_key = signing_key
 
+    def __eq__(self, other: object) -> bool:
+        """Hosts compare secrets to know when a cached WorkerApp must be rebuilt."""
+        if not isinstance(other, Secrets):
+            return NotImplemented
+        mine = (self.upstream_token, self.pin, self.signing_key)
+        return mine == (other.upstream_token, other.pin, other.signing_key)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable holder of secrets: not hashable
+
     def __repr__(self) -> str:  # keep secrets out of tracebacks and logs
         return "Secrets(<redacted>)"
