@@ -44,6 +44,9 @@ class SmokeCheck:
         return {"name": self.name, "ok": self.ok, "detail": self.detail}
 
 
+# The Worker names its bundle on the metadata responses (worker_template/cfmcp_worker/app.py).
+BUNDLE_HEADER = "Cfmcp-Bundle"
+
 class SmokeTester:
     """Checks one deployment; `public_url` is the issuer, `via` the origin actually contacted."""
 
@@ -55,6 +58,7 @@ class SmokeTester:
         client: httpx.Client | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        expected_bundle: str = "",
     ) -> None:
         self.public_url = public_url.rstrip("/")
         self.mcp_url = self.public_url + "/mcp"
@@ -63,6 +67,7 @@ class SmokeTester:
                                               headers={"User-Agent": "cfmcp-smoke"})
         self._sleep = sleep
         self._clock = clock
+        self.expected_bundle = expected_bundle  # wait for this version, not the previous one
 
     def close(self) -> None:
         self._client.close()
@@ -88,9 +93,15 @@ class SmokeTester:
             self._sleep(interval)
 
     def check_issuer(self) -> SmokeCheck:
-        data, problem = self._json(AS_METADATA)
+        data, problem, headers = self._json_with_headers(AS_METADATA)
         if problem:
             return SmokeCheck("issuer", False, problem)
+        live_bundle = headers.get(BUNDLE_HEADER, "")
+        if self.expected_bundle and live_bundle != self.expected_bundle:
+            return SmokeCheck("issuer", False,
+                              f"the previous version still answers (bundle "
+                              f"{live_bundle[:12] or 'unknown'}, expected "
+                              f"{self.expected_bundle[:12]})")
         issuer = data.get("issuer")
         if issuer != self.public_url:
             return SmokeCheck("issuer", False,
@@ -148,16 +159,20 @@ class SmokeTester:
                 self.check_register()]
 
     def _json(self, path: str) -> tuple[dict[str, Any], str]:
+        data, problem, _ = self._json_with_headers(path)
+        return data, problem
+
+    def _json_with_headers(self, path: str) -> tuple[dict[str, Any], str, httpx.Headers]:
         try:
             response = self._get(path)
         except httpx.HTTPError as exc:
-            return {}, f"GET {path}: {type(exc).__name__}"
+            return {}, f"GET {path}: {type(exc).__name__}", httpx.Headers()
         if response.status_code != 200:
-            return {}, f"GET {path} gave {response.status_code}"
+            return {}, f"GET {path} gave {response.status_code}", response.headers
         try:
             data = response.json()
         except ValueError:
-            return {}, f"GET {path} did not return JSON"
+            return {}, f"GET {path} did not return JSON", response.headers
         if not isinstance(data, dict):
-            return {}, f"GET {path} did not return a JSON object"
-        return data, ""
+            return {}, f"GET {path} did not return a JSON object", response.headers
+        return data, "", response.headers

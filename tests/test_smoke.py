@@ -12,8 +12,13 @@ PUBLIC = "https://gh.acme.workers.dev"
 VIA = "http://127.0.0.1:9999"
 
 
-def worker(issuer: str = PUBLIC, resource: str = PUBLIC + "/mcp", mcp_status: int = 401,
-           register_status: int = 201, seen: list[str] | None = None):
+def worker(
+    issuer: str = PUBLIC,
+    resource: str = PUBLIC + "/mcp",
+    mcp_status: int = 401,
+    register_status: int = 201,
+    seen: list[str] | None = None,
+):
     def handle(request: httpx.Request) -> httpx.Response:
         if seen is not None:
             seen.append(str(request.url))
@@ -23,8 +28,9 @@ def worker(issuer: str = PUBLIC, resource: str = PUBLIC + "/mcp", mcp_status: in
         if path == "/.well-known/oauth-protected-resource/mcp":
             return httpx.Response(200, json={"resource": resource})
         if path == "/mcp":
-            challenge = f'Bearer resource_metadata="{PUBLIC}/.well-known/oauth-protected-' \
-                        'resource/mcp"'
+            challenge = (
+                f'Bearer resource_metadata="{PUBLIC}/.well-known/oauth-protected-resource/mcp"'
+            )
             return httpx.Response(mcp_status, headers={"WWW-Authenticate": challenge})
         if path == "/register":
             body = json.loads(request.content)
@@ -48,8 +54,9 @@ class Clock:
 
 def make_tester(transport: httpx.MockTransport, clock: Clock | None = None, via: str | None = VIA):
     clock = clock or Clock()
-    return SmokeTester(PUBLIC, via=via, client=httpx.Client(transport=transport),
-                       sleep=clock.sleep, clock=clock)
+    return SmokeTester(
+        PUBLIC, via=via, client=httpx.Client(transport=transport), sleep=clock.sleep, clock=clock
+    )
 
 
 def test_all_checks_pass_and_go_through_via():
@@ -69,8 +76,9 @@ def test_wrong_issuer_is_reported_after_the_timeout():
 
 
 def test_waits_until_the_new_version_answers():
-    answers = iter([httpx.Response(503), httpx.Response(404),
-                    httpx.Response(200, json={"issuer": PUBLIC})])
+    answers = iter(
+        [httpx.Response(503), httpx.Response(404), httpx.Response(200, json={"issuer": PUBLIC})]
+    )
 
     def handle(request: httpx.Request) -> httpx.Response:
         return next(answers)
@@ -109,3 +117,44 @@ def test_without_via_the_public_url_is_contacted():
     checks = make_tester(worker(seen=seen), via=None).run(timeout=5)
     assert all(c.ok for c in checks)
     assert all(url.startswith(PUBLIC) for url in seen)
+
+
+def test_waits_until_the_new_bundle_answers_not_the_previous_one():
+    clock = Clock()
+    answers = iter(["old" * 20, "old" * 20, "new" * 20])
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/.well-known/oauth-authorization-server":
+            return httpx.Response(
+                200, json={"issuer": PUBLIC}, headers={"Cfmcp-Bundle": next(answers)}
+            )
+        return httpx.Response(404)
+
+    tester = SmokeTester(
+        PUBLIC,
+        via=VIA,
+        client=httpx.Client(transport=httpx.MockTransport(handle)),
+        sleep=clock.sleep,
+        clock=clock,
+        expected_bundle="new" * 20,
+    )
+    check = tester.wait_until_live(timeout=30, interval=1)
+    assert check.ok and clock.now == 2
+
+
+def test_previous_bundle_until_timeout_is_reported():
+    clock = Clock()
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"issuer": PUBLIC}, headers={"Cfmcp-Bundle": "a" * 64})
+
+    tester = SmokeTester(
+        PUBLIC,
+        via=VIA,
+        client=httpx.Client(transport=httpx.MockTransport(handle)),
+        sleep=clock.sleep,
+        clock=clock,
+        expected_bundle="b" * 64,
+    )
+    check = tester.wait_until_live(timeout=5, interval=1)
+    assert not check.ok and "previous version" in check.detail

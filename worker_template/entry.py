@@ -141,6 +141,11 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {message[:200]}"
 
 
+def _plain_var(env, name: str) -> str:
+    value = getattr(env, name, None)
+    return value if isinstance(value, str) and not _is_null(value) else ""
+
+
 def _read_secrets(env) -> Secrets | None:
     values = {}
     for field, binding in SECRET_BINDINGS.items():
@@ -151,6 +156,7 @@ def _read_secrets(env) -> Secrets | None:
     return Secrets(**values)
 
 
+BUNDLE_VAR = "CFMCP_BUNDLE_SHA256"  # plain_text binding set by `cfmcp deploy`
 _cached_app: tuple[Secrets, WorkerApp] | None = None
 
 
@@ -169,6 +175,7 @@ def _worker_app(env) -> WorkerApp | None:
             secrets=secrets,
             kv=JsKvStore(binding),
             fetch_metadata=fetch_metadata_document,
+            bundle_sha256=_plain_var(env, BUNDLE_VAR),
         )
         _cached_app = (secrets, app)
     return _cached_app[1]

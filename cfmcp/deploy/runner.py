@@ -107,7 +107,8 @@ def _sends_pin(steps: list[Step]) -> bool:
 
 
 def _smoke(plan: Plan, options: DeployOptions, out: Console) -> list[SmokeCheck]:
-    tester = SmokeTester(plan.public_url, via=options.smoke_via)
+    tester = SmokeTester(plan.public_url, via=options.smoke_via,
+                         expected_bundle=plan.bundle_sha256)
     try:
         if options.json_output:
             return tester.run(options.smoke_timeout)

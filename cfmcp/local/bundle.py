@@ -45,7 +45,20 @@ class Core:
             ),
             kv=kv,
             fetch_metadata=fetch_metadata,
+            bundle_sha256=bundle_sha256_of(self.bundle_dir),
         )
+
+
+def bundle_sha256_of(bundle_dir: Path) -> str:
+    """The hash `cfmcp render`/`deploy` gives these modules (every .py file in the folder)."""
+    from cfmcp.render import Bundle
+
+    modules = {
+        path.relative_to(bundle_dir).as_posix(): path.read_bytes()
+        for path in sorted(bundle_dir.rglob("*.py"))
+        if "__pycache__" not in path.parts
+    }
+    return Bundle(modules=modules).sha256
 
 
 def check_bundle_dir(bundle_dir: Path) -> Path:

@@ -61,11 +61,18 @@ def make_app(core, kv, clock):
         "cfmcp_worker.deployment"
     )
 
-    def build(fetch_metadata=None, **overrides):
+    def build(fetch_metadata=None, bundle_sha256="", **overrides):
         values = {**deployment.SETTINGS, **overrides}
         settings = settings_mod.Settings.from_mapping(values)
         secrets = settings_mod.Secrets(upstream_token=PAT, pin=PIN, signing_key=SIGNING_KEY)
-        return core.WorkerApp(settings, secrets, kv, fetch_metadata=fetch_metadata, clock=clock)
+        return core.WorkerApp(
+            settings,
+            secrets,
+            kv,
+            fetch_metadata=fetch_metadata,
+            clock=clock,
+            bundle_sha256=bundle_sha256,
+        )
 
     return build
 

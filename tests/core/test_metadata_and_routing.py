@@ -93,3 +93,11 @@ async def test_preflight_on_api_endpoints_but_not_on_consent(app, core):
 async def test_wrong_methods(app, core):
     assert (await call(app, core, "GET", "/token")).status == 405
     assert (await call(app, core, "POST", "/.well-known/oauth-authorization-server")).status == 405
+
+
+async def test_metadata_names_the_deployed_bundle(make_app, core):
+    plain = await call(make_app(), core, "GET", "/.well-known/oauth-authorization-server")
+    assert header(plain, "cfmcp-bundle") is None
+    app = make_app(bundle_sha256="ab" * 32)
+    named = await call(app, core, "GET", "/.well-known/oauth-authorization-server")
+    assert header(named, "cfmcp-bundle") == "ab" * 32

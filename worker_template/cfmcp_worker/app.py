@@ -35,6 +35,9 @@ ASM_PATHS = (
     "/.well-known/oauth-authorization-server",
     "/.well-known/oauth-authorization-server/mcp",
 )
+# Names the deployed bundle on the metadata responses, so `cfmcp deploy` can wait until the new
+# version answers rather than the previous one (the hash names code, it is no secret).
+BUNDLE_HEADER = "Cfmcp-Bundle"
 CORS_PATHS = frozenset({*PRM_PATHS, *ASM_PATHS, "/register", "/token", "/revoke", MCP_PATH})
 
 
@@ -48,11 +51,13 @@ class WorkerApp:
         kv: KvStore,
         fetch_metadata: MetadataFetcher | None = None,
         clock: Callable[[], float] = time.time,
+        bundle_sha256: str = "",
     ) -> None:
         for name in ("upstream_token", "pin", "signing_key"):
             if not getattr(secrets, name):
                 raise ValueError(f"secret {name} is not set")
         self.settings = settings
+        self.bundle_sha256 = bundle_sha256
         signer = Signer(secrets.signing_key)
         self.tokens = TokenService(
             signer,
@@ -112,7 +117,10 @@ class WorkerApp:
             )
         else:
             body = metadata.authorization_server_metadata(where.issuer, scopes)
-        return json_response(200, body, [("Cache-Control", "public, max-age=300")])
+        headers = [("Cache-Control", "public, max-age=300")]
+        if self.bundle_sha256:
+            headers.append((BUNDLE_HEADER, self.bundle_sha256))
+        return json_response(200, body, headers)
 
     async def _post_endpoint(
         self, path: str, request: HttpRequest, where: Endpoints
