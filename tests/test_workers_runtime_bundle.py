@@ -68,13 +68,15 @@ async def token_reply_over_http(origin: str, pin: str):
 
 
 def test_real_bundle_serves_metadata_and_asks_for_a_token(bundle: Path):
-    with run_pyodide_worker(bundle, worker_env(new_pin())) as origin:
+    env = {**worker_env(new_pin()), "CFMCP_BUNDLE_SHA256": "c0ffee" * 10 + "beef"}
+    with run_pyodide_worker(bundle, env) as origin:
         server = httpx.get(f"{origin}/.well-known/oauth-authorization-server", timeout=30)
         resource = httpx.get(f"{origin}/.well-known/oauth-protected-resource/mcp", timeout=30)
         unauthenticated = httpx.post(f"{origin}/mcp", json={}, timeout=30)
     assert server.status_code == 200
     assert server.json()["issuer"] == origin
     assert server.json()["token_endpoint"] == f"{origin}/token"
+    assert server.headers["cfmcp-bundle"] == "c0ffee" * 10 + "beef"  # the plain_text binding
     assert resource.status_code == 200
     assert resource.json()["resource"] == f"{origin}/mcp"
     assert resource.json()["authorization_servers"] == [origin]
