@@ -18,16 +18,16 @@ from cfmcp.console import print_error
 from cfmcp.errors import CfmcpError
 
 # Each module exposes register(app: typer.Typer) -> None.
-COMMAND_MODULES = [
-    "cfmcp.commands.render",
-    "cfmcp.commands.dev",
-    "cfmcp.commands.install_client",
+COMMAND_MODULES = [  # in the order --help lists them: set up, run, operate, eject, remove
     "cfmcp.commands.init",
     "cfmcp.commands.deploy",
-    "cfmcp.commands.rotate_pin",
-    "cfmcp.commands.clients",
-    "cfmcp.commands.destroy",
+    "cfmcp.commands.dev",
     "cfmcp.commands.doctor",
+    "cfmcp.commands.install_client",
+    "cfmcp.commands.clients",
+    "cfmcp.commands.rotate_pin",
+    "cfmcp.commands.render",
+    "cfmcp.commands.destroy",
 ]
 
 app = typer.Typer(

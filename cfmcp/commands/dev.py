@@ -31,9 +31,11 @@ def dev(
         False, "--demo", help="Also start a PAT-only demo MCP server and front it."
     ),
 ) -> None:
-    """Run the Worker on this machine. Secrets come from CFMCP_UPSTREAM_TOKEN (or a hidden
-    prompt), CFMCP_PIN and CFMCP_SIGNING_KEY (generated when unset); nothing is written to disk
-    but the KV state."""
+    """Run the same Worker on this machine (--demo: with a demo upstream).
+
+    Secrets come from CFMCP_UPSTREAM_TOKEN (or a hidden prompt), CFMCP_PIN and
+    CFMCP_SIGNING_KEY (generated when unset); nothing but the KV state is written to disk.
+    """
     from cfmcp.local.launch import DevOptions, run_dev
 
     run_dev(DevOptions(upstream=upstream, host=host, port=port, state=state, bundle=bundle,
