@@ -8,6 +8,7 @@ client is that URL's `/mcp`, while every request goes to the local origin.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -21,6 +22,7 @@ from cfmcp.config import ProjectConfig, save_config
 from tests.fake_cloudflare.fake import FakeCloudflare
 from tests.integration.browser import submit_consent
 from tests.integration.oauth import REDIRECT_URI, pkce_pair, register, token_request
+from tests.integration.upstream import RecordingUpstream
 
 NAME = "gh-mcp"
 PUBLIC_URL = f"https://{NAME}.fake-subdomain.workers.dev"
@@ -28,9 +30,9 @@ RESOURCE = PUBLIC_URL + "/mcp"
 INITIALIZE = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
     "protocolVersion": "2025-06-18", "capabilities": {},
     "clientInfo": {"name": "cfmcp-cli-test", "version": "0"}}}
-ENV_TO_CLEAR = ("CLOUDFLARE_API_KEY", "CLOUDFLARE_EMAIL", "CLOUDFLARE_ACCOUNT_ID",
-                "CLOUDFLARE_BASE_URL", "CFMCP_PIN", "CFMCP_SIGNING_KEY", "CFMCP_SMOKE_VIA",
-                "CFMCP_UPSTREAM_TOKEN")
+ENV_TO_CLEAR = ("CLOUDFLARE_API_TOKEN", "CLOUDFLARE_API_KEY", "CLOUDFLARE_EMAIL",
+                "CLOUDFLARE_ACCOUNT_ID", "CLOUDFLARE_API_BASE_URL", "CLOUDFLARE_BASE_URL",
+                "CFMCP_UPSTREAM_TOKEN", "CFMCP_PIN", "CFMCP_SIGNING_KEY", "CFMCP_SMOKE_VIA")
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,44 @@ class Connection:
     refresh_token: str
 
 
+def isolate(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, *, home: bool = True) -> None:
+    """Unset every variable in ENV_TO_CLEAR, point HOME at tmp_path/home (unless `home` is
+    False) and make tmp_path the working directory."""
+    for name in ENV_TO_CLEAR:
+        monkeypatch.delenv(name, raising=False)
+    if home:
+        monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+
+
+def use_fake_env(monkeypatch: pytest.MonkeyPatch, fake: FakeCloudflare,
+                 token: str | None = None) -> None:
+    """Set the variables that point cfmcp at `fake` (see `FakeCloudflare.env`)."""
+    for key, value in fake.env(token).items():
+        monkeypatch.setenv(key, value)
+
+
+def write_project(tmp_path: Path, account_id: str, *, name: str = NAME,
+                  upstream_url: str | None = None, **hostname: str) -> Path:
+    """Write tmp_path/cfmcp.toml for `name` (hostname fields as given) and return its path."""
+    config = ProjectConfig(name=name, account_id=account_id)
+    if upstream_url is not None:
+        config.upstream.url = upstream_url
+    for key, value in hostname.items():
+        setattr(config.hostname, key, value)
+    path = tmp_path / "cfmcp.toml"
+    save_config(config, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def recording_upstream() -> Iterator[RecordingUpstream]:
+    """A started RecordingUpstream shared by a module's tests."""
+    server = RecordingUpstream().start()
+    yield server
+    server.stop()
+
+
 def deploy_live(tmp_path: Path, fake: FakeCloudflare, monkeypatch: pytest.MonkeyPatch, *,
                 upstream_url: str, pat: str, pin: str) -> Path:
     """Write cfmcp.toml, deploy with this PAT and PIN, return the config path."""
@@ -47,8 +87,7 @@ def deploy_live(tmp_path: Path, fake: FakeCloudflare, monkeypatch: pytest.Monkey
     config.upstream.url = upstream_url
     path = tmp_path / "cfmcp.toml"
     save_config(config.validate(), path)
-    for key, value in fake.env().items():
-        monkeypatch.setenv(key, value)
+    use_fake_env(monkeypatch, fake)
     monkeypatch.setenv("CFMCP_UPSTREAM_TOKEN", pat)
     monkeypatch.setenv("CFMCP_PIN", pin)
     result = CliRunner().invoke(app, ["deploy", "--config", str(path), "--yes", "--skip-smoke"])

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,38 +13,26 @@ from typer.testing import CliRunner
 from cfmcp.cli import app
 from cfmcp.grants import GrantInfo, parse_grant, select
 from tests.deployed import (
-    ENV_TO_CLEAR,
     NAME,
     connect,
     deploy_live,
+    isolate,
     mcp_status,
+    recording_upstream,
     refresh_status,
 )
 from tests.fake_cloudflare.fake import FakeCloudflare
-from tests.integration.upstream import RecordingUpstream
+from tests.fake_cloudflare.fixtures import fake_cloudflare_workers
 
 PIN = "FAKE-clients-pin-3333"
 
-
-@pytest.fixture(scope="module")
-def upstream() -> Iterator[RecordingUpstream]:
-    server = RecordingUpstream().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def fake(tmp_path: Path) -> Iterator[FakeCloudflare]:
-    with FakeCloudflare(run_workers=True, workers_dir=tmp_path / "workers") as started:
-        yield started
+upstream = recording_upstream  # pytest fixtures, by the names these tests use
+fake = fake_cloudflare_workers
 
 
 @pytest.fixture
 def deployed(fake, upstream, tmp_path, monkeypatch) -> Path:
-    for name in ENV_TO_CLEAR:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.chdir(tmp_path)
+    isolate(monkeypatch, tmp_path)
     return deploy_live(tmp_path, fake, monkeypatch, upstream_url=upstream.mcp_url,
                        pat=upstream.pat, pin=PIN)
 

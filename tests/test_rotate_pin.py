@@ -4,41 +4,37 @@ the new PIN at once, and `--revoke-all` must disconnect every client."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from cfmcp.cli import app
-from tests.deployed import ENV_TO_CLEAR, NAME, connect, consent, deploy_live, mcp_status
-from tests.fake_cloudflare.fake import FakeCloudflare
+from tests.deployed import (
+    ENV_TO_CLEAR,
+    NAME,
+    connect,
+    consent,
+    deploy_live,
+    isolate,
+    mcp_status,
+    recording_upstream,
+    use_fake_env,
+    write_project,
+)
+from tests.fake_cloudflare.fixtures import fake_cloudflare_workers
 from tests.integration.oauth import pkce_pair, register
-from tests.integration.upstream import RecordingUpstream
 
 OLD_PIN = "FAKE-old-pin-1111"
 NEW_PIN = "FAKE-new-pin-2222"
 
-
-@pytest.fixture(scope="module")
-def upstream() -> Iterator[RecordingUpstream]:
-    server = RecordingUpstream().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def fake(tmp_path: Path) -> Iterator[FakeCloudflare]:
-    with FakeCloudflare(run_workers=True, workers_dir=tmp_path / "workers") as started:
-        yield started
+upstream = recording_upstream  # pytest fixtures, by the names these tests use
+fake = fake_cloudflare_workers
 
 
 @pytest.fixture
 def deployed(fake, upstream, tmp_path, monkeypatch) -> Path:
-    for name in ENV_TO_CLEAR:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.chdir(tmp_path)
+    isolate(monkeypatch, tmp_path)
     return deploy_live(tmp_path, fake, monkeypatch, upstream_url=upstream.mcp_url,
                        pat=upstream.pat, pin=OLD_PIN)
 
@@ -141,14 +137,10 @@ def test_too_short_pin_is_a_usage_error_and_sets_nothing(fake, deployed, monkeyp
 
 
 def test_not_deployed_is_one_line_with_a_hint(fake, tmp_path, monkeypatch):
-    from cfmcp.config import ProjectConfig, save_config
-
     for name in ENV_TO_CLEAR:
         monkeypatch.delenv(name, raising=False)
-    for key, value in fake.env().items():
-        monkeypatch.setenv(key, value)
-    path = tmp_path / "cfmcp.toml"
-    save_config(ProjectConfig(name="never-deployed", account_id=fake.account_id), path)
+    use_fake_env(monkeypatch, fake)
+    path = write_project(tmp_path, fake.account_id, name="never-deployed")
     result = rotate(path, "--yes")
     assert result.exit_code == 1
     assert "is not deployed" in result.output and "cfmcp deploy" in result.output
