@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from cfmcp.cli import app
-from cfmcp.config import ProjectConfig, load_config, save_config
+from cfmcp.config import load_config, save_config
+from tests.deployed import isolate, use_fake_env, write_project
 from tests.fake_cloudflare.fake import FakeCloudflare
+from tests.fake_cloudflare.fixtures import fake_cloudflare
 from tests.fake_cloudflare.model import WORKERS_SCRIPTS_EDIT
 
 PAT = "ghp_FAKEupstreamPAT0123456789abcdefABCDEF"
@@ -24,35 +25,21 @@ NAME = "gh-mcp"
 WRITES = ("POST", "PUT", "PATCH", "DELETE")
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeCloudflare]:
-    with FakeCloudflare() as started:
-        yield started
+fake = fake_cloudflare  # the pytest fixture, by the name these tests use
 
 
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in ("CLOUDFLARE_API_TOKEN", "CLOUDFLARE_API_KEY", "CLOUDFLARE_EMAIL",
-                 "CLOUDFLARE_ACCOUNT_ID", "CLOUDFLARE_API_BASE_URL", "CLOUDFLARE_BASE_URL",
-                 "CFMCP_UPSTREAM_TOKEN", "CFMCP_PIN", "CFMCP_SIGNING_KEY", "CFMCP_SMOKE_VIA"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.chdir(tmp_path)
+    isolate(monkeypatch, tmp_path)
 
 
 def make_project(tmp_path: Path, fake: FakeCloudflare, **hostname: str) -> Path:
-    config = ProjectConfig(name=NAME, account_id=fake.account_id)
-    for key, value in hostname.items():
-        setattr(config.hostname, key, value)
-    path = tmp_path / "cfmcp.toml"
-    save_config(config, path)
-    return path
+    return write_project(tmp_path, fake.account_id, **hostname)
 
 
 def deploy(monkeypatch: pytest.MonkeyPatch, fake: FakeCloudflare, config: Path, *args: str,
            token: str | None = None, pat: str | None = PAT):
-    for key, value in fake.env(token).items():
-        monkeypatch.setenv(key, value)
+    use_fake_env(monkeypatch, fake, token)
     if pat is not None:
         monkeypatch.setenv("CFMCP_UPSTREAM_TOKEN", pat)
     return CliRunner().invoke(app, ["deploy", "--config", str(config), *args])
@@ -344,8 +331,7 @@ def test_first_deploy_needs_the_pat_without_prompting(fake, tmp_path, monkeypatc
 def test_interactive_deploy_confirms_and_prompts_for_the_pat(fake, tmp_path,
                                                              monkeypatch):
     config = make_project(tmp_path, fake)
-    for key, value in fake.env().items():
-        monkeypatch.setenv(key, value)
+    use_fake_env(monkeypatch, fake)
     result = CliRunner().invoke(app, ["deploy", "--config", str(config), "--skip-smoke"],
                                 input=f"y\n{PAT}\nFAKE-typed-pin-0042\n")
     assert result.exit_code == 0, result.output
@@ -357,8 +343,7 @@ def test_interactive_deploy_confirms_and_prompts_for_the_pat(fake, tmp_path,
 
 def test_interactive_deploy_generates_the_pin_on_enter(fake, tmp_path, monkeypatch):
     config = make_project(tmp_path, fake)
-    for key, value in fake.env().items():
-        monkeypatch.setenv(key, value)
+    use_fake_env(monkeypatch, fake)
     result = CliRunner().invoke(app, ["deploy", "--config", str(config), "--skip-smoke"],
                                 input=f"y\n{PAT}\n\n")
     assert result.exit_code == 0, result.output
@@ -388,8 +373,7 @@ def test_token_without_access_to_the_account(fake, tmp_path, monkeypatch):
 
 def test_declining_the_plan_changes_nothing(fake, tmp_path, monkeypatch):
     config = make_project(tmp_path, fake)
-    for key, value in fake.env().items():
-        monkeypatch.setenv(key, value)
+    use_fake_env(monkeypatch, fake)
     result = CliRunner().invoke(app, ["deploy", "--config", str(config)], input="n\n")
     assert result.exit_code != 0
     assert writes(fake) == []

@@ -15,7 +15,6 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,14 +22,15 @@ from typer.testing import CliRunner
 
 from cfmcp.cli import app
 from cfmcp.cloudflare_api import CloudflareApi
-from cfmcp.config import ProjectConfig, save_config
 from cfmcp.deploy.curl import _MARK, request_for
 from cfmcp.deploy.executor import Executor
 from cfmcp.deploy.planner import plan_deploy, public_url_for
 from cfmcp.deploy.remote import observe
 from cfmcp.deploy.state import DeployState, StateRecorder
 from cfmcp.render import render_bundle
+from tests.deployed import isolate, use_fake_env, write_project
 from tests.fake_cloudflare.fake import FakeCloudflare
+from tests.fake_cloudflare.fixtures import fake_cloudflare
 
 RUNBOOK = Path(__file__).resolve().parent.parent / "deploy-with-claude.md"
 BEGIN = "<!-- BEGIN GENERATED: cfmcp deploy --dry-run --format curl -->"
@@ -39,28 +39,17 @@ NAME = "my-mcp"
 PAT = "ghp_FAKErunbookPAT000000000000000000000000"
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeCloudflare]:
-    with FakeCloudflare() as started:
-        yield started
+fake = fake_cloudflare  # the pytest fixture, by the name these tests use
 
 
 @pytest.fixture(autouse=True)
 def _env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in ("CLOUDFLARE_API_KEY", "CLOUDFLARE_EMAIL", "CFMCP_PIN", "CFMCP_SIGNING_KEY",
-                 "CFMCP_UPSTREAM_TOKEN", "CLOUDFLARE_BASE_URL"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.chdir(tmp_path)
+    isolate(monkeypatch, tmp_path, home=False)
 
 
 def project(tmp_path: Path, fake: FakeCloudflare, monkeypatch, **hostname: str) -> Path:
-    config = ProjectConfig(name=NAME, account_id=fake.account_id)
-    for key, value in hostname.items():
-        setattr(config.hostname, key, value)
-    path = tmp_path / "cfmcp.toml"
-    save_config(config, path)
-    for key, value in fake.env().items():
-        monkeypatch.setenv(key, value)
+    path = write_project(tmp_path, fake.account_id, name=NAME, **hostname)
+    use_fake_env(monkeypatch, fake)
     return path
 
 

@@ -7,43 +7,31 @@ Also the secrets rule: the PAT and the signing key appear nowhere cfmcp writes (
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from cfmcp.cli import app
-from cfmcp.config import ProjectConfig, save_config
+from tests.deployed import isolate, use_fake_env, write_project
 from tests.fake_cloudflare.fake import FakeCloudflare
+from tests.fake_cloudflare.fixtures import fake_cloudflare_workers
 
 PAT = "ghp_FAKEsmokePAT0123456789abcdefABCDEFxyz"
 NAME = "gh-mcp"
 
 
-@pytest.fixture
-def fake(tmp_path: Path) -> Iterator[FakeCloudflare]:
-    with FakeCloudflare(run_workers=True, workers_dir=tmp_path / "workers") as started:
-        yield started
+fake = fake_cloudflare_workers  # the pytest fixture, by the name these tests use
 
 
 @pytest.fixture(autouse=True)
 def _env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in ("CLOUDFLARE_API_KEY", "CLOUDFLARE_EMAIL", "CLOUDFLARE_ACCOUNT_ID",
-                 "CFMCP_PIN", "CFMCP_SIGNING_KEY", "CFMCP_SMOKE_VIA", "CLOUDFLARE_BASE_URL"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.chdir(tmp_path)
+    isolate(monkeypatch, tmp_path)
 
 
 def project(tmp_path: Path, fake: FakeCloudflare, monkeypatch, **hostname: str) -> Path:
-    config = ProjectConfig(name=NAME, account_id=fake.account_id)
-    for key, value in hostname.items():
-        setattr(config.hostname, key, value)
-    path = tmp_path / "cfmcp.toml"
-    save_config(config, path)
-    for key, value in fake.env().items():
-        monkeypatch.setenv(key, value)
+    path = write_project(tmp_path, fake.account_id, **hostname)
+    use_fake_env(monkeypatch, fake)
     monkeypatch.setenv("CFMCP_UPSTREAM_TOKEN", PAT)
     return path
 
