@@ -21,14 +21,16 @@ from typer.testing import CliRunner
 
 from cfmcp.cli import app
 from cfmcp.cloudflare_api import CloudflareApi
-from cfmcp.config import ProjectConfig, UpstreamConfig, load_config, save_config
+from cfmcp.config import ProjectConfig, load_config, save_config
 from cfmcp.doctor.context import DoctorContext, DoctorOptions, Once
 from cfmcp.doctor.live_checks import check_ai_bot_block
 from cfmcp.doctor.model import Status, ok
 from cfmcp.doctor.project_checks import check_compatibility_date
 from cfmcp.doctor.runner import Check, run_checks, run_one
 from cfmcp.render import render_bundle
+from tests.deployed import isolate, use_fake_env, write_project
 from tests.fake_cloudflare.fake import FakeCloudflare
+from tests.fake_cloudflare.fixtures import fake_cloudflare, fake_cloudflare_workers
 from tests.hosts import start_worker
 from tests.test_deploy import PAT, deploy
 
@@ -110,12 +112,7 @@ def ai_bot_blocker(worker_origin: str) -> type[BaseHTTPRequestHandler]:
 
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in ("CLOUDFLARE_API_TOKEN", "CLOUDFLARE_API_KEY", "CLOUDFLARE_EMAIL",
-                 "CLOUDFLARE_ACCOUNT_ID", "CLOUDFLARE_API_BASE_URL", "CLOUDFLARE_BASE_URL",
-                 "CFMCP_UPSTREAM_TOKEN", "CFMCP_PIN", "CFMCP_SIGNING_KEY", "CFMCP_SMOKE_VIA"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.chdir(tmp_path)
+    isolate(monkeypatch, tmp_path)
 
 
 @pytest.fixture
@@ -124,25 +121,12 @@ def upstream() -> Iterator[str]:
         yield origin + "/mcp"
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeCloudflare]:
-    with FakeCloudflare() as started:
-        yield started
-
-
-@pytest.fixture
-def fake_workers(tmp_path: Path) -> Iterator[FakeCloudflare]:
-    with FakeCloudflare(run_workers=True, workers_dir=tmp_path / "workers") as started:
-        yield started
+fake = fake_cloudflare  # the pytest fixtures, by the names these tests use
+fake_workers = fake_cloudflare_workers
 
 
 def project(tmp_path: Path, upstream: str, account_id: str = "", **hostname: str) -> Path:
-    config = ProjectConfig(name=NAME, account_id=account_id, upstream=UpstreamConfig(url=upstream))
-    for key, value in hostname.items():
-        setattr(config.hostname, key, value)
-    path = tmp_path / "cfmcp.toml"
-    save_config(config, path)
-    return path
+    return write_project(tmp_path, account_id, name=NAME, upstream_url=upstream, **hostname)
 
 
 def deployed(monkeypatch, fake: FakeCloudflare, tmp_path: Path, upstream: str) -> Path:
@@ -281,8 +265,7 @@ def test_live_checks_use_the_recorded_url_without_a_token(fake_workers, tmp_path
 
 def test_invalid_token_fails_once_and_skips_the_rest(fake, tmp_path, monkeypatch, upstream):
     config = project(tmp_path, upstream, fake.account_id)
-    for key, value in fake.env("FAKE-cf-token-unknown-0000000000000000000").items():
-        monkeypatch.setenv(key, value)
+    use_fake_env(monkeypatch, fake, "FAKE-cf-token-unknown-0000000000000000000")
     result, report = doctor(config, "--smoke-via", "http://127.0.0.1:9")
     assert result.exit_code == 1
     checks = by_name(report)
@@ -295,8 +278,7 @@ def test_invalid_token_fails_once_and_skips_the_rest(fake, tmp_path, monkeypatch
 
 def test_not_deployed_yet_points_to_deploy(fake, tmp_path, monkeypatch, upstream):
     config = project(tmp_path, upstream, fake.account_id)
-    for key, value in fake.env().items():
-        monkeypatch.setenv(key, value)
+    use_fake_env(monkeypatch, fake)
     result, report = doctor(config, "--smoke-via", "http://127.0.0.1:9")
     assert result.exit_code == 1
     checks = by_name(report)
@@ -492,8 +474,7 @@ def test_account_without_workers_dev_subdomain_fails_the_hostname_check(fake, tm
     config = project(tmp_path, upstream, fake.account_id)
     with fake.state.lock:
         fake.state.workers_subdomains.clear()
-    for key, value in fake.env().items():
-        monkeypatch.setenv(key, value)
+    use_fake_env(monkeypatch, fake)
     _, report = doctor(config)
     checks = by_name(report)
     assert checks["hostname"]["status"] == "fail"
@@ -504,8 +485,7 @@ def test_account_without_workers_dev_subdomain_fails_the_hostname_check(fake, tm
 
 def test_missing_account_id_fails_the_account_check(fake, tmp_path, monkeypatch, upstream):
     config = project(tmp_path, upstream)
-    for key, value in fake.env().items():
-        monkeypatch.setenv(key, value)
+    use_fake_env(monkeypatch, fake)
     monkeypatch.delenv("CLOUDFLARE_ACCOUNT_ID")
     result, report = doctor(config)
     assert result.exit_code == 1

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,24 +10,19 @@ from typer.testing import CliRunner
 
 from cfmcp.cli import app
 from cfmcp.config import GITHUB_UPSTREAM, load_config
+from tests.deployed import isolate, use_fake_env
 from tests.fake_cloudflare.fake import FakeCloudflare
+from tests.fake_cloudflare.fixtures import fake_cloudflare
 
 ACCOUNT = "0123456789abcdef0123456789abcdef"
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeCloudflare]:
-    with FakeCloudflare() as started:
-        yield started
+fake = fake_cloudflare  # the pytest fixture, by the name these tests use
 
 
 @pytest.fixture(autouse=True)
 def _env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in ("CLOUDFLARE_API_TOKEN", "CLOUDFLARE_ACCOUNT_ID", "CLOUDFLARE_API_BASE_URL",
-                 "CLOUDFLARE_API_KEY", "CLOUDFLARE_EMAIL"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.chdir(tmp_path)
+    isolate(monkeypatch, tmp_path)
 
 
 def init(*args: str, input: str | None = None):
@@ -36,11 +30,9 @@ def init(*args: str, input: str | None = None):
 
 
 def use_fake(monkeypatch: pytest.MonkeyPatch, fake: FakeCloudflare, account: bool = False):
-    env = fake.env()
+    use_fake_env(monkeypatch, fake)
     if not account:
-        env.pop("CLOUDFLARE_ACCOUNT_ID")
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
+        monkeypatch.delenv("CLOUDFLARE_ACCOUNT_ID")
 
 
 def test_non_interactive_minimal_without_a_token(tmp_path):
