@@ -49,6 +49,15 @@ async def test_consent_page_escapes_client_and_server_names(app, core):
     assert b"<b>MCP</b>" not in page.body and b"Acme &lt;b&gt;MCP&lt;/b&gt; &amp;" in page.body
 
 
+async def test_enter_in_the_pin_field_approves_rather_than_denies(app, core):
+    """Browsers submit a form on Enter with its first submit button: that must be Approve."""
+    import re
+
+    _, page = await _consent(app, core)
+    buttons = re.findall(rb'<button[^>]*type="submit"[^>]*value="(\w+)"', page.body)
+    assert buttons == [b"approve", b"deny"]
+
+
 async def test_consent_page_shows_redirect_host_prominently(app, core):
     _, page = await _consent(app, core)
     assert b'class="host">127.0.0.1:33418<' in page.body
