@@ -23,10 +23,9 @@ import secrets
 import statistics
 import sys
 import tempfile
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -37,6 +36,7 @@ import httpx  # noqa: E402
 
 from cfmcp.config import ProjectConfig  # noqa: E402
 from cfmcp.render import render_bundle  # noqa: E402
+from tests.local_http import LocalHttpServer  # noqa: E402
 from tests.workers_runtime.host import HarnessInfo, start_harness  # noqa: E402
 from tests.workers_runtime.oauth_flow import FORM, HttpxTransport, obtain_tokens  # noqa: E402
 
@@ -83,13 +83,11 @@ class JsonUpstream:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/mcp"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.http = LocalHttpServer(Handler)
+        self.url = self.http.origin + "/mcp"
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.http.close()
 
 
 @contextmanager

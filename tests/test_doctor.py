@@ -11,7 +11,7 @@ import contextlib
 import json
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import httpx
@@ -32,6 +32,7 @@ from tests.deployed import isolate, use_fake_env, write_project
 from tests.fake_cloudflare.fake import FakeCloudflare
 from tests.fake_cloudflare.fixtures import fake_cloudflare, fake_cloudflare_workers
 from tests.hosts import start_worker
+from tests.local_http import LocalHttpServer
 from tests.test_deploy import PAT, deploy
 
 NAME = "gh-mcp"
@@ -45,14 +46,8 @@ LIVE_CHECKS = ("issuer", "resource", "mcp-401", "ai-bots")
 
 @contextlib.contextmanager
 def serve(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with LocalHttpServer(handler) as server:
+        yield server.origin
 
 
 class PatOnlyUpstream(BaseHTTPRequestHandler):

@@ -12,15 +12,15 @@ import os
 import socket
 import subprocess
 import textwrap
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.local_http import LocalHttpServer
 from tests.workers_runtime.host import HARNESS, HarnessError, run_pyodide_worker, start_harness
 from tests.workers_runtime.sse_upstream import GatedSse, read_events_gated
 
@@ -389,16 +389,10 @@ def test_a_compressed_upstream_body_reaches_the_client_intact(tmp_path: Path):
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Gzipped)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    bundle = write_bundle(tmp_path / "gzip", STREAM_FORWARDER)
-    upstream_url = f"http://127.0.0.1:{server.server_address[1]}/"
-    try:
-        with start_harness(bundle, {"UPSTREAM_URL": upstream_url}) as info:
+    with LocalHttpServer(Gzipped) as upstream:
+        bundle = write_bundle(tmp_path / "gzip", STREAM_FORWARDER)
+        with start_harness(bundle, {"UPSTREAM_URL": upstream.origin + "/"}) as info:
             reply = httpx.get(info.origin, timeout=30)
-    finally:
-        server.shutdown()
-        server.server_close()
     assert reply.headers["content-encoding"] == "gzip"
     assert reply.content == payload
 

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import httpx
@@ -24,6 +24,7 @@ import pytest
 
 from cfmcp.config import ProjectConfig
 from cfmcp.render import render_bundle
+from tests.local_http import LocalHttpServer
 from tests.workers_runtime.host import run_pyodide_worker, start_harness
 from tests.workers_runtime.oauth_flow import HttpxTransport, obtain_tokens
 from tests.workers_runtime.sse_upstream import GatedSse, read_events_gated
@@ -208,14 +209,12 @@ class DocumentServer:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.origin = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.http = LocalHttpServer(Handler)
+        self.origin = self.http.origin
 
     def close(self) -> None:
         self.stop.set()
-        self.server.shutdown()
-        self.server.server_close()
+        self.http.close()
 
 
 @pytest.fixture(scope="module", params=["raw KV binding", "SDK-wrapped KV binding"])

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import httpx
+
+from tests.local_http import LocalHttpServer
 
 
 class GatedSse:
@@ -43,14 +45,12 @@ class GatedSse:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/mcp"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.http = LocalHttpServer(Handler)
+        self.url = self.http.origin + "/mcp"
 
     def close(self) -> None:
         self.release.set()
-        self.server.shutdown()
-        self.server.server_close()
+        self.http.close()
 
 
 def read_events_gated(method: str, url: str, sse: GatedSse, **kwargs: object) -> list:
