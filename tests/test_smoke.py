@@ -52,10 +52,12 @@ class Clock:
         self.now += seconds
 
 
-def make_tester(transport: httpx.MockTransport, clock: Clock | None = None, via: str | None = VIA):
+def make_tester(transport: httpx.MockTransport, clock: Clock | None = None, via: str | None = VIA,
+                expected_bundle: str = ""):
     clock = clock or Clock()
     return SmokeTester(
-        PUBLIC, via=via, client=httpx.Client(transport=transport), sleep=clock.sleep, clock=clock
+        PUBLIC, via=via, client=httpx.Client(transport=transport), sleep=clock.sleep, clock=clock,
+        expected_bundle=expected_bundle,
     )
 
 
@@ -130,14 +132,7 @@ def test_waits_until_the_new_bundle_answers_not_the_previous_one():
             )
         return httpx.Response(404)
 
-    tester = SmokeTester(
-        PUBLIC,
-        via=VIA,
-        client=httpx.Client(transport=httpx.MockTransport(handle)),
-        sleep=clock.sleep,
-        clock=clock,
-        expected_bundle="new" * 20,
-    )
+    tester = make_tester(httpx.MockTransport(handle), clock, expected_bundle="new" * 20)
     check = tester.wait_until_live(timeout=30, interval=1)
     assert check.ok and clock.now == 2
 
@@ -148,13 +143,6 @@ def test_previous_bundle_until_timeout_is_reported():
     def handle(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, json={"issuer": PUBLIC}, headers={"Cfmcp-Bundle": "a" * 64})
 
-    tester = SmokeTester(
-        PUBLIC,
-        via=VIA,
-        client=httpx.Client(transport=httpx.MockTransport(handle)),
-        sleep=clock.sleep,
-        clock=clock,
-        expected_bundle="b" * 64,
-    )
+    tester = make_tester(httpx.MockTransport(handle), clock, expected_bundle="b" * 64)
     check = tester.wait_until_live(timeout=5, interval=1)
     assert not check.ok and "previous version" in check.detail
