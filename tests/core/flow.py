@@ -113,6 +113,20 @@ async def get_code(app, core, client: dict, **overrides) -> tuple[str, str]:
     return redirect_params(response)["code"], verifier
 
 
+def code_form(client: dict, code: str, verifier: str, **overrides) -> dict:
+    """The authorization_code grant's form for `client`; `overrides` add or replace fields,
+    and a field set to None is left out."""
+    form = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "code_verifier": verifier,
+        "redirect_uri": LOOPBACK_REDIRECT,
+        "client_id": client["client_id"],
+    }
+    form.update(overrides)
+    return {k: v for k, v in form.items() if v is not None}
+
+
 async def token_request(app, core, form: dict, headers=None):
     return await call(
         app,
@@ -127,16 +141,8 @@ async def token_request(app, core, form: dict, headers=None):
 async def full_flow(app, core, **client_metadata) -> tuple[dict, dict]:
     client = await register(app, core, **client_metadata)
     code, verifier = await get_code(app, core, client)
-    form = {
-        "grant_type": "authorization_code",
-        "code": code,
-        "code_verifier": verifier,
-        "redirect_uri": LOOPBACK_REDIRECT,
-        "client_id": client["client_id"],
-        "resource": ORIGIN + "/mcp",
-    }
-    if "client_secret" in client:
-        form["client_secret"] = client["client_secret"]
+    form = code_form(client, code, verifier, resource=ORIGIN + "/mcp",
+                     client_secret=client.get("client_secret"))
     response = await token_request(app, core, form)
     assert response.status == 200, response.body
     return client, body_json(response)

@@ -9,27 +9,15 @@ import pytest
 
 from tests.core.conftest import ORIGIN, PIN, SIGNING_KEY
 from tests.core.flow import (
-    LOOPBACK_REDIRECT,
     body_json,
     call,
+    code_form,
     full_flow,
     get_code,
     header,
     register,
     token_request,
 )
-
-
-def _code_form(client, code, verifier, **overrides):
-    form = {
-        "grant_type": "authorization_code",
-        "code": code,
-        "code_verifier": verifier,
-        "redirect_uri": LOOPBACK_REDIRECT,
-        "client_id": client["client_id"],
-    }
-    form.update(overrides)
-    return {k: v for k, v in form.items() if v is not None}
 
 
 async def _mcp(app, core, token):
@@ -53,15 +41,15 @@ async def test_code_exchange_issues_tokens(app, core):
 async def test_token_response_is_not_cached(app, core):
     client = await register(app, core)
     code, verifier = await get_code(app, core, client)
-    response = await token_request(app, core, _code_form(client, code, verifier))
+    response = await token_request(app, core, code_form(client, code, verifier))
     assert header(response, "cache-control") == "no-store"
 
 
 async def test_replayed_code_is_refused(app, core):
     client = await register(app, core)
     code, verifier = await get_code(app, core, client)
-    assert (await token_request(app, core, _code_form(client, code, verifier))).status == 200
-    again = await token_request(app, core, _code_form(client, code, verifier))
+    assert (await token_request(app, core, code_form(client, code, verifier))).status == 200
+    again = await token_request(app, core, code_form(client, code, verifier))
     assert again.status == 400 and body_json(again)["error"] == "invalid_grant"
 
 
@@ -77,7 +65,7 @@ async def test_replayed_code_is_refused(app, core):
 async def test_code_checks(app, core, overrides):
     client = await register(app, core)
     code, verifier = await get_code(app, core, client)
-    response = await token_request(app, core, _code_form(client, code, verifier, **overrides))
+    response = await token_request(app, core, code_form(client, code, verifier, **overrides))
     assert response.status == 400 and body_json(response)["error"] == "invalid_grant"
 
 
@@ -90,7 +78,7 @@ async def test_plain_verifier_equal_to_challenge_fails(app, core):
     code, verifier = await get_code(app, core, client)
     digest = hashlib.sha256(verifier.encode()).digest()
     challenge = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
-    form = _code_form(client, code, challenge)
+    form = code_form(client, code, challenge)
     assert (await token_request(app, core, form)).status == 400
 
 
@@ -98,14 +86,14 @@ async def test_code_of_another_client_is_refused(app, core):
     client = await register(app, core)
     other = await register(app, core, client_name="Other")
     code, verifier = await get_code(app, core, client)
-    form = _code_form(other, code, verifier)
+    form = code_form(other, code, verifier)
     assert body_json(await token_request(app, core, form))["error"] == "invalid_grant"
 
 
 async def test_resource_mismatch_at_token_endpoint(app, core):
     client = await register(app, core)
     code, verifier = await get_code(app, core, client)
-    form = _code_form(client, code, verifier, resource="https://other.example.com/mcp")
+    form = code_form(client, code, verifier, resource="https://other.example.com/mcp")
     assert body_json(await token_request(app, core, form))["error"] == "invalid_target"
 
 
@@ -113,7 +101,7 @@ async def test_expired_code(app, core, clock):
     client = await register(app, core)
     code, verifier = await get_code(app, core, client)
     clock.advance(121)
-    assert (await token_request(app, core, _code_form(client, code, verifier))).status == 400
+    assert (await token_request(app, core, code_form(client, code, verifier))).status == 400
 
 
 async def test_unknown_client_gets_401_invalid_client(app, core):
@@ -126,14 +114,14 @@ async def test_unknown_client_gets_401_invalid_client(app, core):
 async def test_confidential_client_must_authenticate(app, core):
     client = await register(app, core, token_endpoint_auth_method="client_secret_post")
     code, verifier = await get_code(app, core, client)
-    missing = await token_request(app, core, _code_form(client, code, verifier))
+    missing = await token_request(app, core, code_form(client, code, verifier))
     assert missing.status == 401
     wrong = await token_request(
-        app, core, _code_form(client, code, verifier, client_secret="wrong")
+        app, core, code_form(client, code, verifier, client_secret="wrong")
     )
     assert wrong.status == 401
     right = await token_request(
-        app, core, _code_form(client, code, verifier, client_secret=client["client_secret"])
+        app, core, code_form(client, code, verifier, client_secret=client["client_secret"])
     )
     assert right.status == 200
 
@@ -144,7 +132,7 @@ async def test_client_secret_basic(app, core):
     basic = base64.b64encode(
         f"{quote(client['client_id'], safe='')}:{quote(client['client_secret'], safe='')}".encode()
     ).decode()
-    form = _code_form(client, code, verifier, client_id=None)
+    form = code_form(client, code, verifier, client_id=None)
     response = await token_request(app, core, form, headers={"authorization": f"Basic {basic}"})
     assert response.status == 200, response.body
 
@@ -263,14 +251,7 @@ async def test_expired_access_token(app, core, clock):
 async def test_kv_never_holds_raw_tokens_codes_or_secrets(app, core, kv):
     client = await register(app, core, token_endpoint_auth_method="client_secret_post")
     code, verifier = await get_code(app, core, client)
-    form = {
-        "grant_type": "authorization_code",
-        "code": code,
-        "code_verifier": verifier,
-        "redirect_uri": LOOPBACK_REDIRECT,
-        "client_id": client["client_id"],
-        "client_secret": client["client_secret"],
-    }
+    form = code_form(client, code, verifier, client_secret=client["client_secret"])
     tokens = body_json(await token_request(app, core, form))
     refreshed = body_json(
         await token_request(
