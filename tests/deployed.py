@@ -21,15 +21,20 @@ from cfmcp.cli import app
 from cfmcp.config import ProjectConfig, save_config
 from tests.fake_cloudflare.fake import FakeCloudflare
 from tests.integration.browser import submit_consent
-from tests.integration.oauth import REDIRECT_URI, pkce_pair, register, token_request
+from tests.integration.oauth import (
+    MCP_HEADERS,
+    REDIRECT_URI,
+    mcp_initialize,
+    pkce_pair,
+    register,
+    token_request,
+)
 from tests.integration.upstream import RecordingUpstream
 
 NAME = "gh-mcp"
 PUBLIC_URL = f"https://{NAME}.fake-subdomain.workers.dev"
 RESOURCE = PUBLIC_URL + "/mcp"
-INITIALIZE = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-    "protocolVersion": "2025-06-18", "capabilities": {},
-    "clientInfo": {"name": "cfmcp-cli-test", "version": "0"}}}
+INITIALIZE = mcp_initialize("cfmcp-cli-test")
 ENV_TO_CLEAR = ("CLOUDFLARE_API_TOKEN", "CLOUDFLARE_API_KEY", "CLOUDFLARE_EMAIL",
                 "CLOUDFLARE_ACCOUNT_ID", "CLOUDFLARE_API_BASE_URL", "CLOUDFLARE_BASE_URL",
                 "CFMCP_UPSTREAM_TOKEN", "CFMCP_PIN", "CFMCP_SIGNING_KEY", "CFMCP_SMOKE_VIA")
@@ -129,9 +134,8 @@ def connect(origin: str, pin: str, client_name: str) -> Connection:
 
 def mcp_status(origin: str, access_token: str) -> int:
     """The status of an MCP initialize sent with this access token."""
-    response = httpx.post(f"{origin}/mcp", json=INITIALIZE, timeout=15, headers={
-        "Accept": "application/json, text/event-stream", "Content-Type": "application/json",
-        "Authorization": f"Bearer {access_token}"})
+    response = httpx.post(f"{origin}/mcp", json=INITIALIZE, timeout=15,
+                          headers={**MCP_HEADERS, "Authorization": f"Bearer {access_token}"})
     return response.status_code
 
 

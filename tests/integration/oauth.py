@@ -13,6 +13,16 @@ import httpx
 from tests.integration.browser import approve
 
 REDIRECT_URI = "http://127.0.0.1:9/callback"
+# What a client sends to /mcp once it has a token: the headers and an initialize request.
+MCP_HEADERS = {"Accept": "application/json, text/event-stream",
+               "Content-Type": "application/json"}
+
+
+def mcp_initialize(client_name: str) -> dict:
+    """A JSON-RPC MCP initialize request from a client called `client_name`."""
+    return {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {},
+        "clientInfo": {"name": client_name, "version": "0"}}}
 
 
 def pkce_pair() -> tuple[str, str]:

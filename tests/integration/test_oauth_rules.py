@@ -12,8 +12,10 @@ import httpx
 from tests.hosts import start_worker
 from tests.integration.browser import approve, submit_consent
 from tests.integration.oauth import (
+    MCP_HEADERS,
     REDIRECT_URI,
     authorize_url,
+    mcp_initialize,
     obtain_tokens,
     pkce_pair,
     register,
@@ -22,11 +24,7 @@ from tests.integration.oauth import (
 from tests.integration.running import RunningWorker, new_pin, worker_env
 from tests.integration.upstream import RecordingUpstream
 
-INITIALIZE = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-    "protocolVersion": "2025-06-18", "capabilities": {},
-    "clientInfo": {"name": "cfmcp-rules-test", "version": "0"}}}
-MCP_HEADERS = {"Accept": "application/json, text/event-stream",
-               "Content-Type": "application/json"}
+INITIALIZE = mcp_initialize("cfmcp-rules-test")
 
 
 def _code(worker: RunningWorker, client_id: str, challenge: str) -> str:

@@ -6,14 +6,10 @@ import time
 
 import httpx
 
-from tests.integration.oauth import obtain_tokens, refresh
+from tests.integration.oauth import MCP_HEADERS, mcp_initialize, obtain_tokens, refresh
 from tests.integration.running import REFRESH_GRACE_SECONDS, RunningWorker
 
-INITIALIZE = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-    "protocolVersion": "2025-06-18", "capabilities": {},
-    "clientInfo": {"name": "cfmcp-refresh-test", "version": "0"}}}
-MCP_HEADERS = {"Accept": "application/json, text/event-stream",
-               "Content-Type": "application/json"}
+INITIALIZE = mcp_initialize("cfmcp-refresh-test")
 
 
 def _initialize(worker: RunningWorker, access_token: str) -> httpx.Response:

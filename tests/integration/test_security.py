@@ -10,20 +10,18 @@ import pytest
 from tests.hosts import start_worker
 from tests.integration.browser import submit_consent
 from tests.integration.oauth import (
+    MCP_HEADERS,
     REDIRECT_URI,
     Tokens,
     authorize_url,
+    mcp_initialize,
     obtain_tokens,
     pkce_pair,
     register,
 )
 from tests.integration.running import RunningWorker, new_pin, worker_env
 
-INITIALIZE = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-    "protocolVersion": "2025-06-18", "capabilities": {},
-    "clientInfo": {"name": "cfmcp-security-test", "version": "0"}}}
-MCP_HEADERS = {"Accept": "application/json, text/event-stream",
-               "Content-Type": "application/json"}
+INITIALIZE = mcp_initialize("cfmcp-security-test")
 
 
 @pytest.fixture(scope="module")
