@@ -43,9 +43,8 @@ class Project:
     base_url: str | None
 
 
-def open_project(config_path: Path, env: Mapping[str, str], *,
-                 prompt_allowed: bool) -> Project:
-    """Load cfmcp.toml (account id from CLOUDFLARE_ACCOUNT_ID if missing) and the API token."""
+def load_project_config(config_path: Path, env: Mapping[str, str]) -> ProjectConfig:
+    """Load cfmcp.toml, taking the account id from CLOUDFLARE_ACCOUNT_ID if the file has none."""
     config = load_config(config_path)
     if not config.account_id and env.get("CLOUDFLARE_ACCOUNT_ID"):
         config.account_id = env["CLOUDFLARE_ACCOUNT_ID"].strip()
@@ -53,12 +52,26 @@ def open_project(config_path: Path, env: Mapping[str, str], *,
     if not config.account_id:
         raise UsageError("cfmcp.toml has no account_id",
                          hint="run `cfmcp init --account-id ID`, or set CLOUDFLARE_ACCOUNT_ID")
+    return config
+
+
+def api_token(env: Mapping[str, str], *, prompt_allowed: bool,
+              hint: str = f"set {TOKEN_ENV}") -> str:
+    """The Cloudflare API token from the environment, else from a hidden prompt if allowed."""
     token = env.get(TOKEN_ENV, "").strip()
     if not token and prompt_allowed:
         token = typer.prompt("Cloudflare API token (input hidden)", hide_input=True,
                              err=True).strip()
     if not token:
-        raise UsageError("no Cloudflare API token", hint=f"set {TOKEN_ENV}")
+        raise UsageError("no Cloudflare API token", hint=hint)
+    return token
+
+
+def open_project(config_path: Path, env: Mapping[str, str], *,
+                 prompt_allowed: bool) -> Project:
+    """Load cfmcp.toml (account id from CLOUDFLARE_ACCOUNT_ID if missing) and the API token."""
+    config = load_project_config(config_path, env)
+    token = api_token(env, prompt_allowed=prompt_allowed)
     path = state_path(config_path.resolve().parent)
     state = load_state(path)
     if not state.applies_to(config.account_id, config.name):

@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.panel import Panel
 
 from cfmcp.cloudflare_api import CloudflareApi
-from cfmcp.config import ProjectConfig, load_config
+from cfmcp.config import ProjectConfig
 from cfmcp.console import console, err_console, print_json
 from cfmcp.deploy.curl import format_curl
 from cfmcp.deploy.executor import DisplayOnlyExecutor, Executor, RichProgress, StepFailed
@@ -27,7 +27,8 @@ from cfmcp.deploy.planner import plan_deploy, public_url_for
 from cfmcp.deploy.remote import Observation, observe
 from cfmcp.deploy.secret_values import SecretValues, gather_secrets
 from cfmcp.deploy.state import DeployState, StateRecorder, load_state, state_path
-from cfmcp.errors import CfmcpError, UsageError
+from cfmcp.errors import CfmcpError
+from cfmcp.project import api_token, load_project_config
 from cfmcp.render import render_bundle
 from cfmcp.smoke import SmokeCheck, SmokeTester
 
@@ -45,17 +46,6 @@ class DeployOptions:
     smoke_via: str | None = None
     smoke_timeout: float = 300.0
     new_upstream_token: bool = False
-
-
-def _api_token(env: Mapping[str, str], prompt_allowed: bool) -> str:
-    token = env.get(TOKEN_ENV, "").strip()
-    if not token and prompt_allowed:
-        token = typer.prompt("Cloudflare API token (input hidden)", hide_input=True,
-                             err=True).strip()
-    if not token:
-        raise UsageError("no Cloudflare API token",
-                         hint=f"set {TOKEN_ENV} (Workers Scripts: Edit, Workers KV Storage: Edit)")
-    return token
 
 
 def _remember_observation(obs: Observation, recorder: StateRecorder, kv_title: str) -> None:
@@ -120,17 +110,12 @@ def _smoke(plan: Plan, options: DeployOptions, out: Console) -> list[SmokeCheck]
 
 def run_deploy(options: DeployOptions, env: Mapping[str, str]) -> int:
     """Run the whole deploy; return the exit code (errors for the user raise CfmcpError)."""
-    config = load_config(options.config_path)
-    if not config.account_id and env.get("CLOUDFLARE_ACCOUNT_ID"):
-        config.account_id = env["CLOUDFLARE_ACCOUNT_ID"].strip()
-        config.validate()
-    if not config.account_id:
-        raise UsageError("cfmcp.toml has no account_id",
-                         hint="run `cfmcp init --account-id ID`, or set CLOUDFLARE_ACCOUNT_ID")
+    config = load_project_config(options.config_path, env)
     quiet = options.json_output
     out = err_console if quiet else console
     prompt_allowed = not options.yes
-    token = _api_token(env, prompt_allowed)
+    token = api_token(env, prompt_allowed=prompt_allowed,
+                      hint=f"set {TOKEN_ENV} (Workers Scripts: Edit, Workers KV Storage: Edit)")
     path = state_path(options.config_path.resolve().parent)
     state = load_state(path)
 
