@@ -41,6 +41,27 @@ async def test_consent_page_security_headers(app, core):
     assert header(page, "access-control-allow-origin") is None
 
 
+@pytest.mark.parametrize(
+    "redirect_uri,source",
+    [
+        (LOOPBACK_REDIRECT, "http://127.0.0.1:33418"),
+        ("https://claude.ai/api/mcp/auth_callback", "https://claude.ai"),
+        ("cursor://anysphere.cursor-mcp/oauth/callback", "cursor:"),
+    ],
+)
+async def test_form_action_allows_only_self_and_the_verified_redirect(
+    app, core, redirect_uri, source
+):
+    """Browsers apply form-action to the redirect after the POST: without the callback's
+    origin Chrome blocks it (seen in headless Chromium); nothing else may be allowed."""
+    client = await register(app, core, redirect_uris=[redirect_uri])
+    _, page = await _consent(app, core, client, redirect_uri=redirect_uri)
+    csp = header(page, "content-security-policy")
+    assert f"form-action 'self' {source};" in csp
+    wrong = await submit_pin(app, core, request_token_from(page.body), pin="00000000")
+    assert f"form-action 'self' {source};" in header(wrong, "content-security-policy")
+
+
 async def test_consent_page_escapes_client_and_server_names(app, core):
     client = await register(app, core, client_name='<script>alert("x")</script>')
     _, page = await _consent(app, core, client)

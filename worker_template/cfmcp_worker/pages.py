@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from string import Template
 from urllib.parse import urlsplit
 
@@ -14,6 +15,10 @@ from cfmcp_worker.responses import html_page
 _HTML_ESCAPES = str.maketrans(
     {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;"}
 )
+
+
+_SCHEME = re.compile(r"[a-z][a-z0-9+.-]*")
+_NETLOC = re.compile(r"(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
 
 
 def escape(value: str) -> str:
@@ -29,6 +34,20 @@ def _fill(template: str, safe_html: dict[str, str] | None = None, **values: str)
         **(safe_html or {}),
         **escaped,
     )
+
+
+def csp_source(uri: str) -> str | None:
+    """The CSP source expression for a redirect URI's origin (a private-use scheme becomes a
+    scheme source such as `cursor:`); None when the URI does not fit a strict pattern."""
+    parts = urlsplit(uri)
+    scheme = parts.scheme.lower()
+    if not _SCHEME.fullmatch(scheme):
+        return None
+    if scheme not in ("http", "https"):
+        return f"{scheme}:"
+    if not _NETLOC.fullmatch(parts.netloc):
+        return None
+    return f"{scheme}://{parts.netloc}"
 
 
 def redirect_host(uri: str) -> str:
@@ -58,7 +77,8 @@ def consent(
         scope=scope or "(none)",
         request_token=request_token,
     )
-    return html_page(status, html)
+    target = csp_source(redirect_uri)
+    return html_page(status, html, (target,) if target else ())
 
 
 def error(message: str, status: int = 400) -> HttpResponse:

@@ -15,16 +15,22 @@ CORS_ALLOW_HEADERS = (
 CORS_EXPOSE_HEADERS = "Mcp-Session-Id, Mcp-Protocol-Version, WWW-Authenticate"
 
 PAGE_SECURITY_HEADERS: Headers = [
-    (
-        "Content-Security-Policy",
-        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
-        "frame-ancestors 'none'; base-uri 'none'",
-    ),
     ("X-Frame-Options", "DENY"),
     ("Referrer-Policy", "no-referrer"),
     ("X-Content-Type-Options", "nosniff"),
     ("Cache-Control", "no-store"),
 ]
+
+
+def content_security_policy(form_targets: tuple[str, ...] = ()) -> str:
+    """The pages' CSP. `form_targets` are the sources the consent form may end up at:
+    browsers apply `form-action` to the redirect that follows the POST too, so the verified
+    redirect URI's origin must be allowed next to 'self' (else Chrome blocks the callback)."""
+    form_action = " ".join(("'self'", *form_targets))
+    return (
+        "default-src 'none'; style-src 'unsafe-inline'; "
+        f"form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"
+    )
 
 
 def cors_headers() -> Headers:
@@ -66,9 +72,13 @@ def oauth_error(
     )
 
 
-def html_page(status: int, html: str, extra: Headers | None = None) -> HttpResponse:
-    headers = [("Content-Type", "text/html; charset=utf-8"), *PAGE_SECURITY_HEADERS]
-    return HttpResponse(status, headers + list(extra or []), html.encode("utf-8"))
+def html_page(status: int, html: str, form_targets: tuple[str, ...] = ()) -> HttpResponse:
+    headers = [
+        ("Content-Type", "text/html; charset=utf-8"),
+        ("Content-Security-Policy", content_security_policy(form_targets)),
+        *PAGE_SECURITY_HEADERS,
+    ]
+    return HttpResponse(status, headers, html.encode("utf-8"))
 
 
 def redirect(location: str) -> HttpResponse:
