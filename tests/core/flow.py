@@ -141,8 +141,9 @@ async def token_request(app, core, form: dict, headers=None):
 async def full_flow(app, core, **client_metadata) -> tuple[dict, dict]:
     client = await register(app, core, **client_metadata)
     code, verifier = await get_code(app, core, client)
-    form = code_form(client, code, verifier, resource=ORIGIN + "/mcp",
-                     client_secret=client.get("client_secret"))
+    form = code_form(
+        client, code, verifier, resource=ORIGIN + "/mcp", client_secret=client.get("client_secret")
+    )
     response = await token_request(app, core, form)
     assert response.status == 200, response.body
     return client, body_json(response)

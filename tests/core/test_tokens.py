@@ -116,9 +116,7 @@ async def test_confidential_client_must_authenticate(app, core):
     code, verifier = await get_code(app, core, client)
     missing = await token_request(app, core, code_form(client, code, verifier))
     assert missing.status == 401
-    wrong = await token_request(
-        app, core, code_form(client, code, verifier, client_secret="wrong")
-    )
+    wrong = await token_request(app, core, code_form(client, code, verifier, client_secret="wrong"))
     assert wrong.status == 401
     right = await token_request(
         app, core, code_form(client, code, verifier, client_secret=client["client_secret"])
