@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from cfmcp_worker import metadata, pages
+from cfmcp_worker import metadata
 from cfmcp_worker.authorize import AuthorizationEndpoint, Endpoints
 from cfmcp_worker.clients import ClientRegistry, MetadataFetcher, RegistrationError
 from cfmcp_worker.crypto import Signer
@@ -143,7 +143,3 @@ class WorkerApp:
 
     def upstream_error(self, request: HttpRequest, reason: str) -> HttpResponse:
         return self.proxy.upstream_error(reason)
-
-    @staticmethod
-    def error_page(message: str) -> HttpResponse:
-        return pages.error(message)

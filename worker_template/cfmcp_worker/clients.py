@@ -162,32 +162,33 @@ class ClientRegistry:
         now = self._clock()
         if cached and cached[0] > now:
             return cached[1]
+        key = f"cimd:{sha256_hex(url)}"
         document = PINNED_CLIENT_METADATA.get(url)
+        fetched = False
         if document is None:
-            document = await self._load_document(url)
+            stored = await self._kv.get(key)
+            document = json.loads(stored) if stored else None
+        if document is None:
+            document = await self._fetch_document(url)
+            fetched = True
         client = _client_from_document(url, document) if document else None
-        if client:
-            self._cimd_cache[url] = (now + CIMD_CACHE_SECONDS, client)
+        if client is None:
+            return None
+        if fetched:  # only documents that passed validation are cached
+            await self._kv.put(key, json.dumps(document), ttl=CIMD_CACHE_SECONDS)
+        self._cimd_cache[url] = (now + CIMD_CACHE_SECONDS, client)
         return client
 
-    async def _load_document(self, url: str) -> dict | None:
-        key = f"cimd:{sha256_hex(url)}"
-        stored = await self._kv.get(key)
-        if stored:
-            return json.loads(stored)
+    async def _fetch_document(self, url: str) -> object | None:
         if self._fetch is None or not is_public_https_url(url):
             return None
         fetched = await self._fetch(url)
         if fetched is None or fetched[0] != 200:
             return None
         try:
-            document = json.loads(fetched[1])
+            return json.loads(fetched[1])
         except ValueError:
             return None
-        if _client_from_document(url, document) is None:
-            return None
-        await self._kv.put(key, json.dumps(document), ttl=CIMD_CACHE_SECONDS)
-        return document
 
     def authenticate(self, client: Client, headers_auth: str | None, form: dict[str, str]) -> bool:
         """Check the client's credentials at the token or revocation endpoint."""

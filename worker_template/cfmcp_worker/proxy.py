@@ -52,8 +52,16 @@ ALLOWED_METHODS = ("POST", "GET", "DELETE")
 class McpProxy:
     def __init__(self, settings: Settings, secrets: Secrets, tokens: TokenService) -> None:
         self._settings = settings
-        self._secrets = secrets
         self._tokens = tokens
+        # Fixed per deployment: the client headers dropped and the upstream headers injected.
+        extra = settings.upstream_extra_headers
+        self._replaced = (
+            DROP_FROM_CLIENT
+            | {settings.upstream_auth_header.lower()}
+            | {name.lower() for name in extra}
+        )
+        credential = settings.upstream_auth_format.replace("{token}", secrets.upstream_token)
+        self._injected: Headers = [*extra.items(), (settings.upstream_auth_header, credential)]
 
     @staticmethod
     def challenge(issuer: str, error: str | None = None, description: str | None = None) -> str:
@@ -99,21 +107,12 @@ class McpProxy:
             )
         if len(request.body) > self._settings.max_request_bytes:
             return json_response(413, {"error": "request_too_large"})
-        credential_header = self._settings.upstream_auth_header.lower()
         headers: Headers = [
             (name, value)
             for name, value in request.headers.items()
-            if name not in DROP_FROM_CLIENT
-            and name != credential_header
-            and not name.startswith("cf-")
+            if name not in self._replaced and not name.startswith("cf-")
         ]
-        extra = {name.lower() for name in self._settings.upstream_extra_headers}
-        headers = [(name, value) for name, value in headers if name not in extra]
-        headers += list(self._settings.upstream_extra_headers.items())
-        credential = self._settings.upstream_auth_format.replace(
-            "{token}", self._secrets.upstream_token
-        )
-        headers.append((self._settings.upstream_auth_header, credential))
+        headers += self._injected
         url = self._settings.upstream_url
         if request.query:
             url += ("&" if "?" in url else "?") + request.query
