@@ -23,6 +23,11 @@ from cfmcp.config import ProjectConfig
 
 MAIN_MODULE = "entry.py"
 KV_BINDING = "OAUTH_KV"
+# The SQLite-backed Durable Object that decides what must be exact (PIN attempts, single use,
+# refresh rotation); see docs/STORAGE.md. Its class is defined in entry.py.
+EXACT_BINDING = "EXACT_STATE"
+EXACT_CLASS = "ExactState"
+EXACT_MIGRATION_TAG = "cfmcp-exact-v1"  # the one migration: new_sqlite_classes = [EXACT_CLASS]
 SECRET_NAMES = ("UPSTREAM_TOKEN", "AUTH_PIN", "SIGNING_KEY")
 _TEMPLATE_SUFFIX = ".j2"
 _NOT_IN_BUNDLE = {"wrangler.toml.j2"}
