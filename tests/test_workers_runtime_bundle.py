@@ -26,7 +26,7 @@ from cfmcp.config import ProjectConfig
 from cfmcp.render import render_bundle
 from tests.local_http import LocalHttpServer
 from tests.workers_runtime.host import run_pyodide_worker, start_harness
-from tests.workers_runtime.oauth_flow import HttpxTransport, obtain_tokens
+from tests.workers_runtime.oauth_flow import HttpxTransport, obtain_tokens, refresh_once
 from tests.workers_runtime.sse_upstream import GatedSse, read_events_gated
 
 pytestmark = pytest.mark.pyodide
@@ -66,6 +66,14 @@ def new_pin() -> str:
 async def token_reply_over_http(origin: str, pin: str):
     async with httpx.AsyncClient(base_url=origin, timeout=30) as client:
         return await obtain_tokens(HttpxTransport(client), origin, pin)
+
+
+async def refresh_over_http(origin: str, pin: str):
+    async with httpx.AsyncClient(base_url=origin, timeout=30) as client:
+        transport = HttpxTransport(client)
+        flow = await obtain_tokens(transport, origin, pin)
+        assert flow.token_reply.status == 200, flow.token_reply.body
+        return await refresh_once(transport, flow)
 
 
 def test_real_bundle_serves_metadata_and_asks_for_a_token(bundle: Path):
@@ -126,24 +134,25 @@ def run_flow_on_cpython(bundle_dir: Path, pin: str) -> dict:
 
 
 def test_harness_catches_jsnull_treated_as_none(bundle: Path, tmp_path: Path):
-    """The OAuth flow redeems a code; its single-use marker is a KV key that must be missing."""
+    """A refresh reads the grant's revocation marker: a KV key that must be missing."""
     broken = patched_bundle(bundle, tmp_path / "broken")
     pin = new_pin()
 
     # CPython with a None-returning fake KV: the broken adapter passes, as a unit test would.
-    assert run_flow_on_cpython(broken, pin) == {"token_status": 200, "token_error": None}
+    assert run_flow_on_cpython(broken, pin) == {
+        "token_status": 200, "refresh_status": 200, "refresh_error": None}
 
-    # Under Pyodide the missing marker comes back as jsnull, so the fresh code looks used.
+    # Under Pyodide the missing marker comes back as jsnull, so the grant looks revoked.
     with start_harness(broken, worker_env(pin)) as info:
-        flow = asyncio.run(token_reply_over_http(info.origin, pin))
-    assert flow.token_reply.status == 400
-    assert flow.token_reply.json()["error"] == "invalid_grant"
+        refreshed = asyncio.run(refresh_over_http(info.origin, pin))
+    assert refreshed.status == 400
+    assert refreshed.json()["error"] == "invalid_grant"
 
     # The shipped adapter converts jsnull and completes the same flow under Pyodide.
     with start_harness(bundle, worker_env(pin)) as info:
-        flow = asyncio.run(token_reply_over_http(info.origin, pin))
-    assert flow.token_reply.status == 200, flow.token_reply.body
-    assert flow.token_reply.json()["token_type"].lower() == "bearer"
+        refreshed = asyncio.run(refresh_over_http(info.origin, pin))
+    assert refreshed.status == 200, refreshed.body
+    assert refreshed.json()["token_type"].lower() == "bearer"
 
 
 ADAPTER_PROBE = """

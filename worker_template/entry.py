@@ -1,8 +1,9 @@
 """The Worker's main module: adapts the Workers runtime (Pyodide) to the cfmcp core.
 
 The only module importing `workers`, `js` and `pyodide`. It turns the JS Request into an
-`HttpRequest`, gives the core a KV store over the `OAUTH_KV` binding and a fetcher for Client ID
-Metadata Documents, and carries out the core's decisions: a complete `HttpResponse`, or a
+`HttpRequest`, gives the core a KV store over the `OAUTH_KV` binding, the exact state in the
+`ExactState` Durable Object (SQLite-backed, one object per deployment) and a fetcher for Client
+ID Metadata Documents, and carries out the core's decisions: a complete `HttpResponse`, or a
 `Forward` to the upstream MCP server whose response body is handed back to the runtime as the
 upstream's own ReadableStream (never read in Python, so SSE streams through event by event).
 
@@ -16,12 +17,13 @@ from __future__ import annotations
 import asyncio
 
 import js  # the runtime's modules
-from pyodide.ffi import to_js
-from workers import WorkerEntrypoint
+from pyodide.ffi import create_proxy, to_js
+from workers import DurableObject, WorkerEntrypoint
 
 # isort: split
 from cfmcp_worker import deployment  # the core, bundled next to this module
 from cfmcp_worker.app import WorkerApp
+from cfmcp_worker.exact import ExactClient, ExactLedger, pin_limits
 from cfmcp_worker.http_types import Forward, HttpRequest, HttpResponse
 from cfmcp_worker.settings import Secrets, Settings
 
@@ -31,6 +33,8 @@ except ImportError:  # older Pyodide: JS null already arrives as None
     jsnull = None
 
 KV_BINDING = "OAUTH_KV"
+EXACT_BINDING = "EXACT_STATE"  # durable_object_namespace binding of class ExactState
+EXACT_OBJECT_NAME = "cfmcp"  # one object holds a deployment's exact state
 SECRET_BINDINGS = {"upstream_token": "UPSTREAM_TOKEN", "pin": "AUTH_PIN",
                    "signing_key": "SIGNING_KEY"}
 METADATA_MAX_BYTES = 64 * 1024
@@ -91,6 +95,53 @@ class JsKvStore:
             cursor = page.get("cursor")
             if page.get("list_complete", True) or _is_null(cursor) or not cursor:
                 return names
+
+
+class DurableObjectSql:
+    """The core's `Sql` interface over a SQLite-backed Durable Object's storage."""
+
+    def __init__(self, storage) -> None:
+        self._storage = storage
+        self._sql = storage.sql
+
+    def run(self, query: str, *params):
+        return self._sql.exec(query, *params).raw().toArray().to_py()
+
+    def atomically(self, work):
+        callback = create_proxy(work)
+        try:
+            return self._storage.transactionSync(callback)
+        finally:
+            callback.destroy()
+
+
+class ExactState(DurableObject):
+    """The one serialising owner of what must be exact (see cfmcp_worker/exact.py).
+
+    Its operations never `await`, so concurrent calls cannot interleave inside one.
+    """
+
+    def __init__(self, ctx, env) -> None:
+        super().__init__(ctx, env)
+        limits = pin_limits(Settings.from_mapping(deployment.SETTINGS))
+        self._ledger = ExactLedger(DurableObjectSql(ctx.storage), limits)
+
+    async def call(self, op, args_json):
+        return self._ledger.handle(str(op), str(args_json))
+
+
+def _exact_sender(namespace):
+    """The core's transport to the ExactState object (a stub per call: stubs belong to the
+    request that made them)."""
+    object_id = None
+
+    async def send(op: str, args_json: str) -> str:
+        nonlocal object_id
+        if object_id is None:
+            object_id = namespace.idFromName(EXACT_OBJECT_NAME)
+        return str(await namespace.get(object_id).call(op, args_json))
+
+    return send
 
 
 async def _read_stream(stream, limit: int) -> tuple[bytes, bool]:
@@ -168,12 +219,14 @@ def _worker_app(env) -> WorkerApp | None:
         return None
     if _cached_app is None or _cached_app[0] != secrets:
         binding = getattr(env, KV_BINDING, None)
-        if _is_null(binding):
+        namespace = getattr(env, EXACT_BINDING, None)
+        if _is_null(binding) or _is_null(namespace):
             return None
         app = WorkerApp(
             settings=Settings.from_mapping(deployment.SETTINGS),
             secrets=secrets,
             kv=JsKvStore(binding),
+            exact_state=ExactClient(_exact_sender(namespace)),
             fetch_metadata=fetch_metadata_document,
             bundle_sha256=_plain_var(env, BUNDLE_VAR),
         )
@@ -216,8 +269,9 @@ def _to_js_response(response: HttpResponse):
 
 def _misconfigured_response():
     names = ", ".join(SECRET_BINDINGS.values())
-    message = (f"cfmcp Worker is misconfigured: the secrets {names} and the KV binding "
-               f"{KV_BINDING} must all be set (`cfmcp deploy` sets them).\n")
+    message = (f"cfmcp Worker is misconfigured: the secrets {names}, the KV binding "
+               f"{KV_BINDING} and the Durable Object binding {EXACT_BINDING} must all be set "
+               f"(`cfmcp deploy` sets them).\n")
     return _to_js_response(HttpResponse(500, [("content-type", "text/plain; charset=utf-8"),
                                               ("cache-control", "no-store")], message.encode()))
 

@@ -29,21 +29,26 @@ class Core:
     http_types: ModuleType
     settings_module: ModuleType
     deployment: ModuleType
+    exact: ModuleType
 
     @property
     def settings_mapping(self) -> dict[str, Any]:
         return dict(self.deployment.SETTINGS)
 
     def make_app(self, *, upstream_token: str, pin: str, signing_key: str, kv: Any,
-                 fetch_metadata: Any) -> Any:
-        """Build the bundle's WorkerApp (one per process, reused across requests)."""
+                 exact_sql: Any, fetch_metadata: Any) -> Any:
+        """Build the bundle's WorkerApp (one per process, reused across requests), its exact
+        state held in-process by the bundle's own ledger over `exact_sql`."""
         settings_mod = self.settings_module
+        settings = settings_mod.Settings.from_mapping(self.settings_mapping)
+        ledger = self.exact.ExactLedger(exact_sql, self.exact.pin_limits(settings))
         return self.app_module.WorkerApp(
-            settings=settings_mod.Settings.from_mapping(self.settings_mapping),
+            settings=settings,
             secrets=settings_mod.Secrets(
                 upstream_token=upstream_token, pin=pin, signing_key=signing_key
             ),
             kv=kv,
+            exact_state=self.exact.ExactClient(self.exact.direct_sender(ledger)),
             fetch_metadata=fetch_metadata,
             bundle_sha256=bundle_sha256_of(self.bundle_dir),
         )
@@ -84,14 +89,15 @@ def load_core(bundle_dir: Path) -> Core:
     sys.path.insert(0, str(root))
     try:
         modules = {name: importlib.import_module(f"{CORE_PACKAGE}.{name}")
-                   for name in ("app", "http_types", "settings", "deployment")}
+                   for name in ("app", "http_types", "settings", "deployment", "exact")}
     finally:
         sys.path.remove(str(root))
     for module in modules.values():
         if not _is_under(module, root):
             raise CfmcpError(f"{module.__name__} was not loaded from {root}")
     return Core(bundle_dir=root, app_module=modules["app"], http_types=modules["http_types"],
-                settings_module=modules["settings"], deployment=modules["deployment"])
+                settings_module=modules["settings"], deployment=modules["deployment"],
+                exact=modules["exact"])
 
 
 def _is_under(module: ModuleType, root: Path) -> bool:

@@ -43,7 +43,7 @@ def check_key(key: str) -> None:
         )
 
 
-def _create_private(path: Path) -> None:
+def create_private(path: Path) -> None:
     """Create the state file readable by its owner only (SQLite's journals follow suit)."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
@@ -54,7 +54,7 @@ class SqliteKvStore:
 
     def __init__(self, path: Path | str, *, clock: Callable[[], float] = time.time) -> None:
         if str(path) != ":memory:":
-            _create_private(Path(path))
+            create_private(Path(path))
         self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(_SCHEMA)

@@ -8,6 +8,7 @@ from pathlib import Path
 from cfmcp.local.asgi import LocalWorker
 from cfmcp.local.bundle import load_core
 from cfmcp.local.cimd import make_metadata_fetcher
+from cfmcp.local.exact import SqliteSql
 from cfmcp.local.kv import SqliteKvStore
 
 
@@ -24,13 +25,14 @@ class DevSecrets:
 
 
 def build_local_worker(bundle_dir: Path, secrets: DevSecrets, state_path: Path) -> LocalWorker:
-    """The ASGI app serving the bundle in `bundle_dir` with KV state in `state_path`."""
+    """The ASGI app serving the bundle in `bundle_dir`; KV and the exact state in `state_path`."""
     core = load_core(bundle_dir)
     app = core.make_app(
         upstream_token=secrets.upstream_token,
         pin=secrets.pin,
         signing_key=secrets.signing_key,
         kv=SqliteKvStore(state_path),
+        exact_sql=SqliteSql(state_path),
         fetch_metadata=make_metadata_fetcher(),
     )
     return LocalWorker(app, core.http_types)

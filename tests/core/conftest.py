@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from cfmcp.config import ProjectConfig
+from cfmcp.local.exact import SqliteSql
 from cfmcp.render import render_bundle
 from tests.core.memory_kv import MemoryKv
 
@@ -55,20 +56,31 @@ def kv(clock) -> MemoryKv:
 
 
 @pytest.fixture
-def make_app(core, kv, clock):
+def exact_sql():
+    """The exact state's SQL store, as the CPython host keeps it (in memory here)."""
+    sql = SqliteSql(":memory:")
+    yield sql
+    sql.close()
+
+
+@pytest.fixture
+def make_app(core, kv, clock, exact_sql):
     settings_mod = sys.modules["cfmcp_worker.settings"]
+    exact = importlib.import_module("cfmcp_worker.exact")
     deployment = sys.modules.get("cfmcp_worker.deployment") or importlib.import_module(
         "cfmcp_worker.deployment"
     )
 
-    def build(fetch_metadata=None, bundle_sha256="", **overrides):
+    def build(fetch_metadata=None, bundle_sha256="", signing_key=SIGNING_KEY, **overrides):
         values = {**deployment.SETTINGS, **overrides}
         settings = settings_mod.Settings.from_mapping(values)
-        secrets = settings_mod.Secrets(upstream_token=PAT, pin=PIN, signing_key=SIGNING_KEY)
+        secrets = settings_mod.Secrets(upstream_token=PAT, pin=PIN, signing_key=signing_key)
+        ledger = exact.ExactLedger(exact_sql, exact.pin_limits(settings))
         return core.WorkerApp(
             settings,
             secrets,
             kv,
+            exact.ExactClient(exact.direct_sender(ledger)),
             fetch_metadata=fetch_metadata,
             clock=clock,
             bundle_sha256=bundle_sha256,

@@ -45,12 +45,31 @@ async def test_token_response_is_not_cached(app, core):
     assert header(response, "cache-control") == "no-store"
 
 
-async def test_replayed_code_is_refused(app, core):
+async def test_replayed_code_is_refused_and_revokes_its_grant(app, core, clock):
     client = await register(app, core)
     code, verifier = await get_code(app, core, client)
-    assert (await token_request(app, core, code_form(client, code, verifier))).status == 200
+    first = await token_request(app, core, code_form(client, code, verifier))
+    assert first.status == 200
+    clock.advance(11)  # past the retry window, inside the code's lifetime
     again = await token_request(app, core, code_form(client, code, verifier))
     assert again.status == 400 and body_json(again)["error"] == "invalid_grant"
+    access = body_json(first)["access_token"]
+    assert (await _mcp(app, core, access)).status == 401  # RFC 6749 §4.1.2
+    refresh = {"grant_type": "refresh_token", "client_id": client["client_id"],
+               "refresh_token": body_json(first)["refresh_token"]}
+    assert (await token_request(app, core, refresh)).status == 400
+
+
+async def test_a_quick_retry_of_a_code_gets_the_same_grant(app, core, clock):
+    """A client that sends two /token POSTs for one code (ChatGPT may) gets one grant."""
+    client = await register(app, core)
+    code, verifier = await get_code(app, core, client)
+    first = body_json(await token_request(app, core, code_form(client, code, verifier)))
+    clock.advance(3)
+    second = await token_request(app, core, code_form(client, code, verifier))
+    assert second.status == 200
+    assert body_json(second)["refresh_token"] == first["refresh_token"]
+    assert (await _mcp(app, core, first["access_token"])).__class__.__name__ == "Forward"
 
 
 @pytest.mark.parametrize(
@@ -144,16 +163,28 @@ async def test_refresh_rotation_and_grace_window(app, core, clock):
     second = body_json(rotated)
     assert second["refresh_token"] != first
     assert (await _mcp(app, core, second["access_token"])).__class__.__name__ == "Forward"
-    # The previous token still works inside the grace window (a lost response is retried).
+    # The previous token still works inside the grace window (a lost response is retried),
+    # and the retry gets the same new token: it does not replace the current one.
     clock.advance(30)
     retry = await token_request(app, core, form)
     assert retry.status == 200
-    third = body_json(retry)["refresh_token"]
-    clock.advance(31)
+    assert body_json(retry)["refresh_token"] == second["refresh_token"]
+    newest = await token_request(app, core, {**form, "refresh_token": second["refresh_token"]})
+    assert newest.status == 200
+
+
+async def test_reuse_after_the_grace_window_revokes_the_grant(app, core, clock):
+    """RFC 9700 §4.14.2: a rotated-out refresh token coming back means it leaked."""
+    client, tokens = await full_flow(app, core)
+    form = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"],
+            "client_id": client["client_id"]}
+    current = body_json(await token_request(app, core, form))
+    clock.advance(61)
     late = await token_request(app, core, form)
     assert late.status == 400 and body_json(late)["error"] == "invalid_grant"
-    newest = await token_request(app, core, {**form, "refresh_token": third})
-    assert newest.status == 200
+    assert (await _mcp(app, core, current["access_token"])).status == 401
+    again = await token_request(app, core, {**form, "refresh_token": current["refresh_token"]})
+    assert again.status == 400
 
 
 async def test_superseded_refresh_token_outside_grace_fails(app, core, clock):
@@ -246,7 +277,7 @@ async def test_expired_access_token(app, core, clock):
     assert 'error="invalid_token"' in header(response, "www-authenticate")
 
 
-async def test_kv_never_holds_raw_tokens_codes_or_secrets(app, core, kv):
+async def test_kv_never_holds_raw_tokens_codes_or_secrets(app, core, kv, exact_sql):
     client = await register(app, core, token_endpoint_auth_method="client_secret_post")
     code, verifier = await get_code(app, core, client)
     form = code_form(client, code, verifier, client_secret=client["client_secret"])
@@ -263,7 +294,9 @@ async def test_kv_never_holds_raw_tokens_codes_or_secrets(app, core, kv):
             },
         )
     )
-    dump = repr(kv.data)
+    dump = repr(kv.data) + repr(
+        [exact_sql.run(f"SELECT * FROM {t}") for t in ("pin_failures", "used_once", "grants")]
+    )
     secret_values = [
         code,
         tokens["access_token"],
@@ -277,8 +310,8 @@ async def test_kv_never_holds_raw_tokens_codes_or_secrets(app, core, kv):
     ]
     for value in secret_values:
         assert value not in dump
-    # A refresh token's random part never appears either (only its grant id does).
-    assert tokens["refresh_token"].split(".")[2] not in dump
+    # A refresh token's MAC never appears either (only its grant id does).
+    assert tokens["refresh_token"].split(".")[3] not in dump
 
 
 async def test_no_kv_write_per_mcp_request(app, core, kv):
@@ -291,14 +324,7 @@ async def test_no_kv_write_per_mcp_request(app, core, kv):
 
 async def test_token_signed_with_another_key_is_invalid(make_app, core, kv, clock):
     _, tokens = await full_flow(make_app(), core)
-    settings_mod = __import__("cfmcp_worker.settings", fromlist=["Secrets"])
-    deployment = __import__("cfmcp_worker.deployment", fromlist=["SETTINGS"])
-    rotated = core.WorkerApp(
-        settings_mod.Settings.from_mapping(deployment.SETTINGS),
-        settings_mod.Secrets("ghp_FAKE", PIN, "another-signing-key-0123456789"),
-        kv,
-        clock=clock,
-    )
+    rotated = make_app(signing_key="another-signing-key-0123456789")
     assert (await _mcp(rotated, core, tokens["access_token"])).status == 401
 
 

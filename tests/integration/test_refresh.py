@@ -29,20 +29,25 @@ def test_refresh_rotates_and_old_token_expires_after_grace(worker: RunningWorker
     assert second["refresh_token"] != first.refresh_token, "refresh token was not rotated"
     assert _initialize(worker, second["access_token"]).status_code == 200
 
-    # A lost response can be retried: the previous refresh token works within the grace window.
+    # A lost response can be retried: the previous refresh token works within the grace
+    # window and gets the same new token (a retry never replaces the current one).
     retry = refresh(worker.origin, first.client_id, first.refresh_token)
     assert retry.status_code == 200, retry.text
-    latest = retry.json()["refresh_token"]
+    assert retry.json()["refresh_token"] == second["refresh_token"]
 
+    # The newest refresh token works, and its access token reaches the upstream.
+    fresh = refresh(worker.origin, first.client_id, second["refresh_token"])
+    assert fresh.status_code == 200, fresh.text
+    assert _initialize(worker, fresh.json()["access_token"]).status_code == 200
+
+    # Reuse of a rotated-out token after the grace window revokes the grant (RFC 9700 §4.14.2).
     time.sleep(REFRESH_GRACE_SECONDS + 1.5)
     stale = refresh(worker.origin, first.client_id, first.refresh_token)
     assert stale.status_code == 400, stale.text
     assert stale.json()["error"] == "invalid_grant"
-
-    # The newest refresh token still works, and its access token reaches the upstream.
-    fresh = refresh(worker.origin, first.client_id, latest)
-    assert fresh.status_code == 200, fresh.text
-    assert _initialize(worker, fresh.json()["access_token"]).status_code == 200
+    assert _initialize(worker, fresh.json()["access_token"]).status_code == 401
+    latest = refresh(worker.origin, first.client_id, fresh.json()["refresh_token"])
+    assert latest.status_code == 400, latest.text
 
 
 def test_refresh_token_bound_to_its_client(worker: RunningWorker) -> None:

@@ -18,7 +18,7 @@ import sys
 import types
 from pathlib import Path
 
-from tests.workers_runtime.oauth_flow import Reply, obtain_tokens
+from tests.workers_runtime.oauth_flow import Reply, obtain_tokens, refresh_once
 
 ORIGIN = "https://mcp.example.test"
 
@@ -47,11 +47,13 @@ def install_runtime_stand_ins() -> None:
     js = types.ModuleType("js")
     ffi = types.ModuleType("pyodide.ffi")
     ffi.to_js = lambda value, **_: value
+    ffi.create_proxy = lambda value: value
     ffi.jsnull = type("JsNull", (), {"__bool__": lambda self: False})()
     pyodide = types.ModuleType("pyodide")
     pyodide.ffi = ffi
     workers = types.ModuleType("workers")
     workers.WorkerEntrypoint = type("WorkerEntrypoint", (), {})
+    workers.DurableObject = type("DurableObject", (), {})
     sys.modules.update({"js": js, "pyodide": pyodide, "pyodide.ffi": ffi, "workers": workers})
 
 
@@ -76,16 +78,25 @@ async def run(bundle_dir: Path, pin: str) -> dict:
     install_runtime_stand_ins()
     sys.path.insert(0, str(bundle_dir))
     import entry
+    from cfmcp_worker import exact
 
+    from cfmcp.local.exact import SqliteSql
+
+    settings = entry.Settings.from_mapping(entry.deployment.SETTINGS)
+    ledger = exact.ExactLedger(SqliteSql(":memory:"), exact.pin_limits(settings))
     app = entry.WorkerApp(
         settings=entry.Settings.from_mapping(entry.deployment.SETTINGS),
         secrets=entry.Secrets(upstream_token="pat-cpython", pin=pin,
                               signing_key="cpython-signing-key-0123456789"),
         kv=entry.JsKvStore(PythonKvBinding()),
+        exact_state=exact.ExactClient(exact.direct_sender(ledger)),
     )
-    result = await obtain_tokens(AppTransport(entry, app), ORIGIN, pin)
+    transport = AppTransport(entry, app)
+    result = await obtain_tokens(transport, ORIGIN, pin)
+    refreshed = await refresh_once(transport, result)
     return {"token_status": result.token_reply.status,
-            "token_error": result.token_reply.json().get("error")}
+            "refresh_status": refreshed.status,
+            "refresh_error": refreshed.json().get("error")}
 
 
 def main() -> None:

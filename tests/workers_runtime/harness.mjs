@@ -41,6 +41,19 @@ import {
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 // Overridable so tests can check the messages for a missing setup.
+// The ExactState Durable Object's stand-in: each call is posted to the bundle's own ledger,
+// served by tests/workers_runtime/exact_server.py at CFMCP_HARNESS_EXACT_URL.
+function exactStateNamespace() {
+  const url = process.env.CFMCP_HARNESS_EXACT_URL;
+  const call = async (op, argsJson) => {
+    if (!url) throw new Error("EXACT_STATE: CFMCP_HARNESS_EXACT_URL is not set");
+    const response = await fetch(url, { method: "POST", body: JSON.stringify({ op, args: argsJson }) });
+    if (!response.ok) throw new Error(`EXACT_STATE ${op} failed: ${response.status}`);
+    return await response.text();
+  };
+  return { idFromName: (name) => String(name), get: () => ({ call }) };
+}
+
 const NODE_DIR = process.env.CFMCP_HARNESS_NODE_DIR ?? path.resolve(HERE, "../node");
 const WHEEL_DIR = process.env.CFMCP_HARNESS_WHEEL_DIR ?? path.join(HERE, "wheels");
 const SDK_WHEEL_PREFIX = "workers_runtime_sdk-1.9.5-";
@@ -177,7 +190,8 @@ async function startWorker(options, store, location) {
     location,
     isPythonProxy: (value) => value instanceof pyodide.ffi.PyProxy,
   });
-  const env = { ...options.vars, OAUTH_KV: kv }; // vars and secrets are plain strings
+  // vars and secrets are plain strings; EXACT_STATE stands in for the Durable Object namespace
+  const env = { ...options.vars, OAUTH_KV: kv, EXACT_STATE: exactStateNamespace() };
   pyodide.registerJsModule("_pyodide_entrypoint_helper", makeEntrypointHelper(env, log));
   pyodide.registerJsModule("_cloudflare_compat_flags", COMPAT_FLAGS_2026_03_01);
 

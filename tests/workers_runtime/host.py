@@ -24,6 +24,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.workers_runtime.exact_server import ExactStateServer
+
 HERE = Path(__file__).resolve().parent
 HARNESS = HERE / "harness.mjs"
 NODE_MODULES = HERE.parent / "node" / "node_modules"
@@ -147,6 +149,10 @@ def start_harness(
         if kv_replication_delay is not None:
             command += ["--kv-replication-delay", str(kv_replication_delay)]
         child_env = {**os.environ, "CFMCP_HARNESS_WORKER_ENV": json.dumps(dict(env))}
+        exact_state = None  # a probe bundle that is not cfmcp's has no ledger to serve
+        if (bundle_dir / "cfmcp_worker" / "exact.py").is_file():
+            exact_state = ExactStateServer(bundle_dir)
+            child_env["CFMCP_HARNESS_EXACT_URL"] = exact_state.url
         with log_path.open("wb") as log_file:
             process = subprocess.Popen(
                 command, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
@@ -171,6 +177,8 @@ def start_harness(
                 raise
         finally:
             _stop(process)
+            if exact_state is not None:
+                exact_state.close()
 
 
 @contextmanager

@@ -144,3 +144,11 @@ async def obtain_tokens(transport: Transport, origin: str, pin: str) -> FlowResu
     reply = await transport.send("POST", "/token", {"content-type": FORM},
                                  urlencode(form).encode())
     return FlowResult(client_id, reply)
+
+
+async def refresh_once(transport: Transport, flow: FlowResult) -> Reply:
+    """Refresh the flow's tokens once (this reads the grant's revocation marker from KV)."""
+    form = {"grant_type": "refresh_token", "client_id": flow.client_id,
+            "refresh_token": flow.token_reply.json()["refresh_token"]}
+    return await transport.send("POST", "/token", {"content-type": FORM},
+                                urlencode(form).encode())

@@ -13,6 +13,7 @@ from cfmcp_worker import metadata
 from cfmcp_worker.authorize import AuthorizationEndpoint, Endpoints
 from cfmcp_worker.clients import ClientRegistry, MetadataFetcher, RegistrationError
 from cfmcp_worker.crypto import Signer
+from cfmcp_worker.exact import ExactClient
 from cfmcp_worker.http_types import Forward, Headers, HttpRequest, HttpResponse, PassThrough
 from cfmcp_worker.kv import KvStore
 from cfmcp_worker.pin_guard import PinGuard
@@ -49,6 +50,7 @@ class WorkerApp:
         settings: Settings,
         secrets: Secrets,
         kv: KvStore,
+        exact_state: ExactClient,
         fetch_metadata: MetadataFetcher | None = None,
         clock: Callable[[], float] = time.time,
         bundle_sha256: str = "",
@@ -62,6 +64,7 @@ class WorkerApp:
         self.tokens = TokenService(
             signer,
             kv,
+            exact_state,
             code_ttl=settings.code_ttl,
             access_ttl=settings.access_token_ttl,
             refresh_ttl=settings.refresh_token_ttl,
@@ -69,13 +72,7 @@ class WorkerApp:
             clock=clock,
         )
         self.clients = ClientRegistry(signer, kv, fetch_metadata, clock)
-        guard = PinGuard(
-            kv,
-            max_per_ip=settings.pin_max_failures_per_ip,
-            lockout_seconds=settings.pin_lockout_seconds,
-            max_global_per_hour=settings.pin_max_failures_global_per_hour,
-            clock=clock,
-        )
+        guard = PinGuard(exact_state, clock=clock)
         self.authorization = AuthorizationEndpoint(
             signer, self.clients, self.tokens, guard, secrets.pin, settings.scopes
         )
@@ -131,7 +128,7 @@ class WorkerApp:
             except RegistrationError as exc:
                 return oauth_error(400, exc.error, exc.description)
             return json_response(201, registration, NO_STORE)
-        endpoint = TokenEndpoint(self.clients, self.tokens, where.resource)
+        endpoint = TokenEndpoint(self.clients, self.tokens, where.issuer, where.resource)
         if path == "/token":
             return await endpoint.token(request)
         return await endpoint.revoke(request)

@@ -127,15 +127,18 @@ class AuthorizationEndpoint:
             return _redirect_error(
                 req["r"], "access_denied", "the user denied access", req["st"], where.issuer
             )
-        blocked = await self._guard.blocked_reason(request.client_ip)
-        if blocked:
-            return self._consent_again(client, req, form, blocked, 429)
-        if not constant_time_equals(form.get("pin", ""), self._pin):
-            await self._guard.record_failure(request.client_ip)
-            return self._consent_again(client, req, form, "Wrong PIN.", 401)
-        await self._guard.record_success(request.client_ip)
+        verdict = await self._guard.attempt(
+            request.client_ip,
+            constant_time_equals(form.get("pin", ""), self._pin),
+            form["request"],
+            int(req["exp"]),
+        )
+        if not verdict.ok:
+            if verdict.status == 400:  # the form was already used: nothing to retry here
+                return pages.error(verdict.message)
+            return self._consent_again(client, req, form, verdict.message, verdict.status)
         code = self._tokens.issue_code(
-            CodeGrant(client.client_id, req["r"], req["pc"], req["res"], req["s"])
+            CodeGrant(client.client_id, req["r"], req["pc"], req["res"], req["s"]), where.issuer
         )
         params = {"code": code}
         if req["st"] is not None:

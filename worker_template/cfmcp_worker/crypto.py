@@ -66,6 +66,10 @@ class Signer:
             hmac.new(self._key(purpose), message.encode(), hashlib.sha256).digest()
         )
 
+    def derive_hex(self, purpose: str, message: str, length: int = 32) -> str:
+        """A keyed, deterministic hex id (never starts with "-" on a command line)."""
+        return hmac.new(self._key(purpose), message.encode(), hashlib.sha256).hexdigest()[:length]
+
     def sign(self, prefix: str, payload: dict[str, Any]) -> str:
         body = b64url_encode(json.dumps(payload, separators=(",", ":"), sort_keys=True).encode())
         signed = f"{prefix}.{body}"

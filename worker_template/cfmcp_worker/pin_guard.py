@@ -1,71 +1,74 @@
-"""Bounds on PIN guessing: a per-IP failure counter with lockout, and a global hourly ceiling.
+"""Bounds on PIN guessing, checked and counted exactly by the exact state (`exact.py`).
 
-Counters live in KV (eventually consistent, so across edge locations they are a best-effort
-bound) and in the isolate's memory (exact within one isolate). With the defaults an attacker
-gets at most 5 wrong PINs per IP per 15 minutes, and never more than 60 per hour in total.
+With the defaults, in any 15 minutes at most 5 wrong PINs are answered per client address, and
+in any 60 minutes at most 60 in all, from every edge location together. A wrong PIN costs no KV
+write. A correct PIN does not reset the count, and also spends the consent form's token: the
+same form cannot be submitted again to mint a second code.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 
+from cfmcp_worker import exact
 from cfmcp_worker.crypto import sha256_hex
-from cfmcp_worker.kv import MIN_TTL_SECONDS, KvStore
+from cfmcp_worker.exact import ExactClient
+
+
+class PinVerdict:
+    """What to do with one consent POST: go on (`ok`), or show `message` with `status`."""
+
+    __slots__ = ("message", "ok", "status")
+
+    def __init__(self, ok: bool, message: str = "", status: int = 200) -> None:
+        self.ok = ok
+        self.message = message
+        self.status = status
 
 
 class PinGuard:
     def __init__(
         self,
-        kv: KvStore,
+        exact_state: ExactClient,
         *,
-        max_per_ip: int,
-        lockout_seconds: int,
-        max_global_per_hour: int,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._kv = kv
-        self._max_per_ip = max_per_ip
-        self._lockout = lockout_seconds
-        self._max_global = max_global_per_hour
+        self._exact = exact_state
         self._clock = clock
-        self._local: dict[str, tuple[int, float]] = {}  # key -> (count, expires at)
 
-    def _ip_key(self, ip: str | None) -> str:
-        return f"pin-fail:ip:{sha256_hex(ip or 'unknown')}"
-
-    def _global_key(self) -> str:
-        return f"pin-fail:global:{int(self._clock() // 3600)}"
-
-    async def _count(self, key: str) -> int:
-        stored = await self._kv.get(key)
-        try:
-            remote = int(json.loads(stored)["n"]) if stored else 0
-        except (ValueError, KeyError, TypeError):
-            remote = 0
-        count, expires = self._local.get(key, (0, 0.0))
-        local = count if expires > self._clock() else 0
-        return max(remote, local)
-
-    async def blocked_reason(self, ip: str | None) -> str | None:
-        """Why a PIN attempt from `ip` may not be made now, or None if it may."""
-        if await self._count(self._ip_key(ip)) >= self._max_per_ip:
-            minutes = max(1, self._lockout // 60)
-            return f"Too many wrong PINs from your address. Try again in {minutes} minutes."
-        if await self._count(self._global_key()) >= self._max_global:
-            return "Too many wrong PINs were entered recently. Try again within the hour."
-        return None
-
-    async def record_failure(self, ip: str | None) -> None:
-        for key, ttl in ((self._ip_key(ip), self._lockout), (self._global_key(), 3600 + 60)):
-            count = await self._count(key) + 1
-            self._local[key] = (count, self._clock() + ttl)
-            if len(self._local) > 10000:
-                self._local.clear()
-            await self._kv.put(key, json.dumps({"n": count}), ttl=max(MIN_TTL_SECONDS, ttl))
-
-    async def record_success(self, ip: str | None) -> None:
-        key = self._ip_key(ip)
-        if self._local.pop(key, None) or await self._kv.get(key) is not None:
-            await self._kv.delete(key)
+    async def attempt(
+        self, client_ip: str | None, pin_ok: bool, consent_token: str, consent_expires: int
+    ) -> PinVerdict:
+        """Count this attempt and say whether it may proceed (in one exact step)."""
+        answer = await self._exact.consent_attempt(
+            address=f"ip:{sha256_hex(client_ip or 'unknown')}",
+            pin_ok=pin_ok,
+            consent_key=f"consent:{sha256_hex(consent_token)}",
+            consent_expires=consent_expires,
+            now=self._clock(),
+        )
+        result = answer["result"]
+        if result == exact.CONSENT_OK:
+            return PinVerdict(True)
+        if result == exact.CONSENT_WRONG_PIN:
+            left = int(answer.get("left", 0))
+            plural = "s" if left != 1 else ""
+            more = f" {left} more attempt{plural} from your address." if left else ""
+            return PinVerdict(False, f"Wrong PIN.{more}", 401)
+        if result == exact.CONSENT_BLOCKED_ADDRESS:
+            minutes = max(1, -(-int(answer.get("retry_after", 60)) // 60))
+            return PinVerdict(
+                False,
+                f"Too many wrong PINs from your address. Try again in {minutes} minutes.",
+                429,
+            )
+        if result == exact.CONSENT_BLOCKED_GLOBAL:
+            return PinVerdict(
+                False, "Too many wrong PINs were entered recently. Try again within the hour.", 429
+            )
+        return PinVerdict(
+            False,
+            "This consent form was already used. Start again from your MCP client.",
+            400,
+        )

@@ -20,7 +20,7 @@ _DEFAULTS: dict[str, Any] = {
     "access_token_ttl": 30 * 24 * 3600,
     "refresh_token_ttl": 90 * 24 * 3600,
     "code_ttl": 120,
-    "refresh_grace_seconds": 120,
+    "refresh_grace_seconds": 60,
     "pin_max_failures_per_ip": 5,
     "pin_lockout_seconds": 900,
     "pin_max_failures_global_per_hour": 60,

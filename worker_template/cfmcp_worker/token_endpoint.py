@@ -9,16 +9,19 @@ from cfmcp_worker.crypto import pkce_s256
 from cfmcp_worker.forms import FormError, parse_form_body
 from cfmcp_worker.http_types import HttpRequest, HttpResponse
 from cfmcp_worker.responses import NO_STORE, json_response, oauth_error
-from cfmcp_worker.tokens import GrantError, TokenService, refresh_token_grant_id
+from cfmcp_worker.tokens import GrantError, TokenService
 from cfmcp_worker.urls import same_resource
 
 _VERIFIER = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")
 
 
 class TokenEndpoint:
-    def __init__(self, clients: ClientRegistry, tokens: TokenService, resource: str) -> None:
+    def __init__(
+        self, clients: ClientRegistry, tokens: TokenService, issuer: str, resource: str
+    ) -> None:
         self._clients = clients
         self._tokens = tokens
+        self._issuer = issuer
         self._resource = resource
 
     async def _authenticated_form(
@@ -52,7 +55,7 @@ class TokenEndpoint:
 
     async def _authorization_code(self, client: Client, form: dict[str, str]) -> HttpResponse:
         code = form.get("code", "")
-        grant = self._tokens.read_code(code)
+        grant = self._tokens.read_code(code, self._issuer)
         if grant is None or grant.client_id != client.client_id:
             return oauth_error(400, "invalid_grant", "the code is invalid or expired")
         if form.get("redirect_uri") != grant.redirect_uri:
@@ -63,11 +66,10 @@ class TokenEndpoint:
         resource = form.get("resource")
         if resource is not None and not same_resource(resource, grant.resource):
             return oauth_error(400, "invalid_target", "resource does not match the code")
-        if not await self._tokens.consume_code(code):
-            return oauth_error(400, "invalid_grant", "the code was already used")
-        issued = await self._tokens.create_grant(
-            client.client_id, client.name, grant.scope, grant.resource
-        )
+        try:
+            issued = await self._tokens.redeem_code(code, grant, client.name)
+        except GrantError as exc:
+            return oauth_error(400, exc.error, exc.description)
         return json_response(200, issued.response_body(), NO_STORE)
 
     async def _refresh(self, client: Client, form: dict[str, str]) -> HttpResponse:
@@ -89,17 +91,7 @@ class TokenEndpoint:
             return checked
         client, form = checked
         token = form.get("token", "")
-        grant_id, owner = await self._grant_of(token)
+        grant_id, owner = await self._tokens.grant_owner(token)
         if grant_id and owner == client.client_id:
             await self._tokens.revoke_grant(grant_id)
         return json_response(200, {}, NO_STORE)
-
-    async def _grant_of(self, token: str) -> tuple[str | None, str | None]:
-        claims = self._tokens.read_access_token(token)
-        if claims is not None:
-            return claims.grant_id, claims.client_id
-        grant_id = refresh_token_grant_id(token)
-        grant = await self._tokens.load_grant(grant_id) if grant_id else None
-        if grant is None or not grant.matches_refresh(token):
-            return None, None
-        return grant.grant_id, grant.client_id

@@ -1,34 +1,41 @@
 """Authorization codes, access tokens, refresh tokens and grants.
 
-- Codes are self-contained and signed (client, redirect URI, PKCE challenge, resource, scope,
-  expiry ≤ code_ttl); single use is enforced best-effort with a KV marker keyed by their hash.
-  Redeeming one needs no cross-location read-after-write.
+- Codes are self-contained and signed (issuer, client, redirect URI, PKCE challenge, resource,
+  scope, expiry ≤ code_ttl). Single use is decided by the exact state (`exact.py`); the grant
+  id is derived from the code, so a retried redemption names the same grant.
 - Access tokens are signed (grant id, client, audience, scope, expiry) and work on first use at
-  any location; revocation writes `revoked:<grant>` which every check consults.
-- Refresh tokens are opaque (`<grant id>.<random>`); the grant record in KV keeps only the
-  SHA-256 of the current one and of the previous one (valid for a short grace window, so a
-  client that lost the response to a refresh can retry).
-KV never holds a raw token, code or secret.
+  any location; revocation writes `revoked:<grant>` to KV, which `/mcp` consults (cached).
+- Refresh tokens are `cfrt.<grant id>.<generation>.<mac>`: the exact state holds each grant's
+  current generation and rotates it by compare-and-swap, so concurrent refreshes with one token
+  make one rotation and get the same new token. KV-era tokens (`cfrt.<grant id>.<random>`,
+  checked against the hash in the KV grant record) are adopted on first use.
+- KV keeps the grant index (`grant:<id>`, no secrets) that `cfmcp clients` lists.
+KV never holds a raw token, code or secret; the exact state holds only hashes and numbers.
 """
 
 from __future__ import annotations
 
 import json
-import secrets
 import time
 from collections.abc import Callable
 
+from cfmcp_worker import exact
 from cfmcp_worker.crypto import Signer, random_token, sha256_hex
+from cfmcp_worker.exact import ExactClient
 from cfmcp_worker.kv import MIN_TTL_SECONDS, KvStore
 
 CODE_PREFIX = "cfcode"
 ACCESS_PREFIX = "cfat"
 REFRESH_PREFIX = "cfrt"
 REVOCATION_CACHE_SECONDS = 10.0
+# A client that redeems one code twice this soon after (ChatGPT may send two /token POSTs)
+# gets the same grant again; later, a replay revokes the grant (RFC 6749 §4.1.2).
+CODE_RETRY_SECONDS = 10
+INVALID_REFRESH = "the refresh token is invalid or expired"
 
 
 class GrantError(Exception):
-    """A refresh the token endpoint refuses, with its RFC 6749 §5.2 error code."""
+    """A grant the token endpoint refuses, with its RFC 6749 §5.2 error code."""
 
     def __init__(self, error: str, description: str) -> None:
         super().__init__(description)
@@ -39,16 +46,23 @@ class GrantError(Exception):
 class CodeGrant:
     """What a signed authorization code carries."""
 
-    __slots__ = ("client_id", "code_challenge", "redirect_uri", "resource", "scope")
+    __slots__ = ("client_id", "code_challenge", "expires_at", "redirect_uri", "resource", "scope")
 
     def __init__(
-        self, client_id: str, redirect_uri: str, code_challenge: str, resource: str, scope: str
+        self,
+        client_id: str,
+        redirect_uri: str,
+        code_challenge: str,
+        resource: str,
+        scope: str,
+        expires_at: int = 0,
     ) -> None:
         self.client_id = client_id
         self.redirect_uri = redirect_uri
         self.code_challenge = code_challenge
         self.resource = resource
         self.scope = scope
+        self.expires_at = expires_at
 
 
 class AccessClaims:
@@ -73,6 +87,7 @@ GRANT_FIELDS = (
     "scope",
     "resource",
     "created_at",
+    # KV-era records only: the hashes of the current and previous refresh token.
     "refresh_hash",
     "previous_refresh_hash",
     "previous_valid_until",
@@ -80,7 +95,7 @@ GRANT_FIELDS = (
 
 
 class Grant:
-    """What KV holds per authorization: who, what, and hashes of the refresh tokens."""
+    """The grant index entry KV holds per authorization (what `cfmcp clients` lists)."""
 
     __slots__ = GRANT_FIELDS
 
@@ -92,7 +107,7 @@ class Grant:
         scope: str,
         resource: str,
         created_at: int,
-        refresh_hash: str,
+        refresh_hash: str = "",
         previous_refresh_hash: str = "",
         previous_valid_until: int = 0,
     ) -> None:
@@ -106,13 +121,17 @@ class Grant:
         self.previous_refresh_hash = previous_refresh_hash
         self.previous_valid_until = previous_valid_until
 
-    def matches_refresh(self, token: str) -> bool:
-        """Whether `token` is this grant's current or previous refresh token."""
+    def matches_legacy_refresh(self, token: str, now: int) -> bool:
+        """Whether `token` is this KV-era grant's current (or, in its grace, previous) token."""
         presented = sha256_hex(token)
-        return presented in (self.refresh_hash, self.previous_refresh_hash)
+        if self.refresh_hash and presented == self.refresh_hash:
+            return True
+        return bool(self.previous_refresh_hash) and (
+            presented == self.previous_refresh_hash and now <= self.previous_valid_until
+        )
 
     def to_json(self) -> str:
-        data = {name: getattr(self, name) for name in GRANT_FIELDS}
+        data = {name: getattr(self, name) for name in GRANT_FIELDS[:6]}
         return json.dumps(data, separators=(",", ":"), sort_keys=True)
 
     @classmethod
@@ -145,6 +164,17 @@ class IssuedTokens:
         }
 
 
+class RefreshToken:
+    """A parsed refresh token: its grant, and its generation (0 for a KV-era token)."""
+
+    __slots__ = ("generation", "grant_id", "raw")
+
+    def __init__(self, raw: str, grant_id: str, generation: int) -> None:
+        self.raw = raw
+        self.grant_id = grant_id
+        self.generation = generation
+
+
 def grant_key(grant_id: str) -> str:
     return f"grant:{grant_id}"
 
@@ -154,12 +184,13 @@ def revoked_key(grant_id: str) -> str:
 
 
 class TokenService:
-    """Issues and checks codes and tokens; the only module writing grants to KV."""
+    """Issues and checks codes and tokens; the only module writing grants."""
 
     def __init__(
         self,
         signer: Signer,
         kv: KvStore,
+        exact_state: ExactClient,
         *,
         code_ttl: int,
         access_ttl: int,
@@ -169,6 +200,7 @@ class TokenService:
     ) -> None:
         self._signer = signer
         self._kv = kv
+        self._exact = exact_state
         self._code_ttl = code_ttl
         self._access_ttl = access_ttl
         self._refresh_ttl = refresh_ttl
@@ -181,100 +213,149 @@ class TokenService:
 
     # -- authorization codes -------------------------------------------------------------
 
-    def issue_code(self, grant: CodeGrant) -> str:
+    def issue_code(self, grant: CodeGrant, issuer: str) -> str:
         payload = {
-            "c": grant.client_id,
-            "r": grant.redirect_uri,
-            "pc": grant.code_challenge,
-            "res": grant.resource,
-            "s": grant.scope,
+            "iss": issuer,  # a code is only good at the deployment that issued it
+            "client_id": grant.client_id,
+            "redirect_uri": grant.redirect_uri,
+            "code_challenge": grant.code_challenge,
+            "resource": grant.resource,
+            "scope": grant.scope,
             "exp": self.now() + self._code_ttl,
-            "n": random_token(16),
+            "nonce": random_token(16),
         }
         return self._signer.sign(CODE_PREFIX, payload)
 
-    def read_code(self, code: str) -> CodeGrant | None:
-        """The grant inside a valid, unexpired code (single use is checked separately)."""
+    def read_code(self, code: str, issuer: str) -> CodeGrant | None:
+        """The grant inside a valid, unexpired code of this issuer (single use is separate)."""
         payload = self._signer.verify(CODE_PREFIX, code)
         if payload is None or payload.get("exp", 0) < self.now():
             return None
-        return CodeGrant(payload["c"], payload["r"], payload["pc"], payload["res"], payload["s"])
-
-    async def consume_code(self, code: str) -> bool:
-        """Mark a code used; False if it was used before (best effort across locations)."""
-        key = f"used-code:{sha256_hex(code)}"
-        if await self._kv.get(key) is not None:
-            return False
-        await self._kv.put(key, "1", ttl=max(MIN_TTL_SECONDS, self._code_ttl + 60))
-        return True
-
-    # -- grants and tokens ---------------------------------------------------------------
-
-    async def create_grant(
-        self, client_id: str, client_name: str, scope: str, resource: str
-    ) -> IssuedTokens:
-        grant_id = secrets.token_hex(16)  # hex: never starts with "-" on a command line
-        refresh = self._new_refresh_token(grant_id)
-        grant = Grant(
-            grant_id, client_id, client_name, scope, resource, self.now(), sha256_hex(refresh)
+        if payload.get("iss") != issuer:
+            return None
+        return CodeGrant(
+            payload["client_id"],
+            payload["redirect_uri"],
+            payload["code_challenge"],
+            payload["resource"],
+            payload["scope"],
+            payload["exp"],
         )
-        await self._save_grant(grant)
-        return self._tokens_for(grant, refresh)
+
+    async def redeem_code(self, code: str, grant: CodeGrant, client_name: str) -> IssuedTokens:
+        """Turn a checked code into a grant, exactly once (a quick retry gets the same one)."""
+        code_hash = sha256_hex(code)
+        grant_id = self._signer.derive_hex("grant", code_hash)
+        answer = await self._exact.redeem_code(
+            code_key=f"code:{code_hash}",
+            code_expires=grant.expires_at,
+            grant_id=grant_id,
+            client_id=grant.client_id,
+            now=self.now(),
+            retry_seconds=CODE_RETRY_SECONDS,
+            refresh_ttl=self._refresh_ttl,
+        )
+        if answer["result"] == exact.CODE_REPLAYED:
+            await self._forget(grant_id)
+            raise GrantError("invalid_grant", "the code was already used")
+        if answer["result"] == exact.CODE_NEW:
+            record = Grant(
+                grant_id, grant.client_id, client_name, grant.scope, grant.resource, self.now()
+            )
+            await self._kv.put(grant_key(grant_id), record.to_json(), ttl=self._index_ttl())
+        return self._tokens_for(grant_id, grant.client_id, grant.resource, grant.scope, 1)
+
+    # -- refresh -------------------------------------------------------------------------
 
     async def refresh(
         self, refresh_token: str, client_id: str, requested_scope: str | None = None
     ) -> IssuedTokens:
-        """Rotate a refresh token; GrantError if it is unknown, foreign, revoked, past its
-        grace window, or asks for more scope than was granted (nothing rotates then)."""
-        invalid = GrantError("invalid_grant", "the refresh token is invalid or expired")
-        grant_id = refresh_token_grant_id(refresh_token)
-        grant = await self.load_grant(grant_id) if grant_id else None
-        if grant is None or grant.client_id != client_id:
+        """Rotate a refresh token; GrantError if it is unknown, foreign, revoked, reused after
+        its grace window (which revokes the grant), or asks for more scope than was granted."""
+        invalid = GrantError("invalid_grant", INVALID_REFRESH)
+        parsed = self.parse_refresh_token(refresh_token)
+        record = await self.load_grant(parsed.grant_id) if parsed else None
+        if parsed is None or record is None or record.client_id != client_id:
             raise invalid
-        if await self.is_revoked(grant.grant_id, use_cache=False):
-            raise invalid
-        presented = sha256_hex(refresh_token)
-        if presented == grant.refresh_hash:
-            grant.previous_refresh_hash = grant.refresh_hash
-            grant.previous_valid_until = self.now() + self._refresh_grace
-        elif not (
-            presented == grant.previous_refresh_hash and self.now() <= grant.previous_valid_until
-        ):
-            raise invalid
-        if requested_scope and not set(requested_scope.split()) <= set(grant.scope.split()):
+        if requested_scope and not set(requested_scope.split()) <= set(record.scope.split()):
             raise GrantError("invalid_scope", "scope exceeds what was granted")
-        # Retried with the previous token inside the grace window: the response carrying the
-        # current one was lost, so replace the current one and keep the previous one as it is.
-        new_refresh = self._new_refresh_token(grant.grant_id)
-        grant.refresh_hash = sha256_hex(new_refresh)
-        await self._save_grant(grant)
-        return self._tokens_for(grant, new_refresh)
+        if await self.is_revoked(parsed.grant_id, use_cache=False):
+            raise invalid
+        legacy_hash = ""
+        if parsed.generation == 0:  # the exact state checks it against the hash it adopted
+            legacy_hash = sha256_hex(refresh_token)
+        if parsed.generation == 0 and record.matches_legacy_refresh(refresh_token, self.now()):
+            await self._exact.adopt_legacy(
+                grant_id=parsed.grant_id,
+                client_id=client_id,
+                legacy_hash=legacy_hash,
+                now=self.now(),
+                refresh_ttl=self._refresh_ttl,
+            )
+        answer = await self._exact.rotate_refresh(
+            grant_id=parsed.grant_id,
+            client_id=client_id,
+            generation=parsed.generation,
+            legacy_hash=legacy_hash,
+            now=self.now(),
+            grace_seconds=self._refresh_grace,
+            refresh_ttl=self._refresh_ttl,
+        )
+        if answer["result"] == exact.REFRESH_REUSED:
+            await self._forget(parsed.grant_id)
+            raise invalid
+        if answer["result"] not in (exact.REFRESH_ROTATED, exact.REFRESH_RETRY):
+            raise invalid
+        if answer["result"] == exact.REFRESH_ROTATED:  # keep the index entry alive with it
+            await self._kv.put(grant_key(record.grant_id), record.to_json(), ttl=self._index_ttl())
+        return self._tokens_for(
+            record.grant_id, client_id, record.resource, record.scope, answer["generation"]
+        )
 
-    def _new_refresh_token(self, grant_id: str) -> str:
-        return f"{REFRESH_PREFIX}.{grant_id}.{random_token(32)}"
+    def refresh_token_for(self, grant_id: str, generation: int) -> str:
+        """The one refresh token of a grant's generation (the same for every caller)."""
+        mac = self._signer.mac(REFRESH_PREFIX, f"{grant_id}.{generation}")
+        return f"{REFRESH_PREFIX}.{grant_id}.{generation}.{mac}"
 
-    def _tokens_for(self, grant: Grant, refresh: str) -> IssuedTokens:
+    def parse_refresh_token(self, token: str) -> RefreshToken | None:
+        """The grant and generation of a refresh token this deployment issued, else None."""
+        if not isinstance(token, str) or len(token) > 512:
+            return None
+        parts = token.split(".")
+        if len(parts) == 3 and parts[0] == REFRESH_PREFIX and parts[1]:  # KV-era
+            return RefreshToken(token, parts[1], 0)
+        if len(parts) != 4 or parts[0] != REFRESH_PREFIX or not parts[2].isdigit():
+            return None
+        grant_id, generation = parts[1], int(parts[2])
+        if generation < 1 or self.refresh_token_for(grant_id, generation) != token:
+            return None
+        return RefreshToken(token, grant_id, generation)
+
+    def _tokens_for(
+        self, grant_id: str, client_id: str, resource: str, scope: str, generation: int
+    ) -> IssuedTokens:
         access = self._signer.sign(
             ACCESS_PREFIX,
             {
-                "g": grant.grant_id,
-                "c": grant.client_id,
-                "aud": grant.resource,
-                "s": grant.scope,
+                "g": grant_id,
+                "c": client_id,
+                "aud": resource,
+                "s": scope,
                 "iat": self.now(),
                 "exp": self.now() + self._access_ttl,
             },
         )
-        return IssuedTokens(access, refresh, self._access_ttl, grant.scope)
+        refresh = self.refresh_token_for(grant_id, generation)
+        return IssuedTokens(access, refresh, self._access_ttl, scope)
 
-    async def _save_grant(self, grant: Grant) -> None:
-        await self._kv.put(
-            grant_key(grant.grant_id), grant.to_json(), ttl=max(MIN_TTL_SECONDS, self._refresh_ttl)
-        )
+    def _index_ttl(self) -> int:
+        return max(MIN_TTL_SECONDS, self._refresh_ttl)
 
     async def load_grant(self, grant_id: str) -> Grant | None:
         stored = await self._kv.get(grant_key(grant_id))
         return Grant.from_json(stored) if stored else None
+
+    # -- access tokens and revocation ----------------------------------------------------
 
     def read_access_token(self, token: str) -> AccessClaims | None:
         """Claims of a validly signed, unexpired access token (revocation checked separately)."""
@@ -297,15 +378,30 @@ class TokenService:
             self._not_revoked_until[grant_id] = now + REVOCATION_CACHE_SECONDS
         return revoked
 
+    async def grant_owner(self, token: str) -> tuple[str | None, str | None]:
+        """(grant id, client id) of an access or refresh token, or (None, None)."""
+        claims = self.read_access_token(token)
+        if claims is not None:
+            return claims.grant_id, claims.client_id
+        parsed = self.parse_refresh_token(token)
+        if parsed is None:
+            return None, None
+        if parsed.generation == 0:
+            record = await self.load_grant(parsed.grant_id)
+            if record is None or not record.matches_legacy_refresh(token, self.now()):
+                return None, None
+            return record.grant_id, record.client_id
+        owner = await self._exact.grant_owner(parsed.grant_id)
+        return (parsed.grant_id, owner) if owner else (None, None)
+
     async def revoke_grant(self, grant_id: str) -> None:
-        """Revoke every token of a grant: mark it revoked for the access tokens' lifetime."""
+        """Revoke every token of a grant: exactly for refresh, via KV for access tokens."""
+        await self._exact.revoke(grant_id)
+        await self._forget(grant_id)
+
+    async def _forget(self, grant_id: str) -> None:
+        """After the exact state revoked a grant: the KV marker `/mcp` reads (kept for the
+        access tokens' lifetime) and the grant's index entry goes."""
         self._not_revoked_until.pop(grant_id, None)
         await self._kv.put(revoked_key(grant_id), "1", ttl=max(MIN_TTL_SECONDS, self._access_ttl))
         await self._kv.delete(grant_key(grant_id))
-
-
-def refresh_token_grant_id(token: str) -> str | None:
-    parts = token.split(".") if isinstance(token, str) and len(token) < 512 else []
-    if len(parts) != 3 or parts[0] != REFRESH_PREFIX or not parts[1]:
-        return None
-    return parts[1]
