@@ -17,16 +17,23 @@ from collections.abc import Awaitable, Callable
 from urllib.parse import unquote
 
 from cfmcp_worker.crypto import Signer, constant_time_equals, random_token, sha256_hex
+from cfmcp_worker.jsonin import JsonInputError, loads_bounded
 from cfmcp_worker.kv import KvStore
 from cfmcp_worker.pinned_clients import PINNED_CLIENT_METADATA
-from cfmcp_worker.urls import is_public_https_url, redirect_uri_matches, redirect_uri_problem
+from cfmcp_worker.urls import metadata_url_problem, redirect_uri_matches, redirect_uri_problem
 
 CLIENT_ID_PREFIX = "cfc"
 AUTH_METHODS = ("none", "client_secret_post", "client_secret_basic")
+SUPPORTED_GRANTS = ("authorization_code", "refresh_token")
 MAX_REGISTRATION_BYTES = 16 * 1024
+MAX_METADATA_DOCUMENT_BYTES = 64 * 1024
 MAX_REDIRECT_URIS = 8
 MAX_NAME_LENGTH = 120
 CIMD_CACHE_SECONDS = 3600
+# A document that could not be fetched (or was not valid) is not fetched again for a minute:
+# anonymous GET /authorize requests must not turn the Worker into a fetch relay.
+CIMD_FAILURE_SECONDS = 60
+MAX_CIMD_CACHE_ENTRIES = 256  # per isolate, for each of the two caches
 MetadataFetcher = Callable[[str], Awaitable[tuple[int, bytes] | None]]
 
 
@@ -61,14 +68,27 @@ class Client:
 
 
 def _clean_name(value: object, fallback: str) -> str:
-    if not isinstance(value, str) or not value.strip():
+    if value is not None and not isinstance(value, str):
+        raise RegistrationError("invalid_client_metadata", "client_name must be a string")
+    if not value or not value.strip():
         return fallback
     name = "".join(ch for ch in value.strip() if ch.isprintable())
     return name[:MAX_NAME_LENGTH]
 
 
-def _validate_metadata(data: object) -> tuple[str, tuple[str, ...], str, list[str]]:
-    """Check client metadata; return (name, redirect_uris, auth_method, grant_types)."""
+def _is_str_list(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+def _validate_metadata(
+    data: object, document: bool = False
+) -> tuple[str, tuple[str, ...], str, list[str]]:
+    """Check client metadata; return (name, redirect_uris, auth_method, grant_types).
+
+    A metadata `document` (CIMD) is written for many servers: grant types beyond ours are
+    ignored as long as authorization_code is among them. A registration request must only ask
+    for what this server does.
+    """
     if not isinstance(data, dict):
         raise RegistrationError("invalid_client_metadata", "body must be a JSON object")
     uris = data.get("redirect_uris")
@@ -81,18 +101,28 @@ def _validate_metadata(data: object) -> tuple[str, tuple[str, ...], str, list[st
         if problem:
             raise RegistrationError("invalid_redirect_uri", problem)
     method = data.get("token_endpoint_auth_method", "client_secret_basic")
-    if method not in AUTH_METHODS:
+    if not isinstance(method, str) or method not in AUTH_METHODS:
         raise RegistrationError(
             "invalid_client_metadata", f"token_endpoint_auth_method must be one of {AUTH_METHODS}"
         )
     grants = data.get("grant_types", ["authorization_code"])
-    if not isinstance(grants, list) or not set(grants) <= {"authorization_code", "refresh_token"}:
+    if not _is_str_list(grants):
+        raise RegistrationError("invalid_client_metadata", "grant_types must be a list of strings")
+    if document:
+        if "authorization_code" not in grants:
+            raise RegistrationError(
+                "invalid_client_metadata", "grant_types must include authorization_code"
+            )
+        grants = [grant for grant in grants if grant in SUPPORTED_GRANTS]
+    elif not set(grants) <= set(SUPPORTED_GRANTS):
         raise RegistrationError(
             "invalid_client_metadata", "grant_types may hold authorization_code and refresh_token"
         )
     responses = data.get("response_types", ["code"])
-    if not isinstance(responses, list) or set(responses) - {"code"}:
+    if not _is_str_list(responses) or set(responses) - {"code"}:
         raise RegistrationError("invalid_client_metadata", "response_types may only hold code")
+    if "scope" in data and not isinstance(data["scope"], str):
+        raise RegistrationError("invalid_client_metadata", "scope must be a string")
     name = _clean_name(data.get("client_name"), "Unnamed client")
     return name, tuple(uris), method, grants
 
@@ -112,15 +142,14 @@ class ClientRegistry:
         self._fetch = fetch_metadata
         self._clock = clock
         self._cimd_cache: dict[str, tuple[float, Client]] = {}
+        self._cimd_failures: dict[str, tuple[float, str]] = {}
 
     def register(self, body: bytes) -> dict:
         """Validate a DCR request and return the registration response body."""
-        if len(body) > MAX_REGISTRATION_BYTES:
-            raise RegistrationError("invalid_client_metadata", "registration request too large")
         try:
-            data = json.loads(body or b"null")
-        except ValueError:
-            raise RegistrationError("invalid_client_metadata", "body is not valid JSON") from None
+            data = loads_bounded(body or b"null", max_bytes=MAX_REGISTRATION_BYTES)
+        except JsonInputError as exc:
+            raise RegistrationError("invalid_client_metadata", f"body refused: {exc}") from None
         name, uris, method, grants = _validate_metadata(data)
         issued_at = int(self._clock())
         # The nonce makes every registration distinct: two installs of the same client never
@@ -158,37 +187,65 @@ class ClientRegistry:
         return Client(client_id, str(payload["n"]), tuple(payload["r"]), str(payload["m"]))
 
     async def _resolve_metadata_document(self, url: str) -> Client | None:
-        cached = self._cimd_cache.get(url)
         now = self._clock()
+        cached = self._cimd_cache.get(url)
         if cached and cached[0] > now:
             return cached[1]
+        failed = self._cimd_failures.get(url)
+        if failed and failed[0] > now:
+            return None
         key = f"cimd:{sha256_hex(url)}"
         document = PINNED_CLIENT_METADATA.get(url)
         fetched = False
         if document is None:
+            if metadata_url_problem(url) is not None:
+                return None  # refused as it stands: nothing to look up or fetch
             stored = await self._kv.get(key)
             document = json.loads(stored) if stored else None
         if document is None:
             document = await self._fetch_document(url)
             fetched = True
-        client = _client_from_document(url, document) if document else None
-        if client is None:
+        if isinstance(document, dict):
+            client = _client_from_document(url, document)
+        elif isinstance(document, str):  # why the fetch gave no document
+            client = document
+        else:
+            client = "the client's metadata document is not valid: not a JSON object"
+        if isinstance(client, str):
+            if fetched:
+                _remember(self._cimd_failures, url, (now + CIMD_FAILURE_SECONDS, client), now)
             return None
         if fetched:  # only documents that passed validation are cached
             await self._kv.put(key, json.dumps(document), ttl=CIMD_CACHE_SECONDS)
-        self._cimd_cache[url] = (now + CIMD_CACHE_SECONDS, client)
+        _remember(self._cimd_cache, url, (now + CIMD_CACHE_SECONDS, client), now)
         return client
 
-    async def _fetch_document(self, url: str) -> object | None:
-        if self._fetch is None or not is_public_https_url(url):
+    def metadata_document_problem(self, client_id: str | None) -> str | None:
+        """Why the metadata document `client_id` names gave no client, for the error page:
+        None when `client_id` is no metadata document URL or nothing is known against it."""
+        if not client_id or not client_id.startswith("https://"):
             return None
+        refused = metadata_url_problem(client_id)
+        if refused:
+            return f"the client's metadata document URL is not allowed: {refused}"
+        failed = self._cimd_failures.get(client_id)
+        if failed and failed[0] > self._clock():
+            return failed[1]
+        return None
+
+    async def _fetch_document(self, url: str) -> object:
+        """The parsed document, or why there is none (a str)."""
+        if self._fetch is None:
+            return "the client's metadata document could not be fetched"
         fetched = await self._fetch(url)
-        if fetched is None or fetched[0] != 200:
-            return None
+        if fetched is None:
+            return "the client's metadata document could not be fetched"
+        if fetched[0] != 200:
+            return f"the client's metadata document could not be fetched (HTTP {fetched[0]})"
         try:
-            return json.loads(fetched[1])
-        except ValueError:
-            return None
+            return loads_bounded(fetched[1], max_bytes=MAX_METADATA_DOCUMENT_BYTES)
+        except JsonInputError as exc:
+            return f"the client's metadata document is not valid: {exc}"
 
     def authenticate(self, client: Client, headers_auth: str | None, form: dict[str, str]) -> bool:
         """Check the client's credentials at the token or revocation endpoint."""
@@ -205,16 +262,29 @@ class ClientRegistry:
         return constant_time_equals(secret, self._client_secret(client.client_id))
 
 
-def _client_from_document(url: str, document: object) -> Client | None:
-    if not isinstance(document, dict) or document.get("client_id") != url:
-        return None
+def _client_from_document(url: str, document: dict) -> Client | str:
+    """The client a metadata document describes, or why it describes none."""
+    invalid = "the client's metadata document is not valid: "
+    if document.get("client_id") != url:
+        return invalid + "its client_id is not its own URL"
     try:
-        name, uris, method, _grants = _validate_metadata(document)
-    except RegistrationError:
-        return None
+        name, uris, method, _grants = _validate_metadata(document, document=True)
+    except RegistrationError as exc:
+        return invalid + exc.description
     if method != "none":  # metadata-document clients are public (no shared secret exists)
-        return None
+        return invalid + f"token_endpoint_auth_method {method} is not supported"
     return Client(url, name, uris, method)
+
+
+def _remember(cache: dict, key: str, entry: tuple, now: float) -> None:
+    """Store `entry` in a bounded in-isolate cache: expired entries go first, then the oldest."""
+    cache.pop(key, None)
+    if len(cache) >= MAX_CIMD_CACHE_ENTRIES:
+        for stale in [k for k, (expires, _) in cache.items() if expires <= now]:
+            del cache[stale]
+        while len(cache) >= MAX_CIMD_CACHE_ENTRIES:
+            del cache[next(iter(cache))]
+    cache[key] = entry
 
 
 def parse_basic_auth(header: str | None) -> tuple[str, str] | None:

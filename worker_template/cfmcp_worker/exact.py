@@ -31,8 +31,10 @@ SCHEMA = (
     "CREATE TABLE IF NOT EXISTS used_once (key TEXT PRIMARY KEY, grant_id TEXT NOT NULL, "
     "used_at INTEGER NOT NULL, expires_at INTEGER NOT NULL)",
     "CREATE TABLE IF NOT EXISTS grants (grant_id TEXT PRIMARY KEY, client_id TEXT NOT NULL, "
-    "generation INTEGER NOT NULL, rotated_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, "
-    "legacy_hash TEXT NOT NULL DEFAULT '', revoked INTEGER NOT NULL DEFAULT 0)",
+    "client_name TEXT NOT NULL, scope TEXT NOT NULL, resource TEXT NOT NULL, "
+    "created_at INTEGER NOT NULL, generation INTEGER NOT NULL, rotated_at INTEGER NOT NULL, "
+    "expires_at INTEGER NOT NULL, legacy_hash TEXT NOT NULL DEFAULT '', "
+    "revoked INTEGER NOT NULL DEFAULT 0)",
 )
 
 # Answers of `consent_attempt`.
@@ -50,6 +52,7 @@ REFRESH_ROTATED = "rotated"
 REFRESH_RETRY = "retry"  # the previous token inside the grace window: the current generation
 REFRESH_REUSED = "reused"  # a rotated-out token after the grace window: grant now revoked
 REFRESH_INVALID = "invalid"
+REFRESH_TOO_MUCH_SCOPE = "invalid_scope"  # nothing rotated
 
 
 class Sql(Protocol):
@@ -179,6 +182,9 @@ class ExactLedger:
         code_expires: int,
         grant_id: str,
         client_id: str,
+        client_name: str,
+        scope: str,
+        resource: str,
         now: int,
         retry_seconds: int,
         refresh_ttl: int,
@@ -186,10 +192,15 @@ class ExactLedger:
         """Single use of a code: the first redemption creates `grant_id` at generation 1."""
         if self._use_once(code_key, grant_id, now, code_expires):
             self._sql.run(
-                "INSERT INTO grants (grant_id, client_id, generation, rotated_at, expires_at) "
-                "VALUES (?, ?, 1, ?, ?)",
+                "INSERT INTO grants (grant_id, client_id, client_name, scope, resource, "
+                "created_at, generation, rotated_at, expires_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)",
                 grant_id,
                 client_id,
+                client_name,
+                scope,
+                resource,
+                now,
                 now,
                 now + refresh_ttl,
             )
@@ -207,14 +218,28 @@ class ExactLedger:
         return {"result": CODE_REPLAYED}
 
     def adopt_legacy(
-        self, grant_id: str, client_id: str, legacy_hash: str, now: int, refresh_ttl: int
+        self,
+        grant_id: str,
+        client_id: str,
+        client_name: str,
+        scope: str,
+        resource: str,
+        created_at: int,
+        legacy_hash: str,
+        now: int,
+        refresh_ttl: int,
     ) -> dict[str, Any]:
         """Give a KV-era grant (refresh token checked against KV by the caller) a row here."""
         self._sql.run(
-            "INSERT INTO grants (grant_id, client_id, generation, rotated_at, expires_at, "
-            "legacy_hash) VALUES (?, ?, 0, ?, ?, ?) ON CONFLICT (grant_id) DO NOTHING",
+            "INSERT INTO grants (grant_id, client_id, client_name, scope, resource, created_at, "
+            "generation, rotated_at, expires_at, legacy_hash) "
+            "VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?) ON CONFLICT (grant_id) DO NOTHING",
             grant_id,
             client_id,
+            client_name,
+            scope,
+            resource,
+            created_at,
             now,
             now + refresh_ttl,
             legacy_hash,
@@ -227,14 +252,16 @@ class ExactLedger:
         client_id: str,
         generation: int,
         legacy_hash: str,
+        requested_scope: str,
         now: int,
         grace_seconds: int,
         refresh_ttl: int,
     ) -> dict[str, Any]:
-        """Compare-and-swap the grant's generation; the answer names the generation to issue."""
+        """Compare-and-swap the grant's generation; the answer names the generation to issue
+        and carries the grant (client name, scope, resource, created_at)."""
         row = self._one(
-            "SELECT client_id, generation, rotated_at, expires_at, legacy_hash, revoked "
-            "FROM grants WHERE grant_id = ?",
+            "SELECT client_id, generation, rotated_at, expires_at, legacy_hash, revoked, "
+            "client_name, scope, resource, created_at FROM grants WHERE grant_id = ?",
             grant_id,
         )
         if row is None or row[0] != client_id or row[5] or row[3] < now:
@@ -242,6 +269,9 @@ class ExactLedger:
         current, rotated_at = row[1], row[2]
         if generation == 0 and legacy_hash != row[4]:
             return {"result": REFRESH_INVALID}  # not this grant's KV-era token
+        if requested_scope and not set(requested_scope.split()) <= set(row[7].split()):
+            return {"result": REFRESH_TOO_MUCH_SCOPE}
+        grant = {"client_name": row[6], "scope": row[7], "resource": row[8], "created_at": row[9]}
         if generation == current:
             self._sql.run(
                 "UPDATE grants SET generation = ?, rotated_at = ?, expires_at = ? "
@@ -252,9 +282,9 @@ class ExactLedger:
                 grant_id,
                 current,
             )
-            return {"result": REFRESH_ROTATED, "generation": current + 1}
+            return {"result": REFRESH_ROTATED, "generation": current + 1, **grant}
         if generation == current - 1 and now <= rotated_at + grace_seconds:
-            return {"result": REFRESH_RETRY, "generation": current}
+            return {"result": REFRESH_RETRY, "generation": current, **grant}
         if generation < current:
             self._sql.run("UPDATE grants SET revoked = 1 WHERE grant_id = ?", grant_id)
             return {"result": REFRESH_REUSED}

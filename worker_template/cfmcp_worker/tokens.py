@@ -251,6 +251,9 @@ class TokenService:
             code_expires=grant.expires_at,
             grant_id=grant_id,
             client_id=grant.client_id,
+            client_name=client_name,
+            scope=grant.scope,
+            resource=grant.resource,
             now=self.now(),
             retry_seconds=CODE_RETRY_SECONDS,
             refresh_ttl=self._refresh_ttl,
@@ -274,29 +277,18 @@ class TokenService:
         its grace window (which revokes the grant), or asks for more scope than was granted."""
         invalid = GrantError("invalid_grant", INVALID_REFRESH)
         parsed = self.parse_refresh_token(refresh_token)
-        record = await self.load_grant(parsed.grant_id) if parsed else None
-        if parsed is None or record is None or record.client_id != client_id:
-            raise invalid
-        if requested_scope and not set(requested_scope.split()) <= set(record.scope.split()):
-            raise GrantError("invalid_scope", "scope exceeds what was granted")
-        if await self.is_revoked(parsed.grant_id, use_cache=False):
+        if parsed is None or await self.is_revoked(parsed.grant_id, use_cache=False):
             raise invalid
         legacy_hash = ""
         if parsed.generation == 0:  # the exact state checks it against the hash it adopted
             legacy_hash = sha256_hex(refresh_token)
-        if parsed.generation == 0 and record.matches_legacy_refresh(refresh_token, self.now()):
-            await self._exact.adopt_legacy(
-                grant_id=parsed.grant_id,
-                client_id=client_id,
-                legacy_hash=legacy_hash,
-                now=self.now(),
-                refresh_ttl=self._refresh_ttl,
-            )
+            await self._adopt_legacy(parsed, client_id)
         answer = await self._exact.rotate_refresh(
             grant_id=parsed.grant_id,
             client_id=client_id,
             generation=parsed.generation,
             legacy_hash=legacy_hash,
+            requested_scope=requested_scope or "",
             now=self.now(),
             grace_seconds=self._refresh_grace,
             refresh_ttl=self._refresh_ttl,
@@ -304,12 +296,42 @@ class TokenService:
         if answer["result"] == exact.REFRESH_REUSED:
             await self._forget(parsed.grant_id)
             raise invalid
+        if answer["result"] == exact.REFRESH_TOO_MUCH_SCOPE:
+            raise GrantError("invalid_scope", "scope exceeds what was granted")
         if answer["result"] not in (exact.REFRESH_ROTATED, exact.REFRESH_RETRY):
             raise invalid
+        record = Grant(
+            parsed.grant_id,
+            client_id,
+            answer["client_name"],
+            answer["scope"],
+            answer["resource"],
+            answer["created_at"],
+        )
         if answer["result"] == exact.REFRESH_ROTATED:  # keep the index entry alive with it
             await self._kv.put(grant_key(record.grant_id), record.to_json(), ttl=self._index_ttl())
         return self._tokens_for(
             record.grant_id, client_id, record.resource, record.scope, answer["generation"]
+        )
+
+    async def _adopt_legacy(self, parsed: RefreshToken, client_id: str) -> None:
+        """A KV-era refresh token still matching its KV grant record gets a row in the exact
+        state (once; the exact state then checks the token against the adopted hash)."""
+        record = await self.load_grant(parsed.grant_id)
+        if record is None or record.client_id != client_id:
+            return
+        if not record.matches_legacy_refresh(parsed.raw, self.now()):
+            return
+        await self._exact.adopt_legacy(
+            grant_id=parsed.grant_id,
+            client_id=client_id,
+            client_name=record.client_name,
+            scope=record.scope,
+            resource=record.resource,
+            created_at=record.created_at,
+            legacy_hash=sha256_hex(parsed.raw),
+            now=self.now(),
+            refresh_ttl=self._refresh_ttl,
         )
 
     def refresh_token_for(self, grant_id: str, generation: int) -> str:
