@@ -177,8 +177,10 @@ class CloudflareApi:
         _no_request_bodies_in_logs()
 
         if not token or not token.strip():
-            raise InvalidToken("no Cloudflare API token given",
-                               hint=f"set CLOUDFLARE_API_TOKEN (create one at {TOKEN_URL})")
+            raise InvalidToken(
+                "no Cloudflare API token given",
+                hint=f"set CLOUDFLARE_API_TOKEN (create one at {TOKEN_URL})",
+            )
         self.base_url = resolve_base_url(base_url)
         self.calls: list[ApiCall] = []
         self._lock = threading.Lock()
@@ -214,15 +216,16 @@ class CloudflareApi:
         path = response.request.url.path
         prefix = _url_path(self.base_url)
         if prefix and path.startswith(prefix):
-            path = path[len(prefix):] or "/"
+            path = path[len(prefix) :] or "/"
         query = response.request.url.query.decode()
         if query:
             path = f"{path}?{query}"
         with self._lock:
             self.calls.append(ApiCall(response.request.method, path, response.status_code))
 
-    def _call(self, what: str, permission: str, fn: Callable[[], T], *,
-              retry_server_errors: bool = True) -> T:
+    def _call(
+        self, what: str, permission: str, fn: Callable[[], T], *, retry_server_errors: bool = True
+    ) -> T:
         """Run one SDK call, retrying what is safe to retry, mapping failures to our errors."""
         import cloudflare
 
@@ -252,8 +255,9 @@ class CloudflareApi:
 
     # -- token and accounts ---------------------------------------------------------------
 
-    def verify_token(self, account_id: str | None = None, *,
-                     account_owned_first: bool = False) -> TokenInfo:
+    def verify_token(
+        self, account_id: str | None = None, *, account_owned_first: bool = False
+    ) -> TokenInfo:
         """Check the token is active: as a user token, and as an account-owned token of
         `account_id` when that fails (in the other order when `account_owned_first`)."""
         owners: list[str | None] = [None]
@@ -269,26 +273,34 @@ class CloudflareApi:
     def _verify(self, account_id: str | None) -> TokenInfo:
         """One verify call: `/accounts/{id}/tokens/verify`, or `/user/tokens/verify`."""
         if account_id:
-            result = self._call("verify the API token", PERM_SCRIPTS,
-                                lambda: self._client.accounts.tokens.verify(account_id=account_id))
+            result = self._call(
+                "verify the API token",
+                PERM_SCRIPTS,
+                lambda: self._client.accounts.tokens.verify(account_id=account_id),
+            )
             return _token_info(result, True)
-        result = self._call("verify the API token", PERM_SCRIPTS,
-                            lambda: self._client.user.tokens.verify())
+        result = self._call(
+            "verify the API token", PERM_SCRIPTS, lambda: self._client.user.tokens.verify()
+        )
         return _token_info(result, False)
 
     def list_accounts(self) -> list[Account]:
-        page = self._call("list accounts", PERM_ACCOUNT,
-                          lambda: self._client.accounts.list(per_page=50))
+        page = self._call(
+            "list accounts", PERM_ACCOUNT, lambda: self._client.accounts.list(per_page=50)
+        )
         return [Account(id=a.id, name=a.name) for a in _all(page, self, "list accounts", 50)]
 
     # -- KV --------------------------------------------------------------------------------
 
     def list_kv_namespaces(self, account_id: str) -> list[KvNamespace]:
-        page = self._call("list KV namespaces", PERM_KV,
-                          lambda: self._client.kv.namespaces.list(account_id=account_id,
-                                                                  per_page=100))
-        return [KvNamespace(id=n.id, title=n.title)
-                for n in _all(page, self, "list KV namespaces", 100)]
+        page = self._call(
+            "list KV namespaces",
+            PERM_KV,
+            lambda: self._client.kv.namespaces.list(account_id=account_id, per_page=100),
+        )
+        return [
+            KvNamespace(id=n.id, title=n.title) for n in _all(page, self, "list KV namespaces", 100)
+        ]
 
     def find_kv_namespace(self, account_id: str, title: str) -> KvNamespace | None:
         """KV has no title filter: list and match."""
@@ -296,9 +308,11 @@ class CloudflareApi:
 
     def create_kv_namespace(self, account_id: str, title: str) -> KvNamespace:
         result = self._call(
-            f"create KV namespace {title!r}", PERM_KV,
+            f"create KV namespace {title!r}",
+            PERM_KV,
             lambda: self._client.kv.namespaces.create(account_id=account_id, title=title),
-            retry_server_errors=False)
+            retry_server_errors=False,
+        )
         return KvNamespace(id=result.id, title=result.title)
 
     # -- scripts ---------------------------------------------------------------------------
@@ -307,9 +321,12 @@ class CloudflareApi:
         """The deployed script's settings and bindings (one call), or None when absent."""
         try:
             result = self._call(
-                f"read Worker {name!r}", PERM_SCRIPTS,
+                f"read Worker {name!r}",
+                PERM_SCRIPTS,
                 lambda: self._client.workers.scripts.script_and_version_settings.get(
-                    name, account_id=account_id))
+                    name, account_id=account_id
+                ),
+            )
         except NotFound:
             return None
         return _deployed_script(name, result)
@@ -325,24 +342,32 @@ class CloudflareApi:
         """PUT the script: metadata JSON plus one `text/x-python` part per module."""
         files = [(module, data, "text/x-python") for module, data in sorted(modules.items())]
         self._call(
-            f"upload Worker {name!r}", PERM_SCRIPTS,
+            f"upload Worker {name!r}",
+            PERM_SCRIPTS,
             lambda: self._client.workers.scripts.update(
-                name, account_id=account_id, metadata=dict(metadata), files=files))
+                name, account_id=account_id, metadata=dict(metadata), files=files
+            ),
+        )
 
     def put_secret(self, account_id: str, script: str, secret_name: str, value: str) -> None:
         self._call(
-            f"set secret {secret_name} on {script!r}", PERM_SCRIPTS,
+            f"set secret {secret_name} on {script!r}",
+            PERM_SCRIPTS,
             lambda: self._client.workers.scripts.secrets.update(
-                script, account_id=account_id, name=secret_name, text=value,
-                type="secret_text"))
+                script, account_id=account_id, name=secret_name, text=value, type="secret_text"
+            ),
+        )
 
     # -- workers.dev -----------------------------------------------------------------------
 
     def get_workers_subdomain(self, account_id: str) -> str | None:
         """The account's `<subdomain>.workers.dev`, or None when none was chosen yet."""
         try:
-            result = self._call("read the account's workers.dev subdomain", PERM_SCRIPTS,
-                                lambda: self._client.workers.subdomains.get(account_id=account_id))
+            result = self._call(
+                "read the account's workers.dev subdomain",
+                PERM_SCRIPTS,
+                lambda: self._client.workers.subdomains.get(account_id=account_id),
+            )
         except NotFound:
             return None
         return getattr(result, "subdomain", None) or None
@@ -350,17 +375,22 @@ class CloudflareApi:
     def script_subdomain_enabled(self, account_id: str, script: str) -> bool:
         try:
             result = self._call(
-                f"read workers.dev status of {script!r}", PERM_SCRIPTS,
-                lambda: self._client.workers.scripts.subdomain.get(script, account_id=account_id))
+                f"read workers.dev status of {script!r}",
+                PERM_SCRIPTS,
+                lambda: self._client.workers.scripts.subdomain.get(script, account_id=account_id),
+            )
         except NotFound:
             return False
         return bool(getattr(result, "enabled", False))
 
     def enable_script_subdomain(self, account_id: str, script: str) -> None:
         self._call(
-            f"enable workers.dev for {script!r}", PERM_SCRIPTS,
+            f"enable workers.dev for {script!r}",
+            PERM_SCRIPTS,
             lambda: self._client.workers.scripts.subdomain.create(
-                script, account_id=account_id, enabled=True))
+                script, account_id=account_id, enabled=True
+            ),
+        )
 
     # -- zones, custom domains, routes -----------------------------------------------------
 
@@ -373,33 +403,50 @@ class CloudflareApi:
 
     def find_worker_domain(self, account_id: str, hostname: str) -> WorkerDomain | None:
         page = self._call(
-            f"read custom domain {hostname}", PERM_ROUTES,
-            lambda: self._client.workers.domains.list(account_id=account_id, hostname=hostname))
+            f"read custom domain {hostname}",
+            PERM_ROUTES,
+            lambda: self._client.workers.domains.list(account_id=account_id, hostname=hostname),
+        )
         for d in _all(page, self, "list custom domains"):
             if (d.hostname or "").lower() == hostname.lower():
-                return WorkerDomain(id=d.id or "", hostname=d.hostname or "",
-                                    service=d.service or "", zone_id=d.zone_id or "",
-                                    zone_name=d.zone_name or "")
+                return WorkerDomain(
+                    id=d.id or "",
+                    hostname=d.hostname or "",
+                    service=d.service or "",
+                    zone_id=d.zone_id or "",
+                    zone_name=d.zone_name or "",
+                )
         return None
 
     def attach_domain(self, account_id: str, hostname: str, service: str, zone_id: str) -> None:
         self._call(
-            f"attach custom domain {hostname}", PERM_ROUTES,
+            f"attach custom domain {hostname}",
+            PERM_ROUTES,
             lambda: self._client.workers.domains.update(
-                account_id=account_id, hostname=hostname, service=service, zone_id=zone_id))
+                account_id=account_id, hostname=hostname, service=service, zone_id=zone_id
+            ),
+        )
 
     def list_routes(self, zone_id: str) -> list[WorkerRoute]:
-        page = self._call("list Worker routes", PERM_ROUTES,
-                          lambda: self._client.workers.routes.list(zone_id=zone_id))
-        return [WorkerRoute(id=r.id, pattern=r.pattern, script=r.script or "")
-                for r in _all(page, self, "list Worker routes")]
+        page = self._call(
+            "list Worker routes",
+            PERM_ROUTES,
+            lambda: self._client.workers.routes.list(zone_id=zone_id),
+        )
+        return [
+            WorkerRoute(id=r.id, pattern=r.pattern, script=r.script or "")
+            for r in _all(page, self, "list Worker routes")
+        ]
 
     def create_route(self, zone_id: str, pattern: str, script: str) -> WorkerRoute:
         result = self._call(
-            f"create route {pattern}", PERM_ROUTES,
-            lambda: self._client.workers.routes.create(zone_id=zone_id, pattern=pattern,
-                                                       script=script),
-            retry_server_errors=False)
+            f"create route {pattern}",
+            PERM_ROUTES,
+            lambda: self._client.workers.routes.create(
+                zone_id=zone_id, pattern=pattern, script=script
+            ),
+            retry_server_errors=False,
+        )
         return WorkerRoute(id=getattr(result, "id", "") or "", pattern=pattern, script=script)
 
     # -- zone settings (doctor) ------------------------------------------------------------
@@ -407,8 +454,11 @@ class CloudflareApi:
     def get_ai_bots_protection(self, zone_id: str) -> str | None:
         """The zone's "Block AI bots" setting (`block`, `disabled`, `only_on_ad_pages`), or
         None when the answer does not say."""
-        result = self._call("read the zone's bot settings", PERM_BOTS,
-                            lambda: self._client.bot_management.get(zone_id=zone_id))
+        result = self._call(
+            "read the zone's bot settings",
+            PERM_BOTS,
+            lambda: self._client.bot_management.get(zone_id=zone_id),
+        )
         value = getattr(result, "ai_bots_protection", None)
         return str(value) if value else None
 
@@ -417,8 +467,13 @@ class CloudflareApi:
     def list_kv_keys(self, account_id: str, namespace_id: str, prefix: str = "") -> list[str]:
         """Every key name with `prefix` (cursor pagination, 1000 per call)."""
         what = "list KV keys"
-        page = self._call(what, PERM_KV, lambda: self._client.kv.namespaces.keys.list(
-            namespace_id, account_id=account_id, prefix=prefix, limit=1000))
+        page = self._call(
+            what,
+            PERM_KV,
+            lambda: self._client.kv.namespaces.keys.list(
+                namespace_id, account_id=account_id, prefix=prefix, limit=1000
+            ),
+        )
         names: list[str] = []
         while True:
             names.extend(k.name for k in (page.result or []))
@@ -430,50 +485,71 @@ class CloudflareApi:
         """The raw value, or None when the key is absent (or expired)."""
         try:
             response = self._call(
-                "read a KV value", PERM_KV,
+                "read a KV value",
+                PERM_KV,
                 lambda: self._client.kv.namespaces.values.get(
-                    key, account_id=account_id, namespace_id=namespace_id))
+                    key, account_id=account_id, namespace_id=namespace_id
+                ),
+            )
         except NotFound:
             return None
         return response.read()
 
-    def put_kv_value(self, account_id: str, namespace_id: str, key: str, value: str, *,
-                     expiration_ttl: int) -> None:
+    def put_kv_value(
+        self, account_id: str, namespace_id: str, key: str, value: str, *, expiration_ttl: int
+    ) -> None:
         self._call(
-            "write a KV value", PERM_KV,
+            "write a KV value",
+            PERM_KV,
             lambda: self._client.kv.namespaces.values.update(
-                key, account_id=account_id, namespace_id=namespace_id,
-                value=value.encode(), expiration_ttl=expiration_ttl))
+                key,
+                account_id=account_id,
+                namespace_id=namespace_id,
+                value=value.encode(),
+                expiration_ttl=expiration_ttl,
+            ),
+        )
 
     def delete_kv_value(self, account_id: str, namespace_id: str, key: str) -> None:
         """Deleting an absent key succeeds (as on Cloudflare)."""
         self._call(
-            "delete a KV value", PERM_KV,
+            "delete a KV value",
+            PERM_KV,
             lambda: self._client.kv.namespaces.values.delete(
-                key, account_id=account_id, namespace_id=namespace_id))
+                key, account_id=account_id, namespace_id=namespace_id
+            ),
+        )
 
     # -- deletions (destroy); each returns False when the object was already gone -----------
 
     def delete_kv_namespace(self, account_id: str, namespace_id: str) -> bool:
-        return self._delete(f"delete KV namespace {namespace_id}", PERM_KV,
-                            lambda: self._client.kv.namespaces.delete(
-                                namespace_id, account_id=account_id))
+        return self._delete(
+            f"delete KV namespace {namespace_id}",
+            PERM_KV,
+            lambda: self._client.kv.namespaces.delete(namespace_id, account_id=account_id),
+        )
 
     def delete_script(self, account_id: str, name: str) -> bool:
         """Delete a Worker; its secrets, versions and workers.dev route go with it."""
-        return self._delete(f"delete Worker {name!r}", PERM_SCRIPTS,
-                            lambda: self._client.workers.scripts.delete(
-                                name, account_id=account_id))
+        return self._delete(
+            f"delete Worker {name!r}",
+            PERM_SCRIPTS,
+            lambda: self._client.workers.scripts.delete(name, account_id=account_id),
+        )
 
     def delete_worker_domain(self, account_id: str, domain_id: str) -> bool:
-        return self._delete(f"detach custom domain {domain_id}", PERM_ROUTES,
-                            lambda: self._client.workers.domains.delete(
-                                domain_id, account_id=account_id))
+        return self._delete(
+            f"detach custom domain {domain_id}",
+            PERM_ROUTES,
+            lambda: self._client.workers.domains.delete(domain_id, account_id=account_id),
+        )
 
     def delete_route(self, zone_id: str, route_id: str) -> bool:
-        return self._delete(f"delete route {route_id}", PERM_ROUTES,
-                            lambda: self._client.workers.routes.delete(route_id,
-                                                                       zone_id=zone_id))
+        return self._delete(
+            f"delete route {route_id}",
+            PERM_ROUTES,
+            lambda: self._client.workers.routes.delete(route_id, zone_id=zone_id),
+        )
 
     def _delete(self, what: str, permission: str, fn: Callable[[], object]) -> bool:
         try:
@@ -521,28 +597,45 @@ def map_status_error(what: str, permission: str, status: int, body: object) -> C
         return InvalidToken(
             f"{what} failed: the Cloudflare API token is invalid ({detail})",
             hint=f"check CLOUDFLARE_API_TOKEN, or create a new token at {TOKEN_URL}",
-            status=status, codes=codes)
+            status=status,
+            codes=codes,
+        )
     if status == 429 or code_set & _RATE_LIMIT_CODES:
-        return RateLimited(f"{what} failed: rate limited by Cloudflare ({detail})",
-                           hint="wait a minute and re-run; cfmcp already retried with backoff",
-                           status=status, codes=codes)
+        return RateLimited(
+            f"{what} failed: rate limited by Cloudflare ({detail})",
+            hint="wait a minute and re-run; cfmcp already retried with backoff",
+            status=status,
+            codes=codes,
+        )
     if status == 403 or 10000 in code_set:
         return PermissionDenied(
             f"{what} failed: the API token lacks a permission ({detail})",
             hint=f"give the token '{permission}' for this account at {TOKEN_URL} "
-                 "(and check account_id in cfmcp.toml)",
-            status=status, codes=codes)
+            "(and check account_id in cfmcp.toml)",
+            status=status,
+            codes=codes,
+        )
     if status == 404 or code_set & _NOT_FOUND_CODES:
-        return NotFound(message, hint="check the account id and names in cfmcp.toml",
-                        status=status, codes=codes)
+        return NotFound(
+            message, hint="check the account id and names in cfmcp.toml", status=status, codes=codes
+        )
     if status == 409 or code_set & _CONFLICT_CODES:
-        return Conflict(message, hint="the name is taken: choose another one in cfmcp.toml",
-                        status=status, codes=codes)
+        return Conflict(
+            message,
+            hint="the name is taken: choose another one in cfmcp.toml",
+            status=status,
+            codes=codes,
+        )
     if status >= 500:
-        return ApiUnavailable(message, hint="Cloudflare had a server error: re-run in a moment",
-                              status=status, codes=codes)
-    return CloudflareError(message, hint="fix the value named above and re-run",
-                           status=status, codes=codes)
+        return ApiUnavailable(
+            message,
+            hint="Cloudflare had a server error: re-run in a moment",
+            status=status,
+            codes=codes,
+        )
+    return CloudflareError(
+        message, hint="fix the value named above and re-run", status=status, codes=codes
+    )
 
 
 def _one_line(text: str, limit: int = 300) -> str:
@@ -598,11 +691,13 @@ def _all(page: Any, api: CloudflareApi, what: str, per_page: int = 0) -> Iterabl
 
 def _token_info(result: Any, account_owned: bool) -> TokenInfo:
     status = str(getattr(result, "status", "") or "")
-    info = TokenInfo(id=str(getattr(result, "id", "") or ""), status=status,
-                     account_owned=account_owned)
+    info = TokenInfo(
+        id=str(getattr(result, "id", "") or ""), status=status, account_owned=account_owned
+    )
     if status and status != "active":
-        raise InvalidToken(f"the Cloudflare API token is {status}",
-                           hint=f"create a new token at {TOKEN_URL}")
+        raise InvalidToken(
+            f"the Cloudflare API token is {status}", hint=f"create a new token at {TOKEN_URL}"
+        )
     return info
 
 

@@ -50,15 +50,17 @@ class NotOurWorker(CfmcpError):
     """A Worker with the configured name exists and cfmcp did not deploy it."""
 
 
-def find_targets(api: CloudflareApi, config: ProjectConfig, state: DeployState, *,
-                 keep_kv: bool) -> Teardown:
+def find_targets(
+    api: CloudflareApi, config: ProjectConfig, state: DeployState, *, keep_kv: bool
+) -> Teardown:
     """What to delete, in deletion order (triggers first, the KV namespace last)."""
     account, name = config.account_id, config.name
     script = api.get_script(account, name)
     if script is not None and not is_ours(script):
         raise NotOurWorker(
             f"Worker {name!r} on account {account} was not deployed by cfmcp: nothing deleted",
-            hint="check `name` in cfmcp.toml; delete that Worker in the dashboard if you mean to")
+            hint="check `name` in cfmcp.toml; delete that Worker in the dashboard if you mean to",
+        )
     teardown = Teardown()
     _find_domains(api, config, state, teardown)
     _find_routes(api, config, state, teardown)
@@ -86,8 +88,9 @@ def delete(api: CloudflareApi, account_id: str, target: Target) -> bool:
     raise ValueError(f"unknown target kind {target.kind!r}")  # pragma: no cover
 
 
-def _find_domains(api: CloudflareApi, config: ProjectConfig, state: DeployState,
-                  teardown: Teardown) -> None:
+def _find_domains(
+    api: CloudflareApi, config: ProjectConfig, state: DeployState, teardown: Teardown
+) -> None:
     hostnames = {state.custom_domain.lower()} if state.custom_domain else set()
     if config.hostname.mode == "custom_domain":
         hostnames.add(config.hostname.domain.lower())
@@ -98,12 +101,15 @@ def _find_domains(api: CloudflareApi, config: ProjectConfig, state: DeployState,
         if domain.service == config.name:
             teardown.targets.append(Target("custom domain", hostname, domain.id))
         else:
-            teardown.kept.append(f"custom domain {hostname} (attached to Worker "
-                                 f"{domain.service!r}, not {config.name!r})")
+            teardown.kept.append(
+                f"custom domain {hostname} (attached to Worker "
+                f"{domain.service!r}, not {config.name!r})"
+            )
 
 
-def _find_routes(api: CloudflareApi, config: ProjectConfig, state: DeployState,
-                 teardown: Teardown) -> None:
+def _find_routes(
+    api: CloudflareApi, config: ProjectConfig, state: DeployState, teardown: Teardown
+) -> None:
     wanted: dict[str, set[str]] = {}  # zone id -> patterns
     host = config.hostname
     if host.mode == "route":
@@ -120,8 +126,9 @@ def _find_routes(api: CloudflareApi, config: ProjectConfig, state: DeployState,
                 teardown.targets.append(Target("route", route.pattern, route.id, zone_id))
             else:
                 owner = route.script or "no Worker"
-                teardown.kept.append(f"route {route.pattern} (points to {owner!r}, "
-                                     f"not {config.name!r})")
+                teardown.kept.append(
+                    f"route {route.pattern} (points to {owner!r}, not {config.name!r})"
+                )
 
 
 def _zone_id(api: CloudflareApi, config: ProjectConfig, state: DeployState) -> str:
@@ -133,15 +140,19 @@ def _zone_id(api: CloudflareApi, config: ProjectConfig, state: DeployState) -> s
     return next((z.id for z in zones if z.name.lower() == zone_name), "")
 
 
-def _kv_namespace_id(api: CloudflareApi, config: ProjectConfig, state: DeployState,
-                     script: DeployedScript | None) -> str:
+def _kv_namespace_id(
+    api: CloudflareApi, config: ProjectConfig, state: DeployState, script: DeployedScript | None
+) -> str:
     """The id of `<name>-oauth`: trusted without listing only when the Worker's binding and
     the state file agree on it (as deploy does); otherwise found by title."""
     from cfmcp.render import KV_BINDING
 
     bound = script.kv_namespaces.get(KV_BINDING) if script is not None else None
-    if (bound and bound == state.kv_namespace_id
-            and state.kv_namespace_title == config.kv_namespace_title):
+    if (
+        bound
+        and bound == state.kv_namespace_id
+        and state.kv_namespace_title == config.kv_namespace_title
+    ):
         return bound
     found = api.find_kv_namespace(config.account_id, config.kv_namespace_title)
     return found.id if found is not None else ""

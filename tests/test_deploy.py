@@ -37,8 +37,14 @@ def make_project(tmp_path: Path, fake: FakeCloudflare, **hostname: str) -> Path:
     return write_project(tmp_path, fake.account_id, **hostname)
 
 
-def deploy(monkeypatch: pytest.MonkeyPatch, fake: FakeCloudflare, config: Path, *args: str,
-           token: str | None = None, pat: str | None = PAT):
+def deploy(
+    monkeypatch: pytest.MonkeyPatch,
+    fake: FakeCloudflare,
+    config: Path,
+    *args: str,
+    token: str | None = None,
+    pat: str | None = PAT,
+):
     use_fake_env(monkeypatch, fake, token)
     if pat is not None:
         monkeypatch.setenv("CFMCP_UPSTREAM_TOKEN", pat)
@@ -61,7 +67,10 @@ def test_fresh_workers_dev_then_noop_redeploy(fake, tmp_path, monkeypatch):
     assert data["public_url"] == f"https://{NAME}.fake-subdomain.workers.dev"
     assert data["mcp_url"] == data["public_url"] + "/mcp"
     assert [s["action"] for s in data["steps"]] == [
-        "create KV namespace", "upload Worker", "enable workers.dev"]
+        "create KV namespace",
+        "upload Worker",
+        "enable workers.dev",
+    ]
     assert data["api_calls"] == len(fake.calls) == 7
     script = fake.script(NAME)
     assert script is not None and script.subdomain_enabled
@@ -72,8 +81,11 @@ def test_fresh_workers_dev_then_noop_redeploy(fake, tmp_path, monkeypatch):
     assert fake.secret_names(NAME) == ["AUTH_PIN", "SIGNING_KEY", "UPSTREAM_TOKEN"]
     assert script.secrets()["UPSTREAM_TOKEN"] == PAT
     namespace = fake.kv_namespace_by_title(f"{NAME}-oauth")
-    assert {"type": "kv_namespace", "name": "OAUTH_KV",
-            "namespace_id": namespace.id} in script.bindings
+    assert {
+        "type": "kv_namespace",
+        "name": "OAUTH_KV",
+        "namespace_id": namespace.id,
+    } in script.bindings
     versions = len(script.versions)
 
     fake.calls.clear()
@@ -153,7 +165,8 @@ def test_custom_domain_fresh_and_noop(fake, tmp_path, monkeypatch):
     assert [s["action"] for s in data["steps"]][-1] == "attach custom domain"
     domains = list(fake.state.domains.values())
     assert [(d.hostname, d.service, d.zone_id) for d in domains] == [
-        ("mcp.example.com", NAME, fake.zone_id)]
+        ("mcp.example.com", NAME, fake.zone_id)
+    ]
     fake.calls.clear()
     again = deploy(monkeypatch, fake, config, "--yes", "--skip-smoke", "--json")
     assert again.exit_code == 0 and summary(again)["steps"] == []
@@ -166,14 +179,16 @@ def test_custom_domain_fresh_and_noop(fake, tmp_path, monkeypatch):
 
 
 def test_route_fresh_and_noop(fake, tmp_path, monkeypatch):
-    config = make_project(tmp_path, fake, mode="route", route="api.example.com/mcp*",
-                          zone="example.com")
+    config = make_project(
+        tmp_path, fake, mode="route", route="api.example.com/mcp*", zone="example.com"
+    )
     result = deploy(monkeypatch, fake, config, "--yes", "--skip-smoke", "--json")
     assert result.exit_code == 0, result.output
     assert summary(result)["public_url"] == "https://api.example.com"
     routes = list(fake.state.routes.values())
     assert [(r.pattern, r.script, r.zone_id) for r in routes] == [
-        ("api.example.com/mcp*", NAME, fake.zone_id)]
+        ("api.example.com/mcp*", NAME, fake.zone_id)
+    ]
     fake.calls.clear()
     again = deploy(monkeypatch, fake, config, "--yes", "--skip-smoke", "--json")
     assert again.exit_code == 0 and summary(again)["steps"] == []
@@ -197,12 +212,14 @@ FAULTS = [
 
 
 @pytest.mark.parametrize(("mode", "method", "path", "status", "apply"), FAULTS)
-def test_fault_at_a_step_then_rerun_converges(fake, tmp_path, monkeypatch,
-                                              mode, method, path, status, apply):
-    hostname = {"workers_dev": {},
-                "custom_domain": {"mode": "custom_domain", "domain": "mcp.example.com"},
-                "route": {"mode": "route", "route": "api.example.com/mcp*",
-                          "zone": "example.com"}}[mode]
+def test_fault_at_a_step_then_rerun_converges(
+    fake, tmp_path, monkeypatch, mode, method, path, status, apply
+):
+    hostname = {
+        "workers_dev": {},
+        "custom_domain": {"mode": "custom_domain", "domain": "mcp.example.com"},
+        "route": {"mode": "route", "route": "api.example.com/mcp*", "zone": "example.com"},
+    }[mode]
     config = make_project(tmp_path, fake, **hostname)
     fake.inject_fault(method, path, status=status, times=20, apply=apply, retry_after=0.01)
     failed = deploy(monkeypatch, fake, config, "--yes", "--skip-smoke")
@@ -233,8 +250,14 @@ def test_state_is_recorded_after_each_step(fake, tmp_path, monkeypatch):
 
 def test_bad_token_fails_cleanly_and_creates_nothing(fake, tmp_path, monkeypatch):
     config = make_project(tmp_path, fake)
-    result = deploy(monkeypatch, fake, config, "--yes", "--skip-smoke",
-                    token="FAKE-not-a-real-token-000000000000000")
+    result = deploy(
+        monkeypatch,
+        fake,
+        config,
+        "--yes",
+        "--skip-smoke",
+        token="FAKE-not-a-real-token-000000000000000",
+    )
     assert result.exit_code == 1
     assert "token is invalid" in result.output
     assert "hint:" in result.output
@@ -242,12 +265,17 @@ def test_bad_token_fails_cleanly_and_creates_nothing(fake, tmp_path, monkeypatch
     assert not (tmp_path / ".cfmcp" / "state.json").exists()
 
 
-def test_missing_kv_permission_names_it_and_creates_nothing(fake, tmp_path,
-                                                            monkeypatch):
+def test_missing_kv_permission_names_it_and_creates_nothing(fake, tmp_path, monkeypatch):
     fake.add_token("FAKE-scripts-only-token-0000000000000", permissions={WORKERS_SCRIPTS_EDIT})
     config = make_project(tmp_path, fake)
-    result = deploy(monkeypatch, fake, config, "--yes", "--skip-smoke",
-                    token="FAKE-scripts-only-token-0000000000000")
+    result = deploy(
+        monkeypatch,
+        fake,
+        config,
+        "--yes",
+        "--skip-smoke",
+        token="FAKE-scripts-only-token-0000000000000",
+    )
     assert result.exit_code == 1
     assert "Workers KV Storage: Edit" in result.output
     assert writes(fake) == []
@@ -271,13 +299,24 @@ def test_worker_name_taken_by_a_foreign_script(fake, tmp_path, monkeypatch):
 
     client = Cloudflare(api_token=fake.token, base_url=fake.base_url)
     client.workers.scripts.update(
-        NAME, account_id=fake.account_id,
-        metadata={"main_module": "entry.py", "compatibility_date": "2026-03-01",
-                  "compatibility_flags": ["python_workers"]},
-        files=[("entry.py", b"from workers import WorkerEntrypoint, Response\n\n\n"
-                            b"class Default(WorkerEntrypoint):\n"
-                            b"    async def fetch(self, request):\n"
-                            b"        return Response('not cfmcp')\n", "text/x-python")])
+        NAME,
+        account_id=fake.account_id,
+        metadata={
+            "main_module": "entry.py",
+            "compatibility_date": "2026-03-01",
+            "compatibility_flags": ["python_workers"],
+        },
+        files=[
+            (
+                "entry.py",
+                b"from workers import WorkerEntrypoint, Response\n\n\n"
+                b"class Default(WorkerEntrypoint):\n"
+                b"    async def fetch(self, request):\n"
+                b"        return Response('not cfmcp')\n",
+                "text/x-python",
+            )
+        ],
+    )
     fake.calls.clear()
     result = deploy(monkeypatch, fake, config, "--yes", "--skip-smoke")
     assert result.exit_code == 1
@@ -306,8 +345,13 @@ def test_dry_run_curl_shows_variables_not_secrets(fake, tmp_path, monkeypatch):
     text = result.stdout
     for secret in (PAT, "pin-that-must-not-appear", fake.token):
         assert secret not in text
-    for variable in ("$UPSTREAM_TOKEN", "$AUTH_PIN", "$SIGNING_KEY", "$CLOUDFLARE_API_TOKEN",
-                     "$KV_NAMESPACE_ID"):
+    for variable in (
+        "$UPSTREAM_TOKEN",
+        "$AUTH_PIN",
+        "$SIGNING_KEY",
+        "$CLOUDFLARE_API_TOKEN",
+        "$KV_NAMESPACE_ID",
+    ):
         assert variable in text
     assert f'ACCOUNT_ID="{fake.account_id}"' in text
     assert f"/accounts/$ACCOUNT_ID/workers/scripts/{NAME}" in text
@@ -328,12 +372,14 @@ def test_first_deploy_needs_the_pat_without_prompting(fake, tmp_path, monkeypatc
     assert writes(fake) == []
 
 
-def test_interactive_deploy_confirms_and_prompts_for_the_pat(fake, tmp_path,
-                                                             monkeypatch):
+def test_interactive_deploy_confirms_and_prompts_for_the_pat(fake, tmp_path, monkeypatch):
     config = make_project(tmp_path, fake)
     use_fake_env(monkeypatch, fake)
-    result = CliRunner().invoke(app, ["deploy", "--config", str(config), "--skip-smoke"],
-                                input=f"y\n{PAT}\nFAKE-typed-pin-0042\n")
+    result = CliRunner().invoke(
+        app,
+        ["deploy", "--config", str(config), "--skip-smoke"],
+        input=f"y\n{PAT}\nFAKE-typed-pin-0042\n",
+    )
     assert result.exit_code == 0, result.output
     assert fake.script(NAME).secrets()["UPSTREAM_TOKEN"] == PAT
     assert fake.script(NAME).secrets()["AUTH_PIN"] == "FAKE-typed-pin-0042"
@@ -344,8 +390,9 @@ def test_interactive_deploy_confirms_and_prompts_for_the_pat(fake, tmp_path,
 def test_interactive_deploy_generates_the_pin_on_enter(fake, tmp_path, monkeypatch):
     config = make_project(tmp_path, fake)
     use_fake_env(monkeypatch, fake)
-    result = CliRunner().invoke(app, ["deploy", "--config", str(config), "--skip-smoke"],
-                                input=f"y\n{PAT}\n\n")
+    result = CliRunner().invoke(
+        app, ["deploy", "--config", str(config), "--skip-smoke"], input=f"y\n{PAT}\n\n"
+    )
     assert result.exit_code == 0, result.output
     pin = fake.script(NAME).secrets()["AUTH_PIN"]
     assert result.output.count(pin) == 1 and "Your PIN" in result.output
@@ -364,8 +411,14 @@ def test_account_without_workers_dev_subdomain(fake, tmp_path, monkeypatch):
 def test_token_without_access_to_the_account(fake, tmp_path, monkeypatch):
     config = make_project(tmp_path, fake)
     fake.add_token("FAKE-other-account-token-00000000000", account_ids=["f" * 32])
-    result = deploy(monkeypatch, fake, config, "--yes", "--skip-smoke",
-                    token="FAKE-other-account-token-00000000000")
+    result = deploy(
+        monkeypatch,
+        fake,
+        config,
+        "--yes",
+        "--skip-smoke",
+        token="FAKE-other-account-token-00000000000",
+    )
     assert result.exit_code == 1
     assert "lacks a permission" in result.output and "account_id" in result.output
     assert writes(fake) == []
@@ -401,8 +454,7 @@ def test_api_base_url_is_required_to_reach_the_fake(fake, tmp_path, monkeypatch)
     monkeypatch.setenv("CLOUDFLARE_API_BASE_URL", "http://127.0.0.1:9/client/v4")
     monkeypatch.setenv("CLOUDFLARE_API_TOKEN", fake.token)
     monkeypatch.setenv("CFMCP_UPSTREAM_TOKEN", PAT)
-    result = CliRunner().invoke(app, ["deploy", "--config", str(config), "--yes",
-                                      "--skip-smoke"])
+    result = CliRunner().invoke(app, ["deploy", "--config", str(config), "--yes", "--skip-smoke"])
     assert result.exit_code == 1
     assert "cannot reach http://127.0.0.1:9/client/v4" in result.output
     assert len(fake.calls) == 0
@@ -410,8 +462,15 @@ def test_api_base_url_is_required_to_reach_the_fake(fake, tmp_path, monkeypatch)
 
 def test_json_errors_are_json_on_stdout(fake, tmp_path, monkeypatch):
     config = make_project(tmp_path, fake)
-    result = deploy(monkeypatch, fake, config, "--yes", "--skip-smoke", "--json",
-                    token="FAKE-not-a-real-token-000000000000000")
+    result = deploy(
+        monkeypatch,
+        fake,
+        config,
+        "--yes",
+        "--skip-smoke",
+        "--json",
+        token="FAKE-not-a-real-token-000000000000000",
+    )
     assert result.exit_code == 1
     data = json.loads(result.stdout)
     assert data["ok"] is False and "token is invalid" in data["error"] and data["hint"]
@@ -425,7 +484,8 @@ def test_namespace_created_concurrently_is_adopted(fake, tmp_path, monkeypatch):
 
     config = make_project(tmp_path, fake)
     Cloudflare(api_token=fake.token, base_url=fake.base_url).kv.namespaces.create(
-        account_id=fake.account_id, title=f"{NAME}-oauth")
+        account_id=fake.account_id, title=f"{NAME}-oauth"
+    )
     existing = fake.kv_namespace_by_title(f"{NAME}-oauth").id
     real_find = CloudflareApi.find_kv_namespace
     stale = iter([True])
@@ -447,8 +507,9 @@ def test_namespace_created_concurrently_is_adopted(fake, tmp_path, monkeypatch):
 
 def test_generated_pin_is_shown_even_when_a_later_step_fails(fake, tmp_path, monkeypatch):
     config = make_project(tmp_path, fake)
-    fake.inject_fault("POST", "/accounts/*/workers/scripts/*/subdomain", status=500, times=20,
-                      retry_after=0.01)
+    fake.inject_fault(
+        "POST", "/accounts/*/workers/scripts/*/subdomain", status=500, times=20, retry_after=0.01
+    )
     failed = deploy(monkeypatch, fake, config, "--yes", "--skip-smoke")
     assert failed.exit_code == 1
     pin = fake.script(NAME).secrets()["AUTH_PIN"]
@@ -459,11 +520,14 @@ def test_generated_pin_is_shown_even_when_a_later_step_fails(fake, tmp_path, mon
     assert fake.script(NAME).secrets()["AUTH_PIN"] == pin
 
 
-@pytest.mark.parametrize(("method", "path", "kind", "apply"), [
-    ("POST", "/accounts/*/storage/kv/namespaces", "drop", True),
-    ("PUT", "/accounts/*/workers/scripts/*", "drop", False),
-    ("POST", "/accounts/*/workers/scripts/*/subdomain", "drop", True),
-])
+@pytest.mark.parametrize(
+    ("method", "path", "kind", "apply"),
+    [
+        ("POST", "/accounts/*/storage/kv/namespaces", "drop", True),
+        ("PUT", "/accounts/*/workers/scripts/*", "drop", False),
+        ("POST", "/accounts/*/workers/scripts/*/subdomain", "drop", True),
+    ],
+)
 def test_dropped_connections_converge(fake, tmp_path, monkeypatch, method, path, kind, apply):
     config = make_project(tmp_path, fake)
     fake.inject_fault(method, path, kind=kind, times=20, apply=apply)
@@ -478,8 +542,9 @@ def test_dropped_connections_converge(fake, tmp_path, monkeypatch, method, path,
 
 def test_failing_read_creates_nothing(fake, tmp_path, monkeypatch):
     config = make_project(tmp_path, fake)
-    fake.inject_fault("GET", "/accounts/*/workers/scripts/*/settings", status=500, times=20,
-                      retry_after=0.01)
+    fake.inject_fault(
+        "GET", "/accounts/*/workers/scripts/*/settings", status=500, times=20, retry_after=0.01
+    )
     result = deploy(monkeypatch, fake, config, "--yes", "--skip-smoke")
     assert result.exit_code == 1
     assert "read Worker" in result.output
@@ -488,8 +553,7 @@ def test_failing_read_creates_nothing(fake, tmp_path, monkeypatch):
 
 def test_rate_limit_is_retried_transparently(fake, tmp_path, monkeypatch):
     config = make_project(tmp_path, fake)
-    fake.inject_fault("PUT", "/accounts/*/workers/scripts/*", status=429, times=2,
-                      retry_after=0.05)
+    fake.inject_fault("PUT", "/accounts/*/workers/scripts/*", status=429, times=2, retry_after=0.05)
     result = deploy(monkeypatch, fake, config, "--yes", "--skip-smoke", "--json")
     assert result.exit_code == 0, result.output
     assert fake.calls.count("PUT", "/accounts/*/workers/scripts/*") == 3
@@ -500,10 +564,13 @@ def test_cli_startup_does_not_import_the_sdk():
     import subprocess
     import sys
 
-    code = "import sys, cfmcp.cli; print(sorted(m for m in sys.modules if m.split('.')[0] in " \
-           "('cloudflare', 'httpx', 'jinja2')))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout
+    code = (
+        "import sys, cfmcp.cli; print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('cloudflare', 'httpx', 'jinja2')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
     assert "cloudflare" not in out
 
 
@@ -513,12 +580,21 @@ def test_new_upstream_token_replaces_only_that_secret(fake, tmp_path, monkeypatc
     before = fake.script(NAME).secrets()
     fake.calls.clear()
     new_pat = "ghp_FAKEnewPAT99999999999999999999999999"
-    result = deploy(monkeypatch, fake, config, "--yes", "--skip-smoke", "--json",
-                    "--new-upstream-token", pat=new_pat)
+    result = deploy(
+        monkeypatch,
+        fake,
+        config,
+        "--yes",
+        "--skip-smoke",
+        "--json",
+        "--new-upstream-token",
+        pat=new_pat,
+    )
     assert result.exit_code == 0, result.output
     assert writes(fake) == [f"PUT /accounts/{fake.account_id}/workers/scripts/{NAME}/secrets"]
     after = fake.script(NAME).secrets()
     assert after["UPSTREAM_TOKEN"] == new_pat
     assert {k: v for k, v in after.items() if k != "UPSTREAM_TOKEN"} == {
-        k: v for k, v in before.items() if k != "UPSTREAM_TOKEN"}
+        k: v for k, v in before.items() if k != "UPSTREAM_TOKEN"
+    }
     assert new_pat not in result.output

@@ -30,12 +30,17 @@ def config(**hostname: str) -> ProjectConfig:
     return cfg.validate()
 
 
-def deployed(sha: str = BUNDLE.sha256, kv: str = "kv1", secrets=SECRET_NAMES,
-             date: str = "2026-03-01") -> DeployedScript:
-    return DeployedScript(name="gh-mcp", compatibility_date=date,
-                          compatibility_flags=("python_workers",),
-                          plain_text={"CFMCP_BUNDLE_SHA256": sha},
-                          kv_namespaces={"OAUTH_KV": kv}, secret_names=frozenset(secrets))
+def deployed(
+    sha: str = BUNDLE.sha256, kv: str = "kv1", secrets=SECRET_NAMES, date: str = "2026-03-01"
+) -> DeployedScript:
+    return DeployedScript(
+        name="gh-mcp",
+        compatibility_date=date,
+        compatibility_flags=("python_workers",),
+        plain_text={"CFMCP_BUNDLE_SHA256": sha},
+        kv_namespaces={"OAUTH_KV": kv},
+        secret_names=frozenset(secrets),
+    )
 
 
 def remote(**kwargs) -> RemoteState:
@@ -60,58 +65,103 @@ def test_fresh_workers_dev_plan_creates_everything_in_order() -> None:
 
 
 def test_nothing_changed_is_a_noop() -> None:
-    plan = plan_deploy(config(), remote(kv_namespace=KvNamespace("kv1", "gh-mcp-oauth"),
-                                        script=deployed(), script_on_workers_dev=True), BUNDLE)
+    plan = plan_deploy(
+        config(),
+        remote(
+            kv_namespace=KvNamespace("kv1", "gh-mcp-oauth"),
+            script=deployed(),
+            script_on_workers_dev=True,
+        ),
+        BUNDLE,
+    )
     assert plan.is_noop
     assert len(plan.unchanged) == 4
 
 
 def test_changed_bundle_uploads_and_keeps_secrets() -> None:
-    plan = plan_deploy(config(), remote(kv_namespace=KvNamespace("kv1", "gh-mcp-oauth"),
-                                        script=deployed(sha="old"), script_on_workers_dev=True),
-                       BUNDLE)
+    plan = plan_deploy(
+        config(),
+        remote(
+            kv_namespace=KvNamespace("kv1", "gh-mcp-oauth"),
+            script=deployed(sha="old"),
+            script_on_workers_dev=True,
+        ),
+        BUNDLE,
+    )
     assert [type(s) for s in plan.steps] == [UploadScript]
     upload = plan.steps[0]
     assert upload.keep_secrets and upload.secret_names == ()
     assert upload.reason == "bundle changed"
 
 
-@pytest.mark.parametrize(("script", "reason"), [
-    (deployed(kv="other"), "KV binding changed"),
-    (deployed(date="2025-01-01"), "compatibility date changed"),
-])
+@pytest.mark.parametrize(
+    ("script", "reason"),
+    [
+        (deployed(kv="other"), "KV binding changed"),
+        (deployed(date="2025-01-01"), "compatibility date changed"),
+    ],
+)
 def test_other_drift_uploads(script: DeployedScript, reason: str) -> None:
-    plan = plan_deploy(config(), remote(kv_namespace=KvNamespace("kv1", "gh-mcp-oauth"),
-                                        script=script, script_on_workers_dev=True), BUNDLE)
+    plan = plan_deploy(
+        config(),
+        remote(
+            kv_namespace=KvNamespace("kv1", "gh-mcp-oauth"),
+            script=script,
+            script_on_workers_dev=True,
+        ),
+        BUNDLE,
+    )
     assert [s.reason for s in plan.steps if isinstance(s, UploadScript)] == [reason]
 
 
 def test_missing_secret_without_upload_is_put_alone() -> None:
-    plan = plan_deploy(config(), remote(kv_namespace=KvNamespace("kv1", "gh-mcp-oauth"),
-                                        script=deployed(secrets=("UPSTREAM_TOKEN",)),
-                                        script_on_workers_dev=True), BUNDLE)
+    plan = plan_deploy(
+        config(),
+        remote(
+            kv_namespace=KvNamespace("kv1", "gh-mcp-oauth"),
+            script=deployed(secrets=("UPSTREAM_TOKEN",)),
+            script_on_workers_dev=True,
+        ),
+        BUNDLE,
+    )
     assert plan.steps == (PutSecret("gh-mcp", "AUTH_PIN"), PutSecret("gh-mcp", "SIGNING_KEY"))
 
 
 def test_missing_secret_with_upload_travels_in_the_upload() -> None:
-    plan = plan_deploy(config(), remote(kv_namespace=KvNamespace("kv1", "gh-mcp-oauth"),
-                                        script=deployed(sha="old", secrets=("AUTH_PIN",)),
-                                        script_on_workers_dev=True), BUNDLE)
+    plan = plan_deploy(
+        config(),
+        remote(
+            kv_namespace=KvNamespace("kv1", "gh-mcp-oauth"),
+            script=deployed(sha="old", secrets=("AUTH_PIN",)),
+            script_on_workers_dev=True,
+        ),
+        BUNDLE,
+    )
     (upload,) = plan.steps
     assert upload.keep_secrets
     assert upload.secret_names == ("UPSTREAM_TOKEN", "SIGNING_KEY")
 
 
 def test_workers_dev_disabled_is_enabled() -> None:
-    plan = plan_deploy(config(), remote(kv_namespace=KvNamespace("kv1", "t"), script=deployed(),
-                                        script_on_workers_dev=False), BUNDLE)
+    plan = plan_deploy(
+        config(),
+        remote(
+            kv_namespace=KvNamespace("kv1", "t"), script=deployed(), script_on_workers_dev=False
+        ),
+        BUNDLE,
+    )
     assert [type(s) for s in plan.steps] == [EnableWorkersDev]
 
 
 def test_custom_domain_attached_when_missing() -> None:
     cfg = config(mode="custom_domain", domain="mcp.example.com")
-    plan = plan_deploy(cfg, remote(kv_namespace=KvNamespace("kv1", "t"), script=deployed(),
-                                   zone=Zone("z1", "example.com")), BUNDLE)
+    plan = plan_deploy(
+        cfg,
+        remote(
+            kv_namespace=KvNamespace("kv1", "t"), script=deployed(), zone=Zone("z1", "example.com")
+        ),
+        BUNDLE,
+    )
     assert plan.steps == (AttachDomain("gh-mcp", "mcp.example.com", "z1"),)
     assert plan.public_url == "https://mcp.example.com"
 
@@ -119,8 +169,16 @@ def test_custom_domain_attached_when_missing() -> None:
 def test_custom_domain_present_is_kept() -> None:
     cfg = config(mode="custom_domain", domain="mcp.example.com")
     domain = WorkerDomain("d1", "mcp.example.com", "gh-mcp", "z1", "example.com")
-    plan = plan_deploy(cfg, remote(kv_namespace=KvNamespace("kv1", "t"), script=deployed(),
-                                   zone=Zone("z1", "example.com"), domain=domain), BUNDLE)
+    plan = plan_deploy(
+        cfg,
+        remote(
+            kv_namespace=KvNamespace("kv1", "t"),
+            script=deployed(),
+            zone=Zone("z1", "example.com"),
+            domain=domain,
+        ),
+        BUNDLE,
+    )
     assert plan.is_noop
 
 
@@ -133,21 +191,30 @@ def test_custom_domain_of_another_worker_is_a_conflict() -> None:
 
 def test_route_created_then_kept() -> None:
     cfg = config(mode="route", route="api.example.com/mcp*", zone="example.com")
-    base = {"kv_namespace": KvNamespace("kv1", "t"), "script": deployed(),
-            "zone": Zone("z1", "example.com")}
+    base = {
+        "kv_namespace": KvNamespace("kv1", "t"),
+        "script": deployed(),
+        "zone": Zone("z1", "example.com"),
+    }
     plan = plan_deploy(cfg, remote(**base), BUNDLE)
     assert plan.steps == (CreateRoute("gh-mcp", "z1", "api.example.com/mcp*"),)
-    again = plan_deploy(cfg, remote(**base, route=WorkerRoute("r1", "api.example.com/mcp*",
-                                                              "gh-mcp")), BUNDLE)
+    again = plan_deploy(
+        cfg, remote(**base, route=WorkerRoute("r1", "api.example.com/mcp*", "gh-mcp")), BUNDLE
+    )
     assert again.is_noop
 
 
 def test_route_of_another_worker_is_a_conflict() -> None:
     cfg = config(mode="route", route="api.example.com/mcp*", zone="example.com")
     with pytest.raises(OwnershipConflict):
-        plan_deploy(cfg, remote(zone=Zone("z1", "example.com"),
-                                route=WorkerRoute("r1", "api.example.com/mcp*", "other")),
-                    BUNDLE)
+        plan_deploy(
+            cfg,
+            remote(
+                zone=Zone("z1", "example.com"),
+                route=WorkerRoute("r1", "api.example.com/mcp*", "other"),
+            ),
+            BUNDLE,
+        )
 
 
 def test_foreign_worker_with_the_same_name_is_a_conflict() -> None:
@@ -159,9 +226,14 @@ def test_foreign_worker_with_the_same_name_is_a_conflict() -> None:
 
 def test_replace_secret_rides_along_an_upload_or_goes_alone() -> None:
     base = {"kv_namespace": KvNamespace("kv1", "t"), "script_on_workers_dev": True}
-    alone = plan_deploy(config(), remote(**base, script=deployed()), BUNDLE,
-                        replace_secrets=("UPSTREAM_TOKEN",))
+    alone = plan_deploy(
+        config(), remote(**base, script=deployed()), BUNDLE, replace_secrets=("UPSTREAM_TOKEN",)
+    )
     assert alone.steps == (PutSecret("gh-mcp", "UPSTREAM_TOKEN"),)
-    (upload,) = plan_deploy(config(), remote(**base, script=deployed(sha="old")), BUNDLE,
-                            replace_secrets=("UPSTREAM_TOKEN",)).steps
+    (upload,) = plan_deploy(
+        config(),
+        remote(**base, script=deployed(sha="old")),
+        BUNDLE,
+        replace_secrets=("UPSTREAM_TOKEN",),
+    ).steps
     assert upload.keep_secrets and upload.secret_names == ("UPSTREAM_TOKEN",)

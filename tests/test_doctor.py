@@ -81,14 +81,22 @@ def ai_bot_blocker(worker_origin: str) -> type[BaseHTTPRequestHandler]:
                 self.end_headers()
                 self.wfile.write(page)
                 return
-            headers = {k: v for k, v in self.headers.items()
-                       if k.lower() not in ("host", "content-length", "connection")}
-            answer = httpx.request(self.command, worker_origin + self.path, headers=headers,
-                                   content=body)
+            headers = {
+                k: v
+                for k, v in self.headers.items()
+                if k.lower() not in ("host", "content-length", "connection")
+            }
+            answer = httpx.request(
+                self.command, worker_origin + self.path, headers=headers, content=body
+            )
             self.send_response(answer.status_code)
             for key, value in answer.headers.items():
-                if key.lower() not in ("content-length", "transfer-encoding", "connection",
-                                       "content-encoding"):
+                if key.lower() not in (
+                    "content-length",
+                    "transfer-encoding",
+                    "connection",
+                    "content-encoding",
+                ):
                     self.send_header(key, value)
             self.send_header("Content-Length", str(len(answer.content)))
             self.end_headers()
@@ -144,8 +152,9 @@ def by_name(report: dict) -> dict[str, dict]:
 # ------------------------------------------------------------------------------ end to end
 
 
-def test_fresh_deploy_is_all_green_and_json_holds_no_secret(fake_workers, tmp_path,
-                                                             monkeypatch, upstream):
+def test_fresh_deploy_is_all_green_and_json_holds_no_secret(
+    fake_workers, tmp_path, monkeypatch, upstream
+):
     config = deployed(monkeypatch, fake_workers, tmp_path, upstream)
     fake_workers.calls.clear()
     result, report = doctor(config, "--smoke-via", fake_workers.worker_origin(NAME))
@@ -171,11 +180,13 @@ def test_fresh_deploy_is_all_green_and_json_holds_no_secret(fake_workers, tmp_pa
     assert not fake_workers.unexpected_calls()
 
 
-def test_human_output_has_a_table_and_one_next_command(fake_workers, tmp_path, monkeypatch,
-                                                        upstream):
+def test_human_output_has_a_table_and_one_next_command(
+    fake_workers, tmp_path, monkeypatch, upstream
+):
     config = deployed(monkeypatch, fake_workers, tmp_path, upstream)
-    result = CliRunner().invoke(app, ["doctor", "--config", str(config), "--smoke-via",
-                                      fake_workers.worker_origin(NAME)])
+    result = CliRunner().invoke(
+        app, ["doctor", "--config", str(config), "--smoke-via", fake_workers.worker_origin(NAME)]
+    )
     assert result.exit_code == 0, result.output
     assert "AI-bot block" in result.output and "deployed bundle" in result.output
     assert "All 14 checks passed. Next: cfmcp install-client claude-ai" in result.output
@@ -184,8 +195,9 @@ def test_human_output_has_a_table_and_one_next_command(fake_workers, tmp_path, m
         assert secret not in result.output
 
 
-def test_ai_bot_block_in_front_of_the_worker_fails_with_the_fix(fake_workers, tmp_path,
-                                                                  monkeypatch, upstream):
+def test_ai_bot_block_in_front_of_the_worker_fails_with_the_fix(
+    fake_workers, tmp_path, monkeypatch, upstream
+):
     config = deployed(monkeypatch, fake_workers, tmp_path, upstream)
     with serve(ai_bot_blocker(fake_workers.worker_origin(NAME))) as blocked:
         result, report = doctor(config, "--smoke-via", blocked)
@@ -201,8 +213,9 @@ def test_ai_bot_block_in_front_of_the_worker_fails_with_the_fix(fake_workers, tm
     assert report["next_command"] is None  # fixed in the dashboard, not by a cfmcp command
 
 
-def test_config_changed_since_deploy_fails_with_the_deploy_hint(fake, tmp_path, monkeypatch,
-                                                                upstream):
+def test_config_changed_since_deploy_fails_with_the_deploy_hint(
+    fake, tmp_path, monkeypatch, upstream
+):
     config_path = deployed(monkeypatch, fake, tmp_path, upstream)
     config = load_config(config_path)
     config.oauth.server_name = "GitHub via cfmcp"
@@ -214,15 +227,15 @@ def test_config_changed_since_deploy_fails_with_the_deploy_hint(fake, tmp_path, 
     assert bundle["reason"].startswith("config changed since the last deploy")
     assert bundle["next_command"] == "cfmcp deploy"
     assert report["next_command"] == "cfmcp deploy"
-    assert {by_name(report)[n]["status"] for n in ("worker", "secrets", "kv", "hostname")} == {
-        "ok"}
+    assert {by_name(report)[n]["status"] for n in ("worker", "secrets", "kv", "hostname")} == {"ok"}
 
 
 def test_missing_secret_fails(fake, tmp_path, monkeypatch, upstream):
     config = deployed(monkeypatch, fake, tmp_path, upstream)
     response = httpx.delete(
         f"{fake.base_url}/accounts/{fake.account_id}/workers/scripts/{NAME}/secrets/AUTH_PIN",
-        headers={"Authorization": f"Bearer {fake.token}"})
+        headers={"Authorization": f"Bearer {fake.token}"},
+    )
     assert response.status_code == 200
     result, report = doctor(config, "--smoke-via", "http://127.0.0.1:9")
     assert result.exit_code == 1
@@ -247,8 +260,9 @@ def test_without_a_token_account_checks_are_skipped_with_a_hint(tmp_path, upstre
     assert report["next_command"].startswith("export CLOUDFLARE_API_TOKEN=")
 
 
-def test_live_checks_use_the_recorded_url_without_a_token(fake_workers, tmp_path, monkeypatch,
-                                                          upstream):
+def test_live_checks_use_the_recorded_url_without_a_token(
+    fake_workers, tmp_path, monkeypatch, upstream
+):
     config = deployed(monkeypatch, fake_workers, tmp_path, upstream)
     monkeypatch.delenv("CLOUDFLARE_API_TOKEN")
     result, report = doctor(config, "--smoke-via", fake_workers.worker_origin(NAME))
@@ -318,8 +332,10 @@ def context_for(tmp_path: Path, **config: object) -> DoctorContext:
     return DoctorContext(DoctorOptions(config_path=path, smoke_via="http://127.0.0.1:9999"), {})
 
 
-@pytest.mark.parametrize(("value", "status"), [
-    ("2026-03-01", Status.ok), ("2026-04-21", Status.warn), ("2099-01-01", Status.fail)])
+@pytest.mark.parametrize(
+    ("value", "status"),
+    [("2026-03-01", Status.ok), ("2026-04-21", Status.warn), ("2099-01-01", Status.fail)],
+)
 def test_compatibility_date(tmp_path, value, status):
     ctx = context_for(tmp_path, compatibility_date=value)
     result = run_one(Check("compatibility-date", "", check_compatibility_date), ctx)
@@ -360,6 +376,7 @@ def test_checks_run_concurrently():
             with lock:
                 events.append(f"end {index}")
             return ok(f"check {index}")
+
         return run
 
     checks = [Check(f"c{i}", f"check {i}", slow(i)) for i in range(count)]
@@ -371,12 +388,16 @@ def test_checks_run_concurrently():
     assert max(starts) < min(ends)  # every check started before any finished
 
 
-@pytest.mark.parametrize("hostname", [
-    {"mode": "custom_domain", "domain": "mcp.example.com"},
-    {"mode": "route", "route": "api.example.com/mcp*", "zone": "example.com"},
-])
-def test_custom_domain_and_route_are_checked_on_the_account(fake, tmp_path, monkeypatch,
-                                                            upstream, hostname):
+@pytest.mark.parametrize(
+    "hostname",
+    [
+        {"mode": "custom_domain", "domain": "mcp.example.com"},
+        {"mode": "route", "route": "api.example.com/mcp*", "zone": "example.com"},
+    ],
+)
+def test_custom_domain_and_route_are_checked_on_the_account(
+    fake, tmp_path, monkeypatch, upstream, hostname
+):
     config = project(tmp_path, upstream, fake.account_id, **hostname)
     result = deploy(monkeypatch, fake, config, "--yes", "--skip-smoke")
     assert result.exit_code == 0, result.output
@@ -391,8 +412,14 @@ def test_custom_domain_and_route_are_checked_on_the_account(fake, tmp_path, monk
 
 
 def test_route_of_another_worker_fails(fake, tmp_path, monkeypatch, upstream):
-    config = project(tmp_path, upstream, fake.account_id, mode="route",
-                     route="api.example.com/mcp*", zone="example.com")
+    config = project(
+        tmp_path,
+        upstream,
+        fake.account_id,
+        mode="route",
+        route="api.example.com/mcp*",
+        zone="example.com",
+    )
     assert deploy(monkeypatch, fake, config, "--yes", "--skip-smoke").exit_code == 0
     with fake.state.lock:
         for route in fake.state.routes.values():
@@ -407,13 +434,17 @@ def edge_answering(claude_user: httpx.Response):
         if request.headers["user-agent"] == "Claude-User":
             return claude_user
         return httpx.Response(401, headers={"WWW-Authenticate": 'Bearer resource_metadata="x"'})
+
     return httpx.MockTransport(edge)
 
 
 def test_zone_setting_block_fails_even_when_the_local_probe_passes(tmp_path):
     ctx = context_for(tmp_path)
-    ctx.http = httpx.Client(transport=edge_answering(
-        httpx.Response(401, headers={"WWW-Authenticate": 'Bearer resource_metadata="x"'})))
+    ctx.http = httpx.Client(
+        transport=edge_answering(
+            httpx.Response(401, headers={"WWW-Authenticate": 'Bearer resource_metadata="x"'})
+        )
+    )
     ctx._ai_bots = Once(lambda: "block")
     result = run_one(Check("ai-bots", "AI-bot block", check_ai_bot_block), ctx)
     assert result.status is Status.fail
@@ -434,26 +465,44 @@ def test_zone_setting_is_named_when_the_probe_is_blocked(tmp_path):
 def test_gateway_reads_the_ai_bots_setting():
     zone = "a0" * 16
     route = respx.get(f"https://cf.test/client/v4/zones/{zone}/bot_management").mock(
-        return_value=httpx.Response(200, json={
-            "success": True, "errors": [], "messages": [],
-            "result": {"ai_bots_protection": "block", "enable_js": True, "fight_mode": False,
-                       "using_latest_model": True}}))
-    with CloudflareApi("FAKE-token-for-tests-0000000000", base_url="https://cf.test/client/v4",
-                       sleep=lambda _: None) as api:
+        return_value=httpx.Response(
+            200,
+            json={
+                "success": True,
+                "errors": [],
+                "messages": [],
+                "result": {
+                    "ai_bots_protection": "block",
+                    "enable_js": True,
+                    "fight_mode": False,
+                    "using_latest_model": True,
+                },
+            },
+        )
+    )
+    with CloudflareApi(
+        "FAKE-token-for-tests-0000000000",
+        base_url="https://cf.test/client/v4",
+        sleep=lambda _: None,
+    ) as api:
         assert api.get_ai_bots_protection(zone) == "block"
-    assert route.calls.last.request.headers["authorization"] == \
-        "Bearer FAKE-token-for-tests-0000000000"
+    assert (
+        route.calls.last.request.headers["authorization"]
+        == "Bearer FAKE-token-for-tests-0000000000"
+    )
 
 
 def test_local_checks_a_cfmcp_dev_worker_without_the_account(tmp_path, upstream):
     config_path = project(tmp_path, upstream)
     bundle_dir = tmp_path / "bundle"
     render_bundle(load_config(config_path)).write(bundle_dir)
-    env = {"UPSTREAM_TOKEN": PAT, "AUTH_PIN": "FAKE-pin-12345678",
-           "SIGNING_KEY": "FAKE-signing-key-0123456789abcdef0123456789"}
+    env = {
+        "UPSTREAM_TOKEN": PAT,
+        "AUTH_PIN": "FAKE-pin-12345678",
+        "SIGNING_KEY": "FAKE-signing-key-0123456789abcdef0123456789",
+    }
     with start_worker("cpython", bundle_dir, env) as origin:
-        result, report = doctor(config_path, "--local", origin,
-                                "--smoke-via", "http://127.0.0.1:9")
+        result, report = doctor(config_path, "--local", origin, "--smoke-via", "http://127.0.0.1:9")
     assert result.exit_code == 0, result.output
     checks = by_name(report)
     assert report["public_url"] == origin
@@ -464,8 +513,9 @@ def test_local_checks_a_cfmcp_dev_worker_without_the_account(tmp_path, upstream)
         assert secret not in result.output
 
 
-def test_account_without_workers_dev_subdomain_fails_the_hostname_check(fake, tmp_path,
-                                                                       monkeypatch, upstream):
+def test_account_without_workers_dev_subdomain_fails_the_hostname_check(
+    fake, tmp_path, monkeypatch, upstream
+):
     config = project(tmp_path, upstream, fake.account_id)
     with fake.state.lock:
         fake.state.workers_subdomains.clear()

@@ -19,8 +19,9 @@ def register(app: typer.Typer) -> None:
 def destroy(
     config_path: Path = typer.Option(Path("cfmcp.toml"), "--config", "-c", help="Project file."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Delete without asking."),
-    keep_kv: bool = typer.Option(False, "--keep-kv",
-                                 help="Keep the KV namespace (grants and client records)."),
+    keep_kv: bool = typer.Option(
+        False, "--keep-kv", help="Keep the KV namespace (grants and client records)."
+    ),
     json_output: bool = typer.Option(False, "--json", help="Print a JSON summary (no secrets)."),
 ) -> None:
     """Delete what `cfmcp deploy` created: domain or route, Worker, KV namespace.
@@ -72,7 +73,8 @@ def _destroy(config_path: Path, *, yes: bool, keep_kv: bool, json_output: bool) 
                     f"deleting {target.label} failed ({number} of {len(found.targets)} "
                     f"deleted): {exc.message}",
                     hint=(exc.hint + "; " if exc.hint else "")
-                    + "re-run `cfmcp destroy`: it continues with what is left") from None
+                    + "re-run `cfmcp destroy`: it continues with what is left",
+                ) from None
             deleted.append(target)
             out.print(f"[green]✓[/] deleted {target.label}", highlight=False)
         calls = len(api.calls)
@@ -80,8 +82,15 @@ def _destroy(config_path: Path, *, yes: bool, keep_kv: bool, json_output: bool) 
     if not deleted:
         out.print(f"Nothing to delete for {where}.", highlight=False)
     if json_output:
-        print_json({"ok": True, "worker": config.name, "deleted": [t.to_json() for t in deleted],
-                    "kept": found.kept, "api_calls": calls})
+        print_json(
+            {
+                "ok": True,
+                "worker": config.name,
+                "deleted": [t.to_json() for t in deleted],
+                "kept": found.kept,
+                "api_calls": calls,
+            }
+        )
 
 
 def _describe(kind: str, name: str) -> str:

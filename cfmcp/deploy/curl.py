@@ -57,27 +57,43 @@ def request_for(step: Step, account_id: str) -> ApiRequest:
     """The REST call that carries out `step` (variables marked, not resolved)."""
     scripts = f"/accounts/{account_id}/workers/scripts"
     if isinstance(step, CreateKvNamespace):
-        return ApiRequest("POST", f"/accounts/{account_id}/storage/kv/namespaces",
-                          {"title": step.title}, output=step.output.name.upper())
+        return ApiRequest(
+            "POST",
+            f"/accounts/{account_id}/storage/kv/namespaces",
+            {"title": step.title},
+            output=step.output.name.upper(),
+        )
     if isinstance(step, UploadScript):
+
         def resolve(value: Value) -> str:
             return _var(BUNDLE_VAR) if value == step.bundle_sha256 else _resolve(value)
 
-        return ApiRequest("PUT", f"{scripts}/{step.script}",
-                          upload_metadata(step, resolve, _var), modules=step.modules)
+        return ApiRequest(
+            "PUT",
+            f"{scripts}/{step.script}",
+            upload_metadata(step, resolve, _var),
+            modules=step.modules,
+        )
     if isinstance(step, PutSecret):
-        return ApiRequest("PUT", f"{scripts}/{step.script}/secrets",
-                          {"name": step.secret_name, "text": _var(step.secret_name),
-                           "type": "secret_text"})
+        return ApiRequest(
+            "PUT",
+            f"{scripts}/{step.script}/secrets",
+            {"name": step.secret_name, "text": _var(step.secret_name), "type": "secret_text"},
+        )
     if isinstance(step, EnableWorkersDev):
         return ApiRequest("POST", f"{scripts}/{step.script}/subdomain", {"enabled": True})
     if isinstance(step, AttachDomain):
-        return ApiRequest("PUT", f"/accounts/{account_id}/workers/domains",
-                          {"hostname": step.hostname, "service": step.script,
-                           "zone_id": step.zone_id})
+        return ApiRequest(
+            "PUT",
+            f"/accounts/{account_id}/workers/domains",
+            {"hostname": step.hostname, "service": step.script, "zone_id": step.zone_id},
+        )
     if isinstance(step, CreateRoute):
-        return ApiRequest("POST", f"/zones/{step.zone_id}/workers/routes",
-                          {"pattern": step.pattern, "script": step.script})
+        return ApiRequest(
+            "POST",
+            f"/zones/{step.zone_id}/workers/routes",
+            {"pattern": step.pattern, "script": step.script},
+        )
     raise TypeError(f"unknown step {step!r}")
 
 
@@ -85,24 +101,39 @@ def _lookups(config: ProjectConfig) -> list[tuple[str, ApiRequest]]:
     account, name = ACCOUNT_VAR, config.name
     reads = [
         ("the token is active", ApiRequest("GET", "/user/tokens/verify")),
-        (f"the Worker's settings and bindings (404: no Worker {name} yet; "
-         "CFMCP_BUNDLE_SHA256 = deployed hash; secret_text = secrets set)",
-         ApiRequest("GET", f"/accounts/{account}/workers/scripts/{name}/settings")),
-        (f"KV namespaces (look for the title {config.kv_namespace_title})",
-         ApiRequest("GET", f"/accounts/{account}/storage/kv/namespaces?per_page=100")),
+        (
+            f"the Worker's settings and bindings (404: no Worker {name} yet; "
+            "CFMCP_BUNDLE_SHA256 = deployed hash; secret_text = secrets set)",
+            ApiRequest("GET", f"/accounts/{account}/workers/scripts/{name}/settings"),
+        ),
+        (
+            f"KV namespaces (look for the title {config.kv_namespace_title})",
+            ApiRequest("GET", f"/accounts/{account}/storage/kv/namespaces?per_page=100"),
+        ),
     ]
     host = config.hostname
     if host.mode == "workers_dev":
-        reads.append(("the account's workers.dev subdomain (public URL: "
-                      f"https://{name}.<subdomain>.workers.dev)",
-                      ApiRequest("GET", f"/accounts/{account}/workers/subdomain")))
+        reads.append(
+            (
+                "the account's workers.dev subdomain (public URL: "
+                f"https://{name}.<subdomain>.workers.dev)",
+                ApiRequest("GET", f"/accounts/{account}/workers/subdomain"),
+            )
+        )
     elif host.mode == "custom_domain":
-        reads.append((f"whether {host.domain} is attached already",
-                      ApiRequest("GET", f"/accounts/{account}/workers/domains"
-                                        f"?hostname={host.domain}")))
+        reads.append(
+            (
+                f"whether {host.domain} is attached already",
+                ApiRequest("GET", f"/accounts/{account}/workers/domains?hostname={host.domain}"),
+            )
+        )
     if host.mode in ("custom_domain", "route") and host.zone:
-        reads.append((f"the zone id of {host.zone}",
-                      ApiRequest("GET", f"/zones?name={host.zone}&account.id={account}")))
+        reads.append(
+            (
+                f"the zone id of {host.zone}",
+                ApiRequest("GET", f"/zones?name={host.zone}&account.id={account}"),
+            )
+        )
     return reads
 
 
@@ -113,10 +144,10 @@ def _quote_json(payload: Any) -> tuple[str, list[str]]:
     while _MARK in text:
         start = text.index('"' + _MARK)
         end = text.index('"', start + 1)
-        name = text[start + 1 + len(_MARK): end]
+        name = text[start + 1 + len(_MARK) : end]
         if name not in used:
             used.append(name)
-        text = text[:start] + "$" + name.lower() + text[end + 1:]
+        text = text[:start] + "$" + name.lower() + text[end + 1 :]
     return text, used
 
 
@@ -146,8 +177,10 @@ def _curl(request: ApiRequest) -> list[str]:
         ]
     jq = _jq(request.json)
     data = f'"$({jq})"' if jq else shlex.quote(json.dumps(request.json, separators=(",", ":")))
-    call = (f"curl -sS -X {request.method} {url} {auth} \\\n"
-            f'  -H "Content-Type: application/json" --data {data}')
+    call = (
+        f"curl -sS -X {request.method} {url} {auth} \\\n"
+        f'  -H "Content-Type: application/json" --data {data}'
+    )
     if request.output:
         return [f"{request.output}=$({call} | jq -r .result.id)", f'echo "${request.output}"']
     return [call]
@@ -160,8 +193,11 @@ def format_curl(plan: Plan, config: ProjectConfig) -> str:
         "# cfmcp deploy, as curl commands (dry run: nothing was sent). Needs bash, curl, jq.",
         "# Secrets are read from these variables and never printed:",
         "#   CLOUDFLARE_API_TOKEN  Workers Scripts: Edit + Workers KV Storage: Edit (Account)"
-        + ("; Workers Routes: Edit + Zone: Read (Zone)"
-           if config.hostname.mode != "workers_dev" else ""),
+        + (
+            "; Workers Routes: Edit + Zone: Read (Zone)"
+            if config.hostname.mode != "workers_dev"
+            else ""
+        ),
         "#   UPSTREAM_TOKEN        the upstream MCP server's PAT",
         "#   AUTH_PIN              the PIN users type on the consent page",
         "#   SIGNING_KEY           e.g. $(openssl rand -base64 32)",
@@ -182,11 +218,17 @@ def format_curl(plan: Plan, config: ProjectConfig) -> str:
     for line in plan.unchanged:
         out.append(f"# = {line}")
     for number, step in enumerate(plan.steps, 1):
-        out += ["", f"# {number}. {_plain(step.describe())}",
-                *_curl(request_for(step, ACCOUNT_VAR))]
+        out += [
+            "",
+            f"# {number}. {_plain(step.describe())}",
+            *_curl(request_for(step, ACCOUNT_VAR)),
+        ]
     if plan.public_url:
-        out += ["", f"# Then check {plan.public_url}/.well-known/oauth-authorization-server "
-                f"(issuer must be {plan.public_url})."]
+        out += [
+            "",
+            f"# Then check {plan.public_url}/.well-known/oauth-authorization-server "
+            f"(issuer must be {plan.public_url}).",
+        ]
     return "\n".join(out) + "\n"
 
 

@@ -46,14 +46,21 @@ def upload_metadata(
     bindings: list[dict[str, str]] = []
     for binding in step.bindings:
         if binding.type == "kv_namespace":
-            bindings.append({"type": "kv_namespace", "name": binding.name,
-                             "namespace_id": resolve(binding.value)})
+            bindings.append(
+                {
+                    "type": "kv_namespace",
+                    "name": binding.name,
+                    "namespace_id": resolve(binding.value),
+                }
+            )
         elif binding.type == "secret_text":
-            bindings.append({"type": "secret_text", "name": binding.name,
-                             "text": secret(binding.name)})
+            bindings.append(
+                {"type": "secret_text", "name": binding.name, "text": secret(binding.name)}
+            )
         else:
-            bindings.append({"type": binding.type, "name": binding.name,
-                             "text": resolve(binding.value)})
+            bindings.append(
+                {"type": binding.type, "name": binding.name, "text": resolve(binding.value)}
+            )
     metadata: dict[str, Any] = {
         "main_module": step.main_module,
         "compatibility_date": step.compatibility_date,
@@ -168,14 +175,17 @@ class Executor:
             self.recorder.update(kv_namespace_id=namespace.id, kv_namespace_title=step.title)
         elif isinstance(step, UploadScript):
             metadata = upload_metadata(step, self.resolve, self._secret)
-            self.api.upload_script(account, step.script, modules=self.bundle.modules,
-                                   metadata=metadata)
+            self.api.upload_script(
+                account, step.script, modules=self.bundle.modules, metadata=metadata
+            )
             secrets = sorted({*self.recorder.state.secrets_set, *step.secret_names})
-            self.recorder.update(bundle_sha256=step.bundle_sha256, script_uploaded=True,
-                                 secrets_set=tuple(secrets))
+            self.recorder.update(
+                bundle_sha256=step.bundle_sha256, script_uploaded=True, secrets_set=tuple(secrets)
+            )
         elif isinstance(step, PutSecret):
-            self.api.put_secret(account, step.script, step.secret_name,
-                                self._secret(step.secret_name))
+            self.api.put_secret(
+                account, step.script, step.secret_name, self._secret(step.secret_name)
+            )
             secrets = sorted({*self.recorder.state.secrets_set, step.secret_name})
             self.recorder.update(secrets_set=tuple(secrets))
         elif isinstance(step, EnableWorkersDev):

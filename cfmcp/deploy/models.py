@@ -92,8 +92,10 @@ class UploadScript(Step):
 
     def describe(self) -> str:
         extra = f", set secrets {', '.join(self.secret_names)}" if self.secret_names else ""
-        return (f"upload Worker [bold]{self.script}[/] ({len(self.modules)} modules, "
-                f"sha256 {self.bundle_sha256[:12]}…{extra}) — {self.reason}")
+        return (
+            f"upload Worker [bold]{self.script}[/] ({len(self.modules)} modules, "
+            f"sha256 {self.bundle_sha256[:12]}…{extra}) — {self.reason}"
+        )
 
 
 @dataclass(frozen=True)

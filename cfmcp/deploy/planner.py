@@ -45,7 +45,10 @@ def public_url_for(config: ProjectConfig, remote: RemoteState) -> str:
 
 
 def plan_deploy(
-    config: ProjectConfig, remote: RemoteState, bundle: Bundle, *,
+    config: ProjectConfig,
+    remote: RemoteState,
+    bundle: Bundle,
+    *,
     replace_secrets: tuple[str, ...] = (),
 ) -> Plan:
     """The steps that make the account match the config and bundle, in execution order.
@@ -72,24 +75,28 @@ def _check_ownership(config: ProjectConfig, remote: RemoteState) -> None:
         raise OwnershipConflict(
             f"a Worker named {config.name!r} already exists on account {remote.account_id} "
             "and was not deployed by cfmcp",
-            hint="choose another name (`cfmcp init --name NEW`) or delete that Worker first")
+            hint="choose another name (`cfmcp init --name NEW`) or delete that Worker first",
+        )
     host = config.hostname
     if remote.domain is not None and remote.domain.service != config.name:
         raise OwnershipConflict(
             f"custom domain {host.domain} is attached to Worker {remote.domain.service!r}",
             hint="detach it in the dashboard (Workers → Settings → Domains) or pick another "
-                 "hostname")
+            "hostname",
+        )
     if remote.route is not None and remote.route.script != config.name:
         owner = remote.route.script or "no Worker"
         raise OwnershipConflict(
             f"route {host.route} already exists and points to {owner!r}",
-            hint="delete that route in the dashboard or use another pattern")
+            hint="delete that route in the dashboard or use another pattern",
+        )
 
 
 def _plan_kv_namespace(config: ProjectConfig, remote: RemoteState, draft: _Draft) -> Value:
     if remote.kv_namespace is not None:
         draft.unchanged.append(
-            f"KV namespace {remote.kv_namespace.title} exists ({remote.kv_namespace.id})")
+            f"KV namespace {remote.kv_namespace.title} exists ({remote.kv_namespace.id})"
+        )
         return remote.kv_namespace.id
     step = CreateKvNamespace(title=config.kv_namespace_title)
     draft.steps.append(step)
@@ -97,7 +104,11 @@ def _plan_kv_namespace(config: ProjectConfig, remote: RemoteState, draft: _Draft
 
 
 def _plan_script(
-    config: ProjectConfig, remote: RemoteState, bundle: Bundle, kv_id: Value, draft: _Draft,
+    config: ProjectConfig,
+    remote: RemoteState,
+    bundle: Bundle,
+    kv_id: Value,
+    draft: _Draft,
     replace_secrets: tuple[str, ...],
 ) -> None:
     script = remote.script
@@ -105,8 +116,7 @@ def _plan_script(
     missing = [name for name in SECRET_NAMES if name not in present or name in replace_secrets]
     reason = _upload_reason(config, remote, bundle, kv_id)
     if reason is None:
-        draft.unchanged.append(f"Worker {config.name} is up to date (sha256 "
-                               f"{bundle.sha256[:12]}…)")
+        draft.unchanged.append(f"Worker {config.name} is up to date (sha256 {bundle.sha256[:12]}…)")
         draft.steps.extend(PutSecret(script=config.name, secret_name=n) for n in missing)
         if not missing:
             draft.unchanged.append("secrets " + ", ".join(SECRET_NAMES) + " are set")
@@ -117,17 +127,19 @@ def _plan_script(
         # Missing secrets travel with the upload: the new version never runs without them.
         *(BindingSpec("secret_text", name) for name in missing),
     ]
-    draft.steps.append(UploadScript(
-        script=config.name,
-        main_module=bundle.main_module,
-        modules=tuple(sorted(bundle.modules)),
-        compatibility_date=config.compatibility_date,
-        compatibility_flags=(PYTHON_WORKERS_FLAG,),
-        bindings=tuple(bindings),
-        bundle_sha256=bundle.sha256,
-        keep_secrets=script is not None,
-        reason=reason,
-    ))
+    draft.steps.append(
+        UploadScript(
+            script=config.name,
+            main_module=bundle.main_module,
+            modules=tuple(sorted(bundle.modules)),
+            compatibility_date=config.compatibility_date,
+            compatibility_flags=(PYTHON_WORKERS_FLAG,),
+            bindings=tuple(bindings),
+            bundle_sha256=bundle.sha256,
+            keep_secrets=script is not None,
+            reason=reason,
+        )
+    )
     if not missing:
         draft.unchanged.append("secrets " + ", ".join(SECRET_NAMES) + " are set (kept)")
 
@@ -163,12 +175,12 @@ def _plan_hostname(config: ProjectConfig, remote: RemoteState, draft: _Draft) ->
             draft.unchanged.append(f"custom domain {host.domain} is attached")
         else:
             zone_id = remote.zone.id if remote.zone else ""
-            draft.steps.append(AttachDomain(script=config.name, hostname=host.domain,
-                                            zone_id=zone_id))
+            draft.steps.append(
+                AttachDomain(script=config.name, hostname=host.domain, zone_id=zone_id)
+            )
     elif host.mode == "route":
         if remote.route is not None:
             draft.unchanged.append(f"route {host.route} exists")
         else:
             zone_id = remote.zone.id if remote.zone else ""
-            draft.steps.append(CreateRoute(script=config.name, zone_id=zone_id,
-                                           pattern=host.route))
+            draft.steps.append(CreateRoute(script=config.name, zone_id=zone_id, pattern=host.route))

@@ -69,7 +69,8 @@ def observe(
 
     first: dict[str, Callable[[], Any]] = {}
     first["token"] = lambda: api.verify_token(
-        account, account_owned_first=known.token_account_owned)
+        account, account_owned_first=known.token_account_owned
+    )
     first["script"] = lambda: api.get_script(account, name)
     if host.mode == "workers_dev":
         # Always read: a stale subdomain from the state file would render a wrong issuer URL.
@@ -107,7 +108,8 @@ def observe(
         raise NoWorkersSubdomain(
             f"account {account} has no workers.dev subdomain yet",
             hint="open dash.cloudflare.com → Workers & Pages once to choose it, or use "
-                 "`cfmcp init --domain HOST`")
+            "`cfmcp init --domain HOST`",
+        )
     route = None
     if host.mode == "route":
         route = next((r for r in got.get("routes", []) if r.pattern == host.route), None)
@@ -165,16 +167,19 @@ def _find_zone(api: CloudflareApi, config: ProjectConfig) -> Zone:
             raise ZoneNotInAccount(
                 f"zone {host.zone!r} is not in account {account}",
                 hint="add the domain to this Cloudflare account, or set [hostname].zone to one "
-                     "of its zones (`cfmcp init` lists them)")
+                "of its zones (`cfmcp init` lists them)",
+            )
         return match
     hostname = host.domain.lower()
     zones = api.list_zones(account)
-    candidates = [z for z in zones
-                  if hostname == z.name.lower() or hostname.endswith("." + z.name.lower())]
+    candidates = [
+        z for z in zones if hostname == z.name.lower() or hostname.endswith("." + z.name.lower())
+    ]
     if not candidates:
         raise ZoneNotInAccount(
             f"no zone of account {account} contains {hostname!r}",
-            hint="add the domain to this Cloudflare account first, or pick another hostname")
+            hint="add the domain to this Cloudflare account first, or pick another hostname",
+        )
     return max(candidates, key=lambda z: len(z.name))
 
 

@@ -34,8 +34,9 @@ def check_account(ctx: DoctorContext) -> CheckResult:
     try:
         namespaces = ctx.kv_namespaces()
     except CfmcpError as exc:
-        return fail(f"account {account} is not reachable with this token: {exc.message}",
-                    exc.hint or "")
+        return fail(
+            f"account {account} is not reachable with this token: {exc.message}", exc.hint or ""
+        )
     count = len(namespaces)
     return ok(f"account {account} reachable ({count} KV namespace{'s' * (count != 1)})")
 
@@ -46,9 +47,11 @@ def check_worker(ctx: DoctorContext) -> CheckResult:
     if script is None:
         return fail(f"Worker {name!r} does not exist on the account", "deploy it", DEPLOY)
     if script.var(BUNDLE_HASH_VAR) is None:
-        return fail(f"Worker {name!r} exists but was not deployed by cfmcp",
-                    "choose another name (`cfmcp init --name NEW`) or delete that Worker",
-                    "cfmcp init --name NEW")
+        return fail(
+            f"Worker {name!r} exists but was not deployed by cfmcp",
+            "choose another name (`cfmcp init --name NEW`) or delete that Worker",
+            "cfmcp init --name NEW",
+        )
     return ok(f"Worker {name!r} was deployed by cfmcp")
 
 
@@ -59,14 +62,20 @@ def check_bundle(ctx: DoctorContext) -> CheckResult:
         raise Skip("not a cfmcp Worker (see the Worker check)")
     expected = render_bundle(config, public_url=ctx.public_url()).sha256
     if deployed != expected:
-        return fail("config changed since the last deploy (deployed bundle "
-                    f"{deployed[:12]}…, cfmcp.toml renders {expected[:12]}…)",
-                    "deploy the current config", DEPLOY)
+        return fail(
+            "config changed since the last deploy (deployed bundle "
+            f"{deployed[:12]}…, cfmcp.toml renders {expected[:12]}…)",
+            "deploy the current config",
+            DEPLOY,
+        )
     script = ctx.deployed_script()
     if script.compatibility_date and script.compatibility_date != config.compatibility_date:
-        return fail(f"deployed with compatibility_date {script.compatibility_date}, "
-                    f"cfmcp.toml says {config.compatibility_date}",
-                    "deploy the current config", DEPLOY)
+        return fail(
+            f"deployed with compatibility_date {script.compatibility_date}, "
+            f"cfmcp.toml says {config.compatibility_date}",
+            "deploy the current config",
+            DEPLOY,
+        )
     return ok(f"deployed bundle matches cfmcp.toml (sha256 {expected[:12]}…)")
 
 
@@ -75,10 +84,12 @@ def check_secrets(ctx: DoctorContext) -> CheckResult:
     missing = [name for name in SECRET_NAMES if name not in present]
     if missing:
         needs_pat = "UPSTREAM_TOKEN" in missing
-        return fail(f"missing secret{'s' if len(missing) > 1 else ''}: {', '.join(missing)}",
-                    "`cfmcp deploy` sets missing secrets"
-                    + (" (the PAT from CFMCP_UPSTREAM_TOKEN or a prompt)" if needs_pat else ""),
-                    DEPLOY)
+        return fail(
+            f"missing secret{'s' if len(missing) > 1 else ''}: {', '.join(missing)}",
+            "`cfmcp deploy` sets missing secrets"
+            + (" (the PAT from CFMCP_UPSTREAM_TOKEN or a prompt)" if needs_pat else ""),
+            DEPLOY,
+        )
     return ok("secrets " + ", ".join(SECRET_NAMES) + " are set")
 
 
@@ -91,8 +102,11 @@ def check_kv(ctx: DoctorContext) -> CheckResult:
     bound = ctx.deployed_script().kv_namespaces.get(KV_BINDING)
     if bound != namespace.id:
         what = f"namespace {bound}" if bound else "nothing"
-        return fail(f"the Worker's {KV_BINDING} binding points to {what}, not {title!r} "
-                    f"({namespace.id})", "deploy binds it", DEPLOY)
+        return fail(
+            f"the Worker's {KV_BINDING} binding points to {what}, not {title!r} ({namespace.id})",
+            "deploy binds it",
+            DEPLOY,
+        )
     return ok(f"KV namespace {title!r} exists and is bound as {KV_BINDING}")
 
 
@@ -103,29 +117,39 @@ def check_hostname(ctx: DoctorContext) -> CheckResult:
     account = ctx.account_id()
     if host.mode == "workers_dev":
         if not ctx.workers_subdomain():
-            return fail(f"account {account} has no workers.dev subdomain yet",
-                        "open dash.cloudflare.com → Workers & Pages once to choose it, or use "
-                        "a custom domain (`cfmcp init --domain HOST`)")
+            return fail(
+                f"account {account} has no workers.dev subdomain yet",
+                "open dash.cloudflare.com → Workers & Pages once to choose it, or use "
+                "a custom domain (`cfmcp init --domain HOST`)",
+            )
         url = ctx.public_url()
         if not api.script_subdomain_enabled(account, config.name):
-            return fail(f"workers.dev is not enabled for {config.name!r} ({url})",
-                        "deploy enables it", DEPLOY)
+            return fail(
+                f"workers.dev is not enabled for {config.name!r} ({url})",
+                "deploy enables it",
+                DEPLOY,
+            )
         return ok(f"workers.dev enabled: {url}")
     if host.mode == "custom_domain":
         domain = api.find_worker_domain(account, host.domain)
         if domain is None:
-            return fail(f"custom domain {host.domain} is not attached", "deploy attaches it",
-                        DEPLOY)
+            return fail(
+                f"custom domain {host.domain} is not attached", "deploy attaches it", DEPLOY
+            )
         if domain.service != config.name:
-            return fail(f"custom domain {host.domain} is attached to Worker "
-                        f"{domain.service!r}, not {config.name!r}",
-                        "detach it in the dashboard (Workers → Settings → Domains)")
+            return fail(
+                f"custom domain {host.domain} is attached to Worker "
+                f"{domain.service!r}, not {config.name!r}",
+                "detach it in the dashboard (Workers → Settings → Domains)",
+            )
         return ok(f"custom domain {host.domain} is attached to this Worker")
     zone = ctx.zone()
     route = next((r for r in api.list_routes(zone.id) if r.pattern == host.route), None)
     if route is None:
         return fail(f"route {host.route} does not exist", "deploy creates it", DEPLOY)
     if route.script != config.name:
-        return fail(f"route {host.route} points to {route.script or 'no Worker'!r}",
-                    "delete that route in the dashboard or use another pattern")
+        return fail(
+            f"route {host.route} points to {route.script or 'no Worker'!r}",
+            "delete that route in the dashboard or use another pattern",
+        )
     return ok(f"route {host.route} points to this Worker")

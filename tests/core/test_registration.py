@@ -193,3 +193,42 @@ async def test_metadata_documents_are_only_fetched_from_public_https(make_app, c
     _, challenge = pkce_pair()
     await call(app, core, "GET", "/authorize?" + authorize_query(url, challenge))
     assert fetched == []
+
+
+async def test_deeply_nested_json_is_refused_before_parsing(app, core):
+    """In workerd a 5,000-deep body overflowed Pyodide's stack and killed the Worker for good:
+    depth is bounded on the raw bytes before json.loads sees them."""
+    valid = b'{"redirect_uris":["https://x.example.com/cb"],"x":'
+    for body in (
+        b"[" * 5000,
+        b'{"a":"' + b"[" * 100 + b'",' + b"[" * 5000,
+        valid + b"[" * 100 + b"]" * 100 + b"}",  # parses fine, yet too deep
+    ):
+        response = await _register_raw(app, core, body)
+        assert response.status == 400, body[:60]
+        assert body_json(response)["error"] == "invalid_client_metadata"
+    brackets = b"[" * 20
+    strings = b'"' + brackets + b'\\"' + brackets + b'\\\\","y":"' + brackets + b'"}'
+    ok = valid + strings  # brackets inside strings, around escaped quotes and backslashes
+    assert (await _register_raw(app, core, ok)).status == 201, ok
+
+
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("redirect_uris", [1]),
+        ("redirect_uris", [["https://x.example.com/cb"]]),
+        ("client_name", {}),
+        ("client_name", 7),
+        ("grant_types", [[]]),
+        ("grant_types", "authorization_code"),
+        ("response_types", [{}]),
+        ("token_endpoint_auth_method", []),
+        ("scope", {"a": 1}),
+    ],
+)
+async def test_wrong_element_types_get_a_json_400(app, core, field, value):
+    data = {"redirect_uris": ["https://x.example.com/cb"], field: value}
+    response = await _register_raw(app, core, data)
+    assert response.status == 400
+    assert body_json(response)["error"] in ("invalid_client_metadata", "invalid_redirect_uri")

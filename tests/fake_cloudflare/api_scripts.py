@@ -35,8 +35,11 @@ def _uploaded_script(request: Request, account_id: str, script_name: str) -> Scr
     bindings = list(upload.bindings)
     if previous is not None and upload.keep_bindings:
         names = {b["name"] for b in bindings}
-        bindings += [copy.deepcopy(b) for b in previous.bindings
-                     if b["type"] in upload.keep_bindings and b["name"] not in names]
+        bindings += [
+            copy.deepcopy(b)
+            for b in previous.bindings
+            if b["type"] in upload.keep_bindings and b["name"] not in names
+        ]
     now = now_iso()
     return Script(
         account_id=account_id,
@@ -52,7 +55,8 @@ def _uploaded_script(request: Request, account_id: str, script_name: str) -> Scr
         subdomain_enabled=previous.subdomain_enabled if previous else False,
         previews_enabled=previous.previews_enabled if previous else False,
         last_deployed_from="wrangler"
-        if request.headers.get("user-agent", "").lower().startswith("wrangler") else "api",
+        if request.headers.get("user-agent", "").lower().startswith("wrangler")
+        else "api",
         warnings=upload.warnings,
     )
 
@@ -62,8 +66,10 @@ def upload_script(request: Request, account_id: str, script_name: str) -> Respon
     script = _uploaded_script(request, account_id, script_name)
     activate(request, script)
     request.state.put_script(script)
-    return ok({**script.to_api(), "startup_time_ms": 7, "entry_point": script.main_module},
-              messages=_warning_messages(script))
+    return ok(
+        {**script.to_api(), "startup_time_ms": 7, "entry_point": script.main_module},
+        messages=_warning_messages(script),
+    )
 
 
 def _warning_messages(script: Script) -> list[dict[str, Any]]:
@@ -77,20 +83,27 @@ def upload_version(request: Request, account_id: str, script_name: str) -> Respo
     script = _uploaded_script(request, account_id, script_name)
     version_id = script.versions[-1]
     request.state.staged_versions[version_id] = script
-    return ok({
-        "id": version_id,
-        "number": len(script.versions),
-        "startup_time_ms": 7,
-        "resources": {
-            "script": {"etag": script.etag, "handlers": ["fetch"]},
-            "bindings": script.public_bindings(),
-            "script_runtime": {"compatibility_date": script.compatibility_date,
-                               "compatibility_flags": script.compatibility_flags,
-                               "usage_model": script.usage_model},
+    return ok(
+        {
+            "id": version_id,
+            "number": len(script.versions),
+            "startup_time_ms": 7,
+            "resources": {
+                "script": {"etag": script.etag, "handlers": ["fetch"]},
+                "bindings": script.public_bindings(),
+                "script_runtime": {
+                    "compatibility_date": script.compatibility_date,
+                    "compatibility_flags": script.compatibility_flags,
+                    "usage_model": script.usage_model,
+                },
+            },
+            "metadata": {
+                "source": "wrangler" if script.last_deployed_from == "wrangler" else "api",
+                "created_on": script.modified_on,
+            },
         },
-        "metadata": {"source": "wrangler" if script.last_deployed_from == "wrangler"
-                     else "api", "created_on": script.modified_on},
-    }, messages=_warning_messages(script))
+        messages=_warning_messages(script),
+    )
 
 
 def create_deployment(request: Request, account_id: str, script_name: str) -> Response:
@@ -99,9 +112,13 @@ def create_deployment(request: Request, account_id: str, script_name: str) -> Re
     current = request.state.script(account_id, script_name)
     body = request.json_object()
     versions = body.get("versions")
-    if body.get("strategy") != "percentage" or not isinstance(versions, list) or \
-            len(versions) != 1 or not isinstance(versions[0], dict) or \
-            versions[0].get("percentage") != 100:
+    if (
+        body.get("strategy") != "percentage"
+        or not isinstance(versions, list)
+        or len(versions) != 1
+        or not isinstance(versions[0], dict)
+        or versions[0].get("percentage") != 100
+    ):
         raise ApiError(400, 10021, "This fake deploys exactly one version at 100%")
     version_id = versions[0].get("version_id")
     if version_id == current.versions[-1]:
@@ -127,9 +144,14 @@ def patch_script_settings(request: Request, account_id: str, script_name: str) -
     consumers): accepted and echoed, nothing else changes."""
     request.state.script(account_id, script_name)
     body = request.json_object()
-    return ok({"logpush": bool(body.get("logpush", False)), "tags": body.get("tags") or [],
-               "tail_consumers": body.get("tail_consumers") or [],
-               "observability": body.get("observability") or {"enabled": False}})
+    return ok(
+        {
+            "logpush": bool(body.get("logpush", False)),
+            "tags": body.get("tags") or [],
+            "tail_consumers": body.get("tail_consumers") or [],
+            "observability": body.get("observability") or {"enabled": False},
+        }
+    )
 
 
 def list_scripts(request: Request, account_id: str) -> Response:
@@ -147,11 +169,13 @@ def get_script_content(request: Request, account_id: str, script_name: str) -> R
         chunks.append(
             f'--{boundary}\r\nContent-Disposition: form-data; name="{module.name}"; '
             f'filename="{module.name}"\r\nContent-Type: {module.content_type}\r\n\r\n'.encode()
-            + module.content + b"\r\n"
+            + module.content
+            + b"\r\n"
         )
     chunks.append(f"--{boundary}--\r\n".encode())
-    return Response(200, b"".join(chunks),
-                    {"content-type": f"multipart/form-data; boundary={boundary}"})
+    return Response(
+        200, b"".join(chunks), {"content-type": f"multipart/form-data; boundary={boundary}"}
+    )
 
 
 def delete_script(request: Request, account_id: str, script_name: str) -> Response:
@@ -166,23 +190,26 @@ def delete_script(request: Request, account_id: str, script_name: str) -> Respon
 def get_settings(request: Request, account_id: str, script_name: str) -> Response:
     """GET .../scripts/{name}/settings: bindings (plain_text values shown, secrets never)."""
     script = request.state.script(account_id, script_name)
-    return ok({
-        "bindings": script.public_bindings(),
-        "compatibility_date": script.compatibility_date,
-        "compatibility_flags": list(script.compatibility_flags),
-        "logpush": False,
-        "tags": [],
-        "tail_consumers": [],
-        "usage_model": script.usage_model,
-        "observability": {"enabled": False},
-    })
+    return ok(
+        {
+            "bindings": script.public_bindings(),
+            "compatibility_date": script.compatibility_date,
+            "compatibility_flags": list(script.compatibility_flags),
+            "logpush": False,
+            "tags": [],
+            "tail_consumers": [],
+            "usage_model": script.usage_model,
+            "observability": {"enabled": False},
+        }
+    )
 
 
 def get_script_settings(request: Request, account_id: str, script_name: str) -> Response:
     """GET .../scripts/{name}/script-settings (``client.workers.scripts.settings.get``)."""
     request.state.script(account_id, script_name)
-    return ok({"logpush": False, "tags": [], "tail_consumers": [],
-               "observability": {"enabled": False}})
+    return ok(
+        {"logpush": False, "tags": [], "tail_consumers": [], "observability": {"enabled": False}}
+    )
 
 
 def get_service(request: Request, account_id: str, script_name: str) -> Response:
@@ -191,10 +218,21 @@ def get_service(request: Request, account_id: str, script_name: str) -> Response
     script = request.state.find_script(account_id, script_name)
     if script is None:
         raise ApiError(404, 10090, "This Worker does not exist on your account.")
-    env = {"environment": "production", "created_on": script.created_on,
-           "modified_on": script.modified_on, "script": script.to_api()}
-    return ok({"id": script.name, "default_environment": env, "environments": [env],
-               "created_on": script.created_on, "modified_on": script.modified_on})
+    env = {
+        "environment": "production",
+        "created_on": script.created_on,
+        "modified_on": script.modified_on,
+        "script": script.to_api(),
+    }
+    return ok(
+        {
+            "id": script.name,
+            "default_environment": env,
+            "environments": [env],
+            "created_on": script.created_on,
+            "modified_on": script.modified_on,
+        }
+    )
 
 
 def _deployment(script: Script) -> dict[str, Any]:
@@ -226,6 +264,10 @@ ROUTES = [
     Route("POST", _S + "/deployments", create_deployment, WORKERS_SCRIPTS_EDIT, mutates=True),
     Route("POST", _S + "/versions", upload_version, WORKERS_SCRIPTS_EDIT, mutates=True),
     Route("PATCH", _S + "/script-settings", patch_script_settings, WORKERS_SCRIPTS_EDIT),
-    Route("GET", "/accounts/{account_id}/workers/services/{script_name}", get_service,
-          WORKERS_SCRIPTS_READ),
+    Route(
+        "GET",
+        "/accounts/{account_id}/workers/services/{script_name}",
+        get_service,
+        WORKERS_SCRIPTS_READ,
+    ),
 ]

@@ -15,9 +15,7 @@ WORKERS_KV_READ = "workers_kv:read"
 WORKERS_ROUTES_EDIT = "workers_routes:edit"
 WORKERS_ROUTES_READ = "workers_routes:read"
 ZONE_READ = "zone:read"
-ALL_PERMISSIONS = frozenset(
-    {WORKERS_SCRIPTS_EDIT, WORKERS_KV_EDIT, WORKERS_ROUTES_EDIT, ZONE_READ}
-)
+ALL_PERMISSIONS = frozenset({WORKERS_SCRIPTS_EDIT, WORKERS_KV_EDIT, WORKERS_ROUTES_EDIT, ZONE_READ})
 
 
 def now_iso() -> str:
@@ -157,9 +155,7 @@ class Script:
         """As the script list and upload responses describe a script."""
         return {
             "id": self.name,
-            "tag": hashlib.md5(
-                f"{self.account_id}/{self.name}".encode()
-            ).hexdigest(),
+            "tag": hashlib.md5(f"{self.account_id}/{self.name}".encode()).hexdigest(),
             "etag": self.etag,
             "handlers": ["fetch"],
             "has_modules": True,

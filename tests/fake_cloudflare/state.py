@@ -57,9 +57,7 @@ def default_seed() -> Seed:
             Account(OTHER_ACCOUNT_ID, "Someone Else's Fake Account"),
         ],
         zones=[Zone(ZONE_ID, ZONE_NAME, ACCOUNT_ID)],
-        tokens=[
-            Token(TOKEN, "fake-token-id-full", set(ALL_PERMISSIONS), account_ids=[ACCOUNT_ID])
-        ],
+        tokens=[Token(TOKEN, "fake-token-id-full", set(ALL_PERMISSIONS), account_ids=[ACCOUNT_ID])],
         workers_subdomains={ACCOUNT_ID: WORKERS_SUBDOMAIN},
     )
 
@@ -179,8 +177,11 @@ class FakeState:
         """The zone, or a 404 like Cloudflare's for an unknown zone id."""
         zone = self.zones.get(zone_id)
         if zone is None:
-            raise ApiError(404, 7003, f"Could not route to /zones/{zone_id}, perhaps your object "
-                           "identifier is invalid?")
+            raise ApiError(
+                404,
+                7003,
+                f"Could not route to /zones/{zone_id}, perhaps your object identifier is invalid?",
+            )
         return zone
 
     def zone_for_hostname(self, hostname: str, zones: Iterable[Zone]) -> Zone | None:
@@ -194,13 +195,23 @@ class FakeState:
         with self.lock:
             data = {
                 name: _encode(getattr(self, name))
-                for name in ("accounts", "zones", "tokens", "workers_subdomains",
-                             "scripts", "domains", "routes", "staged_versions")
+                for name in (
+                    "accounts",
+                    "zones",
+                    "tokens",
+                    "workers_subdomains",
+                    "scripts",
+                    "domains",
+                    "routes",
+                    "staged_versions",
+                )
             }
-            data["kv_namespaces"] = _encode({
-                ns_id: dataclasses.replace(ns, entries=self.kv.entries(ns))
-                for ns_id, ns in self.kv_namespaces.items()
-            })
+            data["kv_namespaces"] = _encode(
+                {
+                    ns_id: dataclasses.replace(ns, entries=self.kv.entries(ns))
+                    for ns_id, ns in self.kv_namespaces.items()
+                }
+            )
         return json.dumps(data, indent=1, sort_keys=True)
 
     def save(self, path: Path) -> None:

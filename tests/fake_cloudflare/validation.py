@@ -19,9 +19,17 @@ BINDING_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 BINDING_TYPES = ("kv_namespace", "plain_text", "secret_text")
 PYTHON_TYPE = "text/x-python"
 MODULE_TYPES = (
-    "application/javascript+module", "text/javascript+module", "application/javascript",
-    "text/javascript", PYTHON_TYPE, "text/x-python-requirement", "application/wasm",
-    "text/plain", "application/octet-stream", "application/source-map", "application/json",
+    "application/javascript+module",
+    "text/javascript+module",
+    "application/javascript",
+    "text/javascript",
+    PYTHON_TYPE,
+    "text/x-python-requirement",
+    "application/wasm",
+    "text/plain",
+    "application/octet-stream",
+    "application/source-map",
+    "application/json",
 )
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 
@@ -38,7 +46,9 @@ def check_script_name(name: str) -> None:
     if not SCRIPT_NAME.match(name):
         raise invalid(
             f"Invalid Worker name '{name}': use lower-case letters, digits, dashes and "
-            "underscores, starting and ending with a letter or digit", 10016)
+            "underscores, starting and ending with a letter or digit",
+            10016,
+        )
 
 
 def check_secret_name(name: Any) -> str:
@@ -89,11 +99,15 @@ def _modules(parts: list[Part]) -> list[Module]:
             raise invalid(f"Invalid module name '{name}'", 10021)
         content_type = (part.content_type or "").split(";")[0].strip().lower()
         if content_type not in MODULE_TYPES:
-            raise invalid(f"Module '{name}' has unsupported Content-Type "
-                          f"'{part.content_type}'", 10021)
+            raise invalid(
+                f"Module '{name}' has unsupported Content-Type '{part.content_type}'", 10021
+            )
         if name.endswith(".py") and content_type != PYTHON_TYPE:
-            raise invalid(f"Python module '{name}' must be uploaded with Content-Type "
-                          f"{PYTHON_TYPE}, not '{part.content_type}'", 10021)
+            raise invalid(
+                f"Python module '{name}' must be uploaded with Content-Type "
+                f"{PYTHON_TYPE}, not '{part.content_type}'",
+                10021,
+            )
         if any(m.name == name for m in modules):
             raise invalid(f"Module '{name}' is uploaded twice", 10021)
         modules.append(Module(name, content_type, part.content))
@@ -103,23 +117,26 @@ def _modules(parts: list[Part]) -> list[Module]:
 def _compatibility(metadata: dict[str, Any], today: date) -> tuple[str, list[str]]:
     compat_date = metadata.get("compatibility_date")
     if not isinstance(compat_date, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", compat_date):
-        raise invalid(f"compatibility_date must be a date like 2026-03-01, got "
-                      f"{compat_date!r}", 10021)
+        raise invalid(
+            f"compatibility_date must be a date like 2026-03-01, got {compat_date!r}", 10021
+        )
     try:
         parsed = date.fromisoformat(compat_date)
     except ValueError:
         raise invalid(f"compatibility_date {compat_date!r} is not a valid date") from None
     if parsed > today:
-        raise invalid(f"Can't set compatibility date in the future: {compat_date} "
-                      f"(today is {today.isoformat()})", 10021)
+        raise invalid(
+            f"Can't set compatibility date in the future: {compat_date} "
+            f"(today is {today.isoformat()})",
+            10021,
+        )
     flags = metadata.get("compatibility_flags", [])
     if not isinstance(flags, list) or not all(isinstance(f, str) for f in flags):
         raise invalid("compatibility_flags must be a list of strings", 10021)
     return compat_date, flags
 
 
-def _bindings(metadata: dict[str, Any], state: FakeState, account_id: str
-              ) -> list[dict[str, Any]]:
+def _bindings(metadata: dict[str, Any], state: FakeState, account_id: str) -> list[dict[str, Any]]:
     bindings = metadata.get("bindings", [])
     if not isinstance(bindings, list):
         raise invalid("bindings must be a list", 10021)
@@ -134,8 +151,11 @@ def _bindings(metadata: dict[str, Any], state: FakeState, account_id: str
         seen.add(name)
         kind = binding.get("type")
         if kind not in BINDING_TYPES:
-            raise invalid(f"Binding '{name}': type {kind!r} is not supported (this fake "
-                          f"knows {', '.join(BINDING_TYPES)})", 10021)
+            raise invalid(
+                f"Binding '{name}': type {kind!r} is not supported (this fake "
+                f"knows {', '.join(BINDING_TYPES)})",
+                10021,
+            )
         if kind == "kv_namespace":
             ns_id = binding.get("namespace_id")
             ns = state.kv_namespaces.get(ns_id) if isinstance(ns_id, str) else None
@@ -150,8 +170,9 @@ def _bindings(metadata: dict[str, Any], state: FakeState, account_id: str
     return out
 
 
-def validate_upload(parts: list[Part], state: FakeState, account_id: str,
-                    today: date | None = None) -> Upload:
+def validate_upload(
+    parts: list[Part], state: FakeState, account_id: str, today: date | None = None
+) -> Upload:
     """Check a multipart Worker upload the way Cloudflare does for Python Workers."""
     today = today or datetime.now(UTC).date()
     if sum(len(p.content) for p in parts) > MAX_UPLOAD_BYTES:
@@ -159,15 +180,19 @@ def validate_upload(parts: list[Part], state: FakeState, account_id: str,
     metadata = _metadata(parts)
     modules = _modules(parts)
     if "body_part" in metadata and "main_module" not in metadata:
-        raise invalid("Service-worker uploads (body_part) are not supported for Python "
-                      "Workers: set main_module", 10021)
+        raise invalid(
+            "Service-worker uploads (body_part) are not supported for Python "
+            "Workers: set main_module",
+            10021,
+        )
     main_module = metadata.get("main_module")
     if not isinstance(main_module, str) or not main_module:
         raise invalid("metadata.main_module is required for module Workers", 10021)
     main = next((m for m in modules if m.name == main_module), None)
     if main is None:
-        raise invalid(f'No such module "{main_module}". main_module must name an uploaded '
-                      "module part.", 10021)
+        raise invalid(
+            f'No such module "{main_module}". main_module must name an uploaded module part.', 10021
+        )
     compat_date, flags = _compatibility(metadata, today)
     if any(m.content_type == PYTHON_TYPE for m in modules) and "python_workers" not in flags:
         raise invalid("Python Workers require the 'python_workers' compatibility flag", 10021)
