@@ -78,11 +78,20 @@ MODULES = [
 ]
 
 
-def upload(client: Cloudflare, fake: FakeCloudflare, name: str = "mcp-front", *,
-           files: list[tuple[str, bytes, str]] | None = None, **meta: Any) -> Any:
-    return client.workers.scripts.update(name, account_id=fake.account_id,
-                                         metadata=metadata(**meta),  # type: ignore[arg-type]
-                                         files=files if files is not None else MODULES)
+def upload(
+    client: Cloudflare,
+    fake: FakeCloudflare,
+    name: str = "mcp-front",
+    *,
+    files: list[tuple[str, bytes, str]] | None = None,
+    **meta: Any,
+) -> Any:
+    return client.workers.scripts.update(
+        name,
+        account_id=fake.account_id,
+        metadata=metadata(**meta),  # type: ignore[arg-type]
+        files=files if files is not None else MODULES,
+    )
 
 
 def error_code(exc: cloudflare.APIStatusError) -> int:
@@ -90,6 +99,7 @@ def error_code(exc: cloudflare.APIStatusError) -> int:
 
 
 # -- tokens, accounts, auth ---------------------------------------------------------------
+
 
 def test_verify_user_token_and_list_accounts(fake: FakeCloudflare, client: Cloudflare) -> None:
     verified = client.user.tokens.verify()
@@ -102,8 +112,9 @@ def test_verify_user_token_and_list_accounts(fake: FakeCloudflare, client: Cloud
 
 def test_account_owned_token_verifies_only_on_the_account_endpoint(fake: FakeCloudflare) -> None:
     fake.add_token("FAKE-account-owned-token", owner="account")
-    account_client = Cloudflare(api_token="FAKE-account-owned-token", base_url=fake.base_url,
-                                max_retries=0)
+    account_client = Cloudflare(
+        api_token="FAKE-account-owned-token", base_url=fake.base_url, max_retries=0
+    )
     with pytest.raises(cloudflare.AuthenticationError) as info:
         account_client.user.tokens.verify()
     assert error_code(info.value) == 1000
@@ -119,8 +130,9 @@ def test_unknown_and_malformed_tokens(fake: FakeCloudflare) -> None:
     with pytest.raises(cloudflare.AuthenticationError) as info:
         bad.kv.namespaces.create(account_id=fake.account_id, title="x")
     assert error_code(info.value) == 10001
-    response = httpx.get(f"{fake.base_url}/accounts",
-                         headers={"Authorization": "Bearer has spaces in it"})
+    response = httpx.get(
+        f"{fake.base_url}/accounts", headers={"Authorization": "Bearer has spaces in it"}
+    )
     assert response.status_code == 400
     assert response.json()["errors"][0]["error_chain"][0]["code"] == 6111
     response = httpx.get(f"{fake.base_url}/accounts")
@@ -129,7 +141,8 @@ def test_unknown_and_malformed_tokens(fake: FakeCloudflare) -> None:
 
 
 def test_global_key_env_vars_take_over_the_token_and_fail(
-        fake: FakeCloudflare, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake: FakeCloudflare, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """DESIGN §4 pitfall: the SDK prefers CLOUDFLARE_EMAIL/CLOUDFLARE_API_KEY over api_token;
     the fake knows no global keys, so a client that does not clear them fails visibly."""
     monkeypatch.setenv("CLOUDFLARE_EMAIL", "someone@example.com")
@@ -146,8 +159,7 @@ def test_global_key_env_vars_take_over_the_token_and_fail(
 @pytest.mark.parametrize("status", ["disabled", "expired"])
 def test_inactive_tokens(fake: FakeCloudflare, status: str) -> None:
     fake.add_token(f"FAKE-{status}-token", status=status)
-    inactive = Cloudflare(api_token=f"FAKE-{status}-token", base_url=fake.base_url,
-                          max_retries=0)
+    inactive = Cloudflare(api_token=f"FAKE-{status}-token", base_url=fake.base_url, max_retries=0)
     verified = inactive.user.tokens.verify()
     assert verified is not None and verified.status == status
     with pytest.raises(cloudflare.AuthenticationError):
@@ -161,8 +173,9 @@ def test_missing_permission_and_foreign_account_are_403(fake: FakeCloudflare) ->
     with pytest.raises(cloudflare.PermissionDeniedError) as info:
         limited.kv.namespaces.create(account_id=fake.account_id, title="oauth")
     assert info.value.status_code == 403
-    assert info.value.response.json()["errors"] == [{"code": 10000,
-                                                     "message": "Authentication error"}]
+    assert info.value.response.json()["errors"] == [
+        {"code": 10000, "message": "Authentication error"}
+    ]
     with pytest.raises(cloudflare.PermissionDeniedError):
         limited.workers.scripts.list(account_id=fake.account_id)
     full = Cloudflare(api_token=fake.token, base_url=fake.base_url, max_retries=0)
@@ -173,22 +186,25 @@ def test_missing_permission_and_foreign_account_are_403(fake: FakeCloudflare) ->
 
 def test_zone_permissions_are_separate(fake: FakeCloudflare) -> None:
     fake.add_token("FAKE-scripts-only", permissions={WORKERS_SCRIPTS_EDIT})
-    scripts_only = Cloudflare(api_token="FAKE-scripts-only", base_url=fake.base_url,
-                              max_retries=0)
+    scripts_only = Cloudflare(api_token="FAKE-scripts-only", base_url=fake.base_url, max_retries=0)
     upload(scripts_only, fake)
     assert list(scripts_only.zones.list(name=fake.zone_name)) == []
     with pytest.raises(cloudflare.PermissionDeniedError):
-        scripts_only.workers.domains.update(account_id=fake.account_id,
-                                            hostname="mcp.example.com", service="mcp-front")
+        scripts_only.workers.domains.update(
+            account_id=fake.account_id, hostname="mcp.example.com", service="mcp-front"
+        )
     with pytest.raises(cloudflare.PermissionDeniedError):
-        scripts_only.workers.routes.create(zone_id=fake.zone_id, pattern="example.com/*",
-                                           script="mcp-front")
+        scripts_only.workers.routes.create(
+            zone_id=fake.zone_id, pattern="example.com/*", script="mcp-front"
+        )
 
 
 # -- KV -----------------------------------------------------------------------------------
 
+
 def test_kv_namespaces_create_list_paginate_duplicate_delete(
-        fake: FakeCloudflare, client: Cloudflare) -> None:
+    fake: FakeCloudflare, client: Cloudflare
+) -> None:
     created = client.kv.namespaces.create(account_id=fake.account_id, title="cfmcp-oauth")
     assert created.title == "cfmcp-oauth" and len(created.id) == 32
     with pytest.raises(cloudflare.BadRequestError) as info:
@@ -199,11 +215,18 @@ def test_kv_namespaces_create_list_paginate_duplicate_delete(
         client.kv.namespaces.create(account_id=fake.account_id, title=f"ns-{i:02d}")
     titles = [ns.title for ns in client.kv.namespaces.list(account_id=fake.account_id)]
     assert len(titles) == 25 and titles[0] == "cfmcp-oauth"
-    page = httpx.get(f"{fake.base_url}/accounts/{fake.account_id}/storage/kv/namespaces",
-                     params={"page": 2, "per_page": 10},
-                     headers={"Authorization": f"Bearer {fake.token}"}).json()
-    assert page["result_info"] == {"page": 2, "per_page": 10, "count": 10, "total_count": 25,
-                                   "total_pages": 3}
+    page = httpx.get(
+        f"{fake.base_url}/accounts/{fake.account_id}/storage/kv/namespaces",
+        params={"page": 2, "per_page": 10},
+        headers={"Authorization": f"Bearer {fake.token}"},
+    ).json()
+    assert page["result_info"] == {
+        "page": 2,
+        "per_page": 10,
+        "count": 10,
+        "total_count": 25,
+        "total_pages": 3,
+    }
     client.kv.namespaces.delete(created.id, account_id=fake.account_id)
     assert fake.kv_namespace_by_title("cfmcp-oauth") is None
     with pytest.raises(cloudflare.NotFoundError):
@@ -214,12 +237,26 @@ def test_kv_keys_values(fake: FakeCloudflare, client: Cloudflare) -> None:
     ns = client.kv.namespaces.create(account_id=fake.account_id, title="oauth").id
     kv = client.kv.namespaces
     for i in range(25):
-        kv.values.update(f"client:{i:02d}", account_id=fake.account_id, namespace_id=ns,
-                         value=json.dumps({"n": i}).encode(), metadata={"n": i})
-    kv.values.update("grant/with slash", account_id=fake.account_id, namespace_id=ns,
-                     value=b"\x00binary\xff", expiration_ttl=3600)
-    names = [k.name for k in kv.keys.list(account_id=fake.account_id, namespace_id=ns,
-                                          prefix="client:", limit=10)]
+        kv.values.update(
+            f"client:{i:02d}",
+            account_id=fake.account_id,
+            namespace_id=ns,
+            value=json.dumps({"n": i}).encode(),
+            metadata={"n": i},
+        )
+    kv.values.update(
+        "grant/with slash",
+        account_id=fake.account_id,
+        namespace_id=ns,
+        value=b"\x00binary\xff",
+        expiration_ttl=3600,
+    )
+    names = [
+        k.name
+        for k in kv.keys.list(
+            account_id=fake.account_id, namespace_id=ns, prefix="client:", limit=10
+        )
+    ]
     assert names == [f"client:{i:02d}" for i in range(25)]  # three cursor pages
     assert fake.calls.count("GET", "*/keys") == 3
     keys = {k.name: k for k in kv.keys.list(account_id=fake.account_id, namespace_id=ns)}
@@ -232,14 +269,17 @@ def test_kv_keys_values(fake: FakeCloudflare, client: Cloudflare) -> None:
         kv.values.get("client:00", account_id=fake.account_id, namespace_id=ns)
     assert error_code(info.value) == 10009
     with pytest.raises(cloudflare.BadRequestError):
-        kv.values.update("short", account_id=fake.account_id, namespace_id=ns, value=b"x",
-                         expiration_ttl=30)
+        kv.values.update(
+            "short", account_id=fake.account_id, namespace_id=ns, value=b"x", expiration_ttl=30
+        )
     with pytest.raises(cloudflare.NotFoundError):
         kv.keys.list(account_id=fake.account_id, namespace_id="0" * 32)
     # a raw (non-multipart) value write, as the REST docs also allow
-    response = httpx.put(f"{fake.base_url}/accounts/{fake.account_id}/storage/kv/namespaces/"
-                         f"{ns}/values/raw", content=b"raw-bytes",
-                         headers={"Authorization": f"Bearer {fake.token}"})
+    response = httpx.put(
+        f"{fake.base_url}/accounts/{fake.account_id}/storage/kv/namespaces/{ns}/values/raw",
+        content=b"raw-bytes",
+        headers={"Authorization": f"Bearer {fake.token}"},
+    )
     assert response.status_code == 200
     assert fake.kv_entries(ns)["raw"].value == b"raw-bytes"
     assert fake.calls[-1].body == {"size": 9}
@@ -247,14 +287,20 @@ def test_kv_keys_values(fake: FakeCloudflare, client: Cloudflare) -> None:
 
 # -- scripts --------------------------------------------------------------------------------
 
-def test_script_upload_exactly_as_the_sdk_sends_it(fake: FakeCloudflare,
-                                                   client: Cloudflare) -> None:
+
+def test_script_upload_exactly_as_the_sdk_sends_it(
+    fake: FakeCloudflare, client: Cloudflare
+) -> None:
     ns = client.kv.namespaces.create(account_id=fake.account_id, title="oauth").id
-    result = upload(client, fake, bindings=[
-        {"type": "plain_text", "name": "CFMCP_BUNDLE_SHA256", "text": "cd" * 32},
-        {"type": "kv_namespace", "name": "OAUTH_KV", "namespace_id": ns},
-        {"type": "secret_text", "name": "SIGNING_KEY", "text": FAKE_SIGNING_KEY},
-    ])
+    result = upload(
+        client,
+        fake,
+        bindings=[
+            {"type": "plain_text", "name": "CFMCP_BUNDLE_SHA256", "text": "cd" * 32},
+            {"type": "kv_namespace", "name": "OAUTH_KV", "namespace_id": ns},
+            {"type": "secret_text", "name": "SIGNING_KEY", "text": FAKE_SIGNING_KEY},
+        ],
+    )
     assert result.id == "mcp-front" and result.startup_time_ms >= 0 and result.etag
     script = fake.script("mcp-front")
     assert script is not None and script.main_module == "entry.py"
@@ -268,23 +314,26 @@ def test_script_upload_exactly_as_the_sdk_sends_it(fake: FakeCloudflare,
     assert FAKE_SIGNING_KEY not in repr(list(fake.calls))
 
     settings = client.workers.scripts.script_and_version_settings.get(
-        "mcp-front", account_id=fake.account_id)
+        "mcp-front", account_id=fake.account_id
+    )
     shown = {b.name: b for b in settings.bindings or []}
     assert shown["CFMCP_BUNDLE_SHA256"].text == "cd" * 32  # type: ignore[union-attr]
     assert shown["OAUTH_KV"].namespace_id == ns  # type: ignore[union-attr]
     assert shown["SIGNING_KEY"].type == "secret_text"
     assert not hasattr(shown["SIGNING_KEY"], "text")
     assert FAKE_SIGNING_KEY not in fake.calls[-1].__repr__()
-    assert client.workers.scripts.settings.get("mcp-front",
-                                               account_id=fake.account_id).logpush is False
-    assert [s.id for s in client.workers.scripts.list(account_id=fake.account_id)] == [
-        "mcp-front"]
+    assert (
+        client.workers.scripts.settings.get("mcp-front", account_id=fake.account_id).logpush
+        is False
+    )
+    assert [s.id for s in client.workers.scripts.list(account_id=fake.account_id)] == ["mcp-front"]
     content = client.workers.scripts.get("mcp-front", account_id=fake.account_id)
     assert "X = 1" in content and 'name="cfmcp_worker/app.py"' in content
     client.workers.scripts.delete("mcp-front", account_id=fake.account_id)
     with pytest.raises(cloudflare.NotFoundError) as info:
-        client.workers.scripts.script_and_version_settings.get("mcp-front",
-                                                               account_id=fake.account_id)
+        client.workers.scripts.script_and_version_settings.get(
+            "mcp-front", account_id=fake.account_id
+        )
     assert error_code(info.value) == 10007
     assert not fake.unexpected_calls()
 
@@ -298,37 +347,81 @@ def _tomorrow() -> str:
     [
         ("mcp-front", {"main_module": "main.py"}, None, 10021, 'No such module "main.py"'),
         ("mcp-front", {"main_module": None}, None, 10021, "main_module is required"),
-        ("mcp-front", {}, [("entry.py", b"x", "application/javascript+module")], 10021,
-         "text/x-python"),
+        (
+            "mcp-front",
+            {},
+            [("entry.py", b"x", "application/javascript+module")],
+            10021,
+            "text/x-python",
+        ),
         ("mcp-front", {}, [("entry.py", b"x", "text/html")], 10021, "unsupported Content-Type"),
         ("mcp-front", {"compatibility_flags": []}, None, 10021, "python_workers"),
         ("mcp-front", {"compatibility_date": "2026-3-1"}, None, 10021, "compatibility_date"),
         ("mcp-front", {"compatibility_date": "2026-02-30"}, None, 10021, "not a valid date"),
         ("mcp-front", {"compatibility_date": "FUTURE"}, None, 10021, "in the future"),
-        ("mcp-front", {"bindings": [{"type": "kv_namespace", "name": "OAUTH_KV",
-                                     "namespace_id": "f" * 32}]}, None, 10041, "not valid"),
-        ("mcp-front", {"bindings": [{"type": "r2_bucket", "name": "B", "bucket_name": "b"}]},
-         None, 10021, "not supported"),
-        ("mcp-front", {"bindings": [{"type": "plain_text", "name": "A", "text": "1"},
-                                    {"type": "plain_text", "name": "A", "text": "2"}]},
-         None, 10021, "more than once"),
-        ("mcp-front", {"bindings": [{"type": "plain_text", "name": "A"}]}, None, 10021,
-         "string 'text'"),
+        (
+            "mcp-front",
+            {"bindings": [{"type": "kv_namespace", "name": "OAUTH_KV", "namespace_id": "f" * 32}]},
+            None,
+            10041,
+            "not valid",
+        ),
+        (
+            "mcp-front",
+            {"bindings": [{"type": "r2_bucket", "name": "B", "bucket_name": "b"}]},
+            None,
+            10021,
+            "not supported",
+        ),
+        (
+            "mcp-front",
+            {
+                "bindings": [
+                    {"type": "plain_text", "name": "A", "text": "1"},
+                    {"type": "plain_text", "name": "A", "text": "2"},
+                ]
+            },
+            None,
+            10021,
+            "more than once",
+        ),
+        (
+            "mcp-front",
+            {"bindings": [{"type": "plain_text", "name": "A"}]},
+            None,
+            10021,
+            "string 'text'",
+        ),
         ("mcp-front", {}, [*MODULES, ("../escape.py", b"", PY)], 10021, "Invalid module name"),
-        ("mcp-front", {}, [MODULES[0], MODULES[1], ("cfmcp_worker/app.py", b"def (:", PY)],
-         10021, "Uncaught SyntaxError"),
-        ("mcp-front", {}, [MODULES[0], MODULES[1],
-                           ("cfmcp_worker/app.py", b"import httpx\nX = 1\n", PY)],
-         10021, "No module named 'httpx'"),
+        (
+            "mcp-front",
+            {},
+            [MODULES[0], MODULES[1], ("cfmcp_worker/app.py", b"def (:", PY)],
+            10021,
+            "Uncaught SyntaxError",
+        ),
+        (
+            "mcp-front",
+            {},
+            [MODULES[0], MODULES[1], ("cfmcp_worker/app.py", b"import httpx\nX = 1\n", PY)],
+            10021,
+            "No module named 'httpx'",
+        ),
         ("mcp-front", {}, MODULES[1:], 10021, 'No such module "entry.py"'),
         ("Upper-Case", {}, None, 10016, "Invalid Worker name"),
         ("ends-with-dash-", {}, None, 10016, "Invalid Worker name"),
         ("x" * 64, {}, None, 10016, "too long"),
     ],
 )
-def test_upload_validation(fake: FakeCloudflare, client: Cloudflare, name: str,
-                           meta: dict[str, Any], files: list | None, code: int,
-                           fragment: str) -> None:
+def test_upload_validation(
+    fake: FakeCloudflare,
+    client: Cloudflare,
+    name: str,
+    meta: dict[str, Any],
+    files: list | None,
+    code: int,
+    fragment: str,
+) -> None:
     if meta.get("compatibility_date") == "FUTURE":
         meta = {**meta, "compatibility_date": _tomorrow()}
     with pytest.raises(cloudflare.BadRequestError) as info:
@@ -339,7 +432,8 @@ def test_upload_validation(fake: FakeCloudflare, client: Cloudflare, name: str,
 
 
 def test_upload_accepts_the_longest_legal_name_and_todays_date(
-        fake: FakeCloudflare, client: Cloudflare) -> None:
+    fake: FakeCloudflare, client: Cloudflare
+) -> None:
     name = "a" + "-_0" * 20 + "z"
     assert len(name) == 62
     upload(client, fake, name + "9", compatibility_date=datetime.now(UTC).date().isoformat())
@@ -357,17 +451,21 @@ def test_upload_needs_multipart_and_metadata(fake: FakeCloudflare) -> None:
 
 
 def test_keep_bindings_keeps_secrets_and_each_secret_change_is_a_version(
-        fake: FakeCloudflare, client: Cloudflare) -> None:
+    fake: FakeCloudflare, client: Cloudflare
+) -> None:
     upload(client, fake)
     secrets = client.workers.scripts.secrets
     for name, text in (("UPSTREAM_TOKEN", FAKE_PAT), ("AUTH_PIN", FAKE_PIN)):
-        created = secrets.update("mcp-front", account_id=fake.account_id, name=name, text=text,
-                                 type="secret_text")
+        created = secrets.update(
+            "mcp-front", account_id=fake.account_id, name=name, text=text, type="secret_text"
+        )
         assert created is not None and created.name == name
     script = fake.script("mcp-front")
     assert script is not None and len(script.versions) == 3
     assert sorted(s.name for s in secrets.list("mcp-front", account_id=fake.account_id)) == [
-        "AUTH_PIN", "UPSTREAM_TOKEN"]
+        "AUTH_PIN",
+        "UPSTREAM_TOKEN",
+    ]
     got = secrets.get("AUTH_PIN", account_id=fake.account_id, script_name="mcp-front")
     assert got is not None and got.name == "AUTH_PIN" and not hasattr(got, "text")
 
@@ -376,15 +474,21 @@ def test_keep_bindings_keeps_secrets_and_each_secret_change_is_a_version(
     upload(client, fake)  # no keep_bindings: Cloudflare drops bindings not sent again
     assert fake.secret_names("mcp-front") == []
 
-    secrets.update("mcp-front", account_id=fake.account_id, name="AUTH_PIN", text=FAKE_PIN,
-                   type="secret_text")
+    secrets.update(
+        "mcp-front", account_id=fake.account_id, name="AUTH_PIN", text=FAKE_PIN, type="secret_text"
+    )
     secrets.delete("AUTH_PIN", account_id=fake.account_id, script_name="mcp-front")
     assert fake.secret_names("mcp-front") == []
     with pytest.raises(cloudflare.NotFoundError):
         secrets.delete("AUTH_PIN", account_id=fake.account_id, script_name="mcp-front")
     with pytest.raises(cloudflare.NotFoundError) as info:
-        secrets.update("no-such-worker", account_id=fake.account_id, name="AUTH_PIN",
-                       text=FAKE_PIN, type="secret_text")
+        secrets.update(
+            "no-such-worker",
+            account_id=fake.account_id,
+            name="AUTH_PIN",
+            text=FAKE_PIN,
+            type="secret_text",
+        )
     assert error_code(info.value) == 10007
     for call in fake.calls.find("PUT", "*/secrets"):
         assert call.body["text"] == REDACTED
@@ -393,23 +497,28 @@ def test_keep_bindings_keeps_secrets_and_each_secret_change_is_a_version(
 
 
 def test_workers_dev_subdomain(fake: FakeCloudflare, client: Cloudflare) -> None:
-    assert client.workers.subdomains.get(account_id=fake.account_id).subdomain == \
-        "fake-subdomain"
+    assert client.workers.subdomains.get(account_id=fake.account_id).subdomain == "fake-subdomain"
     upload(client, fake)
-    assert client.workers.scripts.subdomain.get(
-        "mcp-front", account_id=fake.account_id).enabled is False
-    enabled = client.workers.scripts.subdomain.create("mcp-front", account_id=fake.account_id,
-                                                      enabled=True)
+    assert (
+        client.workers.scripts.subdomain.get("mcp-front", account_id=fake.account_id).enabled
+        is False
+    )
+    enabled = client.workers.scripts.subdomain.create(
+        "mcp-front", account_id=fake.account_id, enabled=True
+    )
     assert enabled.enabled is True
     assert fake.script("mcp-front").subdomain_enabled  # type: ignore[union-attr]
     with pytest.raises(cloudflare.NotFoundError):
-        client.workers.scripts.subdomain.create("absent", account_id=fake.account_id,
-                                                enabled=True)
+        client.workers.scripts.subdomain.create("absent", account_id=fake.account_id, enabled=True)
 
 
 def test_account_without_workers_subdomain() -> None:
-    seed = Seed(accounts=[Account("acc-no-sub", "Fake")], zones=[],
-                tokens=[Token("FAKE-token-no-sub", "t1")], workers_subdomains={})
+    seed = Seed(
+        accounts=[Account("acc-no-sub", "Fake")],
+        zones=[],
+        tokens=[Token("FAKE-token-no-sub", "t1")],
+        workers_subdomains={},
+    )
     with FakeCloudflare(seed=seed) as fake:
         assert (fake.account_id, fake.token) == ("acc-no-sub", "FAKE-token-no-sub")
         client = Cloudflare(api_token=fake.token, base_url=fake.base_url, max_retries=0)
@@ -421,33 +530,55 @@ def test_account_without_workers_subdomain() -> None:
 
 def test_custom_domains(fake: FakeCloudflare, client: Cloudflare) -> None:
     with pytest.raises(cloudflare.NotFoundError):
-        client.workers.domains.update(account_id=fake.account_id, hostname="mcp.example.com",
-                                      service="mcp-front", zone_id=fake.zone_id)
+        client.workers.domains.update(
+            account_id=fake.account_id,
+            hostname="mcp.example.com",
+            service="mcp-front",
+            zone_id=fake.zone_id,
+        )
     upload(client, fake)
     upload(client, fake, "other-worker")
-    domain = client.workers.domains.update(account_id=fake.account_id,
-                                           hostname="mcp.example.com", service="mcp-front",
-                                           zone_id=fake.zone_id)
+    domain = client.workers.domains.update(
+        account_id=fake.account_id,
+        hostname="mcp.example.com",
+        service="mcp-front",
+        zone_id=fake.zone_id,
+    )
     assert (domain.zone_name, domain.service, domain.environment) == (
-        "example.com", "mcp-front", "production")
-    again = client.workers.domains.update(account_id=fake.account_id,
-                                          hostname="mcp.example.com", service="mcp-front",
-                                          zone_name="example.com")
+        "example.com",
+        "mcp-front",
+        "production",
+    )
+    again = client.workers.domains.update(
+        account_id=fake.account_id,
+        hostname="mcp.example.com",
+        service="mcp-front",
+        zone_name="example.com",
+    )
     assert again.id == domain.id
     with pytest.raises(cloudflare.ConflictError):
-        client.workers.domains.update(account_id=fake.account_id, hostname="mcp.example.com",
-                                      service="other-worker")
+        client.workers.domains.update(
+            account_id=fake.account_id, hostname="mcp.example.com", service="other-worker"
+        )
     with pytest.raises(cloudflare.NotFoundError):
-        client.workers.domains.update(account_id=fake.account_id, hostname="mcp.elsewhere.org",
-                                      service="mcp-front")
+        client.workers.domains.update(
+            account_id=fake.account_id, hostname="mcp.elsewhere.org", service="mcp-front"
+        )
     with pytest.raises(cloudflare.BadRequestError):
-        client.workers.domains.update(account_id=fake.account_id, hostname="mcp.elsewhere.org",
-                                      service="mcp-front", zone_id=fake.zone_id)
-    listed = list(client.workers.domains.list(account_id=fake.account_id,
-                                              hostname="mcp.example.com"))
+        client.workers.domains.update(
+            account_id=fake.account_id,
+            hostname="mcp.elsewhere.org",
+            service="mcp-front",
+            zone_id=fake.zone_id,
+        )
+    listed = list(
+        client.workers.domains.list(account_id=fake.account_id, hostname="mcp.example.com")
+    )
     assert [d.id for d in listed] == [domain.id]
-    assert client.workers.domains.get(domain.id, account_id=fake.account_id).hostname == \
-        "mcp.example.com"
+    assert (
+        client.workers.domains.get(domain.id, account_id=fake.account_id).hostname
+        == "mcp.example.com"
+    )
     client.workers.domains.delete(domain.id, account_id=fake.account_id)
     assert list(client.workers.domains.list(account_id=fake.account_id)) == []
 
@@ -458,18 +589,22 @@ def test_zones_and_routes(fake: FakeCloudflare, client: Cloudflare) -> None:
     assert list(client.zones.list(name="mcp.example.com")) == []
     assert [z.name for z in client.zones.list(name="contains:ample")] == ["example.com"]
     with pytest.raises(cloudflare.NotFoundError):
-        client.workers.routes.create(zone_id=fake.zone_id, pattern="api.example.com/mcp*",
-                                     script="mcp-front")
+        client.workers.routes.create(
+            zone_id=fake.zone_id, pattern="api.example.com/mcp*", script="mcp-front"
+        )
     upload(client, fake)
-    route = client.workers.routes.create(zone_id=fake.zone_id, pattern="api.example.com/mcp*",
-                                         script="mcp-front")
+    route = client.workers.routes.create(
+        zone_id=fake.zone_id, pattern="api.example.com/mcp*", script="mcp-front"
+    )
     assert route.script == "mcp-front"
     with pytest.raises(cloudflare.ConflictError):
-        client.workers.routes.create(zone_id=fake.zone_id, pattern="api.example.com/mcp*",
-                                     script="mcp-front")
+        client.workers.routes.create(
+            zone_id=fake.zone_id, pattern="api.example.com/mcp*", script="mcp-front"
+        )
     with pytest.raises(cloudflare.BadRequestError):
-        client.workers.routes.create(zone_id=fake.zone_id, pattern="api.other.org/*",
-                                     script="mcp-front")
+        client.workers.routes.create(
+            zone_id=fake.zone_id, pattern="api.other.org/*", script="mcp-front"
+        )
     assert [r.id for r in client.workers.routes.list(zone_id=fake.zone_id)] == [route.id]
     client.workers.routes.delete(route.id, zone_id=fake.zone_id)
     assert list(client.workers.routes.list(zone_id=fake.zone_id)) == []
@@ -477,19 +612,20 @@ def test_zones_and_routes(fake: FakeCloudflare, client: Cloudflare) -> None:
         client.workers.routes.list(zone_id="f" * 32)
 
 
-def test_unknown_endpoint_is_a_404_and_recorded(fake: FakeCloudflare, client: Cloudflare
-                                                ) -> None:
+def test_unknown_endpoint_is_a_404_and_recorded(fake: FakeCloudflare, client: Cloudflare) -> None:
     with pytest.raises(cloudflare.NotFoundError):
         client.workers.scripts.versions.list("mcp-front", account_id=fake.account_id)
     unexpected = fake.unexpected_calls()
     assert [(c.method, c.path) for c in unexpected] == [
-        ("GET", f"/accounts/{fake.account_id}/workers/scripts/mcp-front/versions")]
+        ("GET", f"/accounts/{fake.account_id}/workers/scripts/mcp-front/versions")
+    ]
     response = httpx.get(f"{fake.origin}/not-the-api")
     assert response.status_code == 404 and response.json()["success"] is False
     assert len(fake.unexpected_calls()) == 2
 
 
 # -- faults, latency, concurrency, persistence ---------------------------------------------
+
 
 def test_fault_5xx_at_the_nth_call_and_sdk_retry(fake: FakeCloudflare) -> None:
     no_retry = Cloudflare(api_token=fake.token, base_url=fake.base_url, max_retries=0)
@@ -523,8 +659,7 @@ def test_fault_429_with_retry_after(fake: FakeCloudflare) -> None:
 
 
 def test_fault_timeout_and_drop(fake: FakeCloudflare) -> None:
-    client = Cloudflare(api_token=fake.token, base_url=fake.base_url, max_retries=0,
-                        timeout=0.3)
+    client = Cloudflare(api_token=fake.token, base_url=fake.base_url, max_retries=0, timeout=0.3)
     fake.inject_fault("PUT", "/accounts/*/workers/scripts/*", kind="timeout", delay=1.0)
     with pytest.raises(cloudflare.APITimeoutError):
         upload(client, fake)
@@ -573,19 +708,32 @@ def test_state_persists_across_restarts(tmp_path: Path) -> None:
     with FakeCloudflare(state_path=path) as fake:
         client = Cloudflare(api_token=fake.token, base_url=fake.base_url, max_retries=0)
         ns = client.kv.namespaces.create(account_id=fake.account_id, title="oauth").id
-        client.kv.namespaces.values.update("k", account_id=fake.account_id, namespace_id=ns,
-                                           value=b"\x01\x02")
-        upload(client, fake, bindings=[{"type": "kv_namespace", "name": "OAUTH_KV",
-                                        "namespace_id": ns}])
-        client.workers.scripts.secrets.update("mcp-front", account_id=fake.account_id,
-                                              name="AUTH_PIN", text=FAKE_PIN,
-                                              type="secret_text")
+        client.kv.namespaces.values.update(
+            "k", account_id=fake.account_id, namespace_id=ns, value=b"\x01\x02"
+        )
+        upload(
+            client,
+            fake,
+            bindings=[{"type": "kv_namespace", "name": "OAUTH_KV", "namespace_id": ns}],
+        )
+        client.workers.scripts.secrets.update(
+            "mcp-front",
+            account_id=fake.account_id,
+            name="AUTH_PIN",
+            text=FAKE_PIN,
+            type="secret_text",
+        )
     with FakeCloudflare(state_path=path) as again:
         client = Cloudflare(api_token=again.token, base_url=again.base_url, max_retries=0)
         assert [n.title for n in client.kv.namespaces.list(account_id=again.account_id)] == [
-            "oauth"]
-        assert client.kv.namespaces.values.get("k", account_id=again.account_id,
-                                               namespace_id=ns).read() == b"\x01\x02"
+            "oauth"
+        ]
+        assert (
+            client.kv.namespaces.values.get(
+                "k", account_id=again.account_id, namespace_id=ns
+            ).read()
+            == b"\x01\x02"
+        )
         script = again.script("mcp-front")
         assert script is not None and script.modules[2].content == b"import json\r\nX = 1\r\n"
         assert again.secret_names("mcp-front") == ["AUTH_PIN"]
@@ -593,6 +741,7 @@ def test_state_persists_across_restarts(tmp_path: Path) -> None:
 
 
 # -- wrangler's recorded requests -----------------------------------------------------------
+
 
 def _replay_seed() -> Seed:
     return Seed(
@@ -612,8 +761,11 @@ def _replay(fake: FakeCloudflare, recording: str) -> list[httpx.Response]:
             headers = {k: v.replace("<boundary>", boundary) for k, v in item["headers"].items()}
             headers["authorization"] = "Bearer FAKE-wrangler-token"
             body = item["body"].replace("<boundary>", boundary).encode()
-            responses.append(http.request(item["method"], item["path"].lstrip("/"),
-                                          content=body, headers=headers))
+            responses.append(
+                http.request(
+                    item["method"], item["path"].lstrip("/"), content=body, headers=headers
+                )
+            )
     return responses
 
 
@@ -634,8 +786,10 @@ def test_wrangler_deploy_workers_dev_replay(replay_fake: FakeCloudflare) -> None
     assert not replay_fake.unexpected_calls()
     script = replay_fake.state.find_script("acc1", "cf-oauth-mcp-proxy")
     assert script is not None and script.subdomain_enabled
-    assert [(m.name, m.content_type) for m in script.modules] == [("entry.py", PY),
-                                                                  ("helper.py", PY)]
+    assert [(m.name, m.content_type) for m in script.modules] == [
+        ("entry.py", PY),
+        ("helper.py", PY),
+    ]
     assert script.modules[1].content == b"X = 1\n"
     assert {b["name"]: b for b in script.bindings}["OAUTH_KV"]["namespace_id"] == "kv123"
     # A second deploy finds the Worker through wrangler's existence checks.
@@ -643,8 +797,7 @@ def test_wrangler_deploy_workers_dev_replay(replay_fake: FakeCloudflare) -> None
     assert [r.status_code for r in again] == [200] * 7
 
 
-def test_wrangler_custom_domain_route_kv_and_secrets_replay(replay_fake: FakeCloudflare
-                                                            ) -> None:
+def test_wrangler_custom_domain_route_kv_and_secrets_replay(replay_fake: FakeCloudflare) -> None:
     responses = _replay(replay_fake, "wrangler-4.60-deploy-python-custom-domain-and-route.json")
     codes = [r.status_code for r in responses]
     assert codes == [404, 404, 404, 200, 200, 200, 200, 200, 200, 200, 200], codes
@@ -652,9 +805,11 @@ def test_wrangler_custom_domain_route_kv_and_secrets_replay(replay_fake: FakeClo
     assert [z["id"] for z in responses[7].json()["result"]] == ["zone1"]
     state = replay_fake.state
     assert [(r.pattern, r.script) for r in state.routes.values()] == [
-        ("api.example.com/mcp*", "cf-oauth-mcp-proxy")]
+        ("api.example.com/mcp*", "cf-oauth-mcp-proxy")
+    ]
     assert [(d.hostname, d.service, d.zone_id) for d in state.domains.values()] == [
-        ("mcp.example.com", "cf-oauth-mcp-proxy", "zone1")]
+        ("mcp.example.com", "cf-oauth-mcp-proxy", "zone1")
+    ]
     responses = _replay(replay_fake, "wrangler-4.60-kv-and-secrets.json")
     assert [r.status_code for r in responses] == [200, 200, 200]
     assert responses[2].json()["result"] == [{"name": "AUTH_PIN", "type": "secret_text"}]
@@ -665,6 +820,7 @@ def test_wrangler_custom_domain_route_kv_and_secrets_replay(replay_fake: FakeClo
 
 
 # -- running what was uploaded ----------------------------------------------------------------
+
 
 def _bundle(scopes: list[str]) -> Any:
     from cfmcp.config import ProjectConfig
@@ -682,10 +838,14 @@ def _upload_bundle(client: Cloudflare, fake: FakeCloudflare, bundle: Any, **meta
 
 
 def _put_secrets(client: Cloudflare, fake: FakeCloudflare) -> None:
-    for name, text in (("UPSTREAM_TOKEN", FAKE_PAT), ("AUTH_PIN", FAKE_PIN),
-                       ("SIGNING_KEY", FAKE_SIGNING_KEY)):
-        client.workers.scripts.secrets.update("mcp-front", account_id=fake.account_id,
-                                              name=name, text=text, type="secret_text")
+    for name, text in (
+        ("UPSTREAM_TOKEN", FAKE_PAT),
+        ("AUTH_PIN", FAKE_PIN),
+        ("SIGNING_KEY", FAKE_SIGNING_KEY),
+    ):
+        client.workers.scripts.secrets.update(
+            "mcp-front", account_id=fake.account_id, name=name, text=text, type="secret_text"
+        )
 
 
 @pytest.fixture
@@ -694,7 +854,8 @@ def worker_fake(fake_cloudflare_workers: FakeCloudflare) -> FakeCloudflare:  # n
 
 
 def test_uploaded_bundle_is_served_at_a_stable_origin(
-        worker_fake: FakeCloudflare, monkeypatch: pytest.MonkeyPatch) -> None:
+    worker_fake: FakeCloudflare, monkeypatch: pytest.MonkeyPatch
+) -> None:
     fake = worker_fake
     monkeypatch.setenv("FAKE_UNRELATED_TEST_SECRET", "must-not-reach-the-worker")
     client = Cloudflare(api_token=fake.token, base_url=fake.base_url, max_retries=0)
@@ -724,8 +885,9 @@ def test_uploaded_bundle_is_served_at_a_stable_origin(
 
     # A bundle that cannot start is rejected like a Worker failing at startup; the previous
     # version keeps serving.
-    broken = [(n, d, PY) for n, d in _bundle(["mcp"]).modules.items()
-              if n != "cfmcp_worker/settings.py"]
+    broken = [
+        (n, d, PY) for n, d in _bundle(["mcp"]).modules.items() if n != "cfmcp_worker/settings.py"
+    ]
     with pytest.raises(cloudflare.BadRequestError) as info:
         upload(client, fake, "mcp-front", files=broken, keep_bindings=["secret_text"])
     assert error_code(info.value) == 10021
@@ -737,21 +899,27 @@ def test_uploaded_bundle_is_served_at_a_stable_origin(
 
 # -- real wrangler (when installed) ---------------------------------------------------------
 
+
 def _wrangler() -> str | None:
     """wrangler 4.x from $CFMCP_TEST_WRANGLER, tests/node, benchmarks/node or PATH."""
     import os
     import shutil
 
     root = Path(__file__).resolve().parents[1]
-    candidates = [os.environ.get("CFMCP_TEST_WRANGLER", ""),
-                  *(str(root / d / "node" / "node_modules" / ".bin" / "wrangler")
-                    for d in ("tests", "benchmarks")),
-                  shutil.which("wrangler") or ""]
+    candidates = [
+        os.environ.get("CFMCP_TEST_WRANGLER", ""),
+        *(
+            str(root / d / "node" / "node_modules" / ".bin" / "wrangler")
+            for d in ("tests", "benchmarks")
+        ),
+        shutil.which("wrangler") or "",
+    ]
     return next((c for c in candidates if c and Path(c).is_file()), None)
 
 
-def test_real_wrangler_deploys_redeploys_and_sets_secrets(replay_fake: FakeCloudflare,
-                                                          tmp_path: Path) -> None:
+def test_real_wrangler_deploys_redeploys_and_sets_secrets(
+    replay_fake: FakeCloudflare, tmp_path: Path
+) -> None:
     import shutil
     import subprocess
 
@@ -762,13 +930,25 @@ def test_real_wrangler_deploys_redeploys_and_sets_secrets(replay_fake: FakeCloud
     shutil.copytree(REFERENCE / "wrangler-4.60-project", project)
     for path in project.rglob("*"):
         path.chmod(0o755 if path.is_dir() else 0o644)
-    env = {"PATH": str(Path(shutil.which("node") or "/usr/bin/node").parent) + ":/usr/bin:/bin",
-           "HOME": str(tmp_path / "home"), "CI": "1", "WRANGLER_SEND_METRICS": "false",
-           "CLOUDFLARE_API_BASE_URL": replay_fake.base_url,
-           "CLOUDFLARE_API_TOKEN": "FAKE-wrangler-token", "CLOUDFLARE_ACCOUNT_ID": "acc1"}
+    env = {
+        "PATH": str(Path(shutil.which("node") or "/usr/bin/node").parent) + ":/usr/bin:/bin",
+        "HOME": str(tmp_path / "home"),
+        "CI": "1",
+        "WRANGLER_SEND_METRICS": "false",
+        "CLOUDFLARE_API_BASE_URL": replay_fake.base_url,
+        "CLOUDFLARE_API_TOKEN": "FAKE-wrangler-token",
+        "CLOUDFLARE_ACCOUNT_ID": "acc1",
+    }
     for args in (["deploy"], ["deploy"], ["secret", "put", "AUTH_PIN"]):
-        done = subprocess.run([wrangler, *args], cwd=project, env=env, input="FAKE-PIN-42\n",
-                              capture_output=True, text=True, timeout=180)
+        done = subprocess.run(
+            [wrangler, *args],
+            cwd=project,
+            env=env,
+            input="FAKE-PIN-42\n",
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
         assert done.returncode == 0, done.stdout + done.stderr
     assert not replay_fake.unexpected_calls(), replay_fake.calls.summary()
     script = replay_fake.state.find_script("acc1", "cf-oauth-mcp-proxy")
@@ -783,34 +963,62 @@ def test_worker_kv_is_the_api_kv(worker_fake: FakeCloudflare) -> None:
     fake = worker_fake
     client = Cloudflare(api_token=fake.token, base_url=fake.base_url, max_retries=0)
     ns = client.kv.namespaces.create(account_id=fake.account_id, title="cfmcp-oauth").id
-    client.kv.namespaces.values.update("seeded-by-api", account_id=fake.account_id,
-                                       namespace_id=ns, value=b"hello", metadata={"a": 1})
-    _upload_bundle(client, fake, _bundle(["mcp"]), bindings=[
-        {"type": "kv_namespace", "name": "OAUTH_KV", "namespace_id": ns}])
+    client.kv.namespaces.values.update(
+        "seeded-by-api",
+        account_id=fake.account_id,
+        namespace_id=ns,
+        value=b"hello",
+        metadata={"a": 1},
+    )
+    _upload_bundle(
+        client,
+        fake,
+        _bundle(["mcp"]),
+        bindings=[{"type": "kv_namespace", "name": "OAUTH_KV", "namespace_id": ns}],
+    )
     _put_secrets(client, fake)
     origin = fake.worker_origin("mcp-front")
-    registered = httpx.post(origin + "/register", json={
-        "client_name": "fake-cf test client", "redirect_uris": ["http://127.0.0.1:9/cb"],
-        "token_endpoint_auth_method": "none"})
+    registered = httpx.post(
+        origin + "/register",
+        json={
+            "client_name": "fake-cf test client",
+            "redirect_uris": ["http://127.0.0.1:9/cb"],
+            "token_endpoint_auth_method": "none",
+        },
+    )
     assert registered.status_code == 201, registered.text
-    consent = httpx.get(origin + "/authorize", params={
-        "response_type": "code", "client_id": registered.json()["client_id"],
-        "redirect_uri": "http://127.0.0.1:9/cb", "state": "s",
-        "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
-        "code_challenge_method": "S256"})
+    consent = httpx.get(
+        origin + "/authorize",
+        params={
+            "response_type": "code",
+            "client_id": registered.json()["client_id"],
+            "redirect_uri": "http://127.0.0.1:9/cb",
+            "state": "s",
+            "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+            "code_challenge_method": "S256",
+        },
+    )
     assert consent.status_code == 200, consent.text
     request_token = re.search(r'name="request" value="([^"]+)"', consent.text)
     assert request_token is not None
-    wrong_pin = httpx.post(origin + "/authorize", headers={"Origin": origin}, data={
-        "request": html.unescape(request_token.group(1)), "pin": "00000000",
-        "action": "approve"})
+    wrong_pin = httpx.post(
+        origin + "/authorize",
+        headers={"Origin": origin},
+        data={
+            "request": html.unescape(request_token.group(1)),
+            "pin": "00000000",
+            "action": "approve",
+        },
+    )
     assert wrong_pin.status_code < 500  # a failed PIN is counted in KV by the Worker
-    keys = [k.name for k in client.kv.namespaces.keys.list(account_id=fake.account_id,
-                                                           namespace_id=ns)]
+    keys = [
+        k.name for k in client.kv.namespaces.keys.list(account_id=fake.account_id, namespace_id=ns)
+    ]
     assert "seeded-by-api" in keys and len(keys) > 1  # the Worker's writes show up
     written = next(k for k in keys if k != "seeded-by-api")
-    assert client.kv.namespaces.values.get(written, account_id=fake.account_id,
-                                           namespace_id=ns).read()
+    assert client.kv.namespaces.values.get(
+        written, account_id=fake.account_id, namespace_id=ns
+    ).read()
     client.kv.namespaces.values.delete(written, account_id=fake.account_id, namespace_id=ns)
     assert written not in fake.kv_entries(ns)
     assert fake.kv_entries(ns)["seeded-by-api"].metadata == {"a": 1}
@@ -825,18 +1033,20 @@ def test_remaining_read_and_update_endpoints(fake: FakeCloudflare, client: Cloud
     assert fake.kv_namespace_by_title("after") is not None
     upload(client, fake)
     upload(client, fake, "second-worker")
-    route = client.workers.routes.create(zone_id=fake.zone_id, pattern="example.com/a*",
-                                         script="mcp-front")
-    client.workers.routes.update(route.id, zone_id=fake.zone_id, pattern="example.com/b*",
-                                 script="second-worker")
+    route = client.workers.routes.create(
+        zone_id=fake.zone_id, pattern="example.com/a*", script="mcp-front"
+    )
+    client.workers.routes.update(
+        route.id, zone_id=fake.zone_id, pattern="example.com/b*", script="second-worker"
+    )
     moved = client.workers.routes.get(route.id, zone_id=fake.zone_id)
     assert (moved.pattern, moved.script) == ("example.com/b*", "second-worker")
-    client.workers.scripts.subdomain.create("mcp-front", account_id=fake.account_id,
-                                            enabled=True)
+    client.workers.scripts.subdomain.create("mcp-front", account_id=fake.account_id, enabled=True)
     client.workers.scripts.subdomain.delete("mcp-front", account_id=fake.account_id)
     assert fake.script("mcp-front").subdomain_enabled is False  # type: ignore[union-attr]
-    edited = client.workers.scripts.settings.edit("mcp-front", account_id=fake.account_id,
-                                                  logpush=False, tags=["cfmcp"])
+    edited = client.workers.scripts.settings.edit(
+        "mcp-front", account_id=fake.account_id, logpush=False, tags=["cfmcp"]
+    )
     assert edited.tags == ["cfmcp"]
     client.workers.scripts.delete("second-worker", account_id=fake.account_id)
     assert list(client.workers.routes.list(zone_id=fake.zone_id)) == []  # went with it
@@ -852,8 +1062,9 @@ def test_latency_for_chosen_calls_only(fake: FakeCloudflare, client: Cloudflare)
     assert fast < 0.5 and time.monotonic() - started >= 0.6
 
 
-def test_upload_accepts_guarded_imports_and_old_style_on_fetch(fake: FakeCloudflare,
-                                                               client: Cloudflare) -> None:
+def test_upload_accepts_guarded_imports_and_old_style_on_fetch(
+    fake: FakeCloudflare, client: Cloudflare
+) -> None:
     guarded = b"""from __future__ import annotations
 from typing import TYPE_CHECKING
 try:
@@ -872,30 +1083,39 @@ def later():
     old_style = [("entry.py", b"async def on_fetch(request, env):\n    return None\n", PY)]
     upload(client, fake, "old-style", files=old_style, compatibility_date="2025-08-13")
     assert fake.script("old-style").warnings == []  # type: ignore[union-attr]
-    vendored = [*MODULES, ("python_modules/workers/__init__.py", b"", PY),
-                ("python_modules/extra_pkg/__init__.py", b"", PY),
-                ("cfmcp_worker/uses_vendored.py", b"import extra_pkg\n", PY)]
+    vendored = [
+        *MODULES,
+        ("python_modules/workers/__init__.py", b"", PY),
+        ("python_modules/extra_pkg/__init__.py", b"", PY),
+        ("cfmcp_worker/uses_vendored.py", b"import extra_pkg\n", PY),
+    ]
     upload(client, fake, "vendored", files=vendored)
 
 
-@pytest.mark.parametrize(("entry", "date", "warning"), [
-    (b"async def on_fetch(request, env):\n    return None\n", "2026-03-01", "on_fetch"),
-    (b"from cfmcp_worker import app\n", "2026-03-01", "no class Default"),
-])
-def test_upload_warns_when_no_handler_would_be_called(fake: FakeCloudflare, client: Cloudflare,
-                                                      entry: bytes, date: str, warning: str
-                                                      ) -> None:
+@pytest.mark.parametrize(
+    ("entry", "date", "warning"),
+    [
+        (b"async def on_fetch(request, env):\n    return None\n", "2026-03-01", "on_fetch"),
+        (b"from cfmcp_worker import app\n", "2026-03-01", "no class Default"),
+    ],
+)
+def test_upload_warns_when_no_handler_would_be_called(
+    fake: FakeCloudflare, client: Cloudflare, entry: bytes, date: str, warning: str
+) -> None:
     raw = client.workers.scripts.with_raw_response.update(
-        "mcp-front", account_id=fake.account_id,
+        "mcp-front",
+        account_id=fake.account_id,
         metadata=metadata(compatibility_date=date),  # type: ignore[arg-type]
-        files=[("entry.py", entry, PY), *MODULES[1:]])
+        files=[("entry.py", entry, PY), *MODULES[1:]],
+    )
     messages = raw.http_response.json()["messages"]
     assert len(messages) == 1 and warning in messages[0]["message"]
     assert warning in fake.script("mcp-front").warnings[0]  # type: ignore[union-attr]
 
 
-def test_the_real_rendered_bundle_passes_upload_validation(fake: FakeCloudflare,
-                                                           client: Cloudflare) -> None:
+def test_the_real_rendered_bundle_passes_upload_validation(
+    fake: FakeCloudflare, client: Cloudflare
+) -> None:
     bundle = _bundle(["mcp"])
     _upload_bundle(client, fake, bundle)
     script = fake.script("mcp-front")
@@ -906,36 +1126,52 @@ def test_the_real_rendered_bundle_passes_upload_validation(fake: FakeCloudflare,
 
 def test_versions_then_deployment(fake: FakeCloudflare, client: Cloudflare) -> None:
     with pytest.raises(cloudflare.NotFoundError):
-        client.workers.scripts.versions.create("mcp-front", account_id=fake.account_id,
-                                               metadata=metadata(),  # type: ignore[arg-type]
-                                               files=MODULES)
+        client.workers.scripts.versions.create(
+            "mcp-front",
+            account_id=fake.account_id,
+            metadata=metadata(),  # type: ignore[arg-type]
+            files=MODULES,
+        )
     upload(client, fake)
-    client.workers.scripts.secrets.update("mcp-front", account_id=fake.account_id,
-                                          name="AUTH_PIN", text=FAKE_PIN, type="secret_text")
+    client.workers.scripts.secrets.update(
+        "mcp-front", account_id=fake.account_id, name="AUTH_PIN", text=FAKE_PIN, type="secret_text"
+    )
     changed = [MODULES[0], MODULES[1], ("cfmcp_worker/app.py", b"X = 2\n", PY)]
     # SDK 5.9.0 cannot parse VersionCreateResponse (its ResourcesBindings is no model), so
     # read the raw answer.
     raw = client.workers.scripts.versions.with_raw_response.create(
-        "mcp-front", account_id=fake.account_id, files=changed,
-        metadata=metadata(keep_bindings=["secret_text"]))  # type: ignore[arg-type]
+        "mcp-front",
+        account_id=fake.account_id,
+        files=changed,
+        metadata=metadata(keep_bindings=["secret_text"]),
+    )  # type: ignore[arg-type]
     version_id = raw.http_response.json()["result"]["id"]
     before = fake.script("mcp-front")
     assert before is not None and before.module("cfmcp_worker/app.py").content.endswith(
-        b"X = 1\r\n")  # staged, not live yet
+        b"X = 1\r\n"
+    )  # staged, not live yet
     deployment = client.workers.scripts.deployments.create(
-        "mcp-front", account_id=fake.account_id, strategy="percentage",
-        versions=[{"version_id": version_id, "percentage": 100}])
+        "mcp-front",
+        account_id=fake.account_id,
+        strategy="percentage",
+        versions=[{"version_id": version_id, "percentage": 100}],
+    )
     assert deployment.versions[0].version_id == version_id
     live = fake.script("mcp-front")
     module = live.module("cfmcp_worker/app.py") if live else None
     assert module is not None and module.content == b"X = 2\n"
     assert live is not None and live.versions[-1] == version_id
     assert fake.secret_names("mcp-front") == ["AUTH_PIN"]
-    listed = httpx.get(f"{fake.base_url}/accounts/{fake.account_id}/workers/scripts/mcp-front/"
-                       "deployments", headers={"Authorization": f"Bearer {fake.token}"})
+    listed = httpx.get(
+        f"{fake.base_url}/accounts/{fake.account_id}/workers/scripts/mcp-front/deployments",
+        headers={"Authorization": f"Bearer {fake.token}"},
+    )
     # the shape wrangler reads (the SDK's deployments.list model expects another one)
     assert listed.json()["result"]["deployments"][0]["versions"][0]["version_id"] == version_id
     with pytest.raises(cloudflare.NotFoundError):
         client.workers.scripts.deployments.create(
-            "mcp-front", account_id=fake.account_id, strategy="percentage",
-            versions=[{"version_id": "f" * 32, "percentage": 100}])
+            "mcp-front",
+            account_id=fake.account_id,
+            strategy="percentage",
+            versions=[{"version_id": "f" * 32, "percentage": 100}],
+        )
