@@ -119,13 +119,30 @@ async def test_unknown_client_is_shown_not_redirected(app, core):
         ({"resource": ORIGIN + "/mcp/other"}, "invalid_target"),
     ],
 )
-async def test_bad_requests_redirect_with_error_state_and_iss(app, core, overrides, error):
+async def test_bad_requests_are_shown_on_a_page_never_redirected(app, core, overrides, error):
+    """RFC 9700 §4.11.2: before the person has acted, nothing goes to the redirect URI (a
+    self-registered client would otherwise have an open redirector)."""
     _, page = await _consent(app, core, **overrides)
-    assert page.status == 302
-    params = redirect_params(page)
-    assert params["error"] == error
-    assert params["state"] == "st-123"
-    assert params["iss"] == ORIGIN
+    assert page.status == 400 and header(page, "location") is None
+    assert error.encode() in page.body
+
+
+@pytest.mark.parametrize(
+    "redirect_uri",
+    [
+        LOOPBACK_REDIRECT + "#frag",
+        "http://user:pw@127.0.0.1:33418/callback",
+        "http://user@127.0.0.1:33418/callback",
+    ],
+)
+async def test_redirect_uri_with_fragment_or_userinfo_is_refused_at_authorize(
+    app, core, redirect_uri
+):
+    """Loopback redirects match on host, path and query (any port): a fragment or userinfo
+    must not slip through that match, as it cannot at registration."""
+    _, page = await _consent(app, core, redirect_uri=redirect_uri)
+    assert page.status == 400 and header(page, "location") is None
+    assert b"redirect URI is refused" in page.body
 
 
 async def test_resource_is_compared_canonically(app, core):

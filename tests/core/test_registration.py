@@ -6,7 +6,11 @@ import json
 
 import pytest
 
-from tests.core.flow import authorize_query, body_json, call, pkce_pair, register
+from tests.core.conftest import SIGNING_KEY
+from tests.core.flow import authorize_query, body_json, call, header, pkce_pair, register
+
+CIMD_URL = "https://client.example.net/oauth/metadata.json"
+CIMD_REDIRECT = "https://client.example.net/cb"
 
 
 async def _register_raw(app, core, data):
@@ -193,6 +197,56 @@ async def test_metadata_documents_are_only_fetched_from_public_https(make_app, c
     _, challenge = pkce_pair()
     await call(app, core, "GET", "/authorize?" + authorize_query(url, challenge))
     assert fetched == []
+
+
+def _document(**overrides) -> dict:
+    document = {
+        "client_id": CIMD_URL,
+        "client_name": "Example Client",
+        "redirect_uris": [CIMD_REDIRECT],
+        "token_endpoint_auth_method": "none",
+    }
+    document.update(overrides)
+    return document
+
+
+def _serving(answer):
+    """A metadata fetcher answering `answer` (a document, bytes or None); records its calls."""
+    calls = []
+
+    async def fetch(url):
+        calls.append(url)
+        if answer is None:
+            return None
+        return 200, answer if isinstance(answer, bytes) else json.dumps(answer).encode()
+
+    return fetch, calls
+
+
+async def _authorize_page(app, core, client_id, redirect_uri=CIMD_REDIRECT):
+    _, challenge = pkce_pair()
+    query = authorize_query(client_id, challenge, redirect_uri=redirect_uri)
+    return await call(app, core, "GET", "/authorize?" + query)
+
+
+@pytest.mark.parametrize("where", ["register", "metadata document", "authorize"])
+@pytest.mark.parametrize("uri", ["ms-msdt:/id", "search-ms:query=x", "myapp://cb", "intent://x"])
+async def test_redirect_schemes_are_an_allow_list(make_app, core, where, uri):
+    """https, loopback http and private-use schemes (reverse domain name, or a known desktop
+    client's such as cursor:) only: an unknown scheme may be an operating-system handler."""
+    if where == "register":
+        response = await _register_raw(make_app(), core, {"redirect_uris": [uri]})
+        assert response.status == 400
+        assert body_json(response)["error"] == "invalid_redirect_uri"
+        return
+    fetch, _ = _serving(_document(redirect_uris=[uri]))
+    app = make_app(fetch_metadata=fetch)
+    client_id = CIMD_URL
+    if where == "authorize":  # a client registered before the rule (its id is signed)
+        signer = __import__("cfmcp_worker.crypto", fromlist=["Signer"]).Signer(SIGNING_KEY)
+        client_id = signer.sign("cfc", {"n": "Old", "r": [uri], "m": "none", "iat": 1, "j": "x"})
+    page = await _authorize_page(app, core, client_id, redirect_uri=uri)
+    assert page.status == 400 and header(page, "location") is None
 
 
 async def test_deeply_nested_json_is_refused_before_parsing(app, core):

@@ -1,7 +1,9 @@
 """The authorization endpoint: validate the request, show the consent page, check the PIN.
 
-Until `client_id` and `redirect_uri` are known to be valid, errors are shown on a page and never
-redirected (an open redirector otherwise). The consent form carries one signed `request` token
+Errors in an authorization request are shown on a page, never redirected to the client's
+redirect URI: a self-registered client could otherwise use the Worker as an open redirector
+(RFC 9700 §4.11.2). The only redirects answer what the person did on the consent page (a code
+after Approve, `access_denied` after Deny). The consent form carries one signed `request` token
 binding every parameter of this authorization request (it is the CSRF token: a form posted with
 altered parameters fails its signature), and cross-site posts are refused by Origin.
 """
@@ -16,7 +18,7 @@ from cfmcp_worker.http_types import HttpRequest, HttpResponse
 from cfmcp_worker.pin_guard import PinGuard
 from cfmcp_worker.responses import redirect
 from cfmcp_worker.tokens import CodeGrant, TokenService
-from cfmcp_worker.urls import add_query, same_resource
+from cfmcp_worker.urls import add_query, redirect_uri_problem, same_resource
 
 REQUEST_PREFIX = "cfreq"
 REQUEST_TTL_SECONDS = 600
@@ -69,27 +71,23 @@ class AuthorizationEndpoint:
         redirect_uri = params.get("redirect_uri")
         if redirect_uri is None and len(client.redirect_uris) == 1:
             redirect_uri = client.redirect_uris[0]
-        if not redirect_uri or not client.allows_redirect(redirect_uri):
+        if not redirect_uri:
+            return pages.error("The authorization request has no redirect URI.")
+        problem = redirect_uri_problem(redirect_uri)
+        if problem:
+            return pages.error(f"The redirect URI is refused: {problem}.")
+        if not client.allows_redirect(redirect_uri):
             return pages.error("The redirect URI is not registered for this client.")
         state = params.get("state")
         if state is not None and len(state) > MAX_STATE_LENGTH:
             return pages.error("The state parameter is too long.")
-
-        def fail(error: str, description: str) -> HttpResponse:
-            return _redirect_error(redirect_uri, error, description, state, where.issuer)
-
-        if params.get("response_type") != "code":
-            return fail("unsupported_response_type", "response_type must be code")
-        challenge = params.get("code_challenge", "")
-        if not challenge:
-            return fail("invalid_request", "code_challenge is required (PKCE)")
-        if params.get("code_challenge_method") != "S256":
-            return fail("invalid_request", "code_challenge_method must be S256")
-        if not 43 <= len(challenge) <= 128 or not set(challenge) <= _CHALLENGE_CHARS:
-            return fail("invalid_request", "code_challenge is malformed")
-        resource = params.get("resource")
-        if resource is not None and not same_resource(resource, where.resource):
-            return fail("invalid_target", f"resource must be {where.resource}")
+        refused = self._request_problem(params, where)
+        if refused:
+            return pages.error(
+                f"The client's authorization request is invalid: {refused[1]} ({refused[0]}). "
+                "Nothing was sent back to the client."
+            )
+        challenge = params["code_challenge"]
         scope = grant_scope(params.get("scope"), self._scopes)
         token = self._signer.sign(
             REQUEST_PREFIX,
@@ -106,6 +104,23 @@ class AuthorizationEndpoint:
         return pages.consent(
             client_name=client.name, redirect_uri=redirect_uri, scope=scope, request_token=token
         )
+
+    @staticmethod
+    def _request_problem(params: dict[str, str], where: Endpoints) -> tuple[str, str] | None:
+        """(error, description) for a request that cannot be granted, or None."""
+        if params.get("response_type") != "code":
+            return "unsupported_response_type", "response_type must be code"
+        challenge = params.get("code_challenge", "")
+        if not challenge:
+            return "invalid_request", "code_challenge is required (PKCE)"
+        if params.get("code_challenge_method") != "S256":
+            return "invalid_request", "code_challenge_method must be S256"
+        if not 43 <= len(challenge) <= 128 or not set(challenge) <= _CHALLENGE_CHARS:
+            return "invalid_request", "code_challenge is malformed"
+        resource = params.get("resource")
+        if resource is not None and not same_resource(resource, where.resource):
+            return "invalid_target", f"resource must be {where.resource}"
+        return None
 
     async def submit(self, request: HttpRequest, where: Endpoints) -> HttpResponse:
         if _is_cross_site(request):
