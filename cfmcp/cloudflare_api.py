@@ -120,6 +120,8 @@ class DeployedScript:
     plain_text: Mapping[str, str] = field(default_factory=dict)
     kv_namespaces: Mapping[str, str] = field(default_factory=dict)  # binding name -> id
     secret_names: frozenset[str] = frozenset()
+    # binding name -> class name, for Durable Object bindings to this script's own classes
+    durable_objects: Mapping[str, str] = field(default_factory=dict)
 
     def var(self, name: str) -> str | None:
         return self.plain_text.get(name)
@@ -331,6 +333,19 @@ class CloudflareApi:
             return None
         return _deployed_script(name, result)
 
+    def get_migration_tag(self, account_id: str, name: str) -> str | None:
+        """The Durable Object migration tag last applied to the script (None: none, or no such
+        script). Only the scripts list reports it (as wrangler reads it too): one call."""
+        page = self._call(
+            "read the Worker's Durable Object migration tag",
+            PERM_SCRIPTS,
+            lambda: self._client.workers.scripts.list(account_id=account_id),
+        )
+        for script in _all(page, self, "list Workers"):
+            if getattr(script, "id", None) == name:
+                return getattr(script, "migration_tag", None) or None
+        return None
+
     def upload_script(
         self,
         account_id: str,
@@ -530,7 +545,9 @@ class CloudflareApi:
         )
 
     def delete_script(self, account_id: str, name: str) -> bool:
-        """Delete a Worker; its secrets, versions and workers.dev route go with it."""
+        """Delete a Worker; its secrets, versions, workers.dev route and the Durable Object
+        namespaces it implements (objects and storage) go with it. No `force`: a Worker whose
+        Durable Objects another Worker binds is refused rather than breaking that one."""
         return self._delete(
             f"delete Worker {name!r}",
             PERM_SCRIPTS,
@@ -575,6 +592,9 @@ _INVALID_TOKEN_CODES = {1000, 1001, 6003, 6111, 9103, 9106, 9109, 10001}
 _NOT_FOUND_CODES = {7003, 10007, 10090}
 _RATE_LIMIT_CODES = {971, 10429}
 _CONFLICT_CODES = {10014, 10020, 100116, 100117}
+# "Migration tag precondition failed; current tag is …": an upload's migrations.old_tag is not
+# the script's current Durable Object migration tag (cloudflare/workers-sdk#705).
+MIGRATION_TAG_MISMATCH = 10079
 
 
 def _errors(body: object) -> list[dict[str, Any]]:
@@ -623,6 +643,14 @@ def map_status_error(what: str, permission: str, status: int, body: object) -> C
         return Conflict(
             message,
             hint="the name is taken: choose another one in cfmcp.toml",
+            status=status,
+            codes=codes,
+        )
+    if MIGRATION_TAG_MISMATCH in code_set:
+        return CloudflareError(
+            message,
+            hint="the Worker's Durable Object migration tag is not what this deploy "
+            "read (another deploy meanwhile?): re-run `cfmcp deploy`, it reads the tag again",
             status=status,
             codes=codes,
         )
@@ -705,6 +733,7 @@ def _deployed_script(name: str, result: Any) -> DeployedScript:
     plain: dict[str, str] = {}
     kv: dict[str, str] = {}
     secrets: set[str] = set()
+    durable_objects: dict[str, str] = {}
     for binding in getattr(result, "bindings", None) or []:
         data = binding if isinstance(binding, Mapping) else binding.model_dump()
         kind, bname = data.get("type"), data.get("name")
@@ -716,6 +745,8 @@ def _deployed_script(name: str, result: Any) -> DeployedScript:
             kv[bname] = str(data.get("namespace_id", ""))
         elif kind == "secret_text":
             secrets.add(bname)
+        elif kind == "durable_object_namespace" and data.get("script_name") in (None, "", name):
+            durable_objects[bname] = str(data.get("class_name") or "")
     return DeployedScript(
         name=name,
         compatibility_date=str(getattr(result, "compatibility_date", "") or ""),
@@ -723,4 +754,5 @@ def _deployed_script(name: str, result: Any) -> DeployedScript:
         plain_text=plain,
         kv_namespaces=kv,
         secret_names=frozenset(secrets),
+        durable_objects=durable_objects,
     )

@@ -1,6 +1,7 @@
 """Find and delete what `cfmcp deploy` created: custom domains and routes pointing at the
-Worker, the Worker itself (its secrets, versions and workers.dev route go with it) and its KV
-namespace.
+Worker, the Worker itself (its secrets, versions and workers.dev route go with it, and so does
+the Durable Object namespace it implements, with its storage: the API deletes a script's
+namespaces with it, and has no call of its own to delete one) and its KV namespace.
 
 Everything is found by the deterministic names deploy uses (Worker name, `<name>-oauth`, the
 configured hostname or route pattern, plus those recorded in the state file); the state file

@@ -165,6 +165,9 @@ def render_wrangler_toml(config: ProjectConfig, bundle: Bundle, kv_namespace_id:
             workers_dev=host.mode == "workers_dev",
             bundle_sha256=bundle.sha256,
             kv_namespace_id=kv_namespace_id,
+            exact_binding=EXACT_BINDING,
+            exact_class=EXACT_CLASS,
+            exact_migration_tag=EXACT_MIGRATION_TAG,
             custom_domains=[host.domain] if host.mode == "custom_domain" else [],
             routes=[{"pattern": host.route, "zone": host.zone}] if host.mode == "route" else [],
         )

@@ -598,3 +598,216 @@ def test_new_upstream_token_replaces_only_that_secret(fake, tmp_path, monkeypatc
         k: v for k, v in before.items() if k != "UPSTREAM_TOKEN"
     }
     assert new_pat not in result.output
+
+
+# -- the exact-state Durable Object: binding and migration, applied once ----------------------
+
+SCRIPTS_LIST = "/accounts/*/workers/scripts"  # the only endpoint reporting migration_tag
+
+
+def uploads(fake: FakeCloudflare) -> list[dict]:
+    """The metadata of every script upload, in order."""
+    return [
+        c.body["metadata"] for c in fake.calls.find("PUT", f"/accounts/*/workers/scripts/{NAME}")
+    ]
+
+
+def durable_objects(fake: FakeCloudflare) -> list[tuple[str, str, bool]]:
+    with fake.state.lock:
+        return [
+            (ns.script, ns.class_name, ns.use_sqlite)
+            for ns in fake.state.durable_object_namespaces.values()
+        ]
+
+
+def test_fresh_deploy_creates_the_durable_object_once(fake, tmp_path, monkeypatch):
+    from cfmcp.render import EXACT_BINDING, EXACT_CLASS, EXACT_MIGRATION_TAG
+
+    config = make_project(tmp_path, fake)
+    result = deploy(monkeypatch, fake, config, "--yes", "--skip-smoke", "--json")
+    assert result.exit_code == 0, result.output
+    assert fake.calls.count("GET", SCRIPTS_LIST) == 0  # a new Worker has no tag to read
+    [metadata] = uploads(fake)
+    assert {
+        "type": "durable_object_namespace",
+        "name": EXACT_BINDING,
+        "class_name": EXACT_CLASS,
+    } in metadata["bindings"]
+    assert metadata["migrations"] == {
+        "new_tag": EXACT_MIGRATION_TAG,
+        "steps": [{"new_sqlite_classes": [EXACT_CLASS]}],
+    }
+    assert fake.script(NAME).migration_tag == EXACT_MIGRATION_TAG
+    assert durable_objects(fake) == [(NAME, EXACT_CLASS, True)]
+
+    # Nothing changed: still 4 calls, no migration, no tag read.
+    fake.calls.clear()
+    again = deploy(monkeypatch, fake, config, "--yes", "--skip-smoke", "--json")
+    assert again.exit_code == 0 and summary(again)["steps"] == []
+    assert summary(again)["api_calls"] == len(fake.calls) == 4
+
+    # State lost and the bundle changed: uploaded again, with the binding and no migration.
+    shutil.rmtree(tmp_path / ".cfmcp")
+    cfg = load_config(config)
+    cfg.oauth.server_name = "GitHub via cfmcp"
+    save_config(cfg, config)
+    fake.calls.clear()
+    changed = deploy(monkeypatch, fake, config, "--yes", "--skip-smoke", "--json", pat=None)
+    assert changed.exit_code == 0, changed.output
+    [metadata] = uploads(fake)
+    assert "migrations" not in metadata
+    assert any(b["type"] == "durable_object_namespace" for b in metadata["bindings"])
+    assert fake.calls.count("GET", SCRIPTS_LIST) == 0
+    assert durable_objects(fake) == [(NAME, EXACT_CLASS, True)]
+    assert fake.script(NAME).migration_tag == EXACT_MIGRATION_TAG
+
+
+def kv_era_deployment(fake: FakeCloudflare, config_path: Path, *, tag: str | None = None) -> str:
+    """A Worker as cfmcp deployed it before the Durable Object: KV binding, bundle hash and
+    secrets, no EXACT_STATE binding (optionally a migration tag of someone else's). Returns
+    the bundle hash."""
+    from cloudflare import Cloudflare
+
+    from cfmcp.render import render_bundle
+
+    client = Cloudflare(api_token=fake.token, base_url=fake.base_url, max_retries=0)
+    config = load_config(config_path)
+    ns = client.kv.namespaces.create(account_id=fake.account_id, title=f"{NAME}-oauth").id
+    bundle = render_bundle(config, public_url=f"https://{NAME}.fake-subdomain.workers.dev")
+    metadata = {
+        "main_module": bundle.main_module,
+        "compatibility_date": config.compatibility_date,
+        "compatibility_flags": ["python_workers"],
+        "bindings": [
+            {"type": "kv_namespace", "name": "OAUTH_KV", "namespace_id": ns},
+            {"type": "plain_text", "name": "CFMCP_BUNDLE_SHA256", "text": bundle.sha256},
+            *(
+                {"type": "secret_text", "name": n, "text": "FAKE-" + n.lower() * 3}
+                for n in ("UPSTREAM_TOKEN", "AUTH_PIN", "SIGNING_KEY")
+            ),
+        ],
+    }
+    if tag is not None:
+        metadata["migrations"] = {"new_tag": tag, "steps": []}
+    client.workers.scripts.update(
+        NAME,
+        account_id=fake.account_id,
+        metadata=metadata,  # type: ignore[arg-type]
+        files=[(n, d, "text/x-python") for n, d in sorted(bundle.modules.items())],
+    )
+    client.workers.scripts.subdomain.create(NAME, account_id=fake.account_id, enabled=True)
+    return bundle.sha256
+
+
+@pytest.mark.parametrize("lose_state", [False, True])
+def test_a_deployment_from_before_the_durable_object_is_upgraded_once(
+    fake, tmp_path, monkeypatch, lose_state
+):
+    from cfmcp.render import EXACT_CLASS, EXACT_MIGRATION_TAG
+
+    config = make_project(tmp_path, fake)
+    sha = kv_era_deployment(fake, config)
+    fake.calls.clear()
+    result = deploy(monkeypatch, fake, config, "--yes", "--skip-smoke", "--json", pat=None)
+    assert result.exit_code == 0, result.output
+    data = summary(result)
+    # Same bundle: the missing binding alone forces the upload (secrets are kept).
+    assert data["bundle_sha256"] == sha
+    [step] = data["steps"]
+    assert step["action"] == "upload Worker"
+    assert step["detail"].endswith(
+        f"apply Durable Object migration {EXACT_MIGRATION_TAG} "
+        f"(new SQLite class {EXACT_CLASS})) — Durable Object "
+        "binding missing"
+    )
+    assert fake.calls.count("GET", SCRIPTS_LIST) == 1  # the tag is read from the account
+    assert data["api_calls"] == len(fake.calls) == 6  # the 4 reads + the tag + the upload
+    [metadata] = uploads(fake)
+    assert metadata["migrations"] == {
+        "new_tag": EXACT_MIGRATION_TAG,
+        "steps": [{"new_sqlite_classes": [EXACT_CLASS]}],
+    }
+    assert metadata["keep_bindings"] == ["secret_text"]
+    assert fake.secret_names(NAME) == ["AUTH_PIN", "SIGNING_KEY", "UPSTREAM_TOKEN"]
+    assert durable_objects(fake) == [(NAME, EXACT_CLASS, True)]
+
+    if lose_state:
+        shutil.rmtree(tmp_path / ".cfmcp")
+    fake.calls.clear()
+    again = deploy(monkeypatch, fake, config, "--yes", "--skip-smoke", "--json", pat=None)
+    assert again.exit_code == 0 and summary(again)["steps"] == [], again.output
+    assert writes(fake) == [] and len(fake.calls) == 4
+    assert durable_objects(fake) == [(NAME, EXACT_CLASS, True)]
+
+
+def test_a_foreign_migration_tag_is_chained_with_old_tag(fake, tmp_path, monkeypatch):
+    from cfmcp.render import EXACT_CLASS, EXACT_MIGRATION_TAG
+
+    config = make_project(tmp_path, fake)
+    kv_era_deployment(fake, config, tag="someone-elses-v1")
+    fake.calls.clear()
+    result = deploy(monkeypatch, fake, config, "--yes", "--skip-smoke", "--json", pat=None)
+    assert result.exit_code == 0, result.output
+    [metadata] = uploads(fake)
+    assert metadata["migrations"] == {
+        "old_tag": "someone-elses-v1",
+        "new_tag": EXACT_MIGRATION_TAG,
+        "steps": [{"new_sqlite_classes": [EXACT_CLASS]}],
+    }
+    assert fake.script(NAME).migration_tag == EXACT_MIGRATION_TAG
+
+
+def test_binding_removed_after_the_migration_is_bound_again_without_migrating(
+    fake, tmp_path, monkeypatch
+):
+    from cloudflare import Cloudflare
+
+    from cfmcp.render import EXACT_CLASS, EXACT_MIGRATION_TAG
+
+    config = make_project(tmp_path, fake)
+    assert deploy(monkeypatch, fake, config, "--yes", "--skip-smoke").exit_code == 0
+    # Someone re-uploads the Worker without the binding (the class and tag stay).
+    script = fake.script(NAME)
+    kept = [b for b in script.bindings if b["type"] in ("kv_namespace", "plain_text")]
+    Cloudflare(api_token=fake.token, base_url=fake.base_url).workers.scripts.update(
+        NAME,
+        account_id=fake.account_id,
+        files=[(m.name, m.content, m.content_type) for m in script.modules],
+        metadata={
+            "main_module": script.main_module,
+            "bindings": kept,  # type: ignore[arg-type]
+            "compatibility_date": script.compatibility_date,
+            "compatibility_flags": script.compatibility_flags,
+            "keep_bindings": ["secret_text"],
+        },
+    )
+    assert fake.script(NAME).migration_tag == EXACT_MIGRATION_TAG
+    fake.calls.clear()
+    result = deploy(monkeypatch, fake, config, "--yes", "--skip-smoke", "--json", pat=None)
+    assert result.exit_code == 0, result.output
+    [metadata] = uploads(fake)
+    assert "migrations" not in metadata  # the tag says it was applied: no duplicate
+    assert fake.calls.count("GET", SCRIPTS_LIST) == 1
+    assert durable_objects(fake) == [(NAME, EXACT_CLASS, True)]
+
+
+def test_a_lost_answer_to_the_migrating_upload_converges_in_one_run(fake, tmp_path, monkeypatch):
+    from cfmcp.render import EXACT_CLASS, EXACT_MIGRATION_TAG
+
+    config = make_project(tmp_path, fake)
+    # The first upload is applied (migration included) but answered 500; the SDK-level retry
+    # is refused by the tag precondition (10079), so deploy reads the tag and uploads again
+    # without the migration.
+    fake.inject_fault("PUT", f"/accounts/*/workers/scripts/{NAME}", status=500, apply=True)
+    result = deploy(monkeypatch, fake, config, "--yes", "--skip-smoke", "--json")
+    assert result.exit_code == 0, result.output
+    puts = fake.calls.find("PUT", f"/accounts/*/workers/scripts/{NAME}")
+    assert [(c.status, "migrations" in c.body["metadata"]) for c in puts] == [
+        (500, True),
+        (400, True),
+        (200, False),
+    ]
+    assert puts[1].error_codes == [10079]
+    assert fake.calls.count("GET", SCRIPTS_LIST) == 1
+    assert fake.script(NAME).migration_tag == EXACT_MIGRATION_TAG
+    assert durable_objects(fake) == [(NAME, EXACT_CLASS, True)]

@@ -11,13 +11,14 @@ from cfmcp.deploy.models import (
     CreateKvNamespace,
     CreateRoute,
     EnableWorkersDev,
+    Migration,
     PutSecret,
     Ref,
     RemoteState,
     UploadScript,
 )
 from cfmcp.deploy.planner import OwnershipConflict, plan_deploy
-from cfmcp.render import SECRET_NAMES, Bundle
+from cfmcp.render import EXACT_BINDING, EXACT_CLASS, EXACT_MIGRATION_TAG, SECRET_NAMES, Bundle
 
 ACCOUNT = "0123456789abcdef0123456789abcdef"
 BUNDLE = Bundle(modules={"entry.py": b"print(1)\n", "cfmcp_worker/app.py": b"x = 1\n"})
@@ -31,7 +32,11 @@ def config(**hostname: str) -> ProjectConfig:
 
 
 def deployed(
-    sha: str = BUNDLE.sha256, kv: str = "kv1", secrets=SECRET_NAMES, date: str = "2026-03-01"
+    sha: str = BUNDLE.sha256,
+    kv: str = "kv1",
+    secrets=SECRET_NAMES,
+    date: str = "2026-03-01",
+    exact: bool = True,
 ) -> DeployedScript:
     return DeployedScript(
         name="gh-mcp",
@@ -40,6 +45,7 @@ def deployed(
         plain_text={"CFMCP_BUNDLE_SHA256": sha},
         kv_namespaces={"OAUTH_KV": kv},
         secret_names=frozenset(secrets),
+        durable_objects={EXACT_BINDING: EXACT_CLASS} if exact else {},
     )
 
 
@@ -60,6 +66,11 @@ def test_fresh_workers_dev_plan_creates_everything_in_order() -> None:
     assert kv.value == Ref("kv_namespace_id")
     sha = next(b for b in upload.bindings if b.name == "CFMCP_BUNDLE_SHA256")
     assert sha.value == BUNDLE.sha256
+    exact = next(b for b in upload.bindings if b.type == "durable_object_namespace")
+    assert (exact.name, exact.value) == (EXACT_BINDING, EXACT_CLASS)
+    assert upload.migration == Migration(
+        new_tag=EXACT_MIGRATION_TAG, new_sqlite_classes=(EXACT_CLASS,)
+    )
     assert plan.public_url == "https://gh-mcp.acme.workers.dev"
     assert plan.secret_names == SECRET_NAMES
 
@@ -237,3 +248,62 @@ def test_replace_secret_rides_along_an_upload_or_goes_alone() -> None:
         replace_secrets=("UPSTREAM_TOKEN",),
     ).steps
     assert upload.keep_secrets and upload.secret_names == ("UPSTREAM_TOKEN",)
+
+
+# -- the exact-state Durable Object ------------------------------------------------------------
+
+KV = KvNamespace("kv1", "gh-mcp-oauth")
+
+
+def test_a_bound_durable_object_is_never_migrated_again() -> None:
+    # Even with a changed bundle: the binding proves the class exists (the API refuses a
+    # binding to a class no migration created), so the tag is not even read.
+    plan = plan_deploy(
+        config(),
+        remote(kv_namespace=KV, script=deployed(sha="old"), script_on_workers_dev=True),
+        BUNDLE,
+    )
+    upload = plan.steps[0]
+    assert isinstance(upload, UploadScript) and upload.migration is None
+    assert any(b.type == "durable_object_namespace" for b in upload.bindings)
+
+
+@pytest.mark.parametrize(
+    ("tag", "expected"),
+    [
+        (None, Migration(EXACT_MIGRATION_TAG, (EXACT_CLASS,))),  # deployed before the DO
+        ("someone-elses-v3", Migration(EXACT_MIGRATION_TAG, (EXACT_CLASS,), "someone-elses-v3")),
+        (EXACT_MIGRATION_TAG, None),  # applied; only the binding went missing
+    ],
+)
+def test_a_worker_without_the_binding_gets_it_and_the_migration_once(tag, expected) -> None:
+    script = deployed(exact=False)  # same bundle hash: the missing binding alone uploads
+    plan = plan_deploy(
+        config(),
+        remote(
+            kv_namespace=KV,
+            script=script,
+            script_on_workers_dev=True,
+            migration_tag=tag,
+            migration_tag_read=True,
+        ),
+        BUNDLE,
+    )
+    assert [type(s) for s in plan.steps] == [UploadScript]
+    upload = plan.steps[0]
+    assert upload.reason == "Durable Object binding missing"
+    assert upload.migration == expected
+    assert upload.keep_secrets and upload.secret_names == ()
+    if expected is not None:
+        assert f", apply {expected.describe()}" in upload.describe()
+    else:
+        assert "migration" not in upload.describe()
+
+
+def test_the_migration_tag_must_have_been_observed() -> None:
+    with pytest.raises(RuntimeError, match="migration tag"):
+        plan_deploy(
+            config(),
+            remote(kv_namespace=KV, script=deployed(exact=False), script_on_workers_dev=True),
+            BUNDLE,
+        )

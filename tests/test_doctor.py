@@ -33,11 +33,11 @@ from tests.fake_cloudflare.fake import FakeCloudflare
 from tests.fake_cloudflare.fixtures import fake_cloudflare, fake_cloudflare_workers
 from tests.hosts import start_worker
 from tests.local_http import LocalHttpServer
-from tests.test_deploy import PAT, deploy
+from tests.test_deploy import PAT, deploy, kv_era_deployment
 
 NAME = "gh-mcp"
 PUBLIC = f"https://{NAME}.fake-subdomain.workers.dev"
-ACCOUNT_CHECKS = ("account", "worker", "bundle", "secrets", "kv", "hostname")
+ACCOUNT_CHECKS = ("account", "worker", "bundle", "secrets", "kv", "durable-object", "hostname")
 LIVE_CHECKS = ("issuer", "resource", "mcp-401", "ai-bots")
 
 
@@ -160,10 +160,10 @@ def test_fresh_deploy_is_all_green_and_json_holds_no_secret(
     result, report = doctor(config, "--smoke-via", fake_workers.worker_origin(NAME))
     assert result.exit_code == 0, result.output
     checks = by_name(report)
-    assert [c["status"] for c in report["checks"]] == ["ok"] * 14, report
+    assert [c["status"] for c in report["checks"]] == ["ok"] * 15, report
     assert set(report) == {"ok", "public_url", "counts", "next_command", "checks"}
     assert report["ok"] is True and report["public_url"] == PUBLIC
-    assert report["counts"] == {"ok": 14, "warn": 0, "fail": 0, "skip": 0}
+    assert report["counts"] == {"ok": 15, "warn": 0, "fail": 0, "skip": 0}
     assert report["next_command"] == "cfmcp install-client claude-ai"
     for check in report["checks"]:
         assert set(check) == {"name", "title", "status", "reason", "hint", "next_command"}
@@ -189,7 +189,7 @@ def test_human_output_has_a_table_and_one_next_command(
     )
     assert result.exit_code == 0, result.output
     assert "AI-bot block" in result.output and "deployed bundle" in result.output
-    assert "All 14 checks passed. Next: cfmcp install-client claude-ai" in result.output
+    assert "All 15 checks passed. Next: cfmcp install-client claude-ai" in result.output
     secrets = fake_workers.script(NAME).secrets()
     for secret in (PAT, secrets["AUTH_PIN"], secrets["SIGNING_KEY"], fake_workers.token):
         assert secret not in result.output
@@ -244,6 +244,26 @@ def test_missing_secret_fails(fake, tmp_path, monkeypatch, upstream):
     assert secrets["reason"] == "missing secret: AUTH_PIN"
     assert secrets["next_command"] == "cfmcp deploy"
     assert by_name(report)["bundle"]["status"] == "ok"
+
+
+def test_worker_without_the_durable_object_points_to_deploy(fake, tmp_path, monkeypatch, upstream):
+    config = project(tmp_path, upstream, fake.account_id)
+    kv_era_deployment(fake, config)  # deployed by a cfmcp from before the Durable Object
+    use_fake_env(monkeypatch, fake)
+    result, report = doctor(config, "--smoke-via", "http://127.0.0.1:9")
+    assert result.exit_code == 1
+    check = by_name(report)["durable-object"]
+    assert check["status"] == "fail"
+    assert check["reason"].startswith("the Worker has no EXACT_STATE Durable Object binding")
+    assert "`cfmcp deploy` adds the binding" in check["hint"]
+    assert check["next_command"] == report["next_command"] == "cfmcp deploy"
+    assert by_name(report)["bundle"]["status"] == "ok"  # the same bundle: only the binding
+
+    assert deploy(monkeypatch, fake, config, "--yes", "--skip-smoke").exit_code == 0
+    _, report = doctor(config, "--smoke-via", "http://127.0.0.1:9")
+    check = by_name(report)["durable-object"]
+    assert check["status"] == "ok"
+    assert check["reason"] == "Durable Object ExactState (SQLite) is bound as EXACT_STATE"
 
 
 def test_without_a_token_account_checks_are_skipped_with_a_hint(tmp_path, upstream):

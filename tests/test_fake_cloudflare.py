@@ -3,9 +3,7 @@ requests), so deploy tests can trust what it accepts and rejects."""
 
 from __future__ import annotations
 
-import html
 import json
-import re
 import threading
 import time
 from collections.abc import Iterator
@@ -34,6 +32,7 @@ from tests.fake_cloudflare.fixtures import (  # noqa: F401 - pytest fixtures
     fake_cloudflare,
     fake_cloudflare_workers,
 )
+from tests.integration.oauth import obtain_tokens
 
 REFERENCE = Path("/work/shared/reference")
 FAKE_PIN = "FAKE-PIN-00000000"
@@ -978,44 +977,14 @@ def test_worker_kv_is_the_api_kv(worker_fake: FakeCloudflare) -> None:
     )
     _put_secrets(client, fake)
     origin = fake.worker_origin("mcp-front")
-    registered = httpx.post(
-        origin + "/register",
-        json={
-            "client_name": "fake-cf test client",
-            "redirect_uris": ["http://127.0.0.1:9/cb"],
-            "token_endpoint_auth_method": "none",
-        },
-    )
-    assert registered.status_code == 201, registered.text
-    consent = httpx.get(
-        origin + "/authorize",
-        params={
-            "response_type": "code",
-            "client_id": registered.json()["client_id"],
-            "redirect_uri": "http://127.0.0.1:9/cb",
-            "state": "s",
-            "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
-            "code_challenge_method": "S256",
-        },
-    )
-    assert consent.status_code == 200, consent.text
-    request_token = re.search(r'name="request" value="([^"]+)"', consent.text)
-    assert request_token is not None
-    wrong_pin = httpx.post(
-        origin + "/authorize",
-        headers={"Origin": origin},
-        data={
-            "request": html.unescape(request_token.group(1)),
-            "pin": "00000000",
-            "action": "approve",
-        },
-    )
-    assert wrong_pin.status_code < 500  # a failed PIN is counted in KV by the Worker
+    # A connection the Worker approves and redeems writes its grant to KV (a wrong PIN writes
+    # nothing there: attempts are counted in the exact state, docs/STORAGE.md).
+    obtain_tokens(origin, FAKE_PIN, client_name="fake-cf test client")
     keys = [
         k.name for k in client.kv.namespaces.keys.list(account_id=fake.account_id, namespace_id=ns)
     ]
     assert "seeded-by-api" in keys and len(keys) > 1  # the Worker's writes show up
-    written = next(k for k in keys if k != "seeded-by-api")
+    written = next(k for k in keys if k.startswith("grant:"))
     assert client.kv.namespaces.values.get(
         written, account_id=fake.account_id, namespace_id=ns
     ).read()

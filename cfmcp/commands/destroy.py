@@ -26,10 +26,11 @@ def destroy(
 ) -> None:
     """Delete what `cfmcp deploy` created: domain or route, Worker, KV namespace.
 
-    Deletes the custom domain or route pointing at the Worker, the Worker (its secrets go with
-    it) and its KV namespace (unless --keep-kv), then clears .cfmcp/state.json. Only what deploy
-    created is deleted: a Worker cfmcp did not deploy, or domains and routes of other Workers,
-    are left alone. Asks first unless --yes; with nothing left it says so and exits 0.
+    Deletes the custom domain or route pointing at the Worker, the Worker (its secrets and its
+    Durable Object with the exact state go with it) and its KV namespace (unless --keep-kv),
+    then clears .cfmcp/state.json. Only what deploy created is deleted: a Worker cfmcp did not
+    deploy, or domains and routes of other Workers, are left alone. Asks first unless --yes;
+    with nothing left it says so and exits 0.
     Exit codes: 0 deleted or nothing to delete, 1 a call failed or the Worker is not cfmcp's
     (nothing deleted then), 2 usage.
     """
@@ -95,7 +96,7 @@ def _destroy(config_path: Path, *, yes: bool, keep_kv: bool, json_output: bool) 
 
 def _describe(kind: str, name: str) -> str:
     extra = {
-        "Worker": " (its secrets, versions and workers.dev route)",
+        "Worker": " (its secrets, versions, workers.dev route and Durable Object storage)",
         "KV namespace": " (every grant: all clients are disconnected)",
     }.get(kind, "")
     return f"{kind} {name}{extra}"

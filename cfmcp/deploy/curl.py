@@ -28,6 +28,7 @@ from cfmcp.deploy.models import (
     UploadScript,
     Value,
 )
+from cfmcp.render import EXACT_BINDING, EXACT_MIGRATION_TAG
 
 _MARK = "@@cfmcp-var:"
 BUNDLE_VAR = "BUNDLE_SHA256"
@@ -105,6 +106,11 @@ def _lookups(config: ProjectConfig) -> list[tuple[str, ApiRequest]]:
             f"the Worker's settings and bindings (404: no Worker {name} yet; "
             "CFMCP_BUNDLE_SHA256 = deployed hash; secret_text = secrets set)",
             ApiRequest("GET", f"/accounts/{account}/workers/scripts/{name}/settings"),
+        ),
+        (
+            f"only when the Worker exists without the {EXACT_BINDING} binding: its Durable Object "
+            f"migration tag (migration_tag of id {name}; {EXACT_MIGRATION_TAG} = applied)",
+            ApiRequest("GET", f"/accounts/{account}/workers/scripts"),
         ),
         (
             f"KV namespaces (look for the title {config.kv_namespace_title})",

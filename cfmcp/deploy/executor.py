@@ -13,12 +13,13 @@ from typing import Any, Protocol
 
 from rich.console import Console
 
-from cfmcp.cloudflare_api import CloudflareApi, Conflict
+from cfmcp.cloudflare_api import MIGRATION_TAG_MISMATCH, CloudflareApi, CloudflareError, Conflict
 from cfmcp.deploy.models import (
     AttachDomain,
     CreateKvNamespace,
     CreateRoute,
     EnableWorkersDev,
+    Migration,
     Plan,
     PutSecret,
     Ref,
@@ -57,6 +58,14 @@ def upload_metadata(
             bindings.append(
                 {"type": "secret_text", "name": binding.name, "text": secret(binding.name)}
             )
+        elif binding.type == "durable_object_namespace":
+            bindings.append(
+                {
+                    "type": "durable_object_namespace",
+                    "name": binding.name,
+                    "class_name": resolve(binding.value),
+                }
+            )
         else:
             bindings.append(
                 {"type": binding.type, "name": binding.name, "text": resolve(binding.value)}
@@ -69,7 +78,21 @@ def upload_metadata(
     }
     if step.keep_secrets:
         metadata["keep_bindings"] = ["secret_text"]
+    if step.migration is not None:
+        metadata["migrations"] = migration_metadata(step.migration)
     return metadata
+
+
+def migration_metadata(migration: Migration) -> dict[str, Any]:
+    """`metadata.migrations` as wrangler 4.60 sends it (tests/fake_cloudflare/reference/):
+    `{"old_tag"?, "new_tag", "steps": [{"new_sqlite_classes": [...]}]}`; `old_tag` only when
+    the script already has a tag (the API refuses a mismatch, 10079)."""
+    migrations: dict[str, Any] = {}
+    if migration.old_tag is not None:
+        migrations["old_tag"] = migration.old_tag
+    migrations["new_tag"] = migration.new_tag
+    migrations["steps"] = [{"new_sqlite_classes": list(migration.new_sqlite_classes)}]
+    return migrations
 
 
 class ProgressReporter(Protocol):
@@ -174,10 +197,7 @@ class Executor:
             self.result.variables[step.output.name] = namespace.id
             self.recorder.update(kv_namespace_id=namespace.id, kv_namespace_title=step.title)
         elif isinstance(step, UploadScript):
-            metadata = upload_metadata(step, self.resolve, self._secret)
-            self.api.upload_script(
-                account, step.script, modules=self.bundle.modules, metadata=metadata
-            )
+            self._upload(step)
             secrets = sorted({*self.recorder.state.secrets_set, *step.secret_names})
             self.recorder.update(
                 bundle_sha256=step.bundle_sha256, script_uploaded=True, secrets_set=tuple(secrets)
@@ -199,6 +219,25 @@ class Executor:
             self.recorder.update(route_pattern=step.pattern, route_id=route.id)
         else:  # pragma: no cover - every step type is handled above
             raise TypeError(f"unknown step {step!r}")
+
+    def _upload(self, step: UploadScript) -> None:
+        metadata = upload_metadata(step, self.resolve, self._secret)
+        try:
+            self.api.upload_script(
+                self.account_id, step.script, modules=self.bundle.modules, metadata=metadata
+            )
+        except CloudflareError as exc:
+            # A retried upload whose first attempt applied the migration (only its answer was
+            # lost) is refused by the tag precondition: if the account now has our tag, the
+            # migration is done and the upload goes again without it.
+            if step.migration is None or MIGRATION_TAG_MISMATCH not in exc.codes:
+                raise
+            if self.api.get_migration_tag(self.account_id, step.script) != step.migration.new_tag:
+                raise
+            metadata.pop("migrations")
+            self.api.upload_script(
+                self.account_id, step.script, modules=self.bundle.modules, metadata=metadata
+            )
 
 
 class DisplayOnlyExecutor:

@@ -11,9 +11,16 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from cfmcp.cloudflare_api import DeployedScript, KvNamespace, WorkerDomain, WorkerRoute, Zone
+from cfmcp.render import EXACT_BINDING, EXACT_CLASS
 
 BUNDLE_HASH_VAR = "CFMCP_BUNDLE_SHA256"
 PYTHON_WORKERS_FLAG = "python_workers"
+
+
+def has_exact_state(script: DeployedScript) -> bool:
+    """Whether the deployed Worker binds its exact-state Durable Object. The API refuses a
+    binding to a class no migration created (10061), so this also says the class exists."""
+    return script.durable_objects.get(EXACT_BINDING) == EXACT_CLASS
 
 
 @dataclass(frozen=True)
@@ -42,15 +49,36 @@ class RemoteState:
     zone: Zone | None = None
     domain: WorkerDomain | None = None
     route: WorkerRoute | None = None
+    # The script's Durable Object migration tag, read only when the planner needs it: the
+    # script exists but lacks the Durable Object binding (so it may still need the migration).
+    migration_tag: str | None = None
+    migration_tag_read: bool = False
 
 
 @dataclass(frozen=True)
 class BindingSpec:
     """A binding of the upload metadata; secret bindings carry only the secret's name."""
 
-    type: str  # kv_namespace | plain_text | secret_text
+    type: str  # kv_namespace | plain_text | secret_text | durable_object_namespace
     name: str
-    value: Value = ""
+    value: Value = ""  # namespace id, text, or (durable_object_namespace) the class name
+
+
+@dataclass(frozen=True)
+class Migration:
+    """The Durable Object migration an upload applies: create `new_sqlite_classes` and move
+    the script's tag from `old_tag` (None: the script has no tag yet) to `new_tag`."""
+
+    new_tag: str
+    new_sqlite_classes: tuple[str, ...]
+    old_tag: str | None = None
+
+    def describe(self) -> str:
+        start = f"{self.old_tag} → " if self.old_tag else ""
+        return (
+            f"Durable Object migration {start}{self.new_tag} (new SQLite class "
+            f"{', '.join(self.new_sqlite_classes)})"
+        )
 
 
 @dataclass(frozen=True)
@@ -84,6 +112,7 @@ class UploadScript(Step):
     bundle_sha256: str
     keep_secrets: bool  # re-deploy: keep the secret_text bindings already set
     reason: str
+    migration: Migration | None = None
     label: ClassVar[str] = "upload Worker"
 
     @property
@@ -92,6 +121,8 @@ class UploadScript(Step):
 
     def describe(self) -> str:
         extra = f", set secrets {', '.join(self.secret_names)}" if self.secret_names else ""
+        if self.migration is not None:
+            extra += f", apply {self.migration.describe()}"
         return (
             f"upload Worker [bold]{self.script}[/] ({len(self.modules)} modules, "
             f"sha256 {self.bundle_sha256[:12]}…{extra}) — {self.reason}"

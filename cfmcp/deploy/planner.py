@@ -18,15 +18,24 @@ from cfmcp.deploy.models import (
     CreateKvNamespace,
     CreateRoute,
     EnableWorkersDev,
+    Migration,
     Plan,
     PutSecret,
     RemoteState,
     Step,
     UploadScript,
     Value,
+    has_exact_state,
 )
 from cfmcp.errors import CfmcpError
-from cfmcp.render import KV_BINDING, SECRET_NAMES, Bundle
+from cfmcp.render import (
+    EXACT_BINDING,
+    EXACT_CLASS,
+    EXACT_MIGRATION_TAG,
+    KV_BINDING,
+    SECRET_NAMES,
+    Bundle,
+)
 
 
 class OwnershipConflict(CfmcpError):
@@ -123,6 +132,7 @@ def _plan_script(
         return
     bindings = [
         BindingSpec("kv_namespace", KV_BINDING, kv_id),
+        BindingSpec("durable_object_namespace", EXACT_BINDING, EXACT_CLASS),
         BindingSpec("plain_text", BUNDLE_HASH_VAR, bundle.sha256),
         # Missing secrets travel with the upload: the new version never runs without them.
         *(BindingSpec("secret_text", name) for name in missing),
@@ -138,10 +148,30 @@ def _plan_script(
             bundle_sha256=bundle.sha256,
             keep_secrets=script is not None,
             reason=reason,
+            migration=_migration(remote),
         )
     )
     if not missing:
         draft.unchanged.append("secrets " + ", ".join(SECRET_NAMES) + " are set (kept)")
+
+
+def _migration(remote: RemoteState) -> Migration | None:
+    """The Durable Object migration the upload must carry, decided from the account alone.
+
+    None when the class exists already (the Worker binds it), or when the script's migration
+    tag, read from the account, is ours (applied; only the binding went missing). Otherwise
+    the migration, chained to the script's current tag: a new Worker and a Worker deployed
+    before the Durable Object have none; a foreign tag is kept as `old_tag`, as wrangler does.
+    """
+    script = remote.script
+    if script is not None and has_exact_state(script):
+        return None
+    if script is not None and not remote.migration_tag_read:
+        raise RuntimeError("the script's migration tag must be observed before planning")
+    tag = remote.migration_tag if script is not None else None
+    if tag == EXACT_MIGRATION_TAG:
+        return None
+    return Migration(new_tag=EXACT_MIGRATION_TAG, new_sqlite_classes=(EXACT_CLASS,), old_tag=tag)
 
 
 def _upload_reason(
@@ -155,6 +185,8 @@ def _upload_reason(
         return "bundle changed"
     if script.kv_namespaces.get(KV_BINDING) != kv_id:
         return "KV binding changed"
+    if not has_exact_state(script):
+        return "Durable Object binding missing"
     if script.compatibility_date and script.compatibility_date != config.compatibility_date:
         return "compatibility date changed"
     if script.compatibility_flags and PYTHON_WORKERS_FLAG not in script.compatibility_flags:

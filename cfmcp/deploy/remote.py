@@ -23,7 +23,7 @@ from cfmcp.cloudflare_api import (
     Zone,
 )
 from cfmcp.config import ProjectConfig
-from cfmcp.deploy.models import BUNDLE_HASH_VAR, RemoteState
+from cfmcp.deploy.models import BUNDLE_HASH_VAR, RemoteState, has_exact_state
 from cfmcp.deploy.state import DeployState
 from cfmcp.errors import CfmcpError
 from cfmcp.render import KV_BINDING
@@ -92,6 +92,11 @@ def observe(
     kv_id = _confirmed_kv_id(config, known, script, ours)
     if kv_id is None:
         second["kv"] = lambda: api.find_kv_namespace(account, config.kv_namespace_title)
+    needs_tag = ours and script is not None and not has_exact_state(script)
+    if needs_tag:
+        # Deployed before the Durable Object (or its binding was removed): whether the
+        # migration was applied is read from the account, never from the state file.
+        second["migration_tag"] = lambda: api.get_migration_tag(account, name)
     if host.mode == "workers_dev" and script is not None and "on_workers_dev" not in got:
         second["on_workers_dev"] = lambda: api.script_subdomain_enabled(account, name)
     zone: Zone | None = got.get("zone")
@@ -124,6 +129,8 @@ def observe(
             zone=zone,
             domain=got.get("domain"),
             route=route,
+            migration_tag=got.get("migration_tag"),
+            migration_tag_read=needs_tag,
         ),
         token=got["token"],
     )

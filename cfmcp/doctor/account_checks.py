@@ -10,7 +10,7 @@ from cfmcp.deploy.models import BUNDLE_HASH_VAR
 from cfmcp.doctor.context import DoctorContext
 from cfmcp.doctor.model import DEPLOY, CheckResult, Skip, fail, ok, skip
 from cfmcp.errors import CfmcpError
-from cfmcp.render import KV_BINDING, SECRET_NAMES, render_bundle
+from cfmcp.render import EXACT_BINDING, EXACT_CLASS, KV_BINDING, SECRET_NAMES, render_bundle
 
 
 def check_token(ctx: DoctorContext) -> CheckResult:
@@ -108,6 +108,30 @@ def check_kv(ctx: DoctorContext) -> CheckResult:
             DEPLOY,
         )
     return ok(f"KV namespace {title!r} exists and is bound as {KV_BINDING}")
+
+
+def check_exact_state(ctx: DoctorContext) -> CheckResult:
+    """The Worker binds its SQLite-backed Durable Object (the exact state): without it the
+    consent page, code and refresh-token checks cannot run."""
+    script = ctx.deployed_script()
+    if script.var(BUNDLE_HASH_VAR) is None:
+        raise Skip("not a cfmcp Worker (see the Worker check)")
+    bound = script.durable_objects.get(EXACT_BINDING)
+    if bound == EXACT_CLASS:
+        return ok(f"Durable Object {EXACT_CLASS} (SQLite) is bound as {EXACT_BINDING}")
+    if bound:
+        return fail(
+            f"the Worker's {EXACT_BINDING} binding names class {bound!r}, not {EXACT_CLASS!r}",
+            "`cfmcp deploy` binds it",
+            DEPLOY,
+        )
+    return fail(
+        f"the Worker has no {EXACT_BINDING} Durable Object binding (deployed by an "
+        "earlier cfmcp, or the binding was removed)",
+        f"`cfmcp deploy` adds the binding and creates the {EXACT_CLASS} class "
+        "(one migration, applied once)",
+        DEPLOY,
+    )
 
 
 def check_hostname(ctx: DoctorContext) -> CheckResult:

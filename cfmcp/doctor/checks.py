@@ -17,6 +17,7 @@ CHECKS: tuple[Check[DoctorContext], ...] = (
     Check("bundle", "deployed bundle", account.check_bundle),
     Check("secrets", "secrets", account.check_secrets),
     Check("kv", "KV namespace", account.check_kv),
+    Check("durable-object", "Durable Object", account.check_exact_state),
     Check("hostname", "hostname", account.check_hostname),
     Check("issuer", "AS metadata", live.check_issuer),
     Check("resource", "resource metadata", live.check_resource),

@@ -7,7 +7,14 @@ import uuid
 from typing import Any
 
 from . import multipart
-from .envelope import ApiError, Response, ok
+from .durable_objects import (
+    DurableObjectChanges,
+    apply_migrations,
+    bound_from_elsewhere,
+    exported_names,
+    resolve_bindings,
+)
+from .envelope import ApiError, Response, ok, paginate
 from .model import WORKERS_SCRIPTS_EDIT, WORKERS_SCRIPTS_READ, Script, now_iso
 from .routing import Request, Route
 from .validation import check_script_name, validate_upload
@@ -19,13 +26,16 @@ def activate(request: Request, script: Script) -> None:
         request.workers.deploy(script)
 
 
-def _uploaded_script(request: Request, account_id: str, script_name: str) -> Script:
-    """Validate a multipart upload and build the Script it describes (not yet stored).
+def _uploaded_script(
+    request: Request, account_id: str, script_name: str, *, version_upload: bool = False
+) -> tuple[Script, DurableObjectChanges]:
+    """Validate a multipart upload and build the Script it describes (not yet stored), with
+    what it does to the script's Durable Objects (committed when the Script is stored).
 
     ``keep_bindings`` types are inherited from the current version when not redefined;
     anything else not sent again is dropped (so secrets need ``keep_bindings``).
     """
-    request.state.account(account_id)
+    account = request.state.account(account_id)
     check_script_name(script_name)
     boundary = multipart.boundary_of(request.content_type)
     if boundary is None:
@@ -40,8 +50,28 @@ def _uploaded_script(request: Request, account_id: str, script_name: str) -> Scr
             for b in previous.bindings
             if b["type"] in upload.keep_bindings and b["name"] not in names
         ]
+    exported = exported_names(upload.modules, upload.main_module)
+    current = {
+        ns.class_name: ns for ns in request.state.durable_objects_of(account_id, script_name)
+    }
+    changes = apply_migrations(
+        upload.metadata,
+        current_tag=previous.migration_tag if previous else None,
+        current=current,
+        exported=exported,
+        plan=account.plan,
+        version_upload=version_upload,
+    )
+    bindings = resolve_bindings(
+        bindings,
+        state=request.state,
+        account_id=account_id,
+        script=script_name,
+        changes=changes,
+        exported=exported,
+    )
     now = now_iso()
-    return Script(
+    script = Script(
         account_id=account_id,
         name=script_name,
         main_module=upload.main_module,
@@ -58,14 +88,17 @@ def _uploaded_script(request: Request, account_id: str, script_name: str) -> Scr
         if request.headers.get("user-agent", "").lower().startswith("wrangler")
         else "api",
         warnings=upload.warnings,
+        migration_tag=changes.tag,
     )
+    return script, changes
 
 
 def upload_script(request: Request, account_id: str, script_name: str) -> Response:
     """PUT /accounts/{id}/workers/scripts/{name}: multipart ``metadata`` + module parts."""
-    script = _uploaded_script(request, account_id, script_name)
+    script, changes = _uploaded_script(request, account_id, script_name)
     activate(request, script)
     request.state.put_script(script)
+    changes.commit(request.state, account_id, script_name)
     return ok(
         {**script.to_api(), "startup_time_ms": 7, "entry_point": script.main_module},
         messages=_warning_messages(script),
@@ -80,7 +113,7 @@ def upload_version(request: Request, account_id: str, script_name: str) -> Respo
     """POST .../scripts/{name}/versions: stage a version of an existing Worker (wrangler's
     re-deploy path); it goes live with POST .../deployments."""
     request.state.script(account_id, script_name)
-    script = _uploaded_script(request, account_id, script_name)
+    script, _ = _uploaded_script(request, account_id, script_name, version_upload=True)
     version_id = script.versions[-1]
     request.state.staged_versions[version_id] = script
     return ok(
@@ -179,12 +212,34 @@ def get_script_content(request: Request, account_id: str, script_name: str) -> R
 
 
 def delete_script(request: Request, account_id: str, script_name: str) -> Response:
-    """DELETE /accounts/{id}/workers/scripts/{name} (also its domains and routes)."""
+    """DELETE /accounts/{id}/workers/scripts/{name}: also its domains, routes and the Durable
+    Object namespaces it implements (with their storage). Refused while another Worker binds
+    one of those classes, unless ``?force=true`` (the SDK's ``force`` docstring)."""
     request.state.script(account_id, script_name)
+    users = bound_from_elsewhere(request.state, account_id, script_name)
+    if users and request.query.get("force", "").lower() != "true":
+        raise ApiError(
+            400,
+            10021,
+            f"Cannot delete Worker '{script_name}': Worker(s) "
+            f"{', '.join(users)} bind its Durable Objects (delete with force=true)",
+        )
     request.state.delete_script(account_id, script_name)
     if request.workers is not None:
         request.workers.stop(account_id, script_name)
     return ok(None)
+
+
+def list_durable_object_namespaces(request: Request, account_id: str) -> Response:
+    """GET /accounts/{id}/workers/durable_objects/namespaces
+    (``client.durable_objects.namespaces.list``)."""
+    request.state.account(account_id)
+    items = [
+        ns.to_api()
+        for ns in request.state.durable_object_namespaces.values()
+        if ns.account_id == account_id
+    ]
+    return paginate(items, request.query, default_per_page=20, max_per_page=1000)
 
 
 def get_settings(request: Request, account_id: str, script_name: str) -> Response:
@@ -268,6 +323,12 @@ ROUTES = [
         "GET",
         "/accounts/{account_id}/workers/services/{script_name}",
         get_service,
+        WORKERS_SCRIPTS_READ,
+    ),
+    Route(
+        "GET",
+        "/accounts/{account_id}/workers/durable_objects/namespaces",
+        list_durable_object_namespaces,
         WORKERS_SCRIPTS_READ,
     ),
 ]

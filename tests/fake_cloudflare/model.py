@@ -30,6 +30,7 @@ class Account:
     id: str
     name: str
     type: str = "standard"
+    plan: str = "free"  # "free" or "paid": the free plan has SQLite-backed Durable Objects only
 
 
 @dataclass
@@ -124,6 +125,7 @@ class Script:
     usage_model: str = "standard"
     last_deployed_from: str = "api"  # "wrangler" when wrangler uploaded it
     warnings: list[str] = field(default_factory=list)  # from the last upload (see pycheck)
+    migration_tag: str | None = None  # the last Durable Object migration tag applied
 
     @property
     def etag(self) -> str:
@@ -169,6 +171,29 @@ class Script:
             "tags": [],
             "tail_consumers": [],
             "last_deployed_from": self.last_deployed_from,
+            **({"migration_tag": self.migration_tag} if self.migration_tag else {}),
+        }
+
+
+@dataclass
+class DurableObjectNamespace:
+    """A Durable Object namespace: created by a migration of the script that implements the
+    class, deleted with it (or by a ``deleted_classes`` migration)."""
+
+    id: str
+    account_id: str
+    script: str
+    class_name: str
+    use_sqlite: bool
+
+    def to_api(self) -> dict[str, Any]:
+        """As ``GET /accounts/{id}/workers/durable_objects/namespaces`` lists it."""
+        return {
+            "id": self.id,
+            "name": f"{self.script}_{self.class_name}",
+            "script": self.script,
+            "class": self.class_name,
+            "use_sqlite": self.use_sqlite,
         }
 
 

@@ -19,6 +19,7 @@ from .model import (
     ALL_PERMISSIONS,
     Account,
     CustomDomain,
+    DurableObjectNamespace,
     KvNamespace,
     Script,
     Token,
@@ -64,7 +65,16 @@ def default_seed() -> Seed:
 
 _RECORD_TYPES = {
     cls.__name__: cls
-    for cls in (Account, Zone, Token, KvNamespace, Script, CustomDomain, WorkerRoute)
+    for cls in (
+        Account,
+        Zone,
+        Token,
+        KvNamespace,
+        Script,
+        CustomDomain,
+        WorkerRoute,
+        DurableObjectNamespace,
+    )
 }
 
 
@@ -116,6 +126,7 @@ class FakeState:
         self.domains: dict[str, CustomDomain] = {}
         self.routes: dict[str, WorkerRoute] = {}
         self.staged_versions: dict[str, Script] = {}  # uploaded, not yet deployed
+        self.durable_object_namespaces: dict[str, DurableObjectNamespace] = {}  # by id
         self.kv: KvStore = MemoryKvStore()  # where KV entries live (not persisted itself)
 
     # -- ids ---------------------------------------------------------------------------
@@ -159,8 +170,11 @@ class FakeState:
         self.scripts[f"{script.account_id}/{script.name}"] = script
 
     def delete_script(self, account_id: str, name: str) -> None:
-        """Remove a Worker and the triggers pointing at it."""
+        """Remove a Worker, the triggers pointing at it and the Durable Object namespaces it
+        implements (their objects and storage go with them)."""
         self.scripts.pop(f"{account_id}/{name}", None)
+        for ns in self.durable_objects_of(account_id, name):
+            del self.durable_object_namespaces[ns.id]
         for domain_id, domain in list(self.domains.items()):
             if domain.account_id == account_id and domain.service == name:
                 del self.domains[domain_id]
@@ -168,6 +182,27 @@ class FakeState:
             zone = self.zones.get(route.zone_id)
             if zone and zone.account_id == account_id and route.script == name:
                 del self.routes[route_id]
+
+    def durable_objects_of(self, account_id: str, script: str) -> list[DurableObjectNamespace]:
+        """The Durable Object namespaces implemented by ``script``."""
+        return [
+            ns
+            for ns in self.durable_object_namespaces.values()
+            if ns.account_id == account_id and ns.script == script
+        ]
+
+    def durable_object_namespace(
+        self, account_id: str, script: str, class_name: str
+    ) -> DurableObjectNamespace | None:
+        """The namespace of ``class_name`` implemented by ``script``, if it exists."""
+        return next(
+            (
+                ns
+                for ns in self.durable_objects_of(account_id, script)
+                if ns.class_name == class_name
+            ),
+            None,
+        )
 
     def scripts_in(self, account_id: str) -> list[Script]:
         """The account's Workers."""
@@ -204,6 +239,7 @@ class FakeState:
                     "domains",
                     "routes",
                     "staged_versions",
+                    "durable_object_namespaces",
                 )
             }
             data["kv_namespaces"] = _encode(

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+from .durable_objects import check_binding_shape
 from .envelope import ApiError
 from .model import Module
 from .multipart import Part
@@ -16,7 +17,7 @@ from .state import FakeState
 
 SCRIPT_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9_-]{0,61}[a-z0-9])?$")
 BINDING_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-BINDING_TYPES = ("kv_namespace", "plain_text", "secret_text")
+BINDING_TYPES = ("kv_namespace", "plain_text", "secret_text", "durable_object_namespace")
 PYTHON_TYPE = "text/x-python"
 MODULE_TYPES = (
     "application/javascript+module",
@@ -162,6 +163,8 @@ def _bindings(metadata: dict[str, Any], state: FakeState, account_id: str) -> li
             if ns is None or ns.account_id != account_id:
                 raise invalid(f"KV namespace '{ns_id}' is not valid.", 10041)
             out.append({"name": name, "type": kind, "namespace_id": ns_id})
+        elif kind == "durable_object_namespace":
+            out.append(check_binding_shape(binding, name))  # its class: durable_objects.py
         else:
             text = binding.get("text")
             if not isinstance(text, str):
