@@ -286,3 +286,110 @@ async def test_wrong_element_types_get_a_json_400(app, core, field, value):
     response = await _register_raw(app, core, data)
     assert response.status == 400
     assert body_json(response)["error"] in ("invalid_client_metadata", "invalid_redirect_uri")
+
+
+async def test_a_deeply_nested_metadata_document_is_refused(make_app, core):
+    document = json.dumps(_document()).encode()[:-1] + b',"x":' + b"[" * 5000 + b"}"
+    fetch, calls = _serving(document)
+    page = await _authorize_page(make_app(fetch_metadata=fetch), core, CIMD_URL)
+    assert calls == [CIMD_URL]
+    assert page.status == 400 and b"not valid" in page.body
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://client.example.net",
+        "https://client.example.net/",
+        "https://client.example.net/a/../doc.json",
+    ],
+)
+async def test_metadata_document_urls_need_a_path(make_app, core, url):
+    fetch, calls = _serving(_document(client_id=url))
+    await _authorize_page(make_app(fetch_metadata=fetch), core, url)
+    assert calls == []
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "127.1",
+        "2130706433",
+        "0x7f.1",
+        "0x7F000001",
+        "0177.0.0.1",
+        "127.0.0.1.",
+        "0x0a.0.0.8",
+        "10.8",
+        "192.168.0x1.1",
+        "0",
+        "169.254.169.254",
+        "[::ffff:127.0.0.1]",
+        "[::ffff:7f00:1]",
+        "[::127.0.0.1]",
+        "[64:ff9b::7f00:1]",
+        "[64:ff9b::a00:8]",
+        "[2002:7f00:1::]",
+        "[2002:c0a8:101::1]",
+        "[64:ff9b:1::1]",
+        "[2001::1]",
+        "[fd00::1]",
+        "[::1]",
+        "localhost.",
+        "printer.local",
+        "%31%32%37.0.0.1",
+        "127.0.0.1\\.example.com",
+        "example.com\\@127.0.0.1",
+    ],
+)
+async def test_every_spelling_of_a_private_address_is_private(make_app, core, host):
+    """Read the host the way the runtime's fetch (a WHATWG URL parser) reads it: in workerd a
+    client_id of https://127.1:PORT/… made the Worker connect to 127.0.0.1."""
+    url = f"https://{host}/client.json"
+    fetch, calls = _serving(_document(client_id=url))
+    page = await _authorize_page(make_app(fetch_metadata=fetch), core, url)
+    assert calls == [] and page.status == 400
+
+
+async def test_public_addresses_in_any_spelling_are_fetched(make_app, core):
+    for host in ("8.8.8.8", "0x8.0x8.0x8.0x8", "[2606:4700::1111]", "[64:ff9b::808:808]"):
+        url = f"https://{host}/client.json"
+        fetch, calls = _serving(_document(client_id=url))
+        await _authorize_page(make_app(fetch_metadata=fetch), core, url)
+        assert calls == [url]
+
+
+async def test_failed_fetches_are_cached_briefly(make_app, core, clock):
+    """Anonymous GET /authorize requests must not turn the Worker into a fetch relay."""
+    fetch, calls = _serving(None)
+    app = make_app(fetch_metadata=fetch)
+    for _ in range(3):
+        await _authorize_page(app, core, CIMD_URL)
+    assert calls == [CIMD_URL]
+    clock.advance(61)
+    await _authorize_page(app, core, CIMD_URL)
+    assert calls == [CIMD_URL, CIMD_URL]
+    clients = __import__("cfmcp_worker.clients", fromlist=["MAX_CIMD_CACHE_ENTRIES"])
+    for i in range(clients.MAX_CIMD_CACHE_ENTRIES + 50):
+        await _authorize_page(app, core, f"https://client.example.net/{i}.json")
+    assert len(app.clients._cimd_failures) <= clients.MAX_CIMD_CACHE_ENTRIES
+
+
+async def test_an_unfetchable_document_is_named_on_the_page(make_app, core):
+    """Codex uses CIMD by default: "Unknown client… register again" would be wrong advice."""
+    fetch, _ = _serving(None)
+    page = await _authorize_page(make_app(fetch_metadata=fetch), core, CIMD_URL)
+    assert page.status == 400 and header(page, "location") is None
+    assert b"the client&#x27;s metadata document could not be fetched" in page.body
+    assert b"register again" not in page.body
+
+
+async def test_documents_listing_more_grant_types_than_ours_are_accepted(make_app, core):
+    grants = ["authorization_code", "refresh_token", "client_credentials", "urn:x:jwt-bearer"]
+    fetch, _ = _serving(_document(grant_types=grants))
+    page = await _authorize_page(make_app(fetch_metadata=fetch), core, CIMD_URL)
+    assert page.status == 200, page.body
+    other = CIMD_URL.replace("metadata", "other")  # not the one KV now holds
+    fetch, _ = _serving(_document(client_id=other, grant_types=["client_credentials"]))
+    page = await _authorize_page(make_app(fetch_metadata=fetch), core, other)
+    assert page.status == 400 and b"authorization_code" in page.body

@@ -65,8 +65,12 @@ class AuthorizationEndpoint:
             params = parse_params(request.query)
         except FormError as exc:
             return pages.error(f"Invalid authorization request: {exc}.")
-        client = await self._clients.resolve(params.get("client_id"))
+        client_id = params.get("client_id")
+        client = await self._clients.resolve(client_id)
         if client is None:
+            problem = self._clients.metadata_document_problem(client_id)
+            if problem:
+                return pages.error(f"Cannot connect this client: {problem}")
             return pages.error("Unknown client. Reconnect from your MCP client to register again.")
         redirect_uri = params.get("redirect_uri")
         if redirect_uri is None and len(client.redirect_uris) == 1:

@@ -210,7 +210,7 @@ class ClientRegistry:
         elif isinstance(document, str):  # why the fetch gave no document
             client = document
         else:
-            client = "the client's metadata document is not valid: not a JSON object"
+            client = "the client's metadata document is not valid (not a JSON object)."
         if isinstance(client, str):
             if fetched:
                 _remember(self._cimd_failures, url, (now + CIMD_FAILURE_SECONDS, client), now)
@@ -227,7 +227,7 @@ class ClientRegistry:
             return None
         refused = metadata_url_problem(client_id)
         if refused:
-            return f"the client's metadata document URL is not allowed: {refused}"
+            return f"the client's metadata document URL is not allowed ({refused})."
         failed = self._cimd_failures.get(client_id)
         if failed and failed[0] > self._clock():
             return failed[1]
@@ -235,17 +235,17 @@ class ClientRegistry:
 
     async def _fetch_document(self, url: str) -> object:
         """The parsed document, or why there is none (a str)."""
-        if self._fetch is None:
-            return "the client's metadata document could not be fetched"
-        fetched = await self._fetch(url)
-        if fetched is None:
-            return "the client's metadata document could not be fetched"
-        if fetched[0] != 200:
-            return f"the client's metadata document could not be fetched (HTTP {fetched[0]})"
+        fetched = await self._fetch(url) if self._fetch is not None else None
+        if fetched is None or fetched[0] != 200:
+            status = f" (HTTP {fetched[0]})" if fetched else ""
+            return (
+                f"the client's metadata document could not be fetched{status}. "
+                "Try again in a minute."
+            )
         try:
             return loads_bounded(fetched[1], max_bytes=MAX_METADATA_DOCUMENT_BYTES)
         except JsonInputError as exc:
-            return f"the client's metadata document is not valid: {exc}"
+            return f"the client's metadata document is not valid ({exc})."
 
     def authenticate(self, client: Client, headers_auth: str | None, form: dict[str, str]) -> bool:
         """Check the client's credentials at the token or revocation endpoint."""
@@ -264,15 +264,15 @@ class ClientRegistry:
 
 def _client_from_document(url: str, document: dict) -> Client | str:
     """The client a metadata document describes, or why it describes none."""
-    invalid = "the client's metadata document is not valid: "
+    invalid = "the client's metadata document is not valid ({})."
     if document.get("client_id") != url:
-        return invalid + "its client_id is not its own URL"
+        return invalid.format("its client_id is not its own URL")
     try:
         name, uris, method, _grants = _validate_metadata(document, document=True)
     except RegistrationError as exc:
-        return invalid + exc.description
+        return invalid.format(exc.description)
     if method != "none":  # metadata-document clients are public (no shared secret exists)
-        return invalid + f"token_endpoint_auth_method {method} is not supported"
+        return invalid.format(f"token_endpoint_auth_method {method} is not supported")
     return Client(url, name, uris, method)
 
 
