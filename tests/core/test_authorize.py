@@ -8,13 +8,17 @@ from tests.core.conftest import ORIGIN, PIN
 from tests.core.flow import (
     LOOPBACK_REDIRECT,
     authorize_query,
+    body_json,
     call,
+    code_form,
+    get_code,
     header,
     pkce_pair,
     redirect_params,
     register,
     request_token_from,
     submit_pin,
+    token_request,
 )
 
 
@@ -148,6 +152,30 @@ async def test_redirect_uri_with_fragment_or_userinfo_is_refused_at_authorize(
 async def test_resource_is_compared_canonically(app, core):
     _, page = await _consent(app, core, resource="HTTPS://MCP.example.com:443/mcp/")
     assert page.status == 200
+
+
+@pytest.mark.parametrize("resource", [ORIGIN, ORIGIN + "/", "HTTPS://MCP.EXAMPLE.COM:443/"])
+async def test_resource_in_origin_form_names_this_server(app, core, resource):
+    """Some claude.ai paths send the server's origin as `resource`: accepted at /authorize
+    and /token, and the token is still bound to the MCP endpoint."""
+    client = await register(app, core)
+    code, verifier = await get_code(app, core, client, resource=resource)
+    form = code_form(client, code, verifier, resource=resource)
+    response = await token_request(app, core, form)
+    assert response.status == 200, response.body
+    refresh = {
+        "grant_type": "refresh_token",
+        "client_id": client["client_id"],
+        "refresh_token": body_json(response)["refresh_token"],
+        "resource": resource,
+    }
+    assert (await token_request(app, core, refresh)).status == 200
+    assert (await _mcp_status(app, core, body_json(response)["access_token"])) != 401
+
+
+async def _mcp_status(app, core, token) -> int:
+    result = await call(app, core, "POST", "/mcp", headers={"authorization": f"Bearer {token}"})
+    return getattr(result, "status", 200)  # a Forward: the token was accepted
 
 
 async def test_unsupported_scopes_are_dropped_not_fatal(app, core):

@@ -12,7 +12,7 @@ from cfmcp_worker.http_types import Forward, Headers, HttpRequest, HttpResponse,
 from cfmcp_worker.responses import cors_headers, json_response
 from cfmcp_worker.settings import Secrets, Settings
 from cfmcp_worker.tokens import TokenService
-from cfmcp_worker.urls import same_resource
+from cfmcp_worker.urls import exact_resource
 
 HOP_BY_HOP = frozenset(
     {
@@ -92,7 +92,7 @@ class McpProxy:
         if scheme.lower() != "bearer" or not token.strip():
             return self._unauthorized(issuer, 401, None, "authorization required")
         claims = self._tokens.read_access_token(token.strip())
-        if claims is None or not same_resource(claims.audience, resource):
+        if claims is None or not exact_resource(claims.audience, resource):
             return self._unauthorized(
                 issuer, 401, "invalid_token", "the access token is invalid or expired"
             )
