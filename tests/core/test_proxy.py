@@ -142,3 +142,81 @@ async def test_oversized_body_is_refused(make_app, core):
         app, core, "POST", "/mcp", body=b"x" * 2048, headers={"authorization": f"Bearer {token}"}
     )
     assert response.status == 413
+
+
+async def _forward(app, core, path="/mcp", method="POST", **headers):
+    token = await _token(app, core)
+    result = await call(
+        app, core, method, path, headers={"authorization": f"Bearer {token}", **headers}
+    )
+    assert result.__class__.__name__ == "Forward", result
+    return result, {name.lower(): value for name, value in result.headers}
+
+
+async def test_client_query_never_changes_the_upstream_query(make_app, core):
+    upstream = "https://upstream.example.com/mcp?toolsets=repos&read_only=1"
+    app = make_app(upstream_url=upstream)
+    query = "toolsets=all&TOOLSETS=all&toolset%73=all&toolsets[]=all&read_only=0&x=1;toolsets=all"
+    forward, _ = await _forward(app, core, "/mcp?" + query)
+    assert forward.url == upstream + "&x=1%3Btoolsets%3Dall"
+
+
+async def test_forwarded_request_headers_are_an_allow_list(app, core):
+    sent = {
+        "x-http-method-override": "DELETE",
+        "x-http-method": "DELETE",
+        "x-method-override": "DELETE",
+        "x-original-url": "/admin",
+        "x-rewrite-url": "/admin",
+        "x-original-method": "DELETE",
+        "x-forwarded-for": "127.0.0.1",
+        "x-forwarded-host": "internal",
+        "x-forwarded-proto": "http",
+        "x-forwarded-prefix": "/admin",
+        "x-forwarded-uri": "/admin",
+        "forwarded": "for=127.0.0.1",
+        "x-real-ip": "127.0.0.1",
+        "true-client-ip": "127.0.0.1",
+        "x-client-ip": "127.0.0.1",
+        "origin": "https://evil.example.com",
+        "referer": "https://evil.example.com/",
+        "cookie": "a=b",
+        "content-length": "999",
+        "transfer-encoding": "chunked",
+        "accept-encoding": "gzip",
+        "x-custom": "1",
+        "mcp-session-id": "s-1",
+        "accept": "application/json, text/event-stream",
+        "content-type": "application/json",
+        "last-event-id": "ev-1",
+        "user-agent": "Claude-User",
+    }
+    _, headers = await _forward(app, core, **sent)
+    allowed = {"mcp-session-id", "accept", "content-type", "last-event-id", "user-agent"}
+    injected = {"authorization", "x-mcp-readonly"}
+    assert set(headers) == allowed | injected
+    assert all(headers[name] == sent[name] for name in allowed)
+
+
+async def test_headers_named_in_connection_never_reach_the_upstream(app, core):
+    """RFC 9110 §7.6.1: a proxy removes every header its `Connection` names."""
+    _, headers = await _forward(
+        app,
+        core,
+        connection="close, Mcp-Session-Id,user-agent",
+        **{"mcp-session-id": "s-1", "user-agent": "x", "accept": "application/json"},
+    )
+    assert "mcp-session-id" not in headers and "user-agent" not in headers
+    assert headers["accept"] == "application/json"
+
+
+async def test_mcp_2026_routing_headers_reach_the_upstream_unchanged(app, core):
+    sent = {
+        "mcp-method": "tools/call",
+        "mcp-name": "get_issue",
+        "mcp-param-owner": "octo cat",
+        "mcp-param-issue_number": "42",
+        "mcp-protocol-version": "2026-07-28",
+    }
+    _, headers = await _forward(app, core, **sent)
+    assert {name: headers.get(name) for name in sent} == sent

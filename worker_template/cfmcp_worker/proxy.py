@@ -1,12 +1,15 @@
 """The MCP endpoint: bearer token check, then a `Forward` decision for the host to carry out.
 
-The client's credentials never reach the upstream and the PAT never reaches the client: the
-client's Authorization, Cookie, Cloudflare and hop-by-hop headers are dropped, the upstream
-credential is injected, and an upstream 401/403 becomes a 502 (a 401 would make the client
+The client's credentials never reach the upstream and the PAT never reaches the client. Only
+the request headers MCP needs are forwarded (an allow-list, below); the upstream credential
+is injected; the client's query string is added to the upstream URL but never changes the
+upstream URL's own parameters. An upstream 401/403 becomes a 502 (a 401 would make the client
 think its own token is bad and loop through re-authorization).
 """
 
 from __future__ import annotations
+
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from cfmcp_worker.http_types import Forward, Headers, HttpRequest, HttpResponse, PassThrough
 from cfmcp_worker.responses import cors_headers, json_response
@@ -28,23 +31,17 @@ HOP_BY_HOP = frozenset(
         "upgrade",
     }
 )
-# Request headers that describe the client's connection to us, not our call to the upstream.
-DROP_FROM_CLIENT = HOP_BY_HOP | {
-    "authorization",
-    "cookie",
-    "host",
-    "content-length",
-    "origin",
-    "referer",
-    "forwarded",
-    "x-forwarded-for",
-    "x-forwarded-host",
-    "x-forwarded-proto",
-    "x-real-ip",
-    "true-client-ip",
-    "accept-encoding",
-    "cdn-loop",
-}
+# The request headers forwarded to the upstream: what MCP needs, nothing else (DESIGN §2, §2c).
+# Every `Mcp-*` header passes unchanged: Mcp-Session-Id, Mcp-Protocol-Version, and MCP
+# 2026-07-28's Mcp-Method, Mcp-Name and Mcp-Param-*. Never forwarded, among all others:
+# - Authorization, Cookie: the client's credentials (the upstream's is injected instead);
+# - Host, Origin, Referer, Forwarded, X-Forwarded-*, X-Real-IP, CF-*: our connection, not its;
+# - X-HTTP-Method-Override, X-Original-URL, X-Rewrite-URL, …: they change what a server does;
+# - Content-Length, Transfer-Encoding and the other hop-by-hop headers: the host frames the
+#   body it sends, and every header the client names in `Connection` (RFC 9110 §7.6.1);
+# - Accept-Encoding: the host's HTTP client negotiates its own encoding with the upstream.
+FORWARDED_REQUEST_HEADERS = frozenset({"accept", "content-type", "last-event-id", "user-agent"})
+FORWARDED_REQUEST_PREFIX = "mcp-"
 DROP_FROM_UPSTREAM = HOP_BY_HOP | {"set-cookie", "www-authenticate"}
 ALLOWED_METHODS = ("POST", "GET", "DELETE")
 
@@ -53,15 +50,16 @@ class McpProxy:
     def __init__(self, settings: Settings, secrets: Secrets, tokens: TokenService) -> None:
         self._settings = settings
         self._tokens = tokens
-        # Fixed per deployment: the client headers dropped and the upstream headers injected.
+        # Fixed per deployment: the client headers replaced and the upstream headers injected,
+        # and the upstream URL's own query parameters.
         extra = settings.upstream_extra_headers
-        self._replaced = (
-            DROP_FROM_CLIENT
-            | {settings.upstream_auth_header.lower()}
-            | {name.lower() for name in extra}
-        )
+        self._replaced = {settings.upstream_auth_header.lower()} | {name.lower() for name in extra}
         credential = settings.upstream_auth_format.replace("{token}", secrets.upstream_token)
         self._injected: Headers = [*extra.items(), (settings.upstream_auth_header, credential)]
+        self._upstream_params = {
+            _param_key(name)
+            for name, _ in parse_qsl(urlsplit(settings.upstream_url).query, keep_blank_values=True)
+        }
 
     @staticmethod
     def challenge(issuer: str, error: str | None = None, description: str | None = None) -> str:
@@ -107,16 +105,33 @@ class McpProxy:
             )
         if len(request.body) > self._settings.max_request_bytes:
             return json_response(413, {"error": "request_too_large"})
-        headers: Headers = [
-            (name, value)
-            for name, value in request.headers.items()
-            if name not in self._replaced and not name.startswith("cf-")
-        ]
+        headers = self._forwarded_headers(request.headers)
         headers += self._injected
+        return Forward(request.method, self._upstream_url(request.query), headers, request.body)
+
+    def _forwarded_headers(self, client_headers: dict[str, str]) -> Headers:
+        """The client's headers on the allow-list, minus those its `Connection` names."""
+        named = {token.strip().lower() for token in client_headers.get("connection", "").split(",")}
+        return [
+            (name, value)
+            for name, value in client_headers.items()
+            if (name in FORWARDED_REQUEST_HEADERS or name.startswith(FORWARDED_REQUEST_PREFIX))
+            and name not in self._replaced
+            and name not in named
+        ]
+
+    def _upstream_url(self, client_query: str) -> str:
+        """The upstream URL plus the client's query parameters that it does not set itself
+        (re-encoded, so no parser can read another separator into them)."""
         url = self._settings.upstream_url
-        if request.query:
-            url += ("&" if "?" in url else "?") + request.query
-        return Forward(request.method, url, headers, request.body)
+        pairs = [
+            (name, value)
+            for name, value in parse_qsl(client_query, keep_blank_values=True)
+            if _param_key(name) not in self._upstream_params
+        ]
+        if not pairs:
+            return url
+        return url + ("&" if "?" in url else "?") + urlencode(pairs)
 
     def upstream_response(self, status: int, headers: Headers) -> HttpResponse | PassThrough:
         if status in (401, 403):
@@ -149,3 +164,8 @@ class McpProxy:
                 "error_description": f"cfmcp could not reach the upstream MCP server: {reason}",
             },
         )
+
+
+def _param_key(name: str) -> str:
+    """A query parameter's name as servers may read it: case-folded, `name[]` as `name`."""
+    return name.split("[", 1)[0].strip().casefold()
