@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.core.conftest import ORIGIN, PAT, UPSTREAM
-from tests.core.flow import body_json, call, full_flow, header
+from tests.core.flow import body_json, call, full_flow, header, request
 
 
 async def _token(app, core) -> str:
@@ -129,10 +131,14 @@ async def test_pass_through_keeps_mcp_headers_and_drops_cookies(app, core):
     assert names.count("access-control-allow-origin") == 1
 
 
-async def test_upstream_error_is_502(app, core):
+async def test_upstream_error_is_502_without_internal_exception_text(app, core, capsys):
+    """The reason is internal (exception text, addresses): it goes to the log, not the body."""
     request = __import__("tests.core.flow", fromlist=["request"]).request(core, "POST", "/mcp")
-    response = app.upstream_error(request, "connection refused")
-    assert response.status == 502 and b"connection refused" in response.body
+    reason = "TypeError: fetch failed: connect ECONNREFUSED 10.0.0.7:8443"
+    response = app.upstream_error(request, reason)
+    assert response.status == 502 and body_json(response)["error"] == "upstream_unreachable"
+    assert b"ECONNREFUSED" not in response.body and b"10.0.0.7" not in response.body
+    assert reason in capsys.readouterr().out
 
 
 async def test_oversized_body_is_refused(make_app, core):
@@ -220,3 +226,41 @@ async def test_mcp_2026_routing_headers_reach_the_upstream_unchanged(app, core):
     }
     _, headers = await _forward(app, core, **sent)
     assert {name: headers.get(name) for name in sent} == sent
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+async def test_upstream_redirect_becomes_502(app, core, status):
+    verdict = app.upstream_response(
+        request(core, "POST", "/mcp"), status, [("Location", "https://elsewhere.example/mcp")]
+    )
+    assert verdict.__class__.__name__ == "HttpResponse"
+    assert verdict.status == 502 and header(verdict, "location") is None
+    assert body_json(verdict)["error"] == "upstream_redirect"
+
+
+async def test_event_streams_carry_x_accel_buffering_no(app, core):
+    """MCP 2026-07-28: SSE responses SHOULD carry `X-Accel-Buffering: no`."""
+    stream = app.upstream_response(
+        request(core, "POST", "/mcp"),
+        200,
+        [("Content-Type", "text/event-stream; charset=utf-8"), ("X-Accel-Buffering", "yes")],
+    )
+    buffering = [v for n, v in stream.headers if n.lower() == "x-accel-buffering"]
+    assert buffering == ["no"]
+    plain = app.upstream_response(
+        request(core, "POST", "/mcp"), 200, [("Content-Type", "application/json")]
+    )
+    assert header(plain, "x-accel-buffering") is None
+
+
+async def test_stateless_upstream_passes_through(app, core):
+    """MCP 2026-07-28 servers have no GET stream (405) and no session id: both pass as is."""
+    forward, _ = await _forward(app, core, method="GET", accept="text/event-stream")
+    assert forward.method == "GET"
+    get = app.upstream_response(request(core, "GET", "/mcp"), 405, [("Allow", "POST")])
+    assert get.__class__.__name__ == "PassThrough" and get.status == 405
+    assert ("Allow", "POST") in get.headers
+    post = app.upstream_response(
+        request(core, "POST", "/mcp"), 200, [("Content-Type", "application/json")]
+    )
+    assert post.status == 200 and header(post, "mcp-session-id") is None

@@ -4,7 +4,8 @@ The client's credentials never reach the upstream and the PAT never reaches the 
 the request headers MCP needs are forwarded (an allow-list, below); the upstream credential
 is injected; the client's query string is added to the upstream URL but never changes the
 upstream URL's own parameters. An upstream 401/403 becomes a 502 (a 401 would make the client
-think its own token is bad and loop through re-authorization).
+think its own token is bad and loop through re-authorization), and so does a 3xx (a redirect
+the client followed would take it, and anything it sends next, elsewhere).
 """
 
 from __future__ import annotations
@@ -147,21 +148,40 @@ class McpProxy:
                     ),
                 },
             )
+        if 300 <= status < 400:
+            _log(f"the upstream answered HTTP {status} (a redirect); cfmcp does not follow it")
+            return json_response(
+                502,
+                {
+                    "error": "upstream_redirect",
+                    "error_description": (
+                        f"The upstream MCP server answered with a redirect (HTTP {status}), which "
+                        "cfmcp does not follow: set the upstream URL to where it points."
+                    ),
+                },
+            )
         kept = [
             (name, value)
             for name, value in headers
             if name.lower() not in DROP_FROM_UPSTREAM
             and not name.lower().startswith("access-control-")
+            and name.lower() != "x-accel-buffering"
         ]
+        media = next((v for n, v in headers if n.lower() == "content-type"), "")
+        if media.split(";", 1)[0].strip().lower() == "text/event-stream":
+            kept.append(("X-Accel-Buffering", "no"))  # MCP 2026-07-28: SSE is not buffered
         return PassThrough(status, kept + cors_headers())
 
     @staticmethod
     def upstream_error(reason: str) -> HttpResponse:
+        """The 502 for an upstream that could not be reached; `reason` is logged, not sent (it
+        is internal exception text)."""
+        _log(f"upstream request failed: {reason}")
         return json_response(
             502,
             {
                 "error": "upstream_unreachable",
-                "error_description": f"cfmcp could not reach the upstream MCP server: {reason}",
+                "error_description": "cfmcp could not reach the upstream MCP server.",
             },
         )
 
@@ -169,3 +189,7 @@ class McpProxy:
 def _param_key(name: str) -> str:
     """A query parameter's name as servers may read it: case-folded, `name[]` as `name`."""
     return name.split("[", 1)[0].strip().casefold()
+
+
+def _log(message: str) -> None:
+    print(f"cfmcp: {message}")  # the Workers runtime sends stdout to the Worker's logs
