@@ -22,6 +22,14 @@ async def test_no_token_gives_401_with_resource_metadata(app, core):
     assert "WWW-Authenticate" in header(response, "access-control-expose-headers")
 
 
+async def test_challenge_names_the_supported_scopes_but_not_offline_access(make_app, core):
+    """MCP 2026-07-28: the challenge SHOULD carry `scope`, and SHOULD NOT offline_access."""
+    app = make_app(scopes=("mcp", "offline_access"))
+    for headers in ({}, {"authorization": "Bearer nope"}):
+        response = await call(app, core, "POST", "/mcp", headers=headers)
+        assert 'scope="mcp"' in header(response, "www-authenticate")
+
+
 async def test_auth_is_checked_before_anything_else(app, core):
     # Even a GET without Accept or a bogus method must be told to authenticate first.
     for method in ("GET", "DELETE", "PUT"):

@@ -52,7 +52,7 @@ class McpProxy:
         self._settings = settings
         self._tokens = tokens
         # Fixed per deployment: the client headers replaced and the upstream headers injected,
-        # and the upstream URL's own query parameters.
+        # the upstream URL's own query parameters, the scopes named in the 401 challenge.
         extra = settings.upstream_extra_headers
         self._replaced = {settings.upstream_auth_header.lower()} | {name.lower() for name in extra}
         credential = settings.upstream_auth_format.replace("{token}", secrets.upstream_token)
@@ -61,10 +61,16 @@ class McpProxy:
             _param_key(name)
             for name, _ in parse_qsl(urlsplit(settings.upstream_url).query, keep_blank_values=True)
         }
+        # MCP 2026-07-28: challenges SHOULD name the scopes, and SHOULD NOT offline_access.
+        self._scope = " ".join(s for s in settings.scopes if s != "offline_access")
 
     @staticmethod
-    def challenge(issuer: str, error: str | None = None, description: str | None = None) -> str:
+    def challenge(
+        issuer: str, error: str | None = None, description: str | None = None, scope: str = ""
+    ) -> str:
         value = f'Bearer resource_metadata="{issuer}/.well-known/oauth-protected-resource/mcp"'
+        if scope:
+            value += f', scope="{scope}"'
         if error:
             value += f', error="{error}"'
         if description:
@@ -74,7 +80,7 @@ class McpProxy:
     def _unauthorized(
         self, issuer: str, status: int, error: str | None, description: str
     ) -> HttpResponse:
-        header = self.challenge(issuer, error, description if error else None)
+        header = self.challenge(issuer, error, description if error else None, self._scope)
         body = {"error": error or "unauthorized", "error_description": description}
         return json_response(status, body, [("WWW-Authenticate", header)])
 
