@@ -40,7 +40,7 @@ async def test_consent_page_security_headers(app, core):
     csp = header(page, "content-security-policy")
     assert "frame-ancestors 'none'" in csp and "form-action 'self'" in csp
     assert header(page, "x-frame-options") == "DENY"
-    assert header(page, "referrer-policy") == "no-referrer"
+    assert header(page, "referrer-policy") == "same-origin"  # so the POST's Origin is real
     assert header(page, "cache-control") == "no-store"
     assert header(page, "access-control-allow-origin") is None
 
@@ -230,11 +230,20 @@ async def test_cross_site_post_is_refused(app, core, headers):
     assert response.status == 403
 
 
-async def test_same_origin_and_null_origin_posts_are_accepted(app, core):
-    for headers in ({"origin": ORIGIN}, {"origin": "null", "sec-fetch-site": "same-origin"}):
+async def test_same_origin_posts_are_accepted(app, core):
+    for headers in ({"origin": ORIGIN}, {"origin": ORIGIN, "sec-fetch-site": "same-origin"}, {}):
         _, page = await _consent(app, core)
         response = await submit_pin(app, core, request_token_from(page.body), headers=headers)
         assert response.status == 302
+
+
+async def test_consent_post_with_origin_null_is_refused(app, core):
+    """A null origin is a sandboxed frame, a data: URL or a file, never the consent page
+    (whose Referrer-Policy makes browsers send its real origin)."""
+    _, page = await _consent(app, core)
+    for headers in ({"origin": "null"}, {"origin": "null", "sec-fetch-site": "same-origin"}):
+        response = await submit_pin(app, core, request_token_from(page.body), headers=headers)
+        assert response.status == 403 and header(response, "location") is None
 
 
 async def test_lockout_after_repeated_wrong_pins(app, core, clock):

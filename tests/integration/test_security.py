@@ -82,7 +82,7 @@ def test_wrong_pin_issues_no_code(worker: RunningWorker) -> None:
     csp = page.get("content-security-policy", "")
     assert "frame-ancestors 'none'" in csp and "form-action 'self'" in csp
     assert page.get("x-frame-options", "").upper() == "DENY"
-    assert page.get("referrer-policy", "").lower() == "no-referrer"
+    assert page.get("referrer-policy", "").lower() == "same-origin"
     assert "no-store" in page.get("cache-control", "")
     assert "access-control-allow-origin" not in page
 

@@ -179,8 +179,11 @@ class AuthorizationEndpoint:
 
 
 def _is_cross_site(request: HttpRequest) -> bool:
+    """Refuse a consent POST from anywhere but the consent page itself. `Origin: null` (a
+    sandboxed frame, a data: URL, a file) is refused too: the pages' `Referrer-Policy:
+    same-origin` makes browsers send the real origin on the page's own POST."""
     origin = request.header("origin")
-    if origin and origin != "null" and origin.rstrip("/") != request.origin:
+    if origin and origin.rstrip("/") != request.origin:
         return True
     return request.header("sec-fetch-site") == "cross-site"
 

@@ -14,9 +14,12 @@ CORS_ALLOW_HEADERS = (
 )
 CORS_EXPOSE_HEADERS = "Mcp-Session-Id, Mcp-Protocol-Version, WWW-Authenticate"
 
+# `same-origin`, not `no-referrer`: with `no-referrer` browsers send `Origin: null` on the
+# consent form's POST (Fetch standard), and a null origin must be refused. Nothing leaves the
+# origin: the redirect to the client carries `no-referrer` itself.
 PAGE_SECURITY_HEADERS: Headers = [
     ("X-Frame-Options", "DENY"),
-    ("Referrer-Policy", "no-referrer"),
+    ("Referrer-Policy", "same-origin"),
     ("X-Content-Type-Options", "nosniff"),
     ("Cache-Control", "no-store"),
 ]
