@@ -67,8 +67,9 @@ class HttpResponse:
         self.headers = headers if headers is not None else []
         self.body = body
 
-    def __repr__(self) -> str:
-        return f"HttpResponse({self.status}, {self.headers!r}, {self.body[:200]!r})"
+    def __repr__(self) -> str:  # a token response's body, a redirect's code: credentials
+        names = [name for name, _ in self.headers]
+        return f"HttpResponse({self.status}, headers={names}, {len(self.body)} bytes)"
 
 
 class Forward:
@@ -101,5 +102,5 @@ class PassThrough:
         self.status = status
         self.headers = headers
 
-    def __repr__(self) -> str:
-        return f"PassThrough({self.status}, {self.headers!r})"
+    def __repr__(self) -> str:  # header values (a session id) stay out of logs
+        return f"PassThrough({self.status}, headers={[name for name, _ in self.headers]})"
