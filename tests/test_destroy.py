@@ -26,8 +26,13 @@ def _env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     isolate(monkeypatch, tmp_path)
 
 
-def project(tmp_path: Path, fake: FakeCloudflare, monkeypatch: pytest.MonkeyPatch,
-            name: str = NAME, **hostname: str) -> Path:
+def project(
+    tmp_path: Path,
+    fake: FakeCloudflare,
+    monkeypatch: pytest.MonkeyPatch,
+    name: str = NAME,
+    **hostname: str,
+) -> Path:
     path = write_project(tmp_path, fake.account_id, name=name, **hostname)
     use_fake_env(monkeypatch, fake)
     monkeypatch.setenv("CFMCP_UPSTREAM_TOKEN", PAT)
@@ -35,8 +40,7 @@ def project(tmp_path: Path, fake: FakeCloudflare, monkeypatch: pytest.MonkeyPatc
 
 
 def deploy(config: Path) -> None:
-    result = CliRunner().invoke(app, ["deploy", "--config", str(config), "--yes",
-                                      "--skip-smoke"])
+    result = CliRunner().invoke(app, ["deploy", "--config", str(config), "--yes", "--skip-smoke"])
     assert result.exit_code == 0, result.output
 
 
@@ -54,11 +58,9 @@ def writes(fake: FakeCloudflare) -> list[str]:
 
 
 def test_deploy_then_destroy_leaves_nothing_and_twice_is_a_noop(fake, tmp_path, monkeypatch):
-    config = project(tmp_path, fake, monkeypatch, mode="custom_domain",
-                     domain="mcp.example.com")
+    config = project(tmp_path, fake, monkeypatch, mode="custom_domain", domain="mcp.example.com")
     deploy(config)
-    assert fake.script(NAME) and fake.state.domains and fake.kv_namespace_by_title(
-        f"{NAME}-oauth")
+    assert fake.script(NAME) and fake.state.domains and fake.kv_namespace_by_title(f"{NAME}-oauth")
     result = destroy(config, "--yes", "--json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
@@ -80,11 +82,19 @@ def test_deploy_then_destroy_leaves_nothing_and_twice_is_a_noop(fake, tmp_path, 
 
 def test_route_of_another_worker_is_left_alone(fake, tmp_path, monkeypatch):
     # Another cfmcp Worker owns a route in the same zone; ours has its own route.
-    other = project(tmp_path, fake, monkeypatch, name="other-mcp", mode="route",
-                    route="other.example.com/*", zone="example.com")
+    other = project(
+        tmp_path,
+        fake,
+        monkeypatch,
+        name="other-mcp",
+        mode="route",
+        route="other.example.com/*",
+        zone="example.com",
+    )
     deploy(other)
-    config = project(tmp_path, fake, monkeypatch, mode="route", route="api.example.com/mcp*",
-                     zone="example.com")
+    config = project(
+        tmp_path, fake, monkeypatch, mode="route", route="api.example.com/mcp*", zone="example.com"
+    )
     deploy(config)
     result = destroy(config, "--yes")
     assert result.exit_code == 0, result.output
@@ -97,8 +107,9 @@ def test_route_of_another_worker_is_left_alone(fake, tmp_path, monkeypatch):
 
 
 def test_configured_route_taken_over_by_another_worker_is_kept(fake, tmp_path, monkeypatch):
-    config = project(tmp_path, fake, monkeypatch, mode="route", route="api.example.com/mcp*",
-                     zone="example.com")
+    config = project(
+        tmp_path, fake, monkeypatch, mode="route", route="api.example.com/mcp*", zone="example.com"
+    )
     deploy(config)
     from cloudflare import Cloudflare
 
@@ -106,8 +117,9 @@ def test_configured_route_taken_over_by_another_worker_is_kept(fake, tmp_path, m
     (tmp_path / "other").mkdir()
     deploy(project(tmp_path / "other", fake, monkeypatch, name="other-mcp"))
     route = next(iter(fake.state.routes.values()))
-    client.workers.routes.update(route.id, zone_id=fake.zone_id, pattern=route.pattern,
-                                 script="other-mcp")
+    client.workers.routes.update(
+        route.id, zone_id=fake.zone_id, pattern=route.pattern, script="other-mcp"
+    )
     result = destroy(config, "--yes", "--json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
@@ -115,7 +127,8 @@ def test_configured_route_taken_over_by_another_worker_is_kept(fake, tmp_path, m
     assert any("api.example.com/mcp*" in line and "other-mcp" in line for line in data["kept"])
     with fake.state.lock:
         assert [(r.pattern, r.script) for r in fake.state.routes.values()] == [
-            ("api.example.com/mcp*", "other-mcp")]
+            ("api.example.com/mcp*", "other-mcp")
+        ]
 
 
 def test_keep_kv_keeps_the_namespace(fake, tmp_path, monkeypatch):
@@ -134,8 +147,9 @@ def test_keep_kv_keeps_the_namespace(fake, tmp_path, monkeypatch):
 
 
 def test_lost_state_still_finds_everything_by_name(fake, tmp_path, monkeypatch):
-    config = project(tmp_path, fake, monkeypatch, mode="route", route="api.example.com/mcp*",
-                     zone="example.com")
+    config = project(
+        tmp_path, fake, monkeypatch, mode="route", route="api.example.com/mcp*", zone="example.com"
+    )
     deploy(config)
     (tmp_path / ".cfmcp" / "state.json").unlink()
     result = destroy(config, "--yes")
@@ -150,13 +164,24 @@ def test_foreign_worker_with_our_name_is_refused(fake, tmp_path, monkeypatch):
     from cloudflare import Cloudflare
 
     Cloudflare(api_token=fake.token, base_url=fake.base_url).workers.scripts.update(
-        NAME, account_id=fake.account_id,
-        metadata={"main_module": "entry.py", "compatibility_date": "2026-03-01",
-                  "compatibility_flags": ["python_workers"]},
-        files=[("entry.py", b"from workers import WorkerEntrypoint, Response\n\n\n"
-                            b"class Default(WorkerEntrypoint):\n"
-                            b"    async def fetch(self, request):\n"
-                            b"        return Response('not cfmcp')\n", "text/x-python")])
+        NAME,
+        account_id=fake.account_id,
+        metadata={
+            "main_module": "entry.py",
+            "compatibility_date": "2026-03-01",
+            "compatibility_flags": ["python_workers"],
+        },
+        files=[
+            (
+                "entry.py",
+                b"from workers import WorkerEntrypoint, Response\n\n\n"
+                b"class Default(WorkerEntrypoint):\n"
+                b"    async def fetch(self, request):\n"
+                b"        return Response('not cfmcp')\n",
+                "text/x-python",
+            )
+        ],
+    )
     fake.calls.clear()
     result = destroy(config, "--yes")
     assert result.exit_code == 1
@@ -183,8 +208,9 @@ def test_confirmation_lists_what_will_be_deleted_and_no_keeps_it(fake, tmp_path,
 def test_failed_delete_says_how_far_it_got_and_rerun_finishes(fake, tmp_path, monkeypatch):
     config = project(tmp_path, fake, monkeypatch)
     deploy(config)
-    fake.inject_fault("DELETE", "/accounts/*/storage/kv/namespaces/*", status=500, times=20,
-                      retry_after=0.01)
+    fake.inject_fault(
+        "DELETE", "/accounts/*/storage/kv/namespaces/*", status=500, times=20, retry_after=0.01
+    )
     failed = destroy(config, "--yes")
     assert failed.exit_code == 1
     assert "deleting KV namespace gh-mcp-oauth failed (1 of 2 deleted)" in text(failed)
