@@ -811,3 +811,73 @@ def test_a_lost_answer_to_the_migrating_upload_converges_in_one_run(fake, tmp_pa
     assert fake.calls.count("GET", SCRIPTS_LIST) == 1
     assert fake.script(NAME).migration_tag == EXACT_MIGRATION_TAG
     assert durable_objects(fake) == [(NAME, EXACT_CLASS, True)]
+
+
+def test_render_then_wrangler_deploys_what_deploy_would(fake, tmp_path, monkeypatch):
+    """The eject path: `cfmcp render` + real wrangler give the same binding and migration;
+    `cfmcp deploy` then finds the Worker up to date (only the secrets are its to set)."""
+    import os
+    import subprocess
+
+    from cloudflare import Cloudflare
+
+    from cfmcp.render import EXACT_BINDING, EXACT_CLASS, EXACT_MIGRATION_TAG
+    from tests.test_fake_cloudflare import _wrangler
+
+    wrangler = _wrangler()
+    if wrangler is None:
+        pytest.skip("wrangler not installed (set CFMCP_TEST_WRANGLER=/path/to/wrangler)")
+    config = make_project(tmp_path, fake)
+    ns = (
+        Cloudflare(api_token=fake.token, base_url=fake.base_url)
+        .kv.namespaces.create(account_id=fake.account_id, title=f"{NAME}-oauth")
+        .id
+    )
+    rendered = CliRunner().invoke(
+        app,
+        [
+            "render",
+            "--config",
+            str(config),
+            "--out",
+            str(tmp_path / "worker"),
+            "--public-url",
+            f"https://{NAME}.fake-subdomain.workers.dev",
+            "--kv-namespace-id",
+            ns,
+        ],
+    )
+    assert rendered.exit_code == 0, rendered.output
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path / "home"),
+        "CI": "1",
+        "WRANGLER_SEND_METRICS": "false",
+        **fake.env(),
+    }
+    done = subprocess.run(
+        [wrangler, "deploy"],
+        cwd=tmp_path / "worker",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    [metadata] = uploads(fake)
+    assert {
+        "name": EXACT_BINDING,
+        "type": "durable_object_namespace",
+        "class_name": EXACT_CLASS,
+    } in metadata["bindings"]
+    assert metadata["migrations"] == {
+        "new_tag": EXACT_MIGRATION_TAG,
+        "steps": [{"new_sqlite_classes": [EXACT_CLASS]}],
+    }
+    assert durable_objects(fake) == [(NAME, EXACT_CLASS, True)]
+
+    fake.calls.clear()
+    result = deploy(monkeypatch, fake, config, "--yes", "--skip-smoke", "--json")
+    assert result.exit_code == 0, result.output
+    assert [s["action"] for s in summary(result)["steps"]] == ["set secret"] * 3
+    assert uploads(fake) == []

@@ -229,3 +229,52 @@ def test_destroy_never_prints_the_api_token(fake, tmp_path, monkeypatch):
     result = destroy(config, "--yes", "--json")
     assert result.exit_code == 0
     assert fake.token not in result.output and PAT not in result.output
+
+
+def test_destroy_removes_the_durable_object_with_the_worker(fake, tmp_path, monkeypatch):
+    from cloudflare import Cloudflare
+
+    config = project(tmp_path, fake, monkeypatch)
+    deploy(config)
+
+    def durable_objects() -> list[tuple[str, str]]:
+        with fake.state.lock:
+            return [
+                (ns.script, ns.class_name) for ns in fake.state.durable_object_namespaces.values()
+            ]
+
+    assert durable_objects() == [(NAME, "ExactState")]
+    # Another Worker binds our class: Cloudflare refuses to delete ours (no force), and
+    # destroy says so instead of breaking that Worker.
+    client = Cloudflare(api_token=fake.token, base_url=fake.base_url, max_retries=0)
+    client.workers.scripts.update(
+        "someone-else",
+        account_id=fake.account_id,
+        files=[(m.name, m.content, m.content_type) for m in fake.script(NAME).modules],
+        metadata={
+            "main_module": "entry.py",
+            "compatibility_date": "2026-03-01",
+            "compatibility_flags": ["python_workers"],
+            "bindings": [
+                {
+                    "type": "durable_object_namespace",
+                    "name": "THEIRS",
+                    "class_name": "ExactState",
+                    "script_name": NAME,
+                }
+            ],
+        },
+    )
+    blocked = destroy(config, "--yes")
+    assert blocked.exit_code == 1
+    assert "someone-else" in text(blocked) and "re-run `cfmcp destroy`" in text(blocked)
+    assert fake.script(NAME) is not None and durable_objects() == [(NAME, "ExactState")]
+
+    client.workers.scripts.delete("someone-else", account_id=fake.account_id)
+    fake.calls.clear()
+    result = destroy(config, "--yes", "--json")
+    assert result.exit_code == 0, result.output
+    assert [d["kind"] for d in json.loads(result.stdout)["deleted"]] == ["Worker", "KV namespace"]
+    assert durable_objects() == []  # no call of its own: it went with the Worker
+    assert fake.calls.count("DELETE", "/accounts/*/workers/scripts/*") == 1
+    assert not fake.unexpected_calls()

@@ -1144,3 +1144,455 @@ def test_versions_then_deployment(fake: FakeCloudflare, client: Cloudflare) -> N
             strategy="percentage",
             versions=[{"version_id": "f" * 32, "percentage": 100}],
         )
+
+
+# -- Durable Objects: what real wrangler sends, and what the fake accepts ---------------------
+
+DO_RECORDING = (
+    Path(__file__).resolve().parent
+    / "fake_cloudflare"
+    / "reference"
+    / "wrangler-4.60-durable-objects.json"
+)
+_BASE_TOML = """name = "cf-oauth-mcp-proxy"
+main = "src/entry.py"
+compatibility_date = "2025-11-01"
+compatibility_flags = ["python_workers"]
+[vars]
+BASE_URL = "https://x.example.com"
+[[kv_namespaces]]
+binding = "OAUTH_KV"
+id = "kv123"
+"""
+_EXACT_TOML = """
+[[durable_objects.bindings]]
+name = "EXACT_STATE"
+class_name = "ExactState"
+"""
+_COUNTER_TOML = """
+[[durable_objects.bindings]]
+name = "COUNTER"
+class_name = "Counter"
+"""
+_V1_TOML = """
+[[migrations]]
+tag = "cfmcp-exact-v1"
+new_sqlite_classes = ["ExactState"]
+"""
+_V2_TOML = """
+[[migrations]]
+tag = "v2"
+new_sqlite_classes = ["Counter"]
+"""
+_ENTRY = """from workers import DurableObject, Response, WorkerEntrypoint
+{classes}
+
+class Default(WorkerEntrypoint):
+    async def fetch(self, request):
+        return Response("hi")
+"""
+_CLASS = """
+class {name}(DurableObject):
+    async def hit(self, n):
+        return n
+"""
+# (name, what it shows, wrangler.toml, classes in entry.py, extra wrangler arguments)
+DO_SCENARIOS = [
+    ("kv-era", "a Worker without Durable Objects (cfmcp before issue 7)", _BASE_TOML, [], []),
+    (
+        "add-durable-object",
+        "the same Worker gains the binding and its first migration: no "
+        "old_tag (the script has no tag yet)",
+        _BASE_TOML + _EXACT_TOML + _V1_TOML,
+        ["ExactState"],
+        [],
+    ),
+    (
+        "redeploy-unchanged",
+        "nothing new: the scripts list says the tag is applied, so no "
+        "migrations (and wrangler uses the versions API)",
+        _BASE_TOML + _EXACT_TOML + _V1_TOML,
+        ["ExactState"],
+        [],
+    ),
+    (
+        "next-migration",
+        "a second migration: old_tag = the current tag, only the new step",
+        _BASE_TOML + _EXACT_TOML + _COUNTER_TOML + _V1_TOML + _V2_TOML,
+        ["ExactState", "Counter"],
+        [],
+    ),
+    (
+        "fresh-with-durable-object",
+        "a new Worker deployed with the Durable Object at once",
+        _BASE_TOML + _EXACT_TOML + _V1_TOML,
+        ["ExactState"],
+        ["--name", "fresh-worker"],
+    ),
+]
+
+
+def _wrangler_env(fake: FakeCloudflare, home: Path) -> dict[str, str]:
+    import shutil
+
+    return {
+        "PATH": str(Path(shutil.which("node") or "/usr/bin/node").parent) + ":/usr/bin:/bin",
+        "HOME": str(home),
+        "CI": "1",
+        "WRANGLER_SEND_METRICS": "false",
+        "CLOUDFLARE_API_BASE_URL": fake.base_url,
+        "CLOUDFLARE_API_TOKEN": "FAKE-wrangler-token",
+        "CLOUDFLARE_ACCOUNT_ID": "acc1",
+    }
+
+
+def _recorded(call: Any) -> dict[str, Any]:
+    entry: dict[str, Any] = {"method": call.method, "path": call.path, "status": call.status}
+    if call.query:
+        entry["query"] = call.query
+    if isinstance(call.body, dict) and "metadata" in call.body:
+        entry["metadata"] = call.body["metadata"]
+    return entry
+
+
+def test_real_wrangler_durable_object_migrations_match_the_recording(
+    replay_fake: FakeCloudflare, tmp_path: Path
+) -> None:
+    """wrangler 4.60 deploys Durable Objects against the fake (every upload accepted), and
+    what it sends is what tests/fake_cloudflare/reference/ records (the shapes cfmcp copies).
+    Regenerate with CFMCP_UPDATE_REFERENCE=1."""
+    import os
+    import subprocess
+
+    wrangler = _wrangler()
+    if wrangler is None:
+        pytest.skip("wrangler not installed (set CFMCP_TEST_WRANGLER=/path/to/wrangler)")
+    project = tmp_path / "project"
+    (project / "src").mkdir(parents=True)
+    env = _wrangler_env(replay_fake, tmp_path / "home")
+    scenarios = []
+    for name, what, toml, classes, args in DO_SCENARIOS:
+        entry = _ENTRY.format(classes="".join(_CLASS.format(name=c) for c in classes))
+        (project / "wrangler.toml").write_text(toml)
+        (project / "src" / "entry.py").write_text(entry)
+        replay_fake.calls.clear()
+        done = subprocess.run(
+            [wrangler, "deploy", *args],
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+        assert done.returncode == 0, f"{name}: {done.stdout}{done.stderr}"
+        assert not replay_fake.unexpected_calls(), replay_fake.calls.summary()
+        scenarios.append(
+            {
+                "name": name,
+                "what": what,
+                "wrangler_toml": toml,
+                "entry_py": entry,
+                "args": ["deploy", *args],
+                "calls": [_recorded(c) for c in replay_fake.calls],
+            }
+        )
+    recording = {
+        "wrangler": "4.60.0",
+        "note": "Recorded by tests/test_fake_cloudflare.py::"
+        "test_real_wrangler_durable_object_migrations_match_the_recording against the "
+        "fake (account acc1, KV namespace kv123, all fake); paths relative to "
+        "/client/v4; module parts omitted. The scenarios run in order on one account.",
+        "scenarios": scenarios,
+    }
+    if os.environ.get("CFMCP_UPDATE_REFERENCE"):
+        DO_RECORDING.parent.mkdir(parents=True, exist_ok=True)
+        DO_RECORDING.write_text(json.dumps(recording, indent=1) + "\n")
+    assert json.loads(DO_RECORDING.read_text()) == recording, (
+        "wrangler sent something else: CFMCP_UPDATE_REFERENCE=1 .venv/bin/python -m pytest "
+        "tests/test_fake_cloudflare.py -k durable_object_migrations_match"
+    )
+
+    state = replay_fake.state
+    assert state.find_script("acc1", "cf-oauth-mcp-proxy").migration_tag == "v2"
+    assert state.find_script("acc1", "fresh-worker").migration_tag == "cfmcp-exact-v1"
+    namespaces = sorted(
+        (ns.script, ns.class_name, ns.use_sqlite) for ns in state.durable_object_namespaces.values()
+    )
+    assert namespaces == [
+        ("cf-oauth-mcp-proxy", "Counter", True),
+        ("cf-oauth-mcp-proxy", "ExactState", True),
+        ("fresh-worker", "ExactState", True),
+    ]
+
+
+# -- Durable Objects: the upload contract the fake enforces (durable_objects.py) ---------------
+
+EXACT = {"type": "durable_object_namespace", "name": "EXACT_STATE", "class_name": "ExactState"}
+V1 = {"new_tag": "v1", "steps": [{"new_sqlite_classes": ["ExactState"]}]}
+DO_ENTRY = (
+    ENTRY
+    + b"""
+
+class ExactState:
+    pass
+
+
+class Counter:
+    pass
+"""
+)
+DO_MODULES = [("entry.py", DO_ENTRY, PY), *MODULES[1:]]
+
+
+def do_upload(
+    client: Cloudflare, fake: FakeCloudflare, name: str = "mcp-front", **meta: Any
+) -> Any:
+    bindings = meta.pop("bindings", [EXACT])
+    return upload(
+        client,
+        fake,
+        name,
+        files=meta.pop("files", DO_MODULES),
+        bindings=[*metadata()["bindings"], *bindings],
+        **meta,
+    )
+
+
+def rejected(client: Cloudflare, fake: FakeCloudflare, **meta: Any) -> tuple[int, str]:
+    with pytest.raises(cloudflare.BadRequestError) as info:
+        do_upload(client, fake, **meta)
+    error = info.value.response.json()["errors"][0]
+    return error["code"], error["message"]
+
+
+def namespaces(fake: FakeCloudflare) -> list[tuple[str, str, bool]]:
+    with fake.state.lock:
+        return sorted(
+            (ns.script, ns.class_name, ns.use_sqlite)
+            for ns in fake.state.durable_object_namespaces.values()
+        )
+
+
+def test_durable_object_migration_creates_the_namespace_and_is_reported(
+    fake: FakeCloudflare, client: Cloudflare
+) -> None:
+    answer = do_upload(client, fake, migrations=V1)
+    assert answer.migration_tag == "v1"
+    [listed] = [s for s in client.workers.scripts.list(account_id=fake.account_id)]
+    assert listed.migration_tag == "v1"  # where wrangler (and cfmcp) read it
+    [ns] = client.durable_objects.namespaces.list(account_id=fake.account_id)
+    assert (ns.class_, ns.script, ns.use_sqlite, ns.name) == (
+        "ExactState",
+        "mcp-front",
+        True,
+        "mcp-front_ExactState",
+    )
+    settings = client.workers.scripts.script_and_version_settings.get(
+        "mcp-front", account_id=fake.account_id
+    )
+    bound = [
+        b.model_dump() for b in settings.bindings or [] if b.type == "durable_object_namespace"
+    ]
+    assert [(b["name"], b["class_name"], b["namespace_id"]) for b in bound] == [
+        ("EXACT_STATE", "ExactState", ns.id)
+    ]
+    # Later uploads bind the class without a migration; the namespace (its storage) stays.
+    do_upload(client, fake)
+    assert fake.script("mcp-front").migration_tag == "v1"  # type: ignore[union-attr]
+    assert [n.id for n in client.durable_objects.namespaces.list(account_id=fake.account_id)] == [
+        ns.id
+    ]
+    # The single-step form is accepted too (SDK SingleStepMigrationParam), chained by old_tag.
+    do_upload(
+        client,
+        fake,
+        bindings=[EXACT, {**EXACT, "name": "COUNTER", "class_name": "Counter"}],
+        migrations={"old_tag": "v1", "new_tag": "v2", "new_sqlite_classes": ["Counter"]},
+    )
+    assert namespaces(fake) == [("mcp-front", "Counter", True), ("mcp-front", "ExactState", True)]
+
+
+@pytest.mark.parametrize(
+    ("setup", "meta", "code", "words"),
+    [
+        # A binding to a class no migration created.
+        ([], {}, 10061, "not currently configured to implement Durable Objects"),
+        # The migration sent again without old_tag (a deployer that lost its state).
+        ([V1], {"migrations": V1}, 10079, "precondition failed; current tag is v1"),
+        (
+            [V1],
+            {"migrations": {**V1, "old_tag": "v0", "new_tag": "v2"}},
+            10079,
+            "current tag is v1",
+        ),
+        ([], {"migrations": {**V1, "old_tag": "v0"}}, 10079, "current tag is not set"),
+        # Re-applying the current tag.
+        (
+            [V1],
+            {"migrations": {"old_tag": "v1", "new_tag": "v1", "steps": []}},
+            10021,
+            "already been applied",
+        ),
+        # An existing class created again (no conversion to SQLite either).
+        (
+            [V1],
+            {
+                "migrations": {
+                    "old_tag": "v1",
+                    "new_tag": "v2",
+                    "steps": [{"new_sqlite_classes": ["ExactState"]}],
+                }
+            },
+            10021,
+            "already exists",
+        ),
+        # Key-value storage backend on the free plan.
+        (
+            [],
+            {"migrations": {"new_tag": "v1", "steps": [{"new_classes": ["ExactState"]}]}},
+            10097,
+            "new_sqlite_classes",
+        ),
+        # Not exported by the main module.
+        (
+            [],
+            {"migrations": {"new_tag": "v1", "new_sqlite_classes": ["Missing"]}, "bindings": []},
+            10021,
+            "not exported",
+        ),
+        ([], {"migrations": V1, "files": MODULES}, 10021, "not exported"),
+        # Deleting what does not exist; binding what was deleted.
+        (
+            [],
+            {"migrations": {"new_tag": "v1", "deleted_classes": ["Counter"]}, "bindings": []},
+            10021,
+            "non-existent class",
+        ),
+        (
+            [V1],
+            {"migrations": {"old_tag": "v1", "new_tag": "v2", "deleted_classes": ["ExactState"]}},
+            10061,
+            "not currently configured",
+        ),
+        # Shapes.
+        (
+            [],
+            {
+                "migrations": {
+                    "new_tag": "v1",
+                    "steps": [{"new_sqlite_classes": ["ExactState"]}],
+                    "new_sqlite_classes": ["ExactState"],
+                }
+            },
+            10021,
+            "not both",
+        ),
+        (
+            [],
+            {
+                "migrations": {"new_tag": "v1", "renamed_classes": [{"from": "A", "to": "B"}]},
+                "bindings": [],
+            },
+            10021,
+            "not modelled",
+        ),
+        (
+            [],
+            {"bindings": [{"type": "durable_object_namespace", "name": "X"}]},
+            10021,
+            "class_name",
+        ),
+    ],
+)
+def test_durable_object_uploads_that_cloudflare_refuses(
+    fake: FakeCloudflare, client: Cloudflare, setup: list, meta: dict, code: int, words: str
+) -> None:
+    for migrations in setup:
+        do_upload(client, fake, migrations=migrations)
+    before = (fake.script("mcp-front"), namespaces(fake))
+    got_code, message = rejected(client, fake, **meta)
+    assert (got_code, words in message) == (code, True), message
+    assert (fake.script("mcp-front"), namespaces(fake)) == before  # nothing was stored
+
+
+def test_key_value_durable_objects_on_a_paid_plan_and_deleted_classes(
+    fake: FakeCloudflare, client: Cloudflare
+) -> None:
+    with fake.state.lock:
+        fake.state.accounts[fake.account_id].plan = "paid"
+    do_upload(client, fake, migrations={"new_tag": "v1", "new_classes": ["ExactState"]})
+    assert namespaces(fake) == [("mcp-front", "ExactState", False)]
+    do_upload(
+        client,
+        fake,
+        bindings=[],
+        migrations={
+            "old_tag": "v1",
+            "new_tag": "v2",
+            "steps": [{"deleted_classes": ["ExactState"]}],
+        },
+    )
+    assert namespaces(fake) == []
+    assert fake.script("mcp-front").migration_tag == "v2"  # type: ignore[union-attr]
+
+
+def test_version_uploads_cannot_migrate_but_can_bind(
+    fake: FakeCloudflare, client: Cloudflare
+) -> None:
+    do_upload(client, fake, migrations=V1)
+    raw = client.workers.scripts.versions.with_raw_response
+    with pytest.raises(cloudflare.BadRequestError) as info:
+        raw.create(
+            "mcp-front",
+            account_id=fake.account_id,
+            files=DO_MODULES,
+            metadata=metadata(
+                bindings=[EXACT],
+                migrations={  # type: ignore[arg-type]
+                    "old_tag": "v1",
+                    "new_tag": "v2",
+                    "new_sqlite_classes": ["Counter"],
+                },
+            ),
+        )
+    assert (
+        "cannot be uploaded with a new version"
+        in info.value.response.json()["errors"][0]["message"]
+    )
+    staged = raw.create(
+        "mcp-front",
+        account_id=fake.account_id,
+        files=DO_MODULES,
+        metadata=metadata(bindings=[EXACT]),
+    )  # type: ignore[arg-type]
+    assert staged.http_response.status_code == 200
+
+
+def test_deleting_a_worker_deletes_its_durable_objects_unless_another_binds_them(
+    fake: FakeCloudflare, client: Cloudflare
+) -> None:
+    do_upload(client, fake, migrations=V1)
+    do_upload(client, fake, "other-worker", bindings=[{**EXACT, "script_name": "mcp-front"}])
+    with pytest.raises(cloudflare.BadRequestError) as info:
+        client.workers.scripts.delete("mcp-front", account_id=fake.account_id)
+    assert "other-worker" in info.value.response.json()["errors"][0]["message"]
+    client.workers.scripts.delete("other-worker", account_id=fake.account_id)
+    client.workers.scripts.delete("mcp-front", account_id=fake.account_id)
+    assert namespaces(fake) == []
+    # A new Worker of the same name starts with no tag and a new (empty) namespace.
+    do_upload(client, fake, migrations=V1)
+    assert namespaces(fake) == [("mcp-front", "ExactState", True)]
+    # force=true deletes even when another Worker binds the class.
+    do_upload(client, fake, "other-worker", bindings=[{**EXACT, "script_name": "mcp-front"}])
+    client.workers.scripts.delete("mcp-front", account_id=fake.account_id, force=True)
+    assert namespaces(fake) == []
+
+
+def test_durable_objects_survive_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "fake-state.json"
+    with FakeCloudflare(state_path=path) as fake:
+        client = Cloudflare(api_token=fake.token, base_url=fake.base_url, max_retries=0)
+        do_upload(client, fake, migrations=V1)
+    with FakeCloudflare(state_path=path) as again:
+        assert again.script("mcp-front").migration_tag == "v1"  # type: ignore[union-attr]
+        assert namespaces(again) == [("mcp-front", "ExactState", True)]

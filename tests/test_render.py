@@ -13,7 +13,14 @@ from pathlib import Path
 import pytest
 
 from cfmcp.config import ProjectConfig
-from cfmcp.render import python_literal, render_bundle, render_wrangler_toml
+from cfmcp.render import (
+    EXACT_BINDING,
+    EXACT_CLASS,
+    EXACT_MIGRATION_TAG,
+    python_literal,
+    render_bundle,
+    render_wrangler_toml,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -97,6 +104,11 @@ def test_wrangler_toml_is_valid_and_matches_the_deploy():
     assert data["routes"] == [{"pattern": "mcp.example.com/*", "zone_name": "example.com"}]
     assert data["vars"]["CFMCP_BUNDLE_SHA256"] == bundle.sha256
     assert data["workers_dev"] is False
+    # The exact-state Durable Object, as `cfmcp deploy` binds and migrates it.
+    assert data["durable_objects"] == {
+        "bindings": [{"name": EXACT_BINDING, "class_name": EXACT_CLASS}]
+    }
+    assert data["migrations"] == [{"tag": EXACT_MIGRATION_TAG, "new_sqlite_classes": [EXACT_CLASS]}]
 
 
 def test_render_command_writes_the_bundle(tmp_path):
