@@ -3,11 +3,16 @@
 A `Forward` is carried out with httpx: exactly the core's headers and body, no redirects,
 the response streamed with `aiter_raw()` (bytes untouched, SSE event by event), and the
 upstream response closed as soon as the client goes away.
+
+Only requests addressed to this server are answered (DNS rebinding): the Host header must be
+`localhost` or an IP address, with the port the server listens on; anything else (a name an
+attacker's DNS points at 127.0.0.1) gets a 421. The Host also becomes the issuer locally.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -48,6 +53,33 @@ def request_url(scope: Scope, headers: dict[str, str]) -> str:
     path = raw_path.decode("latin-1")
     query = scope.get("query_string", b"").decode("latin-1")
     return f"{scheme}://{host}{path}" + (f"?{query}" if query else "")
+
+
+def host_is_this_server(host: str | None, server: tuple[str, int] | None) -> bool:
+    """Whether a Host header names this server: 127.0.0.1:PORT, localhost:PORT, [::1]:PORT or
+    another IP address with the listening port (never a DNS name, which could be rebound)."""
+    if not host:
+        return False
+    if host.startswith("["):
+        name, bracket, port = host[1:].partition("]")
+        if not bracket or (port and not port.startswith(":")):
+            return False
+        port = port[1:]
+        if ":" not in name:
+            return False
+    else:
+        name, _, port = host.partition(":")
+    if name.lower() != "localhost":
+        try:
+            ipaddress.ip_address(name)
+        except ValueError:
+            return False
+    if port and not port.isdigit():
+        return False
+    listening = server[1] if server else None
+    if listening is None:
+        return True
+    return int(port or 80) == int(listening)
 
 
 def lower_headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
@@ -124,6 +156,10 @@ class LocalWorker:
         if scope["type"] != "http":
             return
         headers = lower_headers(scope.get("headers", []))
+        if not host_is_this_server(headers.get("host"), scope.get("server")):
+            await send_plain(send, 421, "this server answers only its own address "
+                                        "(127.0.0.1, localhost or [::1] with its port)")
+            return
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self.max_body:
             await send_plain(send, 413, "request body too large")
