@@ -133,7 +133,7 @@ def test_demo_end_to_end_with_generated_pin(tmp_path: Path) -> None:
         assert f"{origin}/mcp" in text
         assert f"npx mcp-remote {origin}/mcp" in text
         assert "claude mcp add --transport http" in text
-        pins = re.findall(r"PIN\s+(\d{8})", text)
+        pins = re.findall(r"PIN\s+([2-9a-z]{4}-[2-9a-z]{4}-[2-9a-z]{4})\s", text)  # generate_pin
         assert len(pins) == 1, text
         tokens = obtain_tokens(origin, pins[0])
         result = anyio.run(_call_add, f"{origin}/mcp", tokens.access_token)
@@ -168,3 +168,18 @@ async def _call_add(url: str, token: str) -> str:
             Client(streamable_http_client(url, http_client=http), mode="legacy") as client:
         result = await client.call_tool("add", {"a": 40, "b": 2})
     return "".join(getattr(c, "text", "") for c in result.content)
+
+
+def test_generated_pin_is_as_strong_as_deploys(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`cfmcp dev` used 8 digits (~27 bits); `deploy` generates ~59 bits (cfmcp.pin)."""
+    from cfmcp.local.launch import ENV_PIN, choose_pin
+    from cfmcp.pin import PIN_ALPHABET
+
+    monkeypatch.delenv(ENV_PIN, raising=False)
+    choices = [choose_pin() for _ in range(20)]
+    assert all(choice.generated for choice in choices)
+    pins = {choice.pin for choice in choices}
+    assert len(pins) == 20
+    for pin in pins:
+        symbols = pin.replace("-", "")
+        assert len(symbols) >= 12 and set(symbols) <= set(PIN_ALPHABET), pin

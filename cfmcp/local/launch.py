@@ -80,7 +80,9 @@ def choose_pin() -> PinChoice:
         from cfmcp.pin import check_pin
 
         return PinChoice(check_pin(pin, f"the PIN from {ENV_PIN}"), generated=False)
-    return PinChoice(f"{secrets.randbelow(10**8):08d}", generated=True)
+    from cfmcp.pin import generate_pin
+
+    return PinChoice(generate_pin(), generated=True)  # as strong as `deploy`'s (~59 bits)
 
 
 def signing_key() -> str:
