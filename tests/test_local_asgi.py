@@ -53,8 +53,9 @@ class PassThrough:
     headers: list[tuple[str, str]]
 
 
-TYPES = SimpleNamespace(HttpRequest=HttpRequest, HttpResponse=HttpResponse, Forward=Forward,
-                        PassThrough=PassThrough)
+TYPES = SimpleNamespace(
+    HttpRequest=HttpRequest, HttpResponse=HttpResponse, Forward=Forward, PassThrough=PassThrough
+)
 
 
 class FakeCore:
@@ -71,11 +72,16 @@ class FakeCore:
         if urlsplit(request.url).path == "/echo":
             return HttpResponse(200, [("content-type", "text/plain")], b"core says hi")
         path = request.url.split("/", 3)[3]
-        return Forward(request.method, f"{self.upstream}/{path}",
-                       [("x-injected", "pat"), ("accept", "text/event-stream")], request.body)
+        return Forward(
+            request.method,
+            f"{self.upstream}/{path}",
+            [("x-injected", "pat"), ("accept", "text/event-stream")],
+            request.body,
+        )
 
-    def upstream_response(self, request: HttpRequest, status: int,
-                          headers: list[tuple[str, str]]) -> HttpResponse | PassThrough:
+    def upstream_response(
+        self, request: HttpRequest, status: int, headers: list[tuple[str, str]]
+    ) -> HttpResponse | PassThrough:
         self.verdicts.append((status, headers))
         if status == 401:
             return HttpResponse(502, [("content-type", "text/plain")], b"upstream refused")
@@ -103,8 +109,17 @@ class Upstream:
             await send({"type": "http.response.start", "status": 401, "headers": []})
             await send({"type": "http.response.body", "body": b"no"})
             return
-        await send({"type": "http.response.start", "status": 200, "headers": [
-            (b"content-type", b"text/event-stream"), (b"x-up", b"1"), (b"x-dropped", b"1")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [
+                    (b"content-type", b"text/event-stream"),
+                    (b"x-up", b"1"),
+                    (b"x-dropped", b"1"),
+                ],
+            }
+        )
         count = 3 if path == "/sse" else 10_000
         streaming = asyncio.create_task(self._events(send, count))
         if path == "/forever":
@@ -119,8 +134,13 @@ class Upstream:
     @staticmethod
     async def _events(send: Any, count: int) -> None:
         for i in range(count):
-            await send({"type": "http.response.body", "more_body": True,
-                        "body": f"event: message\ndata: {i}\n\n".encode()})
+            await send(
+                {
+                    "type": "http.response.body",
+                    "more_body": True,
+                    "body": f"event: message\ndata: {i}\n\n".encode(),
+                }
+            )
             await asyncio.sleep(0.3)
         await send({"type": "http.response.body", "body": b""})
 
@@ -141,8 +161,11 @@ def proxied(upstream: tuple[Upstream, str]) -> Iterator[tuple[FakeCore, str]]:
 
 def test_request_as_the_client_sent_it(proxied: tuple[FakeCore, str]) -> None:
     core, origin = proxied
-    response = httpx.post(f"{origin}/echo?x=1&y=%2F", content=b"payload",
-                          headers=[("X-Mixed-Case", "a"), ("X-Mixed-Case", "b")])
+    response = httpx.post(
+        f"{origin}/echo?x=1&y=%2F",
+        content=b"payload",
+        headers=[("X-Mixed-Case", "a"), ("X-Mixed-Case", "b")],
+    )
     assert response.status_code == 200 and response.text == "core says hi"
     request = core.requests[-1]
     port = origin.rsplit(":", 1)[1]
@@ -155,12 +178,14 @@ def test_request_as_the_client_sent_it(proxied: tuple[FakeCore, str]) -> None:
 
 
 def test_forwarded_headers_are_exactly_the_cores(
-        proxied: tuple[FakeCore, str], upstream: tuple[Upstream, str]) -> None:
+    proxied: tuple[FakeCore, str], upstream: tuple[Upstream, str]
+) -> None:
     _, origin = proxied
     app, _ = upstream
     app.seen_headers.clear()
-    httpx.post(f"{origin}/sse", content=b"{}", headers={"Authorization": "Bearer client",
-                                                         "Cookie": "c=1"})
+    httpx.post(
+        f"{origin}/sse", content=b"{}", headers={"Authorization": "Bearer client", "Cookie": "c=1"}
+    )
     names = {name.decode().lower() for name, _ in app.seen_headers[-1]}
     assert names == {"x-injected", "accept", "host", "content-length"}
 
@@ -197,8 +222,9 @@ def test_unreachable_upstream_goes_to_upstream_error(upstream: tuple[Upstream, s
     assert core.errors and "ConnectError" in core.errors[0]
 
 
-def test_client_disconnect_closes_upstream(proxied: tuple[FakeCore, str],
-                                           upstream: tuple[Upstream, str]) -> None:
+def test_client_disconnect_closes_upstream(
+    proxied: tuple[FakeCore, str], upstream: tuple[Upstream, str]
+) -> None:
     app, _ = upstream
     app.closed.clear()
     _, origin = proxied
@@ -228,8 +254,15 @@ def test_only_its_own_host_is_answered(proxied: tuple[FakeCore, str]) -> None:
         response = httpx.get(f"{origin}/echo", headers={"Host": host})
         assert response.status_code == 200, host
     before = len(core.requests)
-    for host in (f"attacker.example:{port}", f"127.0.0.1.nip.io:{port}", "127.0.0.1:1",
-                 "localhost", f"localhost.:{port}", f"[::1]x:{port}", f"127.0.0.1:{port}x"):
+    for host in (
+        f"attacker.example:{port}",
+        f"127.0.0.1.nip.io:{port}",
+        "127.0.0.1:1",
+        "localhost",
+        f"localhost.:{port}",
+        f"[::1]x:{port}",
+        f"127.0.0.1:{port}x",
+    ):
         response = httpx.get(f"{origin}/echo", headers={"Host": host})
         assert response.status_code == 421, host
     assert len(core.requests) == before, "a misdirected request reached the core"

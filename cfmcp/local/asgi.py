@@ -110,28 +110,47 @@ async def read_body(receive: Receive, limit: int) -> bytes | None:
 
 
 def encode_headers(headers: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
-    return [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers
-            if k.lower() not in _FRAMING_HEADERS]
+    return [
+        (k.lower().encode("latin-1"), v.encode("latin-1"))
+        for k, v in headers
+        if k.lower() not in _FRAMING_HEADERS
+    ]
 
 
 async def send_response(send: Send, response: Any) -> None:
     """Send a complete core `HttpResponse`."""
-    await send({"type": "http.response.start", "status": response.status,
-                "headers": encode_headers(list(response.headers))})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": response.status,
+            "headers": encode_headers(list(response.headers)),
+        }
+    )
     await send({"type": "http.response.body", "body": response.body})
 
 
 async def send_plain(send: Send, status: int, text: str) -> None:
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"text/plain; charset=utf-8")]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"text/plain; charset=utf-8")],
+        }
+    )
     await send({"type": "http.response.body", "body": text.encode("utf-8")})
 
 
 class LocalWorker:
     """ASGI app around one `WorkerApp` of the bundle's core."""
 
-    def __init__(self, worker_app: Any, core_types: Any, *, max_body: int = MAX_BODY_BYTES,
-                 client_factory: Callable[[], httpx.AsyncClient] = upstream_client) -> None:
+    def __init__(
+        self,
+        worker_app: Any,
+        core_types: Any,
+        *,
+        max_body: int = MAX_BODY_BYTES,
+        client_factory: Callable[[], httpx.AsyncClient] = upstream_client,
+    ) -> None:
         self.worker_app = worker_app
         self.types = core_types
         self.max_body = max_body
@@ -157,8 +176,12 @@ class LocalWorker:
             return
         headers = lower_headers(scope.get("headers", []))
         if not host_is_this_server(headers.get("host"), scope.get("server")):
-            await send_plain(send, 421, "this server answers only its own address "
-                                        "(127.0.0.1, localhost or [::1] with its port)")
+            await send_plain(
+                send,
+                421,
+                "this server answers only its own address "
+                "(127.0.0.1, localhost or [::1] with its port)",
+            )
             return
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self.max_body:
@@ -173,8 +196,11 @@ class LocalWorker:
             return
         client = scope.get("client")
         request = self.types.HttpRequest(
-            method=scope["method"], url=request_url(scope, headers), headers=headers,
-            body=body, client_ip=client[0] if client else None,
+            method=scope["method"],
+            url=request_url(scope, headers),
+            headers=headers,
+            body=body,
+            client_ip=client[0] if client else None,
         )
         result = await self.worker_app.handle(request)
         if isinstance(result, self.types.Forward):
@@ -193,31 +219,41 @@ class LocalWorker:
                 return
 
     async def _forward(self, request: Any, forward: Any, receive: Receive, send: Send) -> None:
-        upstream = httpx.Request(forward.method, forward.url, headers=list(forward.headers),
-                                 content=forward.body)
+        upstream = httpx.Request(
+            forward.method, forward.url, headers=list(forward.headers), content=forward.body
+        )
         try:
             response = await self.client.send(upstream, stream=True, follow_redirects=False)
         except httpx.HTTPError as exc:
             log.warning("upstream request failed: %s", type(exc).__name__)
-            await send_response(send, self.worker_app.upstream_error(
-                request, f"upstream unreachable ({type(exc).__name__})"))
+            await send_response(
+                send,
+                self.worker_app.upstream_error(
+                    request, f"upstream unreachable ({type(exc).__name__})"
+                ),
+            )
             return
         try:
             verdict = self.worker_app.upstream_response(
-                request, response.status_code, list(response.headers.multi_items()))
+                request, response.status_code, list(response.headers.multi_items())
+            )
             if not isinstance(verdict, self.types.PassThrough):
                 await response.aclose()
                 await send_response(send, verdict)
                 return
-            await send({"type": "http.response.start", "status": verdict.status,
-                        "headers": encode_headers(list(verdict.headers))})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": verdict.status,
+                    "headers": encode_headers(list(verdict.headers)),
+                }
+            )
             await _stream_until_disconnect(response, receive, send)
         finally:
             await response.aclose()
 
 
-async def _stream_until_disconnect(response: httpx.Response, receive: Receive,
-                                   send: Send) -> None:
+async def _stream_until_disconnect(response: httpx.Response, receive: Receive, send: Send) -> None:
     """Relay the upstream body chunk by chunk; stop as soon as the client disconnects."""
     async with anyio.create_task_group() as tg:
 
