@@ -90,6 +90,15 @@ async def test_preflight_on_api_endpoints_but_not_on_consent(app, core):
     assert header(response, "access-control-allow-origin") is None
 
 
+async def test_preflight_admits_mcp_2026_routing_headers(app, core):
+    """Browser clients send Mcp-Method, Mcp-Name and Mcp-Param-* on every POST (2026-07-28):
+    a preflight that did not allow them would stop the request before it is sent."""
+    response = await call(app, core, "OPTIONS", "/mcp")
+    allowed = [name.strip() for name in header(response, "access-control-allow-headers").split(",")]
+    assert {"Mcp-Method", "Mcp-Name", "*", "Authorization"} <= set(allowed)
+    assert header(response, "access-control-allow-credentials") is None  # else * is literal
+
+
 async def test_wrong_methods(app, core):
     assert (await call(app, core, "GET", "/token")).status == 405
     assert (await call(app, core, "POST", "/.well-known/oauth-authorization-server")).status == 405

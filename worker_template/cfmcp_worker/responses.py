@@ -9,8 +9,11 @@ from cfmcp_worker.http_types import Headers, HttpResponse
 
 NO_STORE: Headers = [("Cache-Control", "no-store"), ("Pragma", "no-cache")]
 
+# `*` admits MCP 2026-07-28's Mcp-Param-<name> headers (no prefix wildcard exists); it does
+# not cover Authorization, hence the explicit list (also for browsers without the wildcard).
 CORS_ALLOW_HEADERS = (
-    "Authorization, Content-Type, Accept, Mcp-Session-Id, Mcp-Protocol-Version, Last-Event-ID"
+    "Authorization, Content-Type, Accept, Mcp-Session-Id, Mcp-Protocol-Version, Mcp-Method, "
+    "Mcp-Name, Last-Event-ID, *"
 )
 CORS_EXPOSE_HEADERS = "Mcp-Session-Id, Mcp-Protocol-Version, WWW-Authenticate"
 
