@@ -156,6 +156,8 @@ async def test_metadata_document_is_fetched_checked_and_cached(make_app, core, k
         page = await call(app, core, "GET", "/authorize?" + query)
         assert page.status == 200 and b"Example Client" in page.body
     assert fetched == [url]
+    # Fetching is anonymous: the cache is the isolate's, never a KV write (DESIGN §2a).
+    assert kv.writes == 0
 
 
 @pytest.mark.parametrize("document_id", ["https://other.example.net/doc.json", None])

@@ -5,18 +5,17 @@ name, redirect URIs and auth method, and a confidential client's secret is an HM
 Nothing is written to KV, so a client registered at one edge location is known at every other
 one at once (KV would take up to 60 s). A `client_id` that is an https URL is a Client ID
 Metadata Document: pinned copies of well-known ones, otherwise fetched (https, public hosts,
-size-capped by the host) and cached.
+size-capped by the host) and cached in the isolate (never in KV: fetching one is anonymous).
 """
 
 from __future__ import annotations
 
 import base64
-import json
 import time
 from collections.abc import Awaitable, Callable
 from urllib.parse import unquote
 
-from cfmcp_worker.crypto import Signer, constant_time_equals, random_token, sha256_hex
+from cfmcp_worker.crypto import Signer, constant_time_equals, random_token
 from cfmcp_worker.jsonin import JsonInputError, loads_bounded
 from cfmcp_worker.kv import KvStore
 from cfmcp_worker.pinned_clients import PINNED_CLIENT_METADATA
@@ -194,15 +193,11 @@ class ClientRegistry:
         failed = self._cimd_failures.get(url)
         if failed and failed[0] > now:
             return None
-        key = f"cimd:{sha256_hex(url)}"
         document = PINNED_CLIENT_METADATA.get(url)
         fetched = False
         if document is None:
             if metadata_url_problem(url) is not None:
-                return None  # refused as it stands: nothing to look up or fetch
-            stored = await self._kv.get(key)
-            document = json.loads(stored) if stored else None
-        if document is None:
+                return None  # refused as it stands: nothing to fetch
             document = await self._fetch_document(url)
             fetched = True
         if isinstance(document, dict):
@@ -215,8 +210,7 @@ class ClientRegistry:
             if fetched:
                 _remember(self._cimd_failures, url, (now + CIMD_FAILURE_SECONDS, client), now)
             return None
-        if fetched:  # only documents that passed validation are cached
-            await self._kv.put(key, json.dumps(document), ttl=CIMD_CACHE_SECONDS)
+        # Cached in the isolate only: an anonymous GET /authorize must never spend a KV write.
         _remember(self._cimd_cache, url, (now + CIMD_CACHE_SECONDS, client), now)
         return client
 
