@@ -32,9 +32,14 @@ def bind_socket(host: str, port: int) -> socket.socket:
     if not 0 <= port <= 65535:
         raise CfmcpError(f"invalid port {port}", hint="use 1-65535, or 0 for any free port")
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP, not 0: asyncio disables Nagle (TCP_NODELAY) only on accepted sockets whose
+    # protocol says TCP. With Nagle on, a response written in two pieces (head, then body) waits
+    # for the client's delayed ACK: ~40 ms per request. TCP_NODELAY on the listener as well
+    # (accepted sockets inherit it), whatever the event loop does.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.bind((host, port))
         sock.listen(128)
     except OSError as exc:
