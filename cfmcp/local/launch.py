@@ -1,4 +1,8 @@
-"""What `cfmcp dev` does: resolve secrets, prepare the bundle, bind, probe, print, serve."""
+"""What `cfmcp dev` does: resolve secrets, prepare the bundle, bind, probe, print, serve.
+
+Two runtimes serve the bundle: "python" imports its core into this CPython (fast start);
+"workerd" runs it in Cloudflare's runtime through miniflare (cfmcp/local/workerd/).
+"""
 
 from __future__ import annotations
 
@@ -18,11 +22,15 @@ from cfmcp.local.runtime import DevSecrets
 
 if TYPE_CHECKING:
     from cfmcp.config import ProjectConfig
+    from cfmcp.local.workerd.locate import WorkerdSetup
+    from cfmcp.local.workerd.process import WorkerdProcess, WorkerdReady
 
 ENV_TOKEN = "CFMCP_UPSTREAM_TOKEN"
 ENV_PIN = "CFMCP_PIN"
 ENV_SIGNING_KEY = "CFMCP_SIGNING_KEY"
-DEFAULT_STATE = Path(".cfmcp") / "dev-state.sqlite3"
+DEFAULT_STATE = Path(".cfmcp") / "dev-state.sqlite3"  # python: one SQLite file
+DEFAULT_WORKERD_STATE = Path(".cfmcp") / "dev-state"  # workerd: miniflare's kv/ and do/ folders
+RUNTIMES = ("python", "workerd")
 PROBE_TIMEOUT_SECONDS = 3.0
 
 
@@ -31,11 +39,16 @@ class DevOptions:
     upstream: str | None
     host: str
     port: int
-    state: Path
+    state: Path | None  # None: the runtime's default
     bundle: Path | None
     ready_file: Path | None
     config: Path | None
     demo: bool
+    runtime: str = "python"
+    miniflare_dir: Path | None = None
+    pyodide_cache: Path | None = None
+    kv_latency_ms: int = 0  # testing aids, workerd only
+    count_ops: bool = False
 
 
 @dataclass(frozen=True)
@@ -53,6 +66,24 @@ def check_options(options: DevOptions) -> None:
                          hint="or drop --bundle and let `cfmcp dev` render one")
     if options.bundle and options.config:
         raise UsageError("--bundle and --config are exclusive")
+    if options.runtime not in RUNTIMES:
+        raise UsageError(f"unknown runtime {options.runtime!r}", hint="use python or workerd")
+    if options.runtime != "workerd" and (options.kv_latency_ms or options.count_ops
+                                         or options.miniflare_dir or options.pyodide_cache):
+        raise UsageError("--miniflare-dir, --pyodide-cache, --kv-latency-ms and --count-ops "
+                         "are for --runtime workerd")
+    if options.kv_latency_ms < 0:
+        raise UsageError("--kv-latency-ms cannot be negative")
+    if options.runtime == "workerd" and options.state is not None and options.state.is_file():
+        raise UsageError(f"with --runtime workerd, --state names a directory: {options.state} "
+                         "is a file", hint=f"give a directory, e.g. {DEFAULT_WORKERD_STATE}/")
+
+
+def state_path(options: DevOptions) -> Path:
+    """--state, or the runtime's default (a file for python, a directory for workerd)."""
+    if options.state is not None:
+        return options.state
+    return DEFAULT_WORKERD_STATE if options.runtime == "workerd" else DEFAULT_STATE
 
 
 def upstream_token(demo: bool) -> str:
@@ -144,12 +175,23 @@ def run_dev(options: DevOptions) -> None:
     config = None
     if given_bundle is None and not options.demo:
         config = load_project_config(options, options.upstream)
+    setup = None
+    if options.runtime == "workerd":
+        from cfmcp.local.workerd.locate import locate
+
+        setup = locate(options.miniflare_dir, options.pyodide_cache)
     token = upstream_token(options.demo)
     pin = choose_pin()
     secrets_ = DevSecrets(token, pin.pin, signing_key())
+    state = state_path(options)
     with ExitStack() as stack:
-        sock = bind_socket(options.host, options.port)
-        stack.callback(sock.close)
+        sock = None
+        if setup is None:
+            sock = bind_socket(options.host, options.port)
+            stack.callback(sock.close)
+        elif options.port:
+            # "port in use" said the same way, before workerd starts; workerd binds it itself
+            bind_socket(options.host, options.port).close()
         bound: list[tuple[object, object]] = []
         if options.demo:
             from cfmcp.local.demo import demo_app
@@ -167,9 +209,23 @@ def run_dev(options: DevOptions) -> None:
             bundle_dir = render_to(config, Path(tmp))
         from cfmcp.local.runtime import build_local_worker, upstream_url_of
 
-        worker = build_local_worker(bundle_dir, secrets_, options.state)
-        bound.append((worker, sock))
-        origin = origin_of(sock)
+        worker = None
+        runtime_note = None
+        ready_extra: dict[str, str] = {}
+        if sock is not None:
+            bound.append((build_local_worker(bundle_dir, secrets_, state), sock))
+            origin = origin_of(sock)
+        else:
+            assert setup is not None
+            worker, started = start_workerd(setup, options, bundle_dir, secrets_, state, config)
+            stack.callback(worker.stop)
+            origin = started.origin
+            runtime_note = (f"workerd {started.workerd_version} (miniflare "
+                            f"{started.miniflare_version}), compatibility date "
+                            f"{started.compatibility_date}, started in "
+                            f"{started.startup_ms / 1000:.1f} s")
+            if started.control:
+                ready_extra["control"] = started.control
         upstream_url = upstream_url_of(bundle_dir)
         if not options.demo:
             reason = probe_upstream(upstream_url)
@@ -177,11 +233,46 @@ def run_dev(options: DevOptions) -> None:
                 panel.warn(f"upstream {upstream_url} is not reachable right now ({reason}); "
                            "MCP requests will fail with 502 until it is up")
         panel.show(origin=origin, upstream=upstream_url, pin=pin.pin if pin.generated else None,
-                   state=options.state, demo=options.demo, host=options.host)
+                   state=state, demo=options.demo, host=options.host, runtime=runtime_note)
 
         def ready() -> None:
-            if options.ready_file is not None:
+            if options.ready_file is None:
+                return
+            if ready_extra:
+                from cfmcp.local.workerd.serve import write_ready_json
+
+                write_ready_json(options.ready_file, {"origin": origin, **ready_extra})
+            else:
                 write_ready_file(options.ready_file, origin)
 
-        asyncio.run(serve_apps(bound, ready))
+        if worker is None:
+            asyncio.run(serve_apps(bound, ready))
+        else:
+            from cfmcp.local.workerd.serve import serve_with_workerd
+
+            asyncio.run(serve_with_workerd(worker, bound, ready))
     panel.stopped()
+
+
+def start_workerd(setup: WorkerdSetup, options: DevOptions, bundle_dir: Path,
+                  secrets_: DevSecrets, state: Path,
+                  config: ProjectConfig | None) -> tuple[WorkerdProcess, WorkerdReady]:
+    """Start the runner for `bundle_dir` with KV and Durable Objects persisted under `state`."""
+    from cfmcp.config import DEFAULT_COMPATIBILITY_DATE
+    from cfmcp.local.workerd.process import WorkerdOptions, WorkerdProcess
+    from cfmcp.render import EXACT_BINDING, EXACT_CLASS, KV_BINDING
+
+    state.mkdir(parents=True, exist_ok=True)
+    worker = WorkerdProcess(
+        setup,
+        WorkerdOptions(
+            bundle_dir=bundle_dir, host=options.host, port=options.port, state=state,
+            compatibility_date=(config.compatibility_date if config is not None
+                                else DEFAULT_COMPATIBILITY_DATE),
+            kv_binding=KV_BINDING, exact_binding=EXACT_BINDING, exact_class=EXACT_CLASS,
+            kv_latency_ms=options.kv_latency_ms, count_ops=options.count_ops,
+        ),
+        {"UPSTREAM_TOKEN": secrets_.upstream_token, "AUTH_PIN": secrets_.pin,
+         "SIGNING_KEY": secrets_.signing_key},
+    )
+    return worker, worker.start()

@@ -21,7 +21,7 @@ def _is_loopback(host: str) -> bool:
 
 
 def show(*, origin: str, upstream: str, pin: str | None, state: Path, demo: bool,
-         host: str) -> None:
+         host: str, runtime: str | None = None) -> None:
     """Print the connection panel. `pin` is shown only when it was generated for this run."""
     mcp_url = f"{origin}/mcp"
     table = Table.grid(padding=(0, 2))
@@ -34,6 +34,8 @@ def show(*, origin: str, upstream: str, pin: str | None, state: Path, demo: bool
     else:
         table.add_row("PIN", "from CFMCP_PIN")
     table.add_row("State", f"{state}  (tokens last while CFMCP_SIGNING_KEY stays the same)")
+    if runtime is not None:
+        table.add_row("Runtime", runtime)
     title = "cfmcp dev" + (" --demo" if demo else "")
     console.print(Panel(table, title=title, subtitle="Ctrl-C to stop", expand=False))
     # Commands go outside the panel, unwrapped, so they copy-paste as one line.
