@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pytest
 
 from cfmcp.config import ProjectConfig
 from cfmcp.render import render_bundle
-from tests.hosts import KINDS, pyodide_harness_available, start_worker
+from tests.hosts import KINDS, pyodide_harness_available, start_worker, workerd_unavailable
 from tests.integration.running import (
     REFRESH_GRACE_SECONDS,
     RunningWorker,
@@ -47,6 +48,12 @@ def bundle_dir(upstream: RecordingUpstream, tmp_path_factory: pytest.TempPathFac
 def _skip_unavailable(kind: str) -> None:
     if kind == "pyodide" and not pyodide_harness_available():
         pytest.skip("harness not present")
+    if kind == "workerd":
+        reason = workerd_unavailable()
+        if reason and os.environ.get("CI"):
+            pytest.fail(f"workerd host unavailable in CI: {reason}")
+        if reason:
+            pytest.skip(f"workerd host unavailable: {reason}")
 
 
 @pytest.fixture(scope="module", params=KINDS)
