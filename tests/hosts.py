@@ -58,6 +58,8 @@ class DevHost:
 
     origin: str
     control: str | None = None
+    pid: int = 0  # the `cfmcp dev` process
+    log_path: Path | None = None  # its output (the Worker's print() lines among it)
 
     def ops(self) -> dict[str, int]:
         """KV operations and Durable Object calls so far (workerd with count_ops)."""
@@ -96,25 +98,27 @@ def start_worker(kind: str, bundle_dir: Path, env: dict[str, str], *,
 
 @contextlib.contextmanager
 def start_workerd(bundle_dir: Path, env: dict[str, str], *, kv_latency_ms: int = 0,
-                  count_ops: bool = False, state: Path | None = None) -> Iterator[DevHost]:
+                  count_ops: bool = False, state: Path | None = None,
+                  port: int = 0) -> Iterator[DevHost]:
     """`cfmcp dev --runtime workerd` for `bundle_dir`; yield its DevHost.
 
     `count_ops` counts KV operations and Durable Object calls (`DevHost.ops()`); `state` is
-    the state directory (default: a fresh temporary one), to restart on the same state.
+    the state directory (default: a fresh temporary one) and `port` the port (default: any
+    free one), to restart on the same state and origin.
     """
     extra = ["--runtime", "workerd"]
     if kv_latency_ms:
         extra += ["--kv-latency-ms", str(kv_latency_ms)]
     if count_ops:
         extra.append("--count-ops")
-    with _dev_worker(bundle_dir, env, extra, state=state,
+    with _dev_worker(bundle_dir, env, extra, state=state, port=port,
                      timeout=WORKERD_START_TIMEOUT_SECONDS) as host:
         yield host
 
 
 @contextlib.contextmanager
 def _dev_worker(bundle_dir: Path, env: dict[str, str], extra: list[str] | None = None, *,
-                state: Path | None = None,
+                state: Path | None = None, port: int = 0,
                 timeout: float = START_TIMEOUT_SECONDS) -> Iterator[DevHost]:
     with tempfile.TemporaryDirectory(prefix="cfmcp-host-") as tmp:
         ready = Path(tmp) / "ready.json"
@@ -124,7 +128,7 @@ def _dev_worker(bundle_dir: Path, env: dict[str, str], extra: list[str] | None =
         if state is None:
             state = Path(tmp) / ("state" if extra else "kv.sqlite3")
         command = [sys.executable, "-m", "cfmcp", "dev", "--bundle", str(bundle_dir),
-                   "--port", "0", "--ready-file", str(ready), "--state", str(state),
+                   "--port", str(port), "--ready-file", str(ready), "--state", str(state),
                    *(extra or [])]
         with open(log_path, "wb") as log:
             proc = subprocess.Popen(command, env=child_env, stdout=log, stderr=subprocess.STDOUT,
@@ -132,7 +136,7 @@ def _dev_worker(bundle_dir: Path, env: dict[str, str], extra: list[str] | None =
         try:
             data = _wait_ready(proc, ready, log_path, timeout)
             try:
-                yield DevHost(str(data["origin"]), data.get("control"))
+                yield DevHost(str(data["origin"]), data.get("control"), proc.pid, log_path)
             except Exception:
                 sys.stderr.write(f"--- cfmcp dev log ---\n{_tail(log_path)}\n")
                 raise

@@ -110,10 +110,10 @@ def find_miniflare(given: Path | None = None) -> Path:
     if given is not None:
         found = _package_in(given.expanduser())
         if found is None:
-            raise UsageError(
-                f"no npm package {MINIFLARE_PACKAGE} in {given} (from --miniflare-dir "
-                f"or {ENV_MINIFLARE_DIR}): name a node_modules folder or the package "
-                f"folder, after `npm install {MINIFLARE_PACKAGE}@{MINIFLARE_VERSION}`"
+            raise CfmcpError(
+                f"no npm package {MINIFLARE_PACKAGE} in {given} (--miniflare-dir or "
+                f"{ENV_MINIFLARE_DIR}): name the node_modules folder where "
+                f"`npm install {MINIFLARE_PACKAGE}@{MINIFLARE_VERSION}` put it"
             )
         return found
     for folder in (_CHECKOUT / "tests" / "node" / "node_modules", Path.cwd() / "node_modules"):

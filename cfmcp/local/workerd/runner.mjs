@@ -169,7 +169,17 @@ async function main() {
 
   const requireFromMiniflare = createRequire(path.join(miniflareDir, "package.json"));
   const miniflarePkg = JSON.parse(fs.readFileSync(path.join(miniflareDir, "package.json"), "utf8"));
-  const workerd = requireFromMiniflare("workerd");
+  let workerd;
+  try {
+    workerd = requireFromMiniflare("workerd"); // the binary's path, version, newest date
+    fs.accessSync(workerd.default, fs.constants.X_OK);
+  } catch (error) {
+    fail(
+      `miniflare ${miniflarePkg.version} has no runnable workerd for this platform ` +
+        `(${String(error?.message ?? error).split("\n")[0]}): reinstall it with npm`,
+      "ERR_WORKERD_MISSING",
+    );
+  }
   const { Miniflare, Log, LogLevel } = await import(
     pathToFileURL(path.join(miniflareDir, miniflarePkg.main ?? "dist/src/index.js")).href
   );
@@ -254,4 +264,7 @@ async function main() {
   });
 }
 
-main().catch((error) => fail(String(error?.stack ?? error), "ERR_RUNNER"));
+main().catch((error) => {
+  console.error(error?.stack ?? error);
+  fail(String(error?.message ?? error).split("\n")[0], "ERR_RUNNER");
+});
