@@ -152,6 +152,9 @@ def test_wheel_ships_the_template_and_renders_from_it(tmp_path):
         archive.extractall(site)
     assert "cfmcp/worker_template/entry.py" in names
     assert "cfmcp/worker_template/cfmcp_worker/app.py" in names
+    # `cfmcp dev --runtime workerd` runs these Node modules from the installed package
+    assert "cfmcp/local/workerd/runner.mjs" in names
+    assert "cfmcp/local/workerd/binding_wrapper.mjs" in names
     script = (
         "import cfmcp.render as r; from cfmcp.config import ProjectConfig\n"
         "print(r.template_dir()); print(r.render_bundle(ProjectConfig()).sha256)"
