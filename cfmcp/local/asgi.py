@@ -1,8 +1,10 @@
 """The ASGI adapter: HTTP request → core `HttpRequest`, core decision → HTTP response.
 
-A `Forward` is carried out with httpx: exactly the core's headers and body, no redirects,
-the response streamed with `aiter_raw()` (bytes untouched, SSE event by event), and the
-upstream response closed as soon as the client goes away.
+A `Forward` is carried out with httpcore (httpx's own transport layer, without the client's
+cookie jar, auth and redirect machinery: ~0.3 ms of CPU less per proxied request): exactly the
+core's headers and body (plus Host and Content-Length, as httpx adds them), no redirects, the
+response streamed as it comes (bytes untouched, SSE event by event), and the upstream response
+closed as soon as the client goes away.
 
 Only requests addressed to this server are answered (DNS rebinding): the Host header must be
 `localhost` or an IP address; anything else (a name an attacker's DNS points at 127.0.0.1)
@@ -13,14 +15,16 @@ The Host also becomes the issuer locally.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import functools
 import ipaddress
 import logging
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterable, Awaitable, Callable, MutableMapping
 from typing import Any
+from urllib.parse import urlsplit
 
-import anyio
-import httpx
+import httpcore
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -38,10 +42,59 @@ class BodyTooLarge(Exception):
     pass
 
 
-def upstream_client() -> httpx.AsyncClient:
-    """The shared client for upstream requests: long reads for SSE, no proxies from env."""
-    timeout = httpx.Timeout(connect=10.0, read=None, write=30.0, pool=10.0)
-    return httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False)
+# Long reads for SSE; the rest as httpx's defaults.
+UPSTREAM_TIMEOUTS = {"connect": 10.0, "read": None, "write": 30.0, "pool": 10.0}
+# What httpcore raises when a request gets no response, or loses the rest of its body.
+UPSTREAM_ERRORS = (
+    httpcore.TimeoutException,
+    httpcore.NetworkError,
+    httpcore.ProtocolError,
+    httpcore.UnsupportedProtocol,
+    httpcore.ProxyError,
+)
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def upstream_pool() -> httpcore.AsyncConnectionPool:
+    """Keep-alive connections for upstream requests (httpx's limits; no proxies from env)."""
+    return httpcore.AsyncConnectionPool(
+        max_connections=100, max_keepalive_connections=20, keepalive_expiry=5.0
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _upstream_target(url: str) -> tuple[httpcore.URL, bytes]:
+    """The parsed URL and its Host header value (the port only when not the default)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    if parts.port is not None and parts.port != _DEFAULT_PORTS.get(parts.scheme):
+        host = f"{host}:{parts.port}"
+    return httpcore.URL(url), host.encode("ascii")
+
+
+def upstream_request(forward: Any) -> httpcore.Request:
+    """The core's `Forward` as an httpcore request: its headers as given, then Host and
+    Content-Length when it has none (placed first, as httpx does)."""
+    url, host = _upstream_target(forward.url)
+    given = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in forward.headers]
+    names = {k.lower() for k, _ in given}
+    auto = [] if b"host" in names else [(b"Host", host)]
+    if forward.body and b"content-length" not in names and b"transfer-encoding" not in names:
+        auto.append((b"Content-Length", str(len(forward.body)).encode("ascii")))
+    return httpcore.Request(
+        forward.method,
+        url,
+        headers=auto + given,
+        content=forward.body,
+        extensions={"timeout": UPSTREAM_TIMEOUTS},
+    )
+
+
+def response_headers(raw: list[tuple[bytes, bytes]]) -> list[tuple[str, str]]:
+    """Upstream response headers with lower-case names, values byte for byte (latin-1)."""
+    return [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in raw]
 
 
 def request_url(scope: Scope, headers: dict[str, str]) -> str:
@@ -149,24 +202,24 @@ class LocalWorker:
         core_types: Any,
         *,
         max_body: int = MAX_BODY_BYTES,
-        client_factory: Callable[[], httpx.AsyncClient] = upstream_client,
+        pool_factory: Callable[[], httpcore.AsyncConnectionPool] = upstream_pool,
     ) -> None:
         self.worker_app = worker_app
         self.types = core_types
         self.max_body = max_body
-        self._client_factory = client_factory
-        self._client: httpx.AsyncClient | None = None
+        self._pool_factory = pool_factory
+        self._pool: httpcore.AsyncConnectionPool | None = None
 
     @property
-    def client(self) -> httpx.AsyncClient:
-        if self._client is None:
-            self._client = self._client_factory()
-        return self._client
+    def pool(self) -> httpcore.AsyncConnectionPool:
+        if self._pool is None:
+            self._pool = self._pool_factory()
+        return self._pool
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        if self._pool is not None:
+            await self._pool.aclose()
+            self._pool = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -219,12 +272,9 @@ class LocalWorker:
                 return
 
     async def _forward(self, request: Any, forward: Any, receive: Receive, send: Send) -> None:
-        upstream = httpx.Request(
-            forward.method, forward.url, headers=list(forward.headers), content=forward.body
-        )
         try:
-            response = await self.client.send(upstream, stream=True, follow_redirects=False)
-        except httpx.HTTPError as exc:
+            response = await self.pool.handle_async_request(upstream_request(forward))
+        except UPSTREAM_ERRORS as exc:
             log.warning("upstream request failed: %s", type(exc).__name__)
             await send_response(
                 send,
@@ -235,7 +285,7 @@ class LocalWorker:
             return
         try:
             verdict = self.worker_app.upstream_response(
-                request, response.status_code, list(response.headers.multi_items())
+                request, response.status, response_headers(response.headers)
             )
             if not isinstance(verdict, self.types.PassThrough):
                 await response.aclose()
@@ -248,30 +298,47 @@ class LocalWorker:
                     "headers": encode_headers(list(verdict.headers)),
                 }
             )
-            await _stream_until_disconnect(response, receive, send)
+            await _stream_until_disconnect(response.aiter_stream(), receive, send)
         finally:
             await response.aclose()
 
 
-async def _stream_until_disconnect(response: httpx.Response, receive: Receive, send: Send) -> None:
-    """Relay the upstream body chunk by chunk; stop as soon as the client disconnects."""
-    async with anyio.create_task_group() as tg:
+async def _stream_until_disconnect(
+    chunks: AsyncIterable[bytes], receive: Receive, send: Send
+) -> None:
+    """Relay the upstream body chunk by chunk; stop as soon as the client disconnects.
 
-        async def watch_disconnect() -> None:
-            while (await receive())["type"] != "http.disconnect":
-                pass
-            tg.cancel_scope.cancel()
+    A watcher task waits for the disconnect and cancels the relay, also while the relay waits
+    on an idle upstream (an SSE stream). Plain asyncio: an anyio task group cost ~0.1 ms of CPU
+    per request. The watcher is cancelled before the body ends (uvicorn's `receive` reports a
+    disconnect once the response is complete), so it never cancels anything after the relay.
+    """
+    relay = asyncio.current_task()
+    assert relay is not None
+    client_gone = False
 
-        tg.start_soon(watch_disconnect)
-        try:
-            async for chunk in response.aiter_raw():
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
-        except httpx.HTTPError as exc:
-            # Headers are out already: all that is left is to end the body.
-            log.warning("upstream stream broke off: %s", type(exc).__name__)
-        except OSError:  # the client went away while we were sending
-            tg.cancel_scope.cancel()
-            return
-        with contextlib.suppress(OSError):
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
-        tg.cancel_scope.cancel()
+    async def watch_disconnect() -> None:
+        nonlocal client_gone
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        client_gone = True
+        relay.cancel()
+
+    watcher = asyncio.get_running_loop().create_task(watch_disconnect())
+    try:
+        async for chunk in chunks:
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+    except asyncio.CancelledError:
+        if not client_gone:
+            raise
+        relay.uncancel()
+        return
+    except UPSTREAM_ERRORS as exc:
+        # Headers are out already: all that is left is to end the body.
+        log.warning("upstream stream broke off: %s", type(exc).__name__)
+    except OSError:  # the client went away while we were sending
+        return
+    finally:
+        watcher.cancel()
+    with contextlib.suppress(OSError):
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
