@@ -252,3 +252,20 @@ def test_worker_print_reaches_the_dev_console(slow_kv_host: tuple[DevHost, dict[
     while f"client metadata document {url} not fetched" not in host.log_path.read_text():
         assert time.monotonic() < deadline, host.log_path.read_text()[-2000:]
         time.sleep(0.1)
+
+
+def test_only_requests_addressed_to_this_machine_are_answered(
+    slow_kv_host: tuple[DevHost, dict[str, str]],
+) -> None:
+    """DNS rebinding: the Host check of the python runtime, in front of workerd too."""
+    host, _ = slow_kv_host
+    port = host.origin.rsplit(":", 1)[1]
+    url = f"{host.origin}/.well-known/oauth-authorization-server"
+    for name in ("evil.example", f"evil.example:{port}", "127.0.0.1.nip.io"):
+        answer = httpx.get(url, headers={"Host": name}, timeout=30)
+        assert answer.status_code == 421, name
+        assert "answers only its own address" in answer.text
+    for name in (f"localhost:{port}", f"127.0.0.1:{port}", f"[::1]:{port}"):
+        answer = httpx.get(url, headers={"Host": name}, timeout=30)
+        assert answer.status_code == 200, name
+        assert answer.json()["issuer"] == f"http://{name}"

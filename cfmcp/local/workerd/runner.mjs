@@ -17,6 +17,7 @@
 // --count-ops counts KV operations and Durable Object calls, served as JSON on "control":
 // GET /ops, POST /ops/reset. Both wrap the bindings (binding_wrapper.mjs), keeping their API.
 // SIGINT/SIGTERM, and stdin EOF with --exit-on-stdin-eof, end the runner and workerd with it.
+// Requests enter through front.mjs (the Host check of the python runtime), then the Worker.
 
 import fs from "node:fs";
 import http from "node:http";
@@ -222,7 +223,20 @@ async function main() {
       ...(wrapExact ? { [exactBinding]: { scriptName: "cfmcp-exact", bindings: { kind: "do" } } } : {}),
     },
   };
-  const workers = [worker];
+  const front = {
+    name: "cfmcp-front",
+    modules: [
+      {
+        type: "ESModule",
+        path: path.join(HERE, "front.mjs"),
+        contents: fs.readFileSync(path.join(HERE, "front.mjs"), "utf8"),
+      },
+    ],
+    modulesRoot: HERE,
+    compatibilityDate: worker.compatibilityDate,
+    serviceBindings: { WORKER: WORKER_NAME },
+  };
+  const workers = [front, worker];
   if (wrapKv) workers.push(wrapperWorker("cfmcp-kv", { kvNamespaces: { INNER: kvBinding } }));
   if (wrapExact) {
     workers.push(
