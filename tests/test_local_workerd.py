@@ -185,6 +185,10 @@ def test_secrets_stay_off_argv_environ_and_disk_and_nothing_outlives_it(
         names = {pid: Path(f"/proc/{pid}/cmdline").read_bytes() for pid in processes}
         assert any(b"runner.mjs" in cmd for cmd in names.values()), names
         assert any(b"workerd\0serve" in cmd for cmd in names.values()), names
+        for pid, cmd in names.items():  # cfmcp dev's pipes (secrets, ready) end at the runner
+            if b"workerd\0serve" in cmd:
+                fds = [os.readlink(fd) for fd in Path(f"/proc/{pid}/fd").iterdir()]
+                assert not [fd for fd in fds if fd.startswith("pipe:")], fds
         # cfmcp dev itself takes them from its environment (CFMCP_*): its children must not
         for pid in [host.pid, *processes]:
             for part in ("cmdline", "environ") if pid != host.pid else ("cmdline",):

@@ -53,6 +53,7 @@ const { values: opts } = parseArgs({
   },
 });
 
+// (Node's children get only the stdio they are given: workerd does not inherit this pipe.)
 const readyFd = Number(opts["ready-fd"]);
 
 let reported = false;
@@ -91,9 +92,8 @@ function bundleModules(root) {
 
 // MINIFLARE_WORKERD_PATH: miniflare runs this instead of workerd. It adds the Pyodide disk
 // caches after `serve` and, where setpriv exists, asks the kernel to kill workerd with the
-// runner (so a SIGKILLed runner leaves no workerd behind). It closes `closeFds` (our pipes to
-// cfmcp dev, which Node cannot mark close-on-exec) above workerd's own stdio and control fd 3.
-function workerdWrapper(workerdBin, cacheDir, closeFds) {
+// runner (so a SIGKILLed runner leaves no workerd behind).
+function workerdWrapper(workerdBin, cacheDir) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cfmcp-workerd-"));
   const script = path.join(dir, "workerd");
   const quote = (s) => `'${s.replaceAll("'", `'\\''`)}'`;
@@ -106,7 +106,6 @@ function workerdWrapper(workerdBin, cacheDir, closeFds) {
     script,
     [
       "#!/bin/sh",
-      ...closeFds.filter((fd) => fd > 3).map((fd) => `exec ${fd}>&-`),
       `bin=${quote(workerdBin)}`,
       'pre=""',
       'if command -v setpriv >/dev/null 2>&1 && setpriv --help 2>&1 | grep -q pdeathsig; then',
@@ -185,7 +184,7 @@ async function main() {
     pathToFileURL(path.join(miniflareDir, miniflarePkg.main ?? "dist/src/index.js")).href
   );
 
-  const wrapper = workerdWrapper(workerd.default, opts["pyodide-cache"], [readyFd]);
+  const wrapper = workerdWrapper(workerd.default, opts["pyodide-cache"]);
   process.env.MINIFLARE_WORKERD_PATH = wrapper.script;
   process.on("exit", () => fs.rmSync(wrapper.dir, { recursive: true, force: true }));
 
