@@ -273,3 +273,16 @@ def test_only_requests_addressed_to_this_machine_are_answered(
         answer = httpx.get(url, headers={"Host": name}, timeout=30)
         assert answer.status_code == 200, name
         assert answer.json()["issuer"] == f"http://{name}"
+
+
+def test_a_busy_port_is_said_as_for_the_python_runtime(bundle_dir: Path, tmp_path: Path) -> None:
+    busy = bind_socket("127.0.0.1", 0)
+    try:
+        port = busy.getsockname()[1]
+        result = _dev(
+            "--runtime", "workerd", "--demo", "--port", str(port), env=_env(), cwd=tmp_path
+        )
+    finally:
+        busy.close()
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert f"error: port {port} on 127.0.0.1 is already in use" in result.stderr
