@@ -91,7 +91,8 @@ def test_real_bundle_serves_metadata_and_asks_for_a_token(bundle: Path):
     assert resource.json()["authorization_servers"] == [origin]
     assert unauthenticated.status_code == 401
     assert unauthenticated.headers["www-authenticate"] == (
-        f'Bearer resource_metadata="{origin}/.well-known/oauth-protected-resource/mcp"'
+        f'Bearer resource_metadata="{origin}/.well-known/oauth-protected-resource/mcp", '
+        'scope="mcp"'
     )
 
 
