@@ -18,11 +18,16 @@ def generate_pin(groups: int = 3, size: int = 4) -> str:
     )
 
 
+def normalized_length(pin: str) -> int:
+    """Symbols that count: the Worker compares PINs without case, spaces and dashes."""
+    return len([ch for ch in pin.lower() if ch not in " -\t"])
+
+
 def check_pin(pin: str, source: str = "the PIN") -> str:
     """Return `pin` if it may guard the consent page; raise a UsageError naming `source`."""
-    if len(pin) < MIN_PIN_LENGTH:
+    if normalized_length(pin) < MIN_PIN_LENGTH:
         raise UsageError(
-            f"{source} is too short (at least {MIN_PIN_LENGTH} characters)",
+            f"{source} is too short (at least {MIN_PIN_LENGTH} characters besides dashes)",
             hint="the PIN bounds how long guessing takes; leave it unset to generate one",
         )
     if len(pin) > MAX_PIN_LENGTH or any(not ch.isprintable() or ch.isspace() for ch in pin):

@@ -28,3 +28,15 @@ def test_deploy_refuses_a_short_pin_from_the_environment():
 
     with pytest.raises(UsageError, match="CFMCP_PIN"):
         gather_secrets(("AUTH_PIN",), {"CFMCP_PIN": "1234"}, prompt=None)
+
+
+def test_dashes_do_not_count_toward_the_length():
+    """The Worker compares PINs without dashes, so `1234-567` has 7 symbols: too short."""
+    import pytest
+
+    from cfmcp.errors import UsageError
+    from cfmcp.pin import check_pin
+
+    with pytest.raises(UsageError):
+        check_pin("1234-567")
+    assert check_pin("1234-5678") == "1234-5678"

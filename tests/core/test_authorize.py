@@ -275,4 +275,23 @@ async def test_pin_comparison_uses_compare_digest(core):
     crypto = __import__("cfmcp_worker.crypto", fromlist=["constant_time_equals"])
     assert "compare_digest" in inspect.getsource(crypto.constant_time_equals)
     authorize = __import__("cfmcp_worker.authorize", fromlist=["x"])
-    assert 'constant_time_equals(form.get("pin"' in inspect.getsource(authorize)
+    assert 'constant_time_equals(normalized_pin(form.get("pin"' in inspect.getsource(authorize)
+
+
+@pytest.mark.parametrize("typed", ["24681357", "2468-1357", " 2468 1357 ", "2468\t1357"])
+async def test_pin_is_compared_without_case_spaces_or_dashes(app, core, typed):
+    _, page = await _consent(app, core)
+    assert (await submit_pin(app, core, request_token_from(page.body), pin=typed)).status == 302
+
+
+async def test_letters_in_a_pin_compare_without_case(make_app, core):
+    app = make_app()
+    app.authorization._pin = "k7m2x9qe4tnd"  # what a generated "k7m2-x9qe-4tnd" becomes
+    _, page = await _consent(app, core)
+    token = request_token_from(page.body)
+    assert (await submit_pin(app, core, token, pin="K7M2-X9QE-4TND")).status == 302
+
+
+async def test_the_consent_page_says_attempts_are_limited(app, core):
+    _, page = await _consent(app, core)
+    assert b"Wrong PINs are limited" in page.body

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from cfmcp_worker import pages
 from cfmcp_worker.clients import Client, ClientRegistry
-from cfmcp_worker.crypto import Signer, constant_time_equals
+from cfmcp_worker.crypto import Signer, constant_time_equals, normalized_pin
 from cfmcp_worker.forms import FormError, parse_form_body, parse_params
 from cfmcp_worker.http_types import HttpRequest, HttpResponse
 from cfmcp_worker.pin_guard import PinGuard
@@ -57,7 +57,7 @@ class AuthorizationEndpoint:
         self._clients = clients
         self._tokens = tokens
         self._guard = guard
-        self._pin = pin
+        self._pin = normalized_pin(pin)
         self._scopes = supported_scopes
 
     async def show(self, request: HttpRequest, where: Endpoints) -> HttpResponse:
@@ -148,7 +148,7 @@ class AuthorizationEndpoint:
             )
         verdict = await self._guard.attempt(
             request.client_ip,
-            constant_time_equals(form.get("pin", ""), self._pin),
+            constant_time_equals(normalized_pin(form.get("pin", "")), self._pin),
             form["request"],
             int(req["exp"]),
         )

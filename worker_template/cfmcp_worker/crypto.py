@@ -41,6 +41,12 @@ def constant_time_equals(a: str, b: str) -> bool:
     )
 
 
+def normalized_pin(pin: str) -> str:
+    """A PIN as compared: case, spaces and dashes do not count (`H5E9 uneq-bvc3` is
+    `h5e9uneqbvc3`); `cfmcp` states the PIN bound on this normalised form."""
+    return "".join(ch for ch in pin.lower() if ch not in " -\t")
+
+
 def pkce_s256(verifier: str) -> str:
     return b64url_encode(hashlib.sha256(verifier.encode("ascii")).digest())
 
