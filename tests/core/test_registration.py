@@ -7,7 +7,17 @@ import json
 import pytest
 
 from tests.core.conftest import SIGNING_KEY
-from tests.core.flow import authorize_query, body_json, call, header, pkce_pair, register
+from tests.core.flow import (
+    authorize_query,
+    body_json,
+    call,
+    code_form,
+    get_code,
+    header,
+    pkce_pair,
+    register,
+    token_request,
+)
 
 CIMD_URL = "https://client.example.net/oauth/metadata.json"
 CIMD_REDIRECT = "https://client.example.net/cb"
@@ -395,3 +405,88 @@ async def test_documents_listing_more_grant_types_than_ours_are_accepted(make_ap
     fetch, _ = _serving(_document(client_id=other, grant_types=["client_credentials"]))
     page = await _authorize_page(make_app(fetch_metadata=fetch), core, other)
     assert page.status == 400 and b"authorization_code" in page.body
+
+
+CHATGPT_CIMD = "https://chatgpt.com/oauth/tU1UVEq8rRTK/client.json"
+CHATGPT_CALLBACK = "https://chatgpt.com/connector/oauth/cb_8xK2"
+
+
+def _chatgpt_document(supported=("none", "private_key_jwt")) -> bytes:
+    """ChatGPT's published document shape (DESIGN §2b): private_key_jwt declared."""
+    document = {
+        "client_id": CHATGPT_CIMD,
+        "client_name": "ChatGPT",
+        "client_uri": "https://chatgpt.com/",
+        "redirect_uris": [
+            CHATGPT_CALLBACK,
+            "https://chatgpt.com/connector_platform_oauth_redirect",
+        ],
+        "grant_types": ["authorization_code", "refresh_token"],
+        "response_types": ["code"],
+        "token_endpoint_auth_method": "private_key_jwt",
+        "token_endpoint_auth_signing_alg": "RS256",
+        "jwks_uri": "https://chatgpt.com/oauth/jwks.json",
+    }
+    if supported is not None:
+        document["token_endpoint_auth_methods_supported"] = list(supported)
+    return json.dumps(document).encode()
+
+
+@pytest.mark.parametrize(
+    "redirect", [CHATGPT_CALLBACK, "https://chatgpt.com/connector_platform_oauth_redirect"]
+)
+async def test_chatgpt_document_takes_the_public_client_path(make_app, core, redirect):
+    async def fetch(target):
+        return 200, _chatgpt_document()
+
+    app = make_app(fetch_metadata=fetch)
+    client = {"client_id": CHATGPT_CIMD}
+    code, verifier = await get_code(app, core, client, redirect_uri=redirect)
+    form = code_form(client, code, verifier, redirect_uri=redirect)
+    first = await token_request(app, core, form)
+    assert first.status == 200, first.body
+    # ChatGPT may POST twice for one code: the retry gets the same grant.
+    second = await token_request(app, core, form)
+    assert second.status == 200, second.body
+    without_pkce = await token_request(app, core, {**form, "code_verifier": "x" * 50})
+    assert without_pkce.status == 400
+
+
+async def test_private_key_jwt_only_document_is_refused(make_app, core):
+    async def fetch(target):
+        return 200, _chatgpt_document(supported=None)
+
+    app = make_app(fetch_metadata=fetch)
+    _, challenge = pkce_pair()
+    query = authorize_query(CHATGPT_CIMD, challenge, redirect_uri=CHATGPT_CALLBACK)
+    page = await call(app, core, "GET", "/authorize?" + query)
+    assert page.status == 400
+    assert b"token_endpoint_auth_method" in page.body
+
+
+async def test_metadata_never_advertises_private_key_jwt(app, core):
+    response = await call(app, core, "GET", "/.well-known/oauth-authorization-server")
+    assert "private_key_jwt" not in body_json(response)["token_endpoint_auth_methods_supported"]
+
+
+@pytest.mark.parametrize(
+    ("redirect", "allowed"),
+    [
+        ("http://127.0.0.1:51234/callback/Xy3_k-9AbCdE", True),
+        ("http://localhost:1455/callback/abc", True),
+        ("http://127.0.0.1:51234/callback", True),
+        ("http://127.0.0.1:51234/callback/a/b", False),
+        ("http://127.0.0.1:51234/other/abc", False),
+        ("https://evil.example.com/callback/abc", False),
+    ],
+)
+async def test_codex_pinned_document_loopback_callbacks(app, core, redirect, allowed):
+    _, challenge = pkce_pair()
+    query = authorize_query(
+        "https://chatgpt.com/oauth/codex/client.json",
+        challenge,
+        redirect_uri=redirect,
+        resource=None,
+    )
+    page = await call(app, core, "GET", "/authorize?" + query)
+    assert (page.status == 200) is allowed, page.body[:300]

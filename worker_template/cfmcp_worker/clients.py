@@ -18,8 +18,13 @@ from urllib.parse import unquote
 from cfmcp_worker.crypto import Signer, constant_time_equals, random_token
 from cfmcp_worker.jsonin import JsonInputError, loads_bounded
 from cfmcp_worker.kv import KvStore
-from cfmcp_worker.pinned_clients import PINNED_CLIENT_METADATA
-from cfmcp_worker.urls import metadata_url_problem, redirect_uri_matches, redirect_uri_problem
+from cfmcp_worker.pinned_clients import PINNED_CLIENT_METADATA, PINNED_LOOPBACK_PREFIXES
+from cfmcp_worker.urls import (
+    loopback_path_below,
+    metadata_url_problem,
+    redirect_uri_matches,
+    redirect_uri_problem,
+)
 
 CLIENT_ID_PREFIX = "cfc"
 AUTH_METHODS = ("none", "client_secret_post", "client_secret_basic")
@@ -48,22 +53,31 @@ class RegistrationError(ValueError):
 class Client:
     """A client the server knows: registered (signed id) or a metadata document."""
 
-    __slots__ = ("auth_method", "client_id", "name", "redirect_uris")
+    __slots__ = ("auth_method", "client_id", "loopback_prefixes", "name", "redirect_uris")
 
     def __init__(
-        self, client_id: str, name: str, redirect_uris: tuple[str, ...], auth_method: str
+        self,
+        client_id: str,
+        name: str,
+        redirect_uris: tuple[str, ...],
+        auth_method: str,
+        loopback_prefixes: tuple[str, ...] = (),
     ) -> None:
         self.client_id = client_id
         self.name = name
         self.redirect_uris = redirect_uris
         self.auth_method = auth_method
+        # Pinned documents only: loopback redirect paths below one of these (any port).
+        self.loopback_prefixes = loopback_prefixes
 
     @property
     def is_confidential(self) -> bool:
         return self.auth_method != "none"
 
     def allows_redirect(self, uri: str) -> bool:
-        return any(redirect_uri_matches(registered, uri) for registered in self.redirect_uris)
+        if any(redirect_uri_matches(registered, uri) for registered in self.redirect_uris):
+            return True
+        return any(loopback_path_below(prefix, uri) for prefix in self.loopback_prefixes)
 
 
 def _clean_name(value: object, fallback: str) -> str:
@@ -77,6 +91,11 @@ def _clean_name(value: object, fallback: str) -> str:
 
 def _is_str_list(value: object) -> bool:
     return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+def _str_list(data: dict, key: str) -> list[str]:
+    value = data.get(key)
+    return value if _is_str_list(value) else []
 
 
 def _validate_metadata(
@@ -100,6 +119,14 @@ def _validate_metadata(
         if problem:
             raise RegistrationError("invalid_redirect_uri", problem)
     method = data.get("token_endpoint_auth_method", "client_secret_basic")
+    if (
+        document
+        and method != "none"
+        and "none" in _str_list(data, "token_endpoint_auth_methods_supported")
+    ):
+        # ChatGPT declares private_key_jwt but also lists "none": take the public-client path
+        # the document allows (PKCE still required). private_key_jwt is never advertised.
+        method = "none"
     if not isinstance(method, str) or method not in AUTH_METHODS:
         raise RegistrationError(
             "invalid_client_metadata", f"token_endpoint_auth_method must be one of {AUTH_METHODS}"
@@ -267,7 +294,10 @@ def _client_from_document(url: str, document: dict) -> Client | str:
         return invalid.format(exc.description)
     if method != "none":  # metadata-document clients are public (no shared secret exists)
         return invalid.format(f"token_endpoint_auth_method {method} is not supported")
-    return Client(url, name, uris, method)
+    prefixes = (
+        PINNED_LOOPBACK_PREFIXES.get(url, ()) if document is PINNED_CLIENT_METADATA.get(url) else ()
+    )
+    return Client(url, name, uris, method, prefixes)
 
 
 def _remember(cache: dict, key: str, entry: tuple, now: float) -> None:

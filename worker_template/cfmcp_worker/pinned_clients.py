@@ -35,4 +35,24 @@ PINNED_CLIENT_METADATA: dict[str, dict] = {
         "grant_types": ["authorization_code", "refresh_token"],
         "response_types": ["code"],
     },
+    # Codex CLI (`codex mcp login`). Written from public docs (DESIGN §2b, openai/codex issues
+    # #30460 and PR #28585), not fetched: a public client whose loopback callback is
+    # http://127.0.0.1:PORT/callback/<callback_id>, the id derived from the server URL, so
+    # PINNED_LOOPBACK_PREFIXES allows any one-segment path below /callback/.
+    "https://chatgpt.com/oauth/codex/client.json": {
+        "client_id": "https://chatgpt.com/oauth/codex/client.json",
+        "client_name": "Codex",
+        "redirect_uris": ["http://127.0.0.1/callback", "http://localhost/callback"],
+        "token_endpoint_auth_method": "none",
+        "grant_types": ["authorization_code", "refresh_token"],
+        "response_types": ["code"],
+    },
+}
+
+# Loopback redirect path prefixes a pinned document's client may use (any port, one segment).
+PINNED_LOOPBACK_PREFIXES: dict[str, tuple[str, ...]] = {
+    "https://chatgpt.com/oauth/codex/client.json": (
+        "http://127.0.0.1/callback/",
+        "http://localhost/callback/",
+    ),
 }

@@ -140,6 +140,27 @@ def redirect_uri_matches(registered: str, requested: str) -> bool:
     return (reg.hostname, reg.path or "/", reg.query) == (req.hostname, req.path or "/", req.query)
 
 
+def loopback_path_below(prefix: str, requested: str) -> bool:
+    """A loopback http redirect (any port) whose path lies below `prefix`'s path, e.g.
+    Codex's `http://127.0.0.1:PORT/callback/<callback_id>` below `http://127.0.0.1/callback/`."""
+    if not (is_loopback_http(prefix) and is_loopback_http(requested)):
+        return False
+    reg, req = urlsplit(prefix), urlsplit(requested)
+    try:
+        req.port  # noqa: B018
+    except ValueError:
+        return False
+    tail = req.path[len(reg.path) :]
+    return (
+        reg.hostname == req.hostname
+        and not req.query
+        and req.path.startswith(reg.path)
+        and reg.path.endswith("/")
+        and bool(tail)
+        and all(ch.isalnum() or ch in "-_" for ch in tail)
+    )
+
+
 def is_public_https_url(url: str) -> bool:
     return metadata_url_problem(url) is None
 
