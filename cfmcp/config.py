@@ -34,6 +34,9 @@ class UpstreamConfig:
     auth_header: str = "Authorization"
     auth_format: str = "Bearer {token}"
     extra_headers: dict[str, str] = field(default_factory=dict)
+    # "streamable-http" (MCP 2025-03-26 and later) or "sse": the legacy HTTP+SSE transport
+    # (a GET stream whose `endpoint` event names the POST URL); `cfmcp init` detects it.
+    transport: str = "streamable-http"
 
 
 @dataclass
@@ -93,6 +96,11 @@ class ProjectConfig:
             raise CfmcpError(
                 f"invalid auth_format {self.upstream.auth_format!r}",
                 hint='it must contain "{token}" exactly once, e.g. "Bearer {token}"',
+            )
+        if self.upstream.transport not in ("streamable-http", "sse"):
+            raise CfmcpError(
+                f"invalid upstream transport {self.upstream.transport!r}",
+                hint='use "streamable-http" or "sse" (the legacy HTTP+SSE transport)',
             )
         for name, value in self.upstream.extra_headers.items():
             if not _HEADER_NAME.match(name) or name.lower() in _FORBIDDEN_EXTRA:

@@ -115,6 +115,7 @@ def worker_settings(config: ProjectConfig, public_url: str = "") -> dict[str, An
         "upstream_auth_header": up.auth_header,
         "upstream_auth_format": up.auth_format,
         "upstream_extra_headers": dict(up.extra_headers),
+        "upstream_transport": up.transport,
         "server_name": oauth.server_name,
         "scopes": list(oauth.scopes),
         "access_token_ttl": oauth.access_token_ttl,

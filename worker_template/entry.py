@@ -310,8 +310,31 @@ async def _proxy(app: WorkerApp, request: HttpRequest, forward: Forward):
         if stream is not None:
             await stream.cancel()
         stream = None
+    if forward.rewrite is not None and stream is not None:  # a legacy SSE upstream
+        stream = _rewritten_stream(stream, forward.rewrite)
     # The upstream's ReadableStream is passed through untouched: the runtime streams it.
     return js.Response.new(stream, _response_init(verdict.status, verdict.headers))
+
+
+def _rewritten_stream(stream, rewrite):
+    """The upstream stream piped through a TransformStream whose transform is the core's
+    rewriter (legacy SSE `endpoint` event): every chunk goes on as soon as it is fed."""
+    def transform(chunk, controller):
+        out = rewrite.feed(chunk.to_bytes())
+        if out:
+            controller.enqueue(to_js(out))
+
+    def flush(controller):
+        out = rewrite.flush()
+        if out:
+            controller.enqueue(to_js(out))
+
+    # One pair of proxies per legacy stream (not per request on streamable-HTTP upstreams);
+    # they live as long as the stream does.
+    transformer = js.Object.new()
+    transformer.transform = create_proxy(transform)
+    transformer.flush = create_proxy(flush)
+    return stream.pipeThrough(js.TransformStream.new(transformer))
 
 
 class Default(WorkerEntrypoint):

@@ -298,9 +298,23 @@ class LocalWorker:
                     "headers": encode_headers(list(verdict.headers)),
                 }
             )
-            await _stream_until_disconnect(response.aiter_stream(), receive, send)
+            chunks = response.aiter_stream()
+            if forward.rewrite is not None:  # a legacy SSE upstream's `endpoint` event
+                chunks = _rewritten(chunks, forward.rewrite)
+            await _stream_until_disconnect(chunks, receive, send)
         finally:
             await response.aclose()
+
+
+async def _rewritten(chunks: AsyncIterable[bytes], rewrite: Any) -> AsyncIterable[bytes]:
+    """The upstream chunks through the core's rewriter, each sent on as soon as it returns."""
+    async for chunk in chunks:
+        out = rewrite.feed(chunk)
+        if out:
+            yield out
+    rest = rewrite.flush()
+    if rest:
+        yield rest
 
 
 async def _stream_until_disconnect(

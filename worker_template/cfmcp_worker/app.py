@@ -16,6 +16,7 @@ from cfmcp_worker.crypto import Signer
 from cfmcp_worker.exact import ExactClient
 from cfmcp_worker.http_types import Forward, Headers, HttpRequest, HttpResponse, PassThrough
 from cfmcp_worker.kv import KvStore
+from cfmcp_worker.legacy_sse import MESSAGE_PATH, LegacySse
 from cfmcp_worker.pin_guard import PinGuard
 from cfmcp_worker.proxy import McpProxy
 from cfmcp_worker.responses import (
@@ -39,7 +40,9 @@ ASM_PATHS = (
 # Names the deployed bundle on the metadata responses, so `cfmcp deploy` can wait until the new
 # version answers rather than the previous one (the hash names code, it is no secret).
 BUNDLE_HEADER = "Cfmcp-Bundle"
-CORS_PATHS = frozenset({*PRM_PATHS, *ASM_PATHS, "/register", "/token", "/revoke", MCP_PATH})
+CORS_PATHS = frozenset(
+    {*PRM_PATHS, *ASM_PATHS, "/register", "/token", "/revoke", MCP_PATH, MESSAGE_PATH}
+)
 
 
 class WorkerApp:
@@ -77,6 +80,12 @@ class WorkerApp:
             signer, self.clients, self.tokens, guard, secrets.pin, settings.scopes
         )
         self.proxy = McpProxy(settings, secrets, self.tokens)
+        # Legacy HTTP+SSE upstreams only (settings.upstream_transport == "sse").
+        self.legacy_sse = (
+            LegacySse(signer, settings.upstream_url)
+            if settings.upstream_transport == "sse"
+            else None
+        )
 
     def endpoints(self, request: HttpRequest) -> Endpoints:
         issuer = self.settings.public_url or request.origin
@@ -89,7 +98,13 @@ class WorkerApp:
         where = self.endpoints(request)
         if path == MCP_PATH:
             denied = await self.proxy.authorize(request, where.issuer, where.resource)
-            return denied or self.proxy.forward(request)
+            if denied is not None:
+                return denied
+            if self.legacy_sse is not None and method == "GET":
+                return self.legacy_sse.stream(self.proxy.forward(request))
+            return self.proxy.forward(request)
+        if path == MESSAGE_PATH and self.legacy_sse is not None:
+            return await self._legacy_message(request, where)
         if path in PRM_PATHS or path in ASM_PATHS:
             if method not in ("GET", "HEAD"):
                 return method_not_allowed("GET")
@@ -105,6 +120,22 @@ class WorkerApp:
                 return method_not_allowed("POST")
             return await self._post_endpoint(path, request, where)
         return not_found()
+
+    async def _legacy_message(
+        self, request: HttpRequest, where: Endpoints
+    ) -> HttpResponse | Forward:
+        """POST /mcp/message: the same bearer check as /mcp, then only to the message endpoint
+        the upstream announced (signed into the URL by the endpoint rewriter)."""
+        assert self.legacy_sse is not None
+        denied = await self.proxy.authorize(request, where.issuer, where.resource)
+        if denied is not None:
+            return denied
+        if request.method != "POST":
+            return method_not_allowed("POST")
+        url = self.legacy_sse.message_url(request)
+        if url is None:
+            return self.legacy_sse.refused()
+        return self.proxy.forward(request, url)
 
     def _metadata(self, path: str, where: Endpoints) -> HttpResponse:
         scopes = self.settings.scopes

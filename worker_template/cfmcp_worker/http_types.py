@@ -78,16 +78,21 @@ class Forward:
     The host sends `method` to `url` with exactly `headers` and `body` (the core has already
     stripped client credentials and injected the upstream's), then calls
     `WorkerApp.upstream_response` with the upstream's status and headers, and streams the
-    upstream body to the client unbuffered when that returns a `PassThrough`.
+    upstream body to the client unbuffered when that returns a `PassThrough` (through
+    `rewrite` when it is set).
     """
 
-    __slots__ = ("body", "headers", "method", "url")
+    __slots__ = ("body", "headers", "method", "rewrite", "url")
 
     def __init__(self, method: str, url: str, headers: Headers, body: bytes = b"") -> None:
         self.method = method
         self.url = url
         self.headers = headers
         self.body = body
+        # None (always, for streamable-HTTP upstreams): stream the body untouched. Else an
+        # object with `feed(chunk) -> bytes` and `flush() -> bytes` (legacy_sse.py): the host
+        # passes every upstream chunk through it, in order, and sends what it returns.
+        self.rewrite = None
 
     def __repr__(self) -> str:  # headers hold the upstream credential: never show them
         return f"Forward({self.method} {self.url})"

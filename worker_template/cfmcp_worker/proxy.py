@@ -105,7 +105,8 @@ class McpProxy:
             return self._unauthorized(issuer, 401, "invalid_token", "the access token was revoked")
         return None
 
-    def forward(self, request: HttpRequest) -> Forward | HttpResponse:
+    def forward(self, request: HttpRequest, url: str | None = None) -> Forward | HttpResponse:
+        """Forward to the upstream URL (plus the client's query), or to `url` as given."""
         if request.method not in ALLOWED_METHODS:
             return json_response(
                 405, {"error": "method_not_allowed"}, [("Allow", ", ".join(ALLOWED_METHODS))]
@@ -114,7 +115,9 @@ class McpProxy:
             return json_response(413, {"error": "request_too_large"})
         headers = self._forwarded_headers(request.headers)
         headers += self._injected
-        return Forward(request.method, self._upstream_url(request.query), headers, request.body)
+        if url is None:
+            url = self._upstream_url(request.query)
+        return Forward(request.method, url, headers, request.body)
 
     def _forwarded_headers(self, client_headers: dict[str, str]) -> Headers:
         """The client's headers on the allow-list, minus those its `Connection` names."""

@@ -15,6 +15,7 @@ _DEFAULTS: dict[str, Any] = {
     "upstream_auth_header": "Authorization",
     "upstream_auth_format": "Bearer {token}",
     "upstream_extra_headers": {},
+    "upstream_transport": "streamable-http",  # or "sse": the legacy HTTP+SSE transport
     "server_name": "cfmcp",
     "scopes": ("mcp",),
     "access_token_ttl": 30 * 24 * 3600,
@@ -39,6 +40,7 @@ class Settings:
     upstream_auth_header: str
     upstream_auth_format: str
     upstream_extra_headers: dict[str, str]
+    upstream_transport: str
     server_name: str
     scopes: tuple[str, ...]
     access_token_ttl: int
