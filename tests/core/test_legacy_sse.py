@@ -115,4 +115,32 @@ def test_rewriter_holds_only_the_first_event_and_then_streams(core):
 def test_rewriter_leaves_a_first_event_that_is_not_endpoint(core):
     legacy = sys.modules["cfmcp_worker.legacy_sse"]
     rewriter = legacy.EndpointRewriter(lambda url: "never")
-    assert rewriter.feed(b": ping\n\ndata: x\n\n") == b": ping\n\ndata: x\n\n"
+    assert rewriter.feed(b"data: x\n\nevent: endpoint\ndata: /m\n\n") == (
+        b"data: x\n\nevent: endpoint\ndata: /m\n\n"
+    )
+    assert rewriter.done
+
+
+def test_rewriter_passes_keepalive_comments_before_the_endpoint_event(core):
+    legacy = sys.modules["cfmcp_worker.legacy_sse"]
+    rewriter = legacy.EndpointRewriter(lambda url: "/mcp/message?endpoint=X")
+    assert rewriter.feed(b": ping\n\n") == b": ping\n\n"
+    assert not rewriter.done
+    out = rewriter.feed(b"event: endpoint\ndata: /m\n\n")
+    assert out == b"event: endpoint\ndata: /mcp/message?endpoint=X\n\n"
+
+
+def test_rewriter_gives_up_holding_after_a_bound(core):
+    legacy = sys.modules["cfmcp_worker.legacy_sse"]
+    rewriter = legacy.EndpointRewriter(lambda url: "never")
+    big = b"data: " + b"x" * (legacy.MAX_HELD_BYTES + 1)
+    assert rewriter.feed(big) == big and rewriter.done
+
+
+def test_rewriter_crlf_split_across_chunks(core):
+    legacy = sys.modules["cfmcp_worker.legacy_sse"]
+    rewriter = legacy.EndpointRewriter(lambda url: f"/w?{url}")
+    out = b"".join(
+        rewriter.feed(part) for part in (b"event: endpoint\r\ndata: /m\r", b"\n\r", b"\nnext")
+    )
+    assert out == b"event: endpoint\ndata: /w?/m\n\nnext"

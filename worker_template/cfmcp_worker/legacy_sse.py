@@ -95,18 +95,27 @@ class EndpointRewriter:
         if self.done:
             return chunk
         self._held += chunk
-        data = self._held.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-        end = data.find(b"\n\n")
-        if end < 0:
-            if len(data) > MAX_HELD_BYTES:
-                self.done = True
-                out, self._held = self._held, b""
+        # A CR at the very end may be half of a CRLF: keep it raw until the next chunk.
+        tail = b"\r" if self._held.endswith(b"\r") else b""
+        held = self._held[:-1] if tail else self._held
+        data = held.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        out = b""
+        while True:
+            end = data.find(b"\n\n")
+            if end < 0:
+                if len(data) > MAX_HELD_BYTES:
+                    self.done = True
+                    self._held = b""
+                    return out + data + tail
+                self._held = data + tail
                 return out
-            return b""
-        self.done = True
-        self._held = b""
-        event, rest = data[: end + 2], data[end + 2 :]
-        return self._rewrite(event) + rest
+            block, data = data[: end + 2], data[end + 2 :]
+            if not _has_fields(block):  # comments (keep-alives) before the first event
+                out += block
+                continue
+            self.done = True
+            self._held = b""
+            return out + self._rewrite(block) + data + tail
 
     def flush(self) -> bytes:
         """What is still held when the upstream body ends."""
@@ -131,6 +140,11 @@ class EndpointRewriter:
         if signed is None:
             return b""
         return b"event: endpoint\ndata: " + signed.encode("ascii") + b"\n\n"
+
+
+def _has_fields(block: bytes) -> bool:
+    """Whether an SSE block has a field line (not only comments and blank lines)."""
+    return any(line and not line.startswith(b":") for line in block.split(b"\n"))
 
 
 def _log(message: str) -> None:
