@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import functools
 import importlib
+import sys
 from collections.abc import Callable
 from typing import Any
 
 import typer
+import typer.main
+from rich.markup import escape
 
 from cfmcp import __version__
-from cfmcp.console import print_error
+from cfmcp.console import err_console, print_error
 from cfmcp.errors import CfmcpError
 
 # Each module exposes register(app: typer.Typer) -> None.
@@ -33,7 +36,7 @@ COMMAND_MODULES = [  # in the order --help lists them: set up, run, operate, eje
 app = typer.Typer(
     name="cfmcp",
     help="Put an OAuth 2.1 front door on a PAT-only MCP server, as a Python Cloudflare Worker.",
-    no_args_is_help=True,
+    no_args_is_help=False,  # see _wrap_commands
     add_completion=False,
     pretty_exceptions_show_locals=False,
     rich_markup_mode="rich",
@@ -56,7 +59,11 @@ def _root(
 
 
 def _user_errors_as_exit_codes(callback: Callable[..., Any]) -> Callable[..., Any]:
-    """Show CfmcpError as one line and its exit code, whoever invokes the command."""
+    """Show CfmcpError (and Ctrl-C) as one line and its exit code, whoever invokes the command.
+
+    Ctrl-C is caught here, inside the command, because newer typer (0.29) turns a KeyboardInterrupt
+    into a silent exit 130 before `main()` could say anything.
+    """
 
     @functools.wraps(callback)
     def run(*args: Any, **kwargs: Any) -> Any:
@@ -65,41 +72,143 @@ def _user_errors_as_exit_codes(callback: Callable[..., Any]) -> Callable[..., An
         except CfmcpError as exc:
             print_error(exc.message, exc.hint)
             raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            print_error("interrupted")
+            raise typer.Exit(EXIT_INTERRUPTED) from None
 
     return run
 
 
+def _wrap_commands(typer_app: typer.Typer) -> None:
+    """Wrap every command, in every group; a group without its command is a usage error.
+
+    no_args_is_help is turned off because it prints the whole help and exits 0 (click < 8.2) or
+    2 (newer); without it every click says "Missing command", shown as one line, exit 2.
+    """
+    typer_app.info.no_args_is_help = False
+    for command in typer_app.registered_commands:
+        if command.callback is not None:
+            command.callback = _user_errors_as_exit_codes(command.callback)
+    for group in typer_app.registered_groups:
+        group.no_args_is_help = False
+        if group.typer_instance is not None:
+            _wrap_commands(group.typer_instance)
+
+
 for _name in COMMAND_MODULES:
     importlib.import_module(_name).register(app)
-for _command in app.registered_commands:
-    if _command.callback is not None:
-        _command.callback = _user_errors_as_exit_codes(_command.callback)
+_wrap_commands(app)
 
 
-def main() -> None:
-    """Console-script entry point: user errors become one line and an exit code, never a trace."""
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+# Where the command-line parser's exceptions live. older typer re-exports click's; typer 0.29
+# vendors its own copy of click (typer._click) whose classes are not click's. A parse error can
+# come from either family (cfmcp's dependencies may call click directly), so both are checked —
+# but only when already imported: a module that was never imported raised nothing.
+_EXCEPTION_MODULES = ("typer._click.exceptions", "click.exceptions", "typer.exceptions")
+
+
+_EXCEPTION_KINDS = {
+    "exit": "Exit",
+    "abort": "Abort",
+    "usage": "UsageError",
+    "click": "ClickException",
+}
+
+
+def _parser_exception_kind(exc: BaseException) -> str | None:
+    """'exit', 'abort', 'usage' or 'click' (another ClickException) for the parser's exceptions."""
+    for kind, class_name in _EXCEPTION_KINDS.items():
+        for module_name in _EXCEPTION_MODULES:
+            cls = getattr(sys.modules.get(module_name), class_name, None)
+            if isinstance(cls, type) and isinstance(exc, cls):
+                return kind
+    return None
+
+
+def _one_line(text: str) -> str:
+    line = " ".join(part.strip() for part in text.splitlines() if part.strip())
+    if line[:1].isupper() and not line[1:2].isupper():
+        line = line[0].lower() + line[1:]
+    return line
+
+
+def _command_path(exc: Exception, argv: list[str]) -> str:
+    """`cfmcp deploy` for an error in deploy's options: from the error's context, else argv.
+
+    Some parse errors (an option missing its value) carry no context in any click version.
+    """
+    command_path = getattr(getattr(exc, "ctx", None), "command_path", None)
+    if command_path:
+        return str(command_path)
+    command: Any = typer.main.get_command(app)
+    path = ["cfmcp"]
+    for token in argv:
+        if token == "--":
+            break
+        if token.startswith("-"):
+            continue
+        sub = getattr(command, "commands", {}).get(token)
+        if sub is None:
+            break
+        path.append(token)
+        command = sub
+    return " ".join(path)
+
+
+def _usage_error(exc: Exception, argv: list[str]) -> tuple[str, str]:
+    """The one line and the one next step for a command-line usage error."""
+    if type(exc).__name__ == "NoArgsIsHelpError":  # its message is the whole help
+        message = "missing command"
+    else:
+        format_message = getattr(exc, "format_message", None)
+        message = _one_line(format_message() if callable(format_message) else str(exc))
+        message = message.rstrip(".") or "bad usage"
+    return message, f"see `{_command_path(exc, argv)} --help`"
+
+
+def _say(message: str, hint: str | None = None) -> None:
+    """print_error's format, never wrapped: a usage error is one line (plus its hint)."""
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    if hint:
+        err_console.print(f"[dim]hint:[/] {escape(hint)}", highlight=False, soft_wrap=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point: user errors become one line and an exit code, never a trace.
+
+    The parser runs without standalone mode so that every usage error, whichever click (or
+    typer's copy of it) raised it, reaches this one place: one line, one next step, exit 2.
+    """
+    argv = sys.argv[1:] if argv is None else argv
     try:
         # Without standalone mode click returns typer.Exit's code instead of exiting.
-        code = app(standalone_mode=False)
+        code = app(args=argv, prog_name="cfmcp", standalone_mode=False)
         if isinstance(code, int) and code:
             raise SystemExit(code)
     except CfmcpError as exc:
         print_error(exc.message, exc.hint)
         raise SystemExit(exc.exit_code) from None
-    except typer.Exit as exc:
-        raise SystemExit(exc.exit_code) from None
-    except typer.Abort:
-        print_error("aborted")
-        raise SystemExit(130) from None
     except KeyboardInterrupt:
-        print_error("interrupted")
-        raise SystemExit(130) from None
-    except Exception as exc:  # click usage errors and the like
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            raise SystemExit(exc.exit_code) from None
+        _say("interrupted")
+        raise SystemExit(EXIT_INTERRUPTED) from None
+    except Exception as exc:
+        kind = _parser_exception_kind(exc)
+        if kind == "exit":
+            raise SystemExit(getattr(exc, "exit_code", 0)) from None
+        if kind == "abort":  # a declined confirmation, or Ctrl-C under click < 8.2's parser
+            interrupted = isinstance(exc.__cause__ or exc.__context__, KeyboardInterrupt)
+            _say("interrupted" if interrupted else "aborted")
+            raise SystemExit(EXIT_INTERRUPTED) from None
+        if kind == "usage":
+            _say(*_usage_error(exc, argv))
+            raise SystemExit(EXIT_USAGE) from None
+        if kind == "click":  # e.g. a file that cannot be opened
+            message = _one_line(exc.format_message())  # type: ignore[attr-defined]
+            _say(message)
+            raise SystemExit(getattr(exc, "exit_code", 1)) from None
         raise
 
 
