@@ -203,6 +203,11 @@ def _upstream(config: Any, answers: InitAnswers, ask: _Asker) -> None:
             "Its value ({token} is replaced by the PAT)", config.upstream.auth_format)
     if answers.extra_headers:
         config.upstream.extra_headers = _parse_extra_headers(answers.extra_headers)
+    from cfmcp.transport import STREAMABLE_HTTP, detect_transport
+
+    # Streamable HTTP or the legacy HTTP+SSE transport (a short probe, else the URL's path).
+    config.upstream.transport = (
+        STREAMABLE_HTTP if url == GITHUB_UPSTREAM else detect_transport(url, timeout=3.0))
 
 
 def _hostname(config: Any, answers: InitAnswers, ask: _Asker, api: Any,

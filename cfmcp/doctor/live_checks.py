@@ -16,6 +16,7 @@ import httpx
 from cfmcp.doctor.context import DoctorContext
 from cfmcp.doctor.model import DEPLOY, CheckResult, fail, ok, skip, warn
 from cfmcp.smoke import SmokeCheck
+from cfmcp.transport import probe_transport
 
 CLAUDE_USER_AGENT = "Claude-User"
 PING = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
@@ -97,10 +98,18 @@ def check_ai_bot_block(ctx: DoctorContext) -> CheckResult:
 
 
 def check_upstream(ctx: DoctorContext) -> CheckResult:
-    url = ctx.config().upstream.url
+    upstream = ctx.config().upstream
+    url = upstream.url
     try:
         response = ctx.http.post(url, json=PING, headers={"Accept": MCP_ACCEPT})
     except httpx.HTTPError as exc:
         return warn(f"{url} is not reachable from this machine ({type(exc).__name__})",
                     "Cloudflare's network may still reach it; check the URL in cfmcp.toml")
-    return ok(f"{url} answers ({response.status_code} without credentials)")
+    spoken = probe_transport(ctx.http, url)
+    if spoken is not None and spoken != upstream.transport:
+        return warn(f"{url} speaks the {spoken} transport, cfmcp.toml says "
+                    f"{upstream.transport}",
+                    f'set `transport = "{spoken}"` under [upstream] in cfmcp.toml, then '
+                    "`cfmcp deploy`")
+    return ok(f"{url} answers ({response.status_code} without credentials; transport "
+              f"{spoken or upstream.transport + ' (as configured)'})")
