@@ -77,6 +77,16 @@ async def test_tampered_or_unsigned_endpoints_are_refused(sse_app, core):
         assert response.status == 404, query
 
 
+async def test_the_signed_endpoint_belongs_to_the_grant_that_opened_the_stream(sse_app, core):
+    auth = await _bearer(sse_app, core)
+    other = await _bearer(sse_app, core)  # a second client's grant
+    endpoint = await _worker_endpoint(sse_app, core, auth, b"/message?sessionId=abc")
+    response = await call(sse_app, core, "POST", endpoint, headers=other, body=b"{}")
+    assert response.status == 404
+    forward = await call(sse_app, core, "POST", endpoint, headers=auth, body=b"{}")
+    assert forward.url.endswith("/message?sessionId=abc")
+
+
 async def test_endpoint_on_another_origin_is_never_signed(sse_app, core):
     auth = await _bearer(sse_app, core)
     forward = await call(sse_app, core, "GET", "/mcp", headers=auth)
@@ -85,7 +95,7 @@ async def test_endpoint_on_another_origin_is_never_signed(sse_app, core):
         b"//evil.example/x",
         b"http://upstream.example.com/m",
     ):
-        rewriter = type(forward.rewrite)(sse_app.legacy_sse.sign_endpoint)
+        rewriter = type(forward.rewrite)(lambda url: sse_app.legacy_sse.sign_endpoint(url, "g"))
         assert rewriter.feed(b"event: endpoint\ndata: " + announced + b"\n\n") == b""
 
 

@@ -101,7 +101,8 @@ class WorkerApp:
             if denied is not None:
                 return denied
             if self.legacy_sse is not None and method == "GET":
-                return self.legacy_sse.stream(self.proxy.forward(request))
+                grant_id = self._grant_id(request)
+                return self.legacy_sse.stream(self.proxy.forward(request), grant_id)
             return self.proxy.forward(request)
         if path == MESSAGE_PATH and self.legacy_sse is not None:
             return await self._legacy_message(request, where)
@@ -132,10 +133,17 @@ class WorkerApp:
             return denied
         if request.method != "POST":
             return method_not_allowed("POST")
-        url = self.legacy_sse.message_url(request)
+        url = self.legacy_sse.message_url(request, self._grant_id(request))
         if url is None:
             return self.legacy_sse.refused()
         return self.proxy.forward(request, url)
+
+    def _grant_id(self, request: HttpRequest) -> str:
+        """The grant of a request whose token `proxy.authorize` has accepted (legacy SSE only:
+        the /mcp hot path does not read the claims twice)."""
+        token = (request.header("authorization") or "").partition(" ")[2].strip()
+        claims = self.tokens.read_access_token(token)
+        return claims.grant_id if claims else ""
 
     def _metadata(self, path: str, where: Endpoints) -> HttpResponse:
         scopes = self.settings.scopes

@@ -38,13 +38,14 @@ class LegacySse:
         self._upstream_url = upstream_url
         self._origin = f"{parts.scheme}://{parts.netloc}"
 
-    def stream(self, forward: Forward | HttpResponse) -> Forward | HttpResponse:
-        """The GET /mcp Forward (to the upstream's SSE URL), told to rewrite `endpoint`."""
+    def stream(self, forward: Forward | HttpResponse, grant_id: str) -> Forward | HttpResponse:
+        """The GET /mcp Forward (to the upstream's SSE URL), told to rewrite `endpoint` into a
+        Worker URL only this grant's tokens can post to."""
         if isinstance(forward, Forward):
-            forward.rewrite = EndpointRewriter(self.sign_endpoint)
+            forward.rewrite = EndpointRewriter(lambda url: self.sign_endpoint(url, grant_id))
         return forward
 
-    def sign_endpoint(self, announced: str) -> str | None:
+    def sign_endpoint(self, announced: str, grant_id: str) -> str | None:
         """The Worker URL for an upstream-announced endpoint, None when not on its origin."""
         target = urljoin(self._upstream_url, announced.strip())
         parts = urlsplit(target)
@@ -52,16 +53,19 @@ class LegacySse:
             _log("the upstream announced a message endpoint on another origin; not forwarded")
             return None
         path = parts.path + (f"?{parts.query}" if parts.query else "")
-        signed = self._signer.sign(SIGN_PREFIX, {"p": path})
+        signed = self._signer.sign(SIGN_PREFIX, {"p": path, "g": grant_id})
         return f"{MESSAGE_PATH}?{ENDPOINT_PARAM}={quote(signed, safe='')}"
 
-    def message_url(self, request: HttpRequest) -> str | None:
-        """The upstream message URL a POST /mcp/message may reach, None when not signed."""
+    def message_url(self, request: HttpRequest, grant_id: str) -> str | None:
+        """The upstream message URL a POST /mcp/message may reach, None when not signed (or
+        signed for another grant's stream)."""
         values = [v for k, v in parse_qsl(request.query) if k == ENDPOINT_PARAM]
         if len(values) != 1:
             return None
         payload = self._signer.verify(SIGN_PREFIX, values[0])
-        path = payload.get("p") if payload else None
+        if not payload or payload.get("g") != grant_id:
+            return None
+        path = payload.get("p")
         if not isinstance(path, str) or not path.startswith("/") or path.startswith("//"):
             return None
         return self._origin + path
