@@ -310,8 +310,9 @@ async def _proxy(app: WorkerApp, request: HttpRequest, forward: Forward):
         if stream is not None:
             await stream.cancel()
         stream = None
-    if forward.rewrite is not None and stream is not None:  # a legacy SSE upstream
-        stream = _rewritten_stream(stream, forward.rewrite)
+    rewrite = getattr(forward, "rewrite", None)  # a legacy SSE upstream
+    if rewrite is not None and stream is not None:
+        stream = _rewritten_stream(stream, rewrite)
     # The upstream's ReadableStream is passed through untouched: the runtime streams it.
     return js.Response.new(stream, _response_init(verdict.status, verdict.headers))
 

@@ -299,8 +299,9 @@ class LocalWorker:
                 }
             )
             chunks = response.aiter_stream()
-            if forward.rewrite is not None:  # a legacy SSE upstream's `endpoint` event
-                chunks = _rewritten(chunks, forward.rewrite)
+            rewrite = getattr(forward, "rewrite", None)  # legacy SSE: the `endpoint` event
+            if rewrite is not None:
+                chunks = _rewritten(chunks, rewrite)
             await _stream_until_disconnect(chunks, receive, send)
         finally:
             await response.aclose()
