@@ -22,3 +22,19 @@ def test_without_an_answer_the_url_decides() -> None:
     assert guess_from_url("https://mcp.linear.app/sse") == "sse"
     assert guess_from_url("https://api.githubcopilot.com/mcp/") == "streamable-http"
     assert detect_transport("http://127.0.0.1:9/sse", timeout=1) == "sse"
+
+
+def test_doctor_warns_when_the_config_names_the_other_transport() -> None:
+    from types import SimpleNamespace
+
+    from cfmcp.config import ProjectConfig
+    from cfmcp.doctor.live_checks import check_upstream
+
+    with ThreadedServer(build_demo_server().sse_app()) as legacy, httpx.Client(timeout=5) as http:
+        config = ProjectConfig()
+        config.upstream.url = f"{legacy.origin}/sse"
+        ctx = SimpleNamespace(config=lambda: config, http=http)
+        result = check_upstream(ctx)
+        assert result.status == "warn" and 'transport = "sse"' in result.hint
+        config.upstream.transport = "sse"
+        assert check_upstream(ctx).status == "ok"
