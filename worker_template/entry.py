@@ -329,12 +329,19 @@ def _rewritten_stream(stream, rewrite):
         out = rewrite.flush()
         if out:
             controller.enqueue(to_js(out))
+        release()
 
-    # One pair of proxies per legacy stream (not per request on streamable-HTTP upstreams);
-    # they live as long as the stream does.
+    def release(*_):
+        if proxies:  # once; not from inside their own calls, but after this one returned
+            held = proxies[:]
+            proxies.clear()
+            asyncio.get_event_loop().call_soon(lambda: [p.destroy() for p in held])
+
+    # One set of proxies per legacy stream (never on streamable-HTTP upstreams), released
+    # when the stream ends or is cancelled.
+    proxies = [create_proxy(transform), create_proxy(flush), create_proxy(release)]
     transformer = js.Object.new()
-    transformer.transform = create_proxy(transform)
-    transformer.flush = create_proxy(flush)
+    transformer.transform, transformer.flush, transformer.cancel = proxies[:]
     return stream.pipeThrough(js.TransformStream.new(transformer))
 
 
