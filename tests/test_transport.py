@@ -38,3 +38,15 @@ def test_doctor_warns_when_the_config_names_the_other_transport() -> None:
         assert result.status == "warn" and 'transport = "sse"' in result.hint
         config.upstream.transport = "sse"
         assert check_upstream(ctx).status == "ok"
+
+
+def test_config_accepts_only_the_two_transports() -> None:
+    import pytest
+
+    from cfmcp.config import ProjectConfig
+    from cfmcp.errors import CfmcpError
+
+    config = ProjectConfig()
+    config.upstream.transport = "websocket"
+    with pytest.raises(CfmcpError, match="invalid upstream transport"):
+        config.validate()
