@@ -34,8 +34,13 @@ def time_command(command: list[str], runs: int) -> list[float]:
 
 def heaviest_imports(limit: int = 12) -> list[tuple[float, str]]:
     """(cumulative s, module) of the slowest imports two levels under `import cfmcp.cli`."""
-    result = subprocess.run([sys.executable, "-X", "importtime", "-c", "import cfmcp.cli"],
-                            capture_output=True, text=True, check=True, cwd=ROOT)
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", "import cfmcp.cli"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
     rows = []
     for line in result.stderr.splitlines():
         parts = line.split("|")
@@ -51,8 +56,7 @@ def heaviest_imports(limit: int = 12) -> list[tuple[float, str]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
-    parser.add_argument("--imports", action="store_true",
-                        help="always list the heaviest imports")
+    parser.add_argument("--imports", action="store_true", help="always list the heaviest imports")
     args = parser.parse_args()
     commands = {"python -m cfmcp --help": [sys.executable, "-m", "cfmcp", "--help"]}
     script = shutil.which("cfmcp", path=str(Path(sys.executable).parent))

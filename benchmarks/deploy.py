@@ -39,8 +39,11 @@ from tests.fake_cloudflare.fake import FakeCloudflare  # noqa: E402
 CFMCP = [sys.executable, "-c", "from cfmcp.cli import main; main()"]
 WRANGLER = ROOT / "benchmarks" / "node" / "node_modules" / ".bin" / "wrangler"
 NAME = "bench-mcp"
-SECRETS = {"UPSTREAM_TOKEN": "FAKE-bench-pat-000000000000000000000",
-           "AUTH_PIN": "FAKE-bench-pin", "SIGNING_KEY": "FAKE-bench-signing-key-0000000000000"}
+SECRETS = {
+    "UPSTREAM_TOKEN": "FAKE-bench-pat-000000000000000000000",
+    "AUTH_PIN": "FAKE-bench-pin",
+    "SIGNING_KEY": "FAKE-bench-signing-key-0000000000000",
+}
 
 
 @dataclass
@@ -50,8 +53,9 @@ class Sample:
 
 
 def _run(cmd: list[str], cwd: Path, env: dict[str, str], stdin: str | None = None) -> None:
-    result = subprocess.run(cmd, cwd=cwd, env=env, input=stdin, capture_output=True, text=True,
-                            timeout=300)
+    result = subprocess.run(
+        cmd, cwd=cwd, env=env, input=stdin, capture_output=True, text=True, timeout=300
+    )
     if result.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd[:3])} failed:\n{result.stdout}\n{result.stderr}")
 
@@ -64,10 +68,19 @@ def _measure(fake: FakeCloudflare, steps: Callable[[], None]) -> Sample:
 
 
 def _base_env(fake: FakeCloudflare, home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("CLOUDFLARE_", "CFMCP_", "WRANGLER_"))}
-    return {**env, **fake.env(), "HOME": str(home), "WRANGLER_SEND_METRICS": "false",
-            "CI": "1", "NO_COLOR": "1"}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("CLOUDFLARE_", "CFMCP_", "WRANGLER_"))
+    }
+    return {
+        **env,
+        **fake.env(),
+        "HOME": str(home),
+        "WRANGLER_SEND_METRICS": "false",
+        "CI": "1",
+        "NO_COLOR": "1",
+    }
 
 
 def bench_cfmcp(latency: float) -> dict[str, Sample]:
@@ -76,8 +89,12 @@ def bench_cfmcp(latency: float) -> dict[str, Sample]:
     with tempfile.TemporaryDirectory() as tmp, FakeCloudflare() as fake:
         work = Path(tmp)
         save_config(ProjectConfig(name=NAME, account_id=fake.account_id), work / "cfmcp.toml")
-        env = {**_base_env(fake, work), "CFMCP_UPSTREAM_TOKEN": SECRETS["UPSTREAM_TOKEN"],
-               "CFMCP_PIN": SECRETS["AUTH_PIN"], "CFMCP_SIGNING_KEY": SECRETS["SIGNING_KEY"]}
+        env = {
+            **_base_env(fake, work),
+            "CFMCP_UPSTREAM_TOKEN": SECRETS["UPSTREAM_TOKEN"],
+            "CFMCP_PIN": SECRETS["AUTH_PIN"],
+            "CFMCP_SIGNING_KEY": SECRETS["SIGNING_KEY"],
+        }
         fake.set_latency(latency)
         cmd = [*CFMCP, "deploy", "--yes", "--skip-smoke"]
         fresh = _measure(fake, lambda: _run(cmd, work, env))
@@ -86,8 +103,12 @@ def bench_cfmcp(latency: float) -> dict[str, Sample]:
         lost = _measure(fake, lambda: _run(cmd, work, env))
         fake.set_latency(0)
         startup = _measure(fake, lambda: _run([*CFMCP, "--version"], work, env))
-        return {"fresh": fresh, "no_change": again, "no_change_lost": lost,
-                "process_startup": startup}
+        return {
+            "fresh": fresh,
+            "no_change": again,
+            "no_change_lost": lost,
+            "process_startup": startup,
+        }
 
 
 def bench_wrangler(latency: float) -> dict[str, Sample]:
@@ -106,17 +127,23 @@ def bench_wrangler(latency: float) -> dict[str, Sample]:
         created: dict[str, str] = {}
 
         def kv_create() -> None:
-            result = subprocess.run([*wrangler, "kv", "namespace", "create", f"{NAME}-oauth"],
-                                    cwd=work, env=env, capture_output=True, text=True,
-                                    timeout=300)
+            result = subprocess.run(
+                [*wrangler, "kv", "namespace", "create", f"{NAME}-oauth"],
+                cwd=work,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
             if result.returncode != 0:
                 raise RuntimeError(result.stdout + result.stderr)
-            match = re.search(r'id\W+([0-9a-f]{32})', result.stdout)
+            match = re.search(r"id\W+([0-9a-f]{32})", result.stdout)
             if match is None:
                 raise RuntimeError(f"no namespace id in:\n{result.stdout}")
             created["kv"] = match.group(1)
             (work / "wrangler.toml").write_text(
-                render_wrangler_toml(config, bundle, created["kv"]), encoding="utf-8")
+                render_wrangler_toml(config, bundle, created["kv"]), encoding="utf-8"
+            )
 
         def deploy() -> None:
             _run([*wrangler, "deploy"], work, env)
@@ -129,17 +156,25 @@ def bench_wrangler(latency: float) -> dict[str, Sample]:
         first_deploy = _measure(fake, deploy)
         secret_puts = _measure(fake, secrets)
         again = _measure(fake, deploy)
-        fresh = Sample(kv.seconds + first_deploy.seconds + secret_puts.seconds,
-                       kv.calls + first_deploy.calls + secret_puts.calls)
+        fresh = Sample(
+            kv.seconds + first_deploy.seconds + secret_puts.seconds,
+            kv.calls + first_deploy.calls + secret_puts.calls,
+        )
         fake.set_latency(0)
         startup = _measure(fake, lambda: _run([*wrangler, "--version"], work, env))
-        return {"fresh": fresh, "deploy_only": first_deploy, "no_change": again,
-                "process_startup": startup}
+        return {
+            "fresh": fresh,
+            "deploy_only": first_deploy,
+            "no_change": again,
+            "process_startup": startup,
+        }
 
 
 def _median(samples: list[dict[str, Sample]], key: str) -> Sample:
-    return Sample(statistics.median(s[key].seconds for s in samples),
-                  int(statistics.median(s[key].calls for s in samples)))
+    return Sample(
+        statistics.median(s[key].seconds for s in samples),
+        int(statistics.median(s[key].calls for s in samples)),
+    )
 
 
 def main() -> None:
@@ -159,8 +194,11 @@ def main() -> None:
         print("wrangler not installed: run `npm ci` in benchmarks/node", file=sys.stderr)
 
     if args.json:
-        print(json.dumps({tool: {k: vars(v) for k, v in r.items()}
-                          for tool, r in results.items()}, indent=2))
+        print(
+            json.dumps(
+                {tool: {k: vars(v) for k, v in r.items()} for tool, r in results.items()}, indent=2
+            )
+        )
         return
     print(f"latency {args.latency * 1000:.0f} ms per API call, median of {args.runs} runs")
     print(f"{'tool':<18}{'scenario':<18}{'wall time':>10}{'API calls':>11}")

@@ -100,15 +100,20 @@ def rendered_bundle(upstream_url: str) -> Iterator[Path]:
 
 
 def worker_env(pin: str) -> dict[str, str]:
-    return {"UPSTREAM_TOKEN": "pat-benchmark", "AUTH_PIN": pin,
-            "SIGNING_KEY": secrets.token_urlsafe(32)}
+    return {
+        "UPSTREAM_TOKEN": "pat-benchmark",
+        "AUTH_PIN": pin,
+        "SIGNING_KEY": secrets.token_urlsafe(32),
+    }
 
 
 def summary(samples: list[float]) -> str:
     ordered = sorted(samples)
     p90 = ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))]
-    return (f"median {statistics.median(ordered):6.2f} ms   p90 {p90:6.2f} ms   "
-            f"max {ordered[-1]:6.2f} ms   (n={len(ordered)})")
+    return (
+        f"median {statistics.median(ordered):6.2f} ms   p90 {p90:6.2f} ms   "
+        f"max {ordered[-1]:6.2f} ms   (n={len(ordered)})"
+    )
 
 
 def python_ms(response: httpx.Response) -> float:
@@ -126,8 +131,10 @@ def measure_cold_starts(bundle: Path, starts: int) -> None:
     print(f"Cold start (median of {starts} fresh isolates)")
     print(f"  bare Pyodide start-up             {pyodide:8.1f} ms   (not the Worker's)")
     print(f"  import workers (runtime SDK)      {sdk:8.1f} ms   (the runtime's, not ours)")
-    print(f"  import entry (Worker main module) {main:8.1f} ms   goal <= 50 ms: "
-          f"{'met' if main <= 50 else 'NOT met'}")
+    print(
+        f"  import entry (Worker main module) {main:8.1f} ms   goal <= 50 ms: "
+        f"{'met' if main <= 50 else 'NOT met'}"
+    )
     print("  slowest modules of that import (self time, first run, profiler on):")
     for name, self_ms, total_ms in infos[0].import_profile[:8]:
         print(f"    {name:38s} {self_ms:7.2f} ms  (incl. imports {total_ms:7.2f} ms)")
@@ -145,9 +152,11 @@ async def measure_requests(bundle: Path, requests: int, refreshes: int, codes: i
                 assert flow.token_reply.status == 200, flow.token_reply.body
                 code_grants.append(float(flow.token_reply.headers[TIME_HEADER]))
             assert flow is not None
-            headers = {"authorization": f"Bearer {flow.access_token}",
-                       "content-type": "application/json",
-                       "accept": "application/json, text/event-stream"}
+            headers = {
+                "authorization": f"Bearer {flow.access_token}",
+                "content-type": "application/json",
+                "accept": "application/json, text/event-stream",
+            }
             proxied: list[float] = []
             fetch_calls: list[float] = []
             kv_before = (await client.get("/__harness__/stats")).json()["kv"]
@@ -160,10 +169,14 @@ async def measure_requests(bundle: Path, requests: int, refreshes: int, codes: i
             refresh_token = flow.token_reply.json()["refresh_token"]
             refreshed: list[float] = []
             for _ in range(refreshes):
-                form = {"grant_type": "refresh_token", "refresh_token": refresh_token,
-                        "client_id": flow.client_id}
-                reply = await client.post("/token", content=urlencode(form).encode(),
-                                          headers={"content-type": FORM})
+                form = {
+                    "grant_type": "refresh_token",
+                    "refresh_token": refresh_token,
+                    "client_id": flow.client_id,
+                }
+                reply = await client.post(
+                    "/token", content=urlencode(form).encode(), headers={"content-type": FORM}
+                )
                 assert reply.status_code == 200, reply.text
                 refresh_token = reply.json()["refresh_token"]
                 refreshed.append(python_ms(reply))
@@ -175,13 +188,17 @@ async def measure_requests(bundle: Path, requests: int, refreshes: int, codes: i
     print(f"  first request of the isolate (creates WorkerApp)  {python_ms(first):6.2f} ms")
     print(f"  proxied MCP request (bearer check + forward)  {summary(warm)}")
     print(f"    without the fetch() call itself (Node's undici JS)  {summary(without_fetch)}")
-    print(f"    KV over {requests} proxied requests: "
-          f"{kv_after['reads'] - kv_before['reads']} reads, "
-          f"{kv_after['writes'] - kv_before['writes']} writes")
+    print(
+        f"    KV over {requests} proxied requests: "
+        f"{kv_after['reads'] - kv_before['reads']} reads, "
+        f"{kv_after['writes'] - kv_before['writes']} writes"
+    )
     print(f"  /token refresh_token grant (with rotation)    {summary(refreshed)}")
     print(f"  /token authorization_code grant               {summary(code_grants)}")
-    print(f"\nPyodide heap after these requests: {memory / 2**20:.0f} MiB "
-          "(Workers allows 128 MB per isolate)")
+    print(
+        f"\nPyodide heap after these requests: {memory / 2**20:.0f} MiB "
+        "(Workers allows 128 MB per isolate)"
+    )
 
 
 def main() -> None:
@@ -195,8 +212,11 @@ def main() -> None:
     try:
         with rendered_bundle(upstream.url) as bundle:
             measure_cold_starts(bundle, max(1, args.starts))
-            asyncio.run(measure_requests(bundle, max(1, args.requests),
-                                         max(1, args.refreshes), max(1, args.codes)))
+            asyncio.run(
+                measure_requests(
+                    bundle, max(1, args.requests), max(1, args.refreshes), max(1, args.codes)
+                )
+            )
     finally:
         upstream.close()
     print()

@@ -24,8 +24,10 @@ if TYPE_CHECKING:
 GRANT_PREFIX = "grant:"
 REVOKED_PREFIX = "revoked:"
 MIN_TTL_SECONDS = 60
-PROPAGATION_NOTE = ("Revocation reaches every Cloudflare location within about 60 s (KV "
-                    "propagation), plus up to 10 s of caching inside a running Worker.")
+PROPAGATION_NOTE = (
+    "Revocation reaches every Cloudflare location within about 60 s (KV "
+    "propagation), plus up to 10 s of caching inside a running Worker."
+)
 
 
 class GrantKv(Protocol):
@@ -56,10 +58,14 @@ class GrantInfo:
         return self.client_id if len(self.client_id) <= 12 else self.client_id[:10] + "…"
 
     def to_json(self) -> dict[str, object]:
-        return {"grant_id": self.grant_id, "client_id": self.client_id,
-                "client_name": self.client_name, "scope": self.scope,
-                "created_at": self.created_at,
-                "created": datetime.fromtimestamp(self.created_at, UTC).isoformat()}
+        return {
+            "grant_id": self.grant_id,
+            "client_id": self.client_id,
+            "client_name": self.client_name,
+            "scope": self.scope,
+            "created_at": self.created_at,
+            "created": datetime.fromtimestamp(self.created_at, UTC).isoformat(),
+        }
 
 
 def parse_grant(grant_id: str, text: str) -> GrantInfo | None:
@@ -82,10 +88,13 @@ def parse_grant(grant_id: str, text: str) -> GrantInfo | None:
 
 def list_grants(kv: GrantKv, *, parallel: int = 8) -> list[GrantInfo]:
     """Every live grant, oldest first (one list call plus one read per grant)."""
-    ids = [key[len(GRANT_PREFIX):] for key in kv.list_keys(GRANT_PREFIX)]
+    ids = [key[len(GRANT_PREFIX) :] for key in kv.list_keys(GRANT_PREFIX)]
     values = _map(lambda grant_id: kv.get(GRANT_PREFIX + grant_id), ids, parallel)
-    grants = [parse_grant(grant_id, value) for grant_id, value in zip(ids, values, strict=True)
-              if value is not None]
+    grants = [
+        parse_grant(grant_id, value)
+        for grant_id, value in zip(ids, values, strict=True)
+        if value is not None
+    ]
     return sorted((g for g in grants if g is not None), key=lambda g: (g.created_at, g.grant_id))
 
 

@@ -50,25 +50,28 @@ def load_project_config(config_path: Path, env: Mapping[str, str]) -> ProjectCon
         config.account_id = env["CLOUDFLARE_ACCOUNT_ID"].strip()
         config.validate()
     if not config.account_id:
-        raise UsageError("cfmcp.toml has no account_id",
-                         hint="run `cfmcp init --account-id ID`, or set CLOUDFLARE_ACCOUNT_ID")
+        raise UsageError(
+            "cfmcp.toml has no account_id",
+            hint="run `cfmcp init --account-id ID`, or set CLOUDFLARE_ACCOUNT_ID",
+        )
     return config
 
 
-def api_token(env: Mapping[str, str], *, prompt_allowed: bool,
-              hint: str = f"set {TOKEN_ENV}") -> str:
+def api_token(
+    env: Mapping[str, str], *, prompt_allowed: bool, hint: str = f"set {TOKEN_ENV}"
+) -> str:
     """The Cloudflare API token from the environment, else from a hidden prompt if allowed."""
     token = env.get(TOKEN_ENV, "").strip()
     if not token and prompt_allowed:
-        token = typer.prompt("Cloudflare API token (input hidden)", hide_input=True,
-                             err=True).strip()
+        token = typer.prompt(
+            "Cloudflare API token (input hidden)", hide_input=True, err=True
+        ).strip()
     if not token:
         raise UsageError("no Cloudflare API token", hint=hint)
     return token
 
 
-def open_project(config_path: Path, env: Mapping[str, str], *,
-                 prompt_allowed: bool) -> Project:
+def open_project(config_path: Path, env: Mapping[str, str], *, prompt_allowed: bool) -> Project:
     """Load cfmcp.toml (account id from CLOUDFLARE_ACCOUNT_ID if missing) and the API token."""
     config = load_project_config(config_path, env)
     token = api_token(env, prompt_allowed=prompt_allowed)
@@ -94,16 +97,19 @@ def our_worker(api: CloudflareApi, config: ProjectConfig) -> DeployedScript:
     """The deployed Worker, which must exist and have been deployed by cfmcp."""
     script = api.get_script(config.account_id, config.name)
     if script is None:
-        raise NotDeployed(f"Worker {config.name!r} is not deployed on account "
-                          f"{config.account_id}", hint="run `cfmcp deploy` first")
+        raise NotDeployed(
+            f"Worker {config.name!r} is not deployed on account {config.account_id}",
+            hint="run `cfmcp deploy` first",
+        )
     if not is_ours(script):
-        raise NotOurs(f"Worker {config.name!r} on account {config.account_id} was not "
-                      "deployed by cfmcp", hint="check `name` in cfmcp.toml")
+        raise NotOurs(
+            f"Worker {config.name!r} on account {config.account_id} was not deployed by cfmcp",
+            hint="check `name` in cfmcp.toml",
+        )
     return script
 
 
-def kv_namespace_id(api: CloudflareApi, config: ProjectConfig,
-                    script: DeployedScript) -> str:
+def kv_namespace_id(api: CloudflareApi, config: ProjectConfig, script: DeployedScript) -> str:
     """The namespace the Worker is bound to (its binding is the truth), else found by title."""
     from cfmcp.render import KV_BINDING
 
@@ -112,6 +118,8 @@ def kv_namespace_id(api: CloudflareApi, config: ProjectConfig,
         return bound
     found = api.find_kv_namespace(config.account_id, config.kv_namespace_title)
     if found is None:
-        raise NotDeployed(f"KV namespace {config.kv_namespace_title!r} does not exist",
-                          hint="run `cfmcp deploy` to create it")
+        raise NotDeployed(
+            f"KV namespace {config.kv_namespace_title!r} does not exist",
+            hint="run `cfmcp deploy` to create it",
+        )
     return found.id

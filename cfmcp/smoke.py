@@ -47,6 +47,7 @@ class SmokeCheck:
 # The Worker names its bundle on the metadata responses (worker_template/cfmcp_worker/app.py).
 BUNDLE_HEADER = "Cfmcp-Bundle"
 
+
 class SmokeTester:
     """Checks one deployment; `public_url` is the issuer, `via` the origin actually contacted."""
 
@@ -63,8 +64,9 @@ class SmokeTester:
         self.public_url = public_url.rstrip("/")
         self.mcp_url = self.public_url + "/mcp"
         self.origin = (via or self.public_url).rstrip("/")
-        self._client = client or httpx.Client(timeout=10.0, follow_redirects=False,
-                                              headers={"User-Agent": "cfmcp-smoke"})
+        self._client = client or httpx.Client(
+            timeout=10.0, follow_redirects=False, headers={"User-Agent": "cfmcp-smoke"}
+        )
         self._sleep = sleep
         self._clock = clock
         self.expected_bundle = expected_bundle  # wait for this version, not the previous one
@@ -86,10 +88,12 @@ class SmokeTester:
             last = check.detail
             if self._clock() >= deadline:
                 return SmokeCheck(
-                    "issuer", False,
+                    "issuer",
+                    False,
                     f"{self.origin} did not answer as expected within {timeout:.0f}s "
                     f"(last: {last}); workers.dev routes and new certificates can take a few "
-                    "minutes: re-run `cfmcp deploy` or `cfmcp doctor` shortly")
+                    "minutes: re-run `cfmcp deploy` or `cfmcp doctor` shortly",
+                )
             self._sleep(interval)
 
     def check_issuer(self) -> SmokeCheck:
@@ -98,14 +102,18 @@ class SmokeTester:
             return SmokeCheck("issuer", False, problem)
         live_bundle = headers.get(BUNDLE_HEADER, "")
         if self.expected_bundle and live_bundle != self.expected_bundle:
-            return SmokeCheck("issuer", False,
-                              f"the previous version still answers (bundle "
-                              f"{live_bundle[:12] or 'unknown'}, expected "
-                              f"{self.expected_bundle[:12]})")
+            return SmokeCheck(
+                "issuer",
+                False,
+                f"the previous version still answers (bundle "
+                f"{live_bundle[:12] or 'unknown'}, expected "
+                f"{self.expected_bundle[:12]})",
+            )
         issuer = data.get("issuer")
         if issuer != self.public_url:
-            return SmokeCheck("issuer", False,
-                              f"issuer is {issuer!r}, expected {self.public_url!r}")
+            return SmokeCheck(
+                "issuer", False, f"issuer is {issuer!r}, expected {self.public_url!r}"
+            )
         return SmokeCheck("issuer", True, f"issuer = {issuer}")
 
     def check_resource(self) -> SmokeCheck:
@@ -114,8 +122,9 @@ class SmokeTester:
             return SmokeCheck("resource", False, problem)
         resource = data.get("resource")
         if resource != self.mcp_url:
-            return SmokeCheck("resource", False,
-                              f"resource is {resource!r}, expected {self.mcp_url!r}")
+            return SmokeCheck(
+                "resource", False, f"resource is {resource!r}, expected {self.mcp_url!r}"
+            )
         return SmokeCheck("resource", True, f"resource = {resource}")
 
     def check_unauthenticated(self) -> SmokeCheck:
@@ -123,15 +132,19 @@ class SmokeTester:
             response = self._client.post(
                 self.origin + "/mcp",
                 json={"jsonrpc": "2.0", "id": 1, "method": "ping"},
-                headers={"Accept": "application/json, text/event-stream"})
+                headers={"Accept": "application/json, text/event-stream"},
+            )
         except httpx.HTTPError as exc:
             return SmokeCheck("mcp-401", False, f"POST /mcp failed: {type(exc).__name__}")
         challenge = response.headers.get("www-authenticate", "")
         if response.status_code != 401 or "resource_metadata" not in challenge:
-            return SmokeCheck("mcp-401", False,
-                              f"POST /mcp without a token gave {response.status_code} "
-                              f"(WWW-Authenticate: {challenge or 'none'}), expected 401 "
-                              "with resource_metadata")
+            return SmokeCheck(
+                "mcp-401",
+                False,
+                f"POST /mcp without a token gave {response.status_code} "
+                f"(WWW-Authenticate: {challenge or 'none'}), expected 401 "
+                "with resource_metadata",
+            )
         return SmokeCheck("mcp-401", True, "POST /mcp without a token → 401 with resource_metadata")
 
     def check_register(self) -> SmokeCheck:
@@ -143,11 +156,16 @@ class SmokeTester:
             body = response.json()
         except ValueError:
             body = {}
-        if response.status_code not in (200, 201) or not isinstance(body, dict) or \
-                not body.get("client_id"):
-            return SmokeCheck("register", False,
-                              f"POST /register gave {response.status_code}, expected 201 with "
-                              "a client_id")
+        if (
+            response.status_code not in (200, 201)
+            or not isinstance(body, dict)
+            or not body.get("client_id")
+        ):
+            return SmokeCheck(
+                "register",
+                False,
+                f"POST /register gave {response.status_code}, expected 201 with a client_id",
+            )
         return SmokeCheck("register", True, "POST /register accepted a client")
 
     def run(self, timeout: float) -> list[SmokeCheck]:
@@ -155,8 +173,7 @@ class SmokeTester:
         first = self.wait_until_live(timeout)
         if not first.ok:
             return [first]
-        return [first, self.check_resource(), self.check_unauthenticated(),
-                self.check_register()]
+        return [first, self.check_resource(), self.check_unauthenticated(), self.check_register()]
 
     def _json(self, path: str) -> tuple[dict[str, Any], str]:
         data, problem, _ = self._json_with_headers(path)

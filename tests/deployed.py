@@ -35,9 +35,18 @@ NAME = "gh-mcp"
 PUBLIC_URL = f"https://{NAME}.fake-subdomain.workers.dev"
 RESOURCE = PUBLIC_URL + "/mcp"
 INITIALIZE = mcp_initialize("cfmcp-cli-test")
-ENV_TO_CLEAR = ("CLOUDFLARE_API_TOKEN", "CLOUDFLARE_API_KEY", "CLOUDFLARE_EMAIL",
-                "CLOUDFLARE_ACCOUNT_ID", "CLOUDFLARE_API_BASE_URL", "CLOUDFLARE_BASE_URL",
-                "CFMCP_UPSTREAM_TOKEN", "CFMCP_PIN", "CFMCP_SIGNING_KEY", "CFMCP_SMOKE_VIA")
+ENV_TO_CLEAR = (
+    "CLOUDFLARE_API_TOKEN",
+    "CLOUDFLARE_API_KEY",
+    "CLOUDFLARE_EMAIL",
+    "CLOUDFLARE_ACCOUNT_ID",
+    "CLOUDFLARE_API_BASE_URL",
+    "CLOUDFLARE_BASE_URL",
+    "CFMCP_UPSTREAM_TOKEN",
+    "CFMCP_PIN",
+    "CFMCP_SIGNING_KEY",
+    "CFMCP_SMOKE_VIA",
+)
 
 
 @dataclass(frozen=True)
@@ -57,15 +66,22 @@ def isolate(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, *, home: bool = Tru
     monkeypatch.chdir(tmp_path)
 
 
-def use_fake_env(monkeypatch: pytest.MonkeyPatch, fake: FakeCloudflare,
-                 token: str | None = None) -> None:
+def use_fake_env(
+    monkeypatch: pytest.MonkeyPatch, fake: FakeCloudflare, token: str | None = None
+) -> None:
     """Set the variables that point cfmcp at `fake` (see `FakeCloudflare.env`)."""
     for key, value in fake.env(token).items():
         monkeypatch.setenv(key, value)
 
 
-def write_project(tmp_path: Path, account_id: str, *, name: str = NAME,
-                  upstream_url: str | None = None, **hostname: str) -> Path:
+def write_project(
+    tmp_path: Path,
+    account_id: str,
+    *,
+    name: str = NAME,
+    upstream_url: str | None = None,
+    **hostname: str,
+) -> Path:
     """Write tmp_path/cfmcp.toml for `name` (hostname fields as given) and return its path."""
     config = ProjectConfig(name=name, account_id=account_id)
     if upstream_url is not None:
@@ -85,8 +101,15 @@ def recording_upstream() -> Iterator[RecordingUpstream]:
     server.stop()
 
 
-def deploy_live(tmp_path: Path, fake: FakeCloudflare, monkeypatch: pytest.MonkeyPatch, *,
-                upstream_url: str, pat: str, pin: str) -> Path:
+def deploy_live(
+    tmp_path: Path,
+    fake: FakeCloudflare,
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    upstream_url: str,
+    pat: str,
+    pin: str,
+) -> Path:
     """Write cfmcp.toml, deploy with this PAT and PIN, return the config path."""
     config = ProjectConfig(name=NAME, account_id=fake.account_id)
     config.upstream.url = upstream_url
@@ -103,10 +126,18 @@ def deploy_live(tmp_path: Path, fake: FakeCloudflare, monkeypatch: pytest.Monkey
 
 
 def authorize_url(origin: str, client_id: str, challenge: str, state: str) -> str:
-    return f"{origin}/authorize?" + urlencode({
-        "response_type": "code", "client_id": client_id, "redirect_uri": REDIRECT_URI,
-        "code_challenge": challenge, "code_challenge_method": "S256", "state": state,
-        "scope": "mcp", "resource": RESOURCE})
+    return f"{origin}/authorize?" + urlencode(
+        {
+            "response_type": "code",
+            "client_id": client_id,
+            "redirect_uri": REDIRECT_URI,
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+            "state": state,
+            "scope": "mcp",
+            "resource": RESOURCE,
+        }
+    )
 
 
 def consent(origin: str, client_id: str, challenge: str, pin: str) -> httpx.Response:
@@ -124,9 +155,17 @@ def connect(origin: str, pin: str, client_name: str) -> Connection:
     location = submit.headers["location"]
     assert location.startswith(REDIRECT_URI), location
     code = parse_qs(urlsplit(location).query)["code"][0]
-    response = token_request(origin, {
-        "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI,
-        "client_id": client_id, "code_verifier": verifier, "resource": RESOURCE})
+    response = token_request(
+        origin,
+        {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": REDIRECT_URI,
+            "client_id": client_id,
+            "code_verifier": verifier,
+            "resource": RESOURCE,
+        },
+    )
     assert response.status_code == 200, f"token: {response.status_code} {response.text}"
     body = response.json()
     return Connection(client_id, body["access_token"], body["refresh_token"])
@@ -134,13 +173,22 @@ def connect(origin: str, pin: str, client_name: str) -> Connection:
 
 def mcp_status(origin: str, access_token: str) -> int:
     """The status of an MCP initialize sent with this access token."""
-    response = httpx.post(f"{origin}/mcp", json=INITIALIZE, timeout=15,
-                          headers={**MCP_HEADERS, "Authorization": f"Bearer {access_token}"})
+    response = httpx.post(
+        f"{origin}/mcp",
+        json=INITIALIZE,
+        timeout=15,
+        headers={**MCP_HEADERS, "Authorization": f"Bearer {access_token}"},
+    )
     return response.status_code
 
 
 def refresh_status(origin: str, connection: Connection) -> int:
-    response = token_request(origin, {"grant_type": "refresh_token",
-                                      "refresh_token": connection.refresh_token,
-                                      "client_id": connection.client_id})
+    response = token_request(
+        origin,
+        {
+            "grant_type": "refresh_token",
+            "refresh_token": connection.refresh_token,
+            "client_id": connection.client_id,
+        },
+    )
     return response.status_code

@@ -25,8 +25,11 @@ import httpx
 KINDS = ("cpython", "pyodide", "workerd")
 START_TIMEOUT_SECONDS = 30.0
 WORKERD_START_TIMEOUT_SECONDS = 90.0  # ~2.5 s alone; far more on a loaded 2-core machine
-_ENV_NAMES = {"UPSTREAM_TOKEN": "CFMCP_UPSTREAM_TOKEN", "AUTH_PIN": "CFMCP_PIN",
-              "SIGNING_KEY": "CFMCP_SIGNING_KEY"}
+_ENV_NAMES = {
+    "UPSTREAM_TOKEN": "CFMCP_UPSTREAM_TOKEN",
+    "AUTH_PIN": "CFMCP_PIN",
+    "SIGNING_KEY": "CFMCP_SIGNING_KEY",
+}
 
 
 def pyodide_harness_available() -> bool:
@@ -72,8 +75,9 @@ class DevHost:
 
 
 @contextlib.contextmanager
-def start_worker(kind: str, bundle_dir: Path, env: dict[str, str], *,
-                 kv_latency_ms: int = 0) -> Iterator[str]:
+def start_worker(
+    kind: str, bundle_dir: Path, env: dict[str, str], *, kv_latency_ms: int = 0
+) -> Iterator[str]:
     """Serve `bundle_dir` on host `kind`; yield the origin, e.g. "http://127.0.0.1:53121".
 
     `kv_latency_ms` (workerd only) makes every KV operation wait that long, like an edge
@@ -97,9 +101,15 @@ def start_worker(kind: str, bundle_dir: Path, env: dict[str, str], *,
 
 
 @contextlib.contextmanager
-def start_workerd(bundle_dir: Path, env: dict[str, str], *, kv_latency_ms: int = 0,
-                  count_ops: bool = False, state: Path | None = None,
-                  port: int = 0) -> Iterator[DevHost]:
+def start_workerd(
+    bundle_dir: Path,
+    env: dict[str, str],
+    *,
+    kv_latency_ms: int = 0,
+    count_ops: bool = False,
+    state: Path | None = None,
+    port: int = 0,
+) -> Iterator[DevHost]:
     """`cfmcp dev --runtime workerd` for `bundle_dir`; yield its DevHost.
 
     `count_ops` counts KV operations and Durable Object calls (`DevHost.ops()`); `state` is
@@ -111,15 +121,22 @@ def start_workerd(bundle_dir: Path, env: dict[str, str], *, kv_latency_ms: int =
         extra += ["--kv-latency-ms", str(kv_latency_ms)]
     if count_ops:
         extra.append("--count-ops")
-    with _dev_worker(bundle_dir, env, extra, state=state, port=port,
-                     timeout=WORKERD_START_TIMEOUT_SECONDS) as host:
+    with _dev_worker(
+        bundle_dir, env, extra, state=state, port=port, timeout=WORKERD_START_TIMEOUT_SECONDS
+    ) as host:
         yield host
 
 
 @contextlib.contextmanager
-def _dev_worker(bundle_dir: Path, env: dict[str, str], extra: list[str] | None = None, *,
-                state: Path | None = None, port: int = 0,
-                timeout: float = START_TIMEOUT_SECONDS) -> Iterator[DevHost]:
+def _dev_worker(
+    bundle_dir: Path,
+    env: dict[str, str],
+    extra: list[str] | None = None,
+    *,
+    state: Path | None = None,
+    port: int = 0,
+    timeout: float = START_TIMEOUT_SECONDS,
+) -> Iterator[DevHost]:
     with tempfile.TemporaryDirectory(prefix="cfmcp-host-") as tmp:
         ready = Path(tmp) / "ready.json"
         log_path = Path(tmp) / "dev.log"
@@ -127,12 +144,29 @@ def _dev_worker(bundle_dir: Path, env: dict[str, str], extra: list[str] | None =
         child_env.update({_ENV_NAMES.get(k, k): v for k, v in env.items()})
         if state is None:
             state = Path(tmp) / ("state" if extra else "kv.sqlite3")
-        command = [sys.executable, "-m", "cfmcp", "dev", "--bundle", str(bundle_dir),
-                   "--port", str(port), "--ready-file", str(ready), "--state", str(state),
-                   *(extra or [])]
+        command = [
+            sys.executable,
+            "-m",
+            "cfmcp",
+            "dev",
+            "--bundle",
+            str(bundle_dir),
+            "--port",
+            str(port),
+            "--ready-file",
+            str(ready),
+            "--state",
+            str(state),
+            *(extra or []),
+        ]
         with open(log_path, "wb") as log:
-            proc = subprocess.Popen(command, env=child_env, stdout=log, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL)
+            proc = subprocess.Popen(
+                command,
+                env=child_env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
         try:
             data = _wait_ready(proc, ready, log_path, timeout)
             try:
@@ -148,8 +182,7 @@ def _tail(log_path: Path) -> str:
     return log_path.read_text(errors="replace")[-4000:] if log_path.exists() else ""
 
 
-def _wait_ready(proc: subprocess.Popen[bytes], ready: Path, log_path: Path,
-                timeout: float) -> dict:
+def _wait_ready(proc: subprocess.Popen[bytes], ready: Path, log_path: Path, timeout: float) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if ready.exists():

@@ -33,13 +33,15 @@ fake = fake_cloudflare_workers
 @pytest.fixture
 def deployed(fake, upstream, tmp_path, monkeypatch) -> Path:
     isolate(monkeypatch, tmp_path)
-    return deploy_live(tmp_path, fake, monkeypatch, upstream_url=upstream.mcp_url,
-                       pat=upstream.pat, pin=PIN)
+    return deploy_live(
+        tmp_path, fake, monkeypatch, upstream_url=upstream.mcp_url, pat=upstream.pat, pin=PIN
+    )
 
 
 def clients(config: Path, command: str, *args: str, input: str | None = None):
-    return CliRunner().invoke(app, ["clients", command, "--config", str(config), *args],
-                              input=input)
+    return CliRunner().invoke(
+        app, ["clients", command, "--config", str(config), *args], input=input
+    )
 
 
 def listed(config: Path) -> list[dict]:
@@ -50,8 +52,11 @@ def listed(config: Path) -> list[dict]:
 
 def grant_values(fake: FakeCloudflare) -> list[dict]:
     namespace = fake.kv_namespace_by_title(f"{NAME}-oauth")
-    return [json.loads(entry.value)
-            for key, entry in fake.kv_entries(namespace.id).items() if key.startswith("grant:")]
+    return [
+        json.loads(entry.value)
+        for key, entry in fake.kv_entries(namespace.id).items()
+        if key.startswith("grant:")
+    ]
 
 
 def wait_for_status(origin: str, token: str, status: int, timeout: float = 15.0) -> int:
@@ -136,8 +141,14 @@ def test_list_json_never_contains_secrets(fake, deployed, upstream):
     secrets = fake.script(NAME).secrets()
     result = clients(deployed, "list", "--json")
     assert result.exit_code == 0, result.output
-    for secret in (PIN, secrets["SIGNING_KEY"], upstream.pat, fake.token,
-                   connection.access_token, connection.refresh_token):
+    for secret in (
+        PIN,
+        secrets["SIGNING_KEY"],
+        upstream.pat,
+        fake.token,
+        connection.access_token,
+        connection.refresh_token,
+    ):
         assert secret not in result.output
 
 
@@ -149,28 +160,50 @@ def test_local_store_of_cfmcp_dev(tmp_path):
 
     path = tmp_path / "dev.sqlite3"
     store = SqliteKvStore(path)
-    grant = {"grant_id": "g1local", "client_id": "c" * 40, "client_name": "Local Inspector",
-             "scope": "mcp", "resource": "http://127.0.0.1:8787/mcp", "created_at": 1_700_000_000,
-             "refresh_hash": "ab" * 32, "previous_refresh_hash": "", "previous_valid_until": 0}
+    grant = {
+        "grant_id": "g1local",
+        "client_id": "c" * 40,
+        "client_name": "Local Inspector",
+        "scope": "mcp",
+        "resource": "http://127.0.0.1:8787/mcp",
+        "created_at": 1_700_000_000,
+        "refresh_hash": "ab" * 32,
+        "previous_refresh_hash": "",
+        "previous_valid_until": 0,
+    }
     asyncio.run(store.put("grant:g1local", json.dumps(grant), ttl=3600))
     store.close()
     config = tmp_path / "cfmcp.toml"  # absent: the default TTL applies
     runner = CliRunner()
-    result = runner.invoke(app, ["clients", "list", "--local", "--state", str(path), "--config",
-                                 str(config)])
+    result = runner.invoke(
+        app, ["clients", "list", "--local", "--state", str(path), "--config", str(config)]
+    )
     assert result.exit_code == 0, result.output
     assert "Local Inspector" in result.output and "2023-11-14" in result.output
     assert "ab" * 32 not in result.output
-    revoked = runner.invoke(app, ["clients", "revoke", "g1", "--local", "--state", str(path),
-                                  "--yes", "--config", str(config)])
+    revoked = runner.invoke(
+        app,
+        [
+            "clients",
+            "revoke",
+            "g1",
+            "--local",
+            "--state",
+            str(path),
+            "--yes",
+            "--config",
+            str(config),
+        ],
+    )
     assert revoked.exit_code == 0, revoked.output
     assert "within 10 s" in revoked.output
     store = SqliteKvStore(path)
     assert asyncio.run(store.get("grant:g1local")) is None
     assert asyncio.run(store.get("revoked:g1local")) == "1"
     store.close()
-    missing = runner.invoke(app, ["clients", "list", "--local", "--state",
-                                  str(tmp_path / "nope.sqlite3")])
+    missing = runner.invoke(
+        app, ["clients", "list", "--local", "--state", str(tmp_path / "nope.sqlite3")]
+    )
     assert missing.exit_code == 2 and "cfmcp dev" in missing.output
 
 
@@ -198,9 +231,22 @@ def test_grant_listing_follows_the_kv_cursor_past_1000_keys():
         ns = fake.state.kv_namespaces[namespace.id]
         with fake.state.lock:
             for n in range(1003):
-                fake.state.kv.put(ns, f"grant:g{n:04d}", KvEntry(json.dumps(
-                    {"grant_id": f"g{n:04d}", "client_id": "c", "client_name": f"n{n}",
-                     "scope": "mcp", "created_at": n, "refresh_hash": "f" * 64}).encode()))
+                fake.state.kv.put(
+                    ns,
+                    f"grant:g{n:04d}",
+                    KvEntry(
+                        json.dumps(
+                            {
+                                "grant_id": f"g{n:04d}",
+                                "client_id": "c",
+                                "client_name": f"n{n}",
+                                "scope": "mcp",
+                                "created_at": n,
+                                "refresh_hash": "f" * 64,
+                            }
+                        ).encode()
+                    ),
+                )
             fake.state.kv.put(ns, "revoked:old", KvEntry(b"1"))
         fake.calls.clear()
         grants = list_grants(CloudflareKv(api, fake.account_id, namespace.id))

@@ -27,21 +27,35 @@ TOKEN = "FAKE-token-for-tests-0000000000"
 
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("CLOUDFLARE_API_TOKEN", "CLOUDFLARE_API_KEY", "CLOUDFLARE_EMAIL",
-                 "CLOUDFLARE_API_USER_SERVICE_KEY", "CLOUDFLARE_BASE_URL",
-                 "CLOUDFLARE_API_BASE_URL", "CLOUDFLARE_CUSTOM_HEADERS"):
+    for name in (
+        "CLOUDFLARE_API_TOKEN",
+        "CLOUDFLARE_API_KEY",
+        "CLOUDFLARE_EMAIL",
+        "CLOUDFLARE_API_USER_SERVICE_KEY",
+        "CLOUDFLARE_BASE_URL",
+        "CLOUDFLARE_API_BASE_URL",
+        "CLOUDFLARE_CUSTOM_HEADERS",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 
 def ok(result: object, **extra: object) -> httpx.Response:
-    return httpx.Response(200, json={"success": True, "errors": [], "messages": [],
-                                     "result": result, **extra})
+    return httpx.Response(
+        200, json={"success": True, "errors": [], "messages": [], "result": result, **extra}
+    )
 
 
 def fail(status: int, code: int, message: str, headers: dict | None = None) -> httpx.Response:
-    return httpx.Response(status, headers=headers or {},
-                          json={"success": False, "errors": [{"code": code, "message": message}],
-                                "messages": [], "result": None})
+    return httpx.Response(
+        status,
+        headers=headers or {},
+        json={
+            "success": False,
+            "errors": [{"code": code, "message": message}],
+            "messages": [],
+            "result": None,
+        },
+    )
 
 
 def make_api(sleeps: list[float] | None = None, **kwargs: object) -> CloudflareApi:
@@ -55,7 +69,8 @@ def test_token_given_is_sent_even_with_global_key_in_env(monkeypatch: pytest.Mon
     monkeypatch.setenv("CLOUDFLARE_API_KEY", "global-key-must-not-be-sent")
     monkeypatch.setenv("CLOUDFLARE_API_TOKEN", "another-token-from-env")
     route = respx.get(f"{BASE}/user/tokens/verify").mock(
-        return_value=ok({"id": "t1", "status": "active"}))
+        return_value=ok({"id": "t1", "status": "active"})
+    )
     with make_api() as api:
         info = api.verify_token()
     assert info.status == "active"
@@ -70,7 +85,8 @@ def test_base_url_from_wrangler_variable(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("CLOUDFLARE_API_BASE_URL", "https://other.test/client/v4/")
     monkeypatch.setenv("CLOUDFLARE_BASE_URL", "https://sdk-variable.test/client/v4")
     route = respx.get("https://other.test/client/v4/user/tokens/verify").mock(
-        return_value=ok({"id": "t1", "status": "active"}))
+        return_value=ok({"id": "t1", "status": "active"})
+    )
     with CloudflareApi(TOKEN) as api:
         api.verify_token()
         assert api.calls[0].path == "/user/tokens/verify"
@@ -79,10 +95,10 @@ def test_base_url_from_wrangler_variable(monkeypatch: pytest.MonkeyPatch) -> Non
 
 @respx.mock
 def test_account_owned_token_falls_back_to_account_verify() -> None:
-    respx.get(f"{BASE}/user/tokens/verify").mock(
-        return_value=fail(401, 1000, "Invalid API Token"))
+    respx.get(f"{BASE}/user/tokens/verify").mock(return_value=fail(401, 1000, "Invalid API Token"))
     respx.get(f"{BASE}/accounts/{ACCOUNT}/tokens/verify").mock(
-        return_value=ok({"id": "t2", "status": "active"}))
+        return_value=ok({"id": "t2", "status": "active"})
+    )
     with make_api() as api:
         info = api.verify_token(ACCOUNT)
     assert info.account_owned
@@ -90,8 +106,7 @@ def test_account_owned_token_falls_back_to_account_verify() -> None:
 
 @respx.mock
 def test_invalid_token_is_one_line_with_hint() -> None:
-    respx.get(f"{BASE}/user/tokens/verify").mock(
-        return_value=fail(401, 1000, "Invalid API Token"))
+    respx.get(f"{BASE}/user/tokens/verify").mock(return_value=fail(401, 1000, "Invalid API Token"))
     with make_api() as api, pytest.raises(InvalidToken) as caught:
         api.verify_token()
     assert "invalid" in caught.value.message
@@ -103,7 +118,8 @@ def test_invalid_token_is_one_line_with_hint() -> None:
 @respx.mock
 def test_disabled_token_is_reported() -> None:
     respx.get(f"{BASE}/user/tokens/verify").mock(
-        return_value=ok({"id": "t1", "status": "disabled"}))
+        return_value=ok({"id": "t1", "status": "disabled"})
+    )
     with make_api() as api, pytest.raises(InvalidToken, match="disabled"):
         api.verify_token()
 
@@ -111,7 +127,8 @@ def test_disabled_token_is_reported() -> None:
 @respx.mock
 def test_missing_permission_names_the_permission() -> None:
     respx.get(f"{BASE}/accounts/{ACCOUNT}/storage/kv/namespaces").mock(
-        return_value=fail(403, 10000, "Authentication error"))
+        return_value=fail(403, 10000, "Authentication error")
+    )
     with make_api() as api, pytest.raises(PermissionDenied) as caught:
         api.list_kv_namespaces(ACCOUNT)
     assert "Workers KV Storage: Edit" in (caught.value.hint or "")
@@ -128,11 +145,17 @@ def test_missing_zone_permission_names_zone_read() -> None:
 
 @respx.mock
 def test_rate_limit_is_retried_with_retry_after() -> None:
-    route = respx.get(f"{BASE}/accounts/{ACCOUNT}/workers/subdomain").mock(side_effect=[
-        fail(429, 971, "Please wait and consider throttling your request speed",
-             headers={"Retry-After": "2"}),
-        ok({"subdomain": "acme"}),
-    ])
+    route = respx.get(f"{BASE}/accounts/{ACCOUNT}/workers/subdomain").mock(
+        side_effect=[
+            fail(
+                429,
+                971,
+                "Please wait and consider throttling your request speed",
+                headers={"Retry-After": "2"},
+            ),
+            ok({"subdomain": "acme"}),
+        ]
+    )
     sleeps: list[float] = []
     with make_api(sleeps) as api:
         assert api.get_workers_subdomain(ACCOUNT) == "acme"
@@ -143,7 +166,8 @@ def test_rate_limit_is_retried_with_retry_after() -> None:
 @respx.mock
 def test_rate_limit_gives_up_after_max_attempts() -> None:
     route = respx.get(f"{BASE}/accounts/{ACCOUNT}/workers/subdomain").mock(
-        return_value=fail(429, 971, "Please wait"))
+        return_value=fail(429, 971, "Please wait")
+    )
     sleeps: list[float] = []
     with make_api(sleeps, max_attempts=3) as api, pytest.raises(RateLimited) as caught:
         api.get_workers_subdomain(ACCOUNT)
@@ -156,7 +180,8 @@ def test_rate_limit_gives_up_after_max_attempts() -> None:
 def test_server_error_on_create_is_not_retried() -> None:
     """A POST that failed may still have created the namespace: never blindly repeat it."""
     route = respx.post(f"{BASE}/accounts/{ACCOUNT}/storage/kv/namespaces").mock(
-        return_value=fail(500, 10013, "internal error"))
+        return_value=fail(500, 10013, "internal error")
+    )
     with make_api() as api, pytest.raises(ApiUnavailable):
         api.create_kv_namespace(ACCOUNT, "x-oauth")
     assert route.call_count == 1
@@ -165,7 +190,8 @@ def test_server_error_on_create_is_not_retried() -> None:
 @respx.mock
 def test_server_error_on_read_is_retried() -> None:
     route = respx.get(f"{BASE}/accounts/{ACCOUNT}/workers/scripts/w/settings").mock(
-        side_effect=[fail(503, 10013, "unavailable"), ok({"bindings": []})])
+        side_effect=[fail(503, 10013, "unavailable"), ok({"bindings": []})]
+    )
     with make_api() as api:
         assert api.get_script(ACCOUNT, "w") is not None
     assert route.call_count == 2
@@ -182,16 +208,21 @@ def test_connection_error_becomes_api_unavailable() -> None:
 @respx.mock
 def test_missing_script_is_none_and_bindings_are_typed() -> None:
     respx.get(f"{BASE}/accounts/{ACCOUNT}/workers/scripts/absent/settings").mock(
-        return_value=fail(404, 10007, "This Worker does not exist on your account."))
-    respx.get(f"{BASE}/accounts/{ACCOUNT}/workers/scripts/w/settings").mock(return_value=ok({
-        "compatibility_date": "2026-03-01",
-        "compatibility_flags": ["python_workers"],
-        "bindings": [
-            {"type": "kv_namespace", "name": "OAUTH_KV", "namespace_id": "kv1"},
-            {"type": "plain_text", "name": "CFMCP_BUNDLE_SHA256", "text": "abc"},
-            {"type": "secret_text", "name": "AUTH_PIN"},
-        ],
-    }))
+        return_value=fail(404, 10007, "This Worker does not exist on your account.")
+    )
+    respx.get(f"{BASE}/accounts/{ACCOUNT}/workers/scripts/w/settings").mock(
+        return_value=ok(
+            {
+                "compatibility_date": "2026-03-01",
+                "compatibility_flags": ["python_workers"],
+                "bindings": [
+                    {"type": "kv_namespace", "name": "OAUTH_KV", "namespace_id": "kv1"},
+                    {"type": "plain_text", "name": "CFMCP_BUNDLE_SHA256", "text": "abc"},
+                    {"type": "secret_text", "name": "AUTH_PIN"},
+                ],
+            }
+        )
+    )
     with make_api() as api:
         assert api.get_script(ACCOUNT, "absent") is None
         script = api.get_script(ACCOUNT, "w")
@@ -204,12 +235,18 @@ def test_missing_script_is_none_and_bindings_are_typed() -> None:
 
 @respx.mock
 def test_kv_listing_stops_without_an_extra_empty_page() -> None:
-    route = respx.get(f"{BASE}/accounts/{ACCOUNT}/storage/kv/namespaces").mock(side_effect=[
-        ok([{"id": f"id{i}", "title": f"t{i}"} for i in range(100)],
-           result_info={"page": 1, "per_page": 100, "total_pages": 2, "count": 100}),
-        ok([{"id": "last", "title": "mine"}],
-           result_info={"page": 2, "per_page": 100, "total_pages": 2, "count": 1}),
-    ])
+    route = respx.get(f"{BASE}/accounts/{ACCOUNT}/storage/kv/namespaces").mock(
+        side_effect=[
+            ok(
+                [{"id": f"id{i}", "title": f"t{i}"} for i in range(100)],
+                result_info={"page": 1, "per_page": 100, "total_pages": 2, "count": 100},
+            ),
+            ok(
+                [{"id": "last", "title": "mine"}],
+                result_info={"page": 2, "per_page": 100, "total_pages": 2, "count": 1},
+            ),
+        ]
+    )
     with make_api() as api:
         found = api.find_kv_namespace(ACCOUNT, "mine")
     assert found is not None and found.id == "last"
@@ -220,12 +257,21 @@ def test_kv_listing_stops_without_an_extra_empty_page() -> None:
 @respx.mock
 def test_upload_sends_python_modules_and_metadata() -> None:
     route = respx.put(f"{BASE}/accounts/{ACCOUNT}/workers/scripts/w").mock(
-        return_value=ok({"id": "w"}))
-    metadata = {"main_module": "entry.py", "compatibility_date": "2026-03-01",
-                "compatibility_flags": ["python_workers"], "bindings": []}
+        return_value=ok({"id": "w"})
+    )
+    metadata = {
+        "main_module": "entry.py",
+        "compatibility_date": "2026-03-01",
+        "compatibility_flags": ["python_workers"],
+        "bindings": [],
+    }
     with make_api() as api:
-        api.upload_script(ACCOUNT, "w", modules={"entry.py": b"x = 1\n",
-                                                  "pkg/mod.py": b"y = 2\n"}, metadata=metadata)
+        api.upload_script(
+            ACCOUNT,
+            "w",
+            modules={"entry.py": b"x = 1\n", "pkg/mod.py": b"y = 2\n"},
+            metadata=metadata,
+        )
     request = route.calls.last.request
     body = request.content.decode()
     assert request.headers["content-type"].startswith("multipart/form-data; boundary=")
@@ -240,7 +286,8 @@ def test_upload_sends_python_modules_and_metadata() -> None:
 def test_calls_are_counted_with_paths_relative_to_base() -> None:
     respx.get(f"{BASE}/user/tokens/verify").mock(return_value=ok({"id": "t", "status": "active"}))
     respx.get(f"{BASE}/accounts/{ACCOUNT}/workers/subdomain").mock(
-        return_value=ok({"subdomain": "s"}))
+        return_value=ok({"subdomain": "s"})
+    )
     with make_api() as api:
         api.verify_token()
         api.get_workers_subdomain(ACCOUNT)
@@ -255,18 +302,21 @@ def test_empty_token_is_rejected_before_any_call() -> None:
         CloudflareApi("  ", base_url=BASE)
 
 
-@pytest.mark.parametrize(("status", "code", "kind"), [
-    (400, 6003, InvalidToken),
-    (401, 10001, InvalidToken),
-    (403, 10000, PermissionDenied),
-    (404, 7003, NotFound),
-    (409, 100117, Conflict),
-    (409, 10020, Conflict),
-    (400, 10014, Conflict),
-    (429, 971, RateLimited),
-    (502, 0, ApiUnavailable),
-    (400, 10021, CloudflareError),
-])
+@pytest.mark.parametrize(
+    ("status", "code", "kind"),
+    [
+        (400, 6003, InvalidToken),
+        (401, 10001, InvalidToken),
+        (403, 10000, PermissionDenied),
+        (404, 7003, NotFound),
+        (409, 100117, Conflict),
+        (409, 10020, Conflict),
+        (400, 10014, Conflict),
+        (429, 971, RateLimited),
+        (502, 0, ApiUnavailable),
+        (400, 10021, CloudflareError),
+    ],
+)
 def test_status_mapping(status: int, code: int, kind: type) -> None:
     body = {"errors": [{"code": code, "message": "boom\nsecond line"}]}
     error = map_status_error("do it", "Perm: Edit", status, body)
@@ -283,7 +333,8 @@ def test_secrets_never_reach_the_logs(caplog: pytest.LogCaptureFixture) -> None:
     logging.getLogger("cloudflare").setLevel(logging.DEBUG)  # as CLOUDFLARE_LOG=debug does
     caplog.set_level(logging.DEBUG)
     respx.put(f"{BASE}/accounts/{ACCOUNT}/workers/scripts/w/secrets").mock(
-        return_value=ok({"name": "AUTH_PIN", "type": "secret_text"}))
+        return_value=ok({"name": "AUTH_PIN", "type": "secret_text"})
+    )
     with make_api() as api:
         api.put_secret(ACCOUNT, "w", "AUTH_PIN", "FAKE-secret-value-9876")
     assert "FAKE-secret-value-9876" not in caplog.text
@@ -294,9 +345,11 @@ def test_secrets_never_reach_the_logs(caplog: pytest.LogCaptureFixture) -> None:
 @respx.mock
 def test_remembered_account_token_kind_is_tried_first_then_the_other() -> None:
     account = respx.get(f"{BASE}/accounts/{ACCOUNT}/tokens/verify").mock(
-        return_value=fail(401, 1000, "Invalid API Token"))
+        return_value=fail(401, 1000, "Invalid API Token")
+    )
     user = respx.get(f"{BASE}/user/tokens/verify").mock(
-        return_value=ok({"id": "t1", "status": "active"}))
+        return_value=ok({"id": "t1", "status": "active"})
+    )
     with make_api() as api:
         info = api.verify_token(ACCOUNT, account_owned_first=True)
     assert not info.account_owned

@@ -54,40 +54,67 @@ def project(tmp_path: Path, fake: FakeCloudflare, monkeypatch, **hostname: str) 
 
 
 def curl_script(config: Path) -> str:
-    result = CliRunner().invoke(app, ["deploy", "--config", str(config), "--dry-run",
-                                      "--format", "curl"])
+    result = CliRunner().invoke(
+        app, ["deploy", "--config", str(config), "--dry-run", "--format", "curl"]
+    )
     assert result.exit_code == 0, result.output
     return result.stdout
 
 
 def normalize(script: str) -> str:
     script = re.sub(r'^ACCOUNT_ID=".*"$', 'ACCOUNT_ID="<your account id>"', script, flags=re.M)
-    script = re.sub(r'^BUNDLE_SHA256=".*"$', 'BUNDLE_SHA256="<sha256 from cfmcp render --json>"',
-                    script, flags=re.M)
-    script = re.sub(r'^MODULES=".*"$', 'MODULES="<every module of the bundle, from cfmcp '
-                    'render --json>"', script, flags=re.M)
+    script = re.sub(
+        r'^BUNDLE_SHA256=".*"$',
+        'BUNDLE_SHA256="<sha256 from cfmcp render --json>"',
+        script,
+        flags=re.M,
+    )
+    script = re.sub(
+        r'^MODULES=".*"$',
+        'MODULES="<every module of the bundle, from cfmcp render --json>"',
+        script,
+        flags=re.M,
+    )
     script = re.sub(r"\(\d+ modules, sha256 [0-9a-f]{12}…", "(N modules, sha256 …", script)
     return script.replace("fake-subdomain", "<your-subdomain>")
 
 
-@pytest.mark.skipif(not (shutil.which("jq") and shutil.which("curl") and shutil.which("bash")),
-                    reason="needs bash, curl and jq")
-@pytest.mark.parametrize("hostname", [
-    {},
-    {"mode": "custom_domain", "domain": "mcp.example.com", "zone": "example.com"},
-    {"mode": "route", "route": "api.example.com/mcp*", "zone": "example.com"},
-])
+@pytest.mark.skipif(
+    not (shutil.which("jq") and shutil.which("curl") and shutil.which("bash")),
+    reason="needs bash, curl and jq",
+)
+@pytest.mark.parametrize(
+    "hostname",
+    [
+        {},
+        {"mode": "custom_domain", "domain": "mcp.example.com", "zone": "example.com"},
+        {"mode": "route", "route": "api.example.com/mcp*", "zone": "example.com"},
+    ],
+)
 def test_the_curl_script_builds_what_deploy_builds(fake, tmp_path, monkeypatch, hostname):
     config = project(tmp_path, fake, monkeypatch, **hostname)
     script = curl_script(config)
     public_url = re.search(r"--public-url (\S+)`", script).group(1)
-    rendered = CliRunner().invoke(app, ["render", "--config", str(config), "--out", "worker",
-                                        "--public-url", public_url])
+    rendered = CliRunner().invoke(
+        app, ["render", "--config", str(config), "--out", "worker", "--public-url", public_url]
+    )
     assert rendered.exit_code == 0, rendered.output
-    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), **fake.env(),
-           "UPSTREAM_TOKEN": PAT, "AUTH_PIN": "FAKE-pin-1234", "SIGNING_KEY": "k" * 40}
-    run = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path / "worker",
-                         env=env, capture_output=True, text=True, timeout=60)
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        **fake.env(),
+        "UPSTREAM_TOKEN": PAT,
+        "AUTH_PIN": "FAKE-pin-1234",
+        "SIGNING_KEY": "k" * 40,
+    }
+    run = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script],
+        cwd=tmp_path / "worker",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert run.returncode == 0, run.stderr
     writes = [c for c in fake.calls if c.method != "GET"]
     assert writes and all(c.status < 400 for c in writes)
@@ -96,15 +123,16 @@ def test_the_curl_script_builds_what_deploy_builds(fake, tmp_path, monkeypatch, 
     assert secrets == {"UPSTREAM_TOKEN": PAT, "AUTH_PIN": "FAKE-pin-1234", "SIGNING_KEY": "k" * 40}
 
     fake.calls.clear()
-    result = CliRunner().invoke(app, ["deploy", "--config", str(config), "--yes",
-                                      "--skip-smoke", "--json"])
+    result = CliRunner().invoke(
+        app, ["deploy", "--config", str(config), "--yes", "--skip-smoke", "--json"]
+    )
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["steps"] == []
 
 
 def _resolve(value, variables: dict[str, str]):
     if isinstance(value, str) and value.startswith(_MARK):
-        return variables[value[len(_MARK):]]
+        return variables[value[len(_MARK) :]]
     if isinstance(value, dict):
         return {k: _resolve(v, variables) for k, v in value.items()}
     if isinstance(value, list):
@@ -112,10 +140,14 @@ def _resolve(value, variables: dict[str, str]):
     return value
 
 
-@pytest.mark.parametrize("hostname", [
-    {}, {"mode": "custom_domain", "domain": "mcp.example.com"},
-    {"mode": "route", "route": "api.example.com/mcp*", "zone": "example.com"},
-])
+@pytest.mark.parametrize(
+    "hostname",
+    [
+        {},
+        {"mode": "custom_domain", "domain": "mcp.example.com"},
+        {"mode": "route", "route": "api.example.com/mcp*", "zone": "example.com"},
+    ],
+)
 def test_every_executor_call_is_the_described_request(fake, tmp_path, monkeypatch, hostname):
     config_path = project(tmp_path, fake, monkeypatch, **hostname)
     from cfmcp.config import load_config
@@ -130,9 +162,11 @@ def test_every_executor_call_is_the_described_request(fake, tmp_path, monkeypatc
         recorder = StateRecorder(tmp_path / "state.json", DeployState())
         executor = Executor(api, config.account_id, bundle, secrets, recorder)
         executor.execute(plan)
-    variables = {"KV_NAMESPACE_ID": executor.result.variables.get("kv_namespace_id", ""),
-                 "BUNDLE_SHA256": bundle.sha256,
-                 **{name: "<redacted>" for name in secrets}}
+    variables = {
+        "KV_NAMESPACE_ID": executor.result.variables.get("kv_namespace_id", ""),
+        "BUNDLE_SHA256": bundle.sha256,
+        **{name: "<redacted>" for name in secrets},
+    }
     calls = list(fake.calls)
     assert len(calls) == len(plan.steps)
     for step, call in zip(plan.steps, calls, strict=True):
@@ -141,8 +175,9 @@ def test_every_executor_call_is_the_described_request(fake, tmp_path, monkeypatc
         body = _resolve(expected.json, variables)
         if expected.modules:
             assert call.body["metadata"] == body
-            assert sorted(p["filename"] for p in call.body["parts"]
-                          if p["name"] == "files") == sorted(expected.modules)
+            assert sorted(
+                p["filename"] for p in call.body["parts"] if p["name"] == "files"
+            ) == sorted(expected.modules)
         else:
             assert call.body == body
 
@@ -159,4 +194,5 @@ def test_runbook_matches_the_cli(fake, tmp_path, monkeypatch):
         start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
     assert text[start:end] == block, (
         "deploy-with-claude.md is out of date: run CFMCP_UPDATE_RUNBOOK=1 "
-        ".venv/bin/python -m pytest tests/test_deploy_runbook.py")
+        ".venv/bin/python -m pytest tests/test_deploy_runbook.py"
+    )

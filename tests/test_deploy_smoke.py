@@ -102,9 +102,19 @@ def test_custom_domain_issuer_checked_through_the_local_origin(fake, tmp_path, m
 
 def test_smoke_failure_exits_1_with_a_clear_message(fake, tmp_path, monkeypatch):
     config = project(tmp_path, fake, monkeypatch)
-    result = CliRunner().invoke(app, ["deploy", "--yes", "--config", str(config),
-                                      "--smoke-timeout", "1",
-                                      "--smoke-via", "http://127.0.0.1:9"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "deploy",
+            "--yes",
+            "--config",
+            str(config),
+            "--smoke-timeout",
+            "1",
+            "--smoke-via",
+            "http://127.0.0.1:9",
+        ],
+    )
     assert result.exit_code == 1
     assert "did not answer as expected within 1s" in result.output
     assert "a smoke check failed" in result.output

@@ -36,12 +36,22 @@ def use_fake(monkeypatch: pytest.MonkeyPatch, fake: FakeCloudflare, account: boo
 
 
 def test_non_interactive_minimal_without_a_token(tmp_path):
-    result = init("--non-interactive", "--name", "gh-mcp", "--account-id", ACCOUNT,
-                  "--upstream", GITHUB_UPSTREAM)
+    result = init(
+        "--non-interactive",
+        "--name",
+        "gh-mcp",
+        "--account-id",
+        ACCOUNT,
+        "--upstream",
+        GITHUB_UPSTREAM,
+    )
     assert result.exit_code == 0, result.output
     config = load_config(tmp_path / "cfmcp.toml")
-    assert (config.name, config.account_id, config.upstream.url) == ("gh-mcp", ACCOUNT,
-                                                                     GITHUB_UPSTREAM)
+    assert (config.name, config.account_id, config.upstream.url) == (
+        "gh-mcp",
+        ACCOUNT,
+        GITHUB_UPSTREAM,
+    )
     assert config.hostname.mode == "workers_dev"
     assert config.upstream.auth_format == "Bearer {token}"
     assert "cfmcp deploy" in result.output
@@ -49,11 +59,28 @@ def test_non_interactive_minimal_without_a_token(tmp_path):
 
 def test_non_interactive_custom_upstream_domain_and_ttls(tmp_path, fake, monkeypatch):
     use_fake(monkeypatch, fake)
-    result = init("--non-interactive", "--name", "docs-mcp", "--account-id", fake.account_id,
-                  "--upstream", "https://mcp.vendor.example/mcp", "--auth-header", "X-API-Key",
-                  "--auth-format", "{token}", "--extra-header", "X-Readonly: true",
-                  "--domain", "mcp.example.com", "--access-token-days", "7",
-                  "--refresh-token-days", "14", "--json")
+    result = init(
+        "--non-interactive",
+        "--name",
+        "docs-mcp",
+        "--account-id",
+        fake.account_id,
+        "--upstream",
+        "https://mcp.vendor.example/mcp",
+        "--auth-header",
+        "X-API-Key",
+        "--auth-format",
+        "{token}",
+        "--extra-header",
+        "X-Readonly: true",
+        "--domain",
+        "mcp.example.com",
+        "--access-token-days",
+        "7",
+        "--refresh-token-days",
+        "14",
+        "--json",
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["mcp_url"] == "https://mcp.example.com/mcp"
@@ -61,27 +88,43 @@ def test_non_interactive_custom_upstream_domain_and_ttls(tmp_path, fake, monkeyp
     assert config.upstream.auth_header == "X-API-Key"
     assert config.upstream.extra_headers == {"X-Readonly": "true"}
     assert (config.hostname.mode, config.hostname.domain, config.hostname.zone) == (
-        "custom_domain", "mcp.example.com", "example.com")
+        "custom_domain",
+        "mcp.example.com",
+        "example.com",
+    )
     assert config.oauth.access_token_ttl == 7 * 86400
     assert config.oauth.refresh_token_ttl == 14 * 86400
     assert fake.token not in (tmp_path / "cfmcp.toml").read_text()
 
 
 def test_non_interactive_route(tmp_path):
-    result = init("--non-interactive", "--name", "gh", "--account-id", ACCOUNT,
-                  "--upstream", "github", "--route", "api.example.com/mcp*", "--zone",
-                  "example.com")
+    result = init(
+        "--non-interactive",
+        "--name",
+        "gh",
+        "--account-id",
+        ACCOUNT,
+        "--upstream",
+        "github",
+        "--route",
+        "api.example.com/mcp*",
+        "--zone",
+        "example.com",
+    )
     assert result.exit_code == 0, result.output
     host = load_config(tmp_path / "cfmcp.toml").hostname
     assert (host.mode, host.route, host.zone) == ("route", "api.example.com/mcp*", "example.com")
 
 
-@pytest.mark.parametrize("args", [
-    ["--route", "api.example.com/*"],
-    ["--domain", "a.example.com", "--route", "b.example.com/*", "--zone", "example.com"],
-    ["--name", "Not_Valid"],
-    ["--upstream", "http://insecure.example.com/mcp"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--route", "api.example.com/*"],
+        ["--domain", "a.example.com", "--route", "b.example.com/*", "--zone", "example.com"],
+        ["--name", "Not_Valid"],
+        ["--upstream", "http://insecure.example.com/mcp"],
+    ],
+)
 def test_non_interactive_bad_input_is_a_usage_error(tmp_path, args):
     base = ["--non-interactive", "--account-id", ACCOUNT, "--upstream", "github", "--name", "x"]
     result = init(*base, *args)
@@ -91,8 +134,17 @@ def test_non_interactive_bad_input_is_a_usage_error(tmp_path, args):
 
 def test_domain_outside_the_accounts_zones_is_refused(tmp_path, fake, monkeypatch):
     use_fake(monkeypatch, fake)
-    result = init("--non-interactive", "--name", "x", "--account-id", fake.account_id,
-                  "--upstream", "github", "--domain", "mcp.not-mine.org")
+    result = init(
+        "--non-interactive",
+        "--name",
+        "x",
+        "--account-id",
+        fake.account_id,
+        "--upstream",
+        "github",
+        "--domain",
+        "mcp.not-mine.org",
+    )
     assert result.exit_code == 2
     assert "none of the account's zones" in result.output and "example.com" in result.output
 
@@ -100,8 +152,9 @@ def test_domain_outside_the_accounts_zones_is_refused(tmp_path, fake, monkeypatc
 def test_invalid_token_is_caught_on_the_spot(tmp_path, fake, monkeypatch):
     use_fake(monkeypatch, fake)
     monkeypatch.setenv("CLOUDFLARE_API_TOKEN", "FAKE-wrong-token-000000000000000000")
-    result = init("--non-interactive", "--name", "x", "--account-id", fake.account_id,
-                  "--upstream", "github")
+    result = init(
+        "--non-interactive", "--name", "x", "--account-id", fake.account_id, "--upstream", "github"
+    )
     assert result.exit_code == 1
     assert "token is invalid" in result.output
     assert not (tmp_path / "cfmcp.toml").exists()
@@ -109,17 +162,22 @@ def test_invalid_token_is_caught_on_the_spot(tmp_path, fake, monkeypatch):
 
 def test_interactive_walkthrough(tmp_path, fake, monkeypatch):
     use_fake(monkeypatch, fake)
-    answers = "\n".join([
-        "Bad_Name",                        # Worker name: refused, asked again
-        "my-mcp",
-        "2",                               # upstream: custom
-        "https://mcp.vendor.example/mcp",  # URL
-        "X-API-Key",                       # header
-        "{token}",                         # format
-        "1",                               # workers.dev
-        "10",                              # access token days
-        "",                                # refresh token days (default)
-    ]) + "\n"
+    answers = (
+        "\n".join(
+            [
+                "Bad_Name",  # Worker name: refused, asked again
+                "my-mcp",
+                "2",  # upstream: custom
+                "https://mcp.vendor.example/mcp",  # URL
+                "X-API-Key",  # header
+                "{token}",  # format
+                "1",  # workers.dev
+                "10",  # access token days
+                "",  # refresh token days (default)
+            ]
+        )
+        + "\n"
+    )
     result = init(input=answers)
     assert result.exit_code == 0, result.output
     assert "my-mcp.fake-subdomain.workers.dev" in result.output
@@ -129,7 +187,9 @@ def test_interactive_walkthrough(tmp_path, fake, monkeypatch):
     assert config.account_id == fake.account_id  # the only account the token reaches
     assert config.name == "my-mcp"
     assert (config.upstream.url, config.upstream.auth_header) == (
-        "https://mcp.vendor.example/mcp", "X-API-Key")
+        "https://mcp.vendor.example/mcp",
+        "X-API-Key",
+    )
     assert config.oauth.access_token_ttl == 10 * 86400
     assert config.oauth.refresh_token_ttl == 90 * 86400
 
@@ -137,14 +197,20 @@ def test_interactive_walkthrough(tmp_path, fake, monkeypatch):
 def test_interactive_token_prompt_and_custom_domain(tmp_path, fake, monkeypatch):
     use_fake(monkeypatch, fake)
     monkeypatch.delenv("CLOUDFLARE_API_TOKEN")
-    answers = "\n".join([
-        fake.token,        # hidden token prompt
-        "gh-mcp",          # name
-        "1",               # GitHub preset
-        "2",               # custom domain
-        "mcp.example.com",
-        "", "",            # TTLs
-    ]) + "\n"
+    answers = (
+        "\n".join(
+            [
+                fake.token,  # hidden token prompt
+                "gh-mcp",  # name
+                "1",  # GitHub preset
+                "2",  # custom domain
+                "mcp.example.com",
+                "",
+                "",  # TTLs
+            ]
+        )
+        + "\n"
+    )
     result = init(input=answers)
     assert result.exit_code == 0, result.output
     config = load_config(tmp_path / "cfmcp.toml")
@@ -155,14 +221,28 @@ def test_interactive_token_prompt_and_custom_domain(tmp_path, fake, monkeypatch)
 
 
 def test_rerun_edits_the_existing_project(tmp_path, fake, monkeypatch):
-    first = init("--non-interactive", "--name", "gh-mcp", "--account-id", ACCOUNT,
-                 "--upstream", "github", "--server-name", "GitHub", "--access-token-days", "5")
+    first = init(
+        "--non-interactive",
+        "--name",
+        "gh-mcp",
+        "--account-id",
+        ACCOUNT,
+        "--upstream",
+        "github",
+        "--server-name",
+        "GitHub",
+        "--access-token-days",
+        "5",
+    )
     assert first.exit_code == 0, first.output
     edited = init("--non-interactive", "--domain", "mcp.example.com", "--zone", "example.com")
     assert edited.exit_code == 0, edited.output
     config = load_config(tmp_path / "cfmcp.toml")
     assert (config.name, config.account_id, config.oauth.server_name) == (
-        "gh-mcp", ACCOUNT, "GitHub")
+        "gh-mcp",
+        ACCOUNT,
+        "GitHub",
+    )
     assert config.oauth.access_token_ttl == 5 * 86400
     assert config.hostname.mode == "custom_domain"
     # Interactive re-run: Enter keeps every value.
@@ -181,8 +261,18 @@ def test_interactive_account_choice_when_the_token_reaches_several(tmp_path, fak
     fake.add_token(token, account_ids=[fake.account_id, OTHER_ACCOUNT_ID])
     use_fake(monkeypatch, fake)
     monkeypatch.setenv("CLOUDFLARE_API_TOKEN", token)
-    result = init("--name", "gh", "--upstream", "github", "--workers-dev",
-                  "--access-token-days", "30", "--refresh-token-days", "90", input="2\n")
+    result = init(
+        "--name",
+        "gh",
+        "--upstream",
+        "github",
+        "--workers-dev",
+        "--access-token-days",
+        "30",
+        "--refresh-token-days",
+        "90",
+        input="2\n",
+    )
     assert result.exit_code == 0, result.output
     assert "Which Cloudflare account?" in result.output
     chosen = load_config(tmp_path / "cfmcp.toml").account_id

@@ -250,8 +250,14 @@ def test_only_its_own_host_is_answered(proxied: tuple[FakeCore, str]) -> None:
     but names itself in Host; only addresses and localhost (any port) are answered."""
     core, origin = proxied
     port = origin.rsplit(":", 1)[1]
-    for host in (f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}", f"LOCALHOST:{port}",
-                 "127.0.0.1:1", "localhost"):
+    for host in (
+        f"127.0.0.1:{port}",
+        f"localhost:{port}",
+        f"[::1]:{port}",
+        f"LOCALHOST:{port}",
+        "127.0.0.1:1",
+        "localhost",
+    ):
         response = httpx.get(f"{origin}/echo", headers={"Host": host})
         assert response.status_code == 200, host
     before = len(core.requests)

@@ -40,8 +40,9 @@ def test_loads_core_from_bundle_and_refuses_a_second_bundle(tmp_path: Path) -> N
         except CfmcpError as exc:
             print("refused:", exc)
     """)
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                            cwd=tmp_path, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     assert "refused: this process already loaded another Worker bundle" in result.stdout
 

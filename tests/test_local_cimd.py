@@ -19,8 +19,12 @@ def public_resolver(*addresses: str) -> Resolver:
     return resolve
 
 
-def serving(body: bytes, status: int = 200, headers: dict[str, str] | None = None,
-            calls: list[httpx.Request] | None = None) -> httpx.MockTransport:
+def serving(
+    body: bytes,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+    calls: list[httpx.Request] | None = None,
+) -> httpx.MockTransport:
     def handler(request: httpx.Request) -> httpx.Response:
         if calls is not None:
             calls.append(request)
@@ -36,12 +40,15 @@ async def test_fetches_public_https_document() -> None:
     assert calls[0].method == "GET"
 
 
-@pytest.mark.parametrize("url", [
-    "http://app.example.com/client.json",
-    "ftp://app.example.com/client.json",
-    "https://user:pw@app.example.com/client.json",
-    "https:///nohost",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://app.example.com/client.json",
+        "ftp://app.example.com/client.json",
+        "https://user:pw@app.example.com/client.json",
+        "https:///nohost",
+    ],
+)
 async def test_refuses_non_https(url: str) -> None:
     calls: list[httpx.Request] = []
     fetch = make_metadata_fetcher(resolve=public_resolver(), transport=serving(DOC, calls=calls))
@@ -49,21 +56,33 @@ async def test_refuses_non_https(url: str) -> None:
     assert calls == []
 
 
-@pytest.mark.parametrize("addresses", [
-    ("127.0.0.1",), ("10.1.2.3",), ("192.168.0.10",), ("169.254.169.254",), ("::1",),
-    ("fd00::1",), ("::ffff:127.0.0.1",), ("93.184.215.14", "10.0.0.1"), ("0.0.0.0",),
-    ("100.64.0.1",),
-])
+@pytest.mark.parametrize(
+    "addresses",
+    [
+        ("127.0.0.1",),
+        ("10.1.2.3",),
+        ("192.168.0.10",),
+        ("169.254.169.254",),
+        ("::1",),
+        ("fd00::1",),
+        ("::ffff:127.0.0.1",),
+        ("93.184.215.14", "10.0.0.1"),
+        ("0.0.0.0",),
+        ("100.64.0.1",),
+    ],
+)
 async def test_refuses_hosts_resolving_to_private_addresses(addresses: tuple[str, ...]) -> None:
     calls: list[httpx.Request] = []
-    fetch = make_metadata_fetcher(resolve=public_resolver(*addresses),
-                                  transport=serving(DOC, calls=calls))
+    fetch = make_metadata_fetcher(
+        resolve=public_resolver(*addresses), transport=serving(DOC, calls=calls)
+    )
     assert await fetch("https://sneaky.example.com/client.json") is None
     assert calls == []
 
 
-@pytest.mark.parametrize("url", ["https://127.0.0.1/c.json", "https://[::1]/c.json",
-                                 "https://10.0.0.8:8443/c.json"])
+@pytest.mark.parametrize(
+    "url", ["https://127.0.0.1/c.json", "https://[::1]/c.json", "https://10.0.0.8:8443/c.json"]
+)
 async def test_refuses_private_ip_literals(url: str) -> None:
     calls: list[httpx.Request] = []
     fetch = make_metadata_fetcher(resolve=public_resolver(), transport=serving(DOC, calls=calls))
@@ -87,8 +106,7 @@ async def test_size_cap() -> None:
 
 async def test_redirects_are_not_followed() -> None:
     calls: list[httpx.Request] = []
-    transport = serving(b"", status=302, headers={"Location": "https://127.0.0.1/x"},
-                        calls=calls)
+    transport = serving(b"", status=302, headers={"Location": "https://127.0.0.1/x"}, calls=calls)
     fetch = make_metadata_fetcher(resolve=public_resolver(), transport=transport)
     status, _ = await fetch("https://app.example.com/c.json") or (0, b"")
     assert status == 302
@@ -107,6 +125,14 @@ async def test_timeout() -> None:
 def test_public_address_rules() -> None:
     assert is_public_address("1.1.1.1")
     assert is_public_address("2606:4700:4700::1111")
-    for private in ("127.0.0.1", "10.0.0.1", "172.16.0.1", "::1", "fe80::1", "224.0.0.1",
-                    "not-an-ip", "::ffff:10.0.0.1"):
+    for private in (
+        "127.0.0.1",
+        "10.0.0.1",
+        "172.16.0.1",
+        "::1",
+        "fe80::1",
+        "224.0.0.1",
+        "not-an-ip",
+        "::ffff:10.0.0.1",
+    ):
         assert not is_public_address(private), private

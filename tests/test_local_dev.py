@@ -28,11 +28,18 @@ def _env(**extra: str) -> dict[str, str]:
     return env
 
 
-def run_dev(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
-            timeout: float = 30) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "cfmcp", "dev", *args], env=env or _env(),
-                          cwd=cwd, capture_output=True, text=True, timeout=timeout,
-                          stdin=subprocess.DEVNULL)
+def run_dev(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 30
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "cfmcp", "dev", *args],
+        env=env or _env(),
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess[str], needle: str) -> None:
@@ -49,10 +56,25 @@ def dev_process(tmp_path: Path, *args: str, env: dict[str, str]) -> Iterator[tup
     out = tmp_path / "stdout.txt"
     with open(out, "wb") as handle:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "cfmcp", "dev", "--port", "0", "--ready-file", str(ready),
-             "--state", str(tmp_path / "state.sqlite3"), *args],
-            env=env, cwd=tmp_path, stdout=handle, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL)
+            [
+                sys.executable,
+                "-m",
+                "cfmcp",
+                "dev",
+                "--port",
+                "0",
+                "--ready-file",
+                str(ready),
+                "--state",
+                str(tmp_path / "state.sqlite3"),
+                *args,
+            ],
+            env=env,
+            cwd=tmp_path,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
     try:
         deadline = time.monotonic() + 30
         while not ready.exists():
@@ -67,14 +89,16 @@ def dev_process(tmp_path: Path, *args: str, env: dict[str, str]) -> Iterator[tup
 
 
 def test_bad_upstream_url(tmp_path: Path) -> None:
-    result = run_dev("--upstream", "ftp://example.com/mcp", cwd=tmp_path,
-                     env=_env(CFMCP_UPSTREAM_TOKEN="x"))
+    result = run_dev(
+        "--upstream", "ftp://example.com/mcp", cwd=tmp_path, env=_env(CFMCP_UPSTREAM_TOKEN="x")
+    )
     assert_one_line_error(result, "invalid upstream URL")
 
 
 def test_plain_http_to_remote_host_refused(tmp_path: Path) -> None:
-    result = run_dev("--upstream", "http://example.com/mcp", cwd=tmp_path,
-                     env=_env(CFMCP_UPSTREAM_TOKEN="x"))
+    result = run_dev(
+        "--upstream", "http://example.com/mcp", cwd=tmp_path, env=_env(CFMCP_UPSTREAM_TOKEN="x")
+    )
     assert_one_line_error(result, "is not https")
 
 
@@ -94,16 +118,18 @@ def test_port_in_use(tmp_path: Path) -> None:
     sock = bind_socket("127.0.0.1", 0)
     try:
         port = sock.getsockname()[1]
-        result = run_dev("--demo", "--port", str(port), "--state",
-                         str(tmp_path / "s.sqlite3"), cwd=tmp_path)
+        result = run_dev(
+            "--demo", "--port", str(port), "--state", str(tmp_path / "s.sqlite3"), cwd=tmp_path
+        )
     finally:
         sock.close()
     assert_one_line_error(result, "already in use")
 
 
 def test_missing_bundle(tmp_path: Path) -> None:
-    result = run_dev("--bundle", str(tmp_path / "nope"), cwd=tmp_path,
-                     env=_env(CFMCP_UPSTREAM_TOKEN="x"))
+    result = run_dev(
+        "--bundle", str(tmp_path / "nope"), cwd=tmp_path, env=_env(CFMCP_UPSTREAM_TOKEN="x")
+    )
     assert_one_line_error(result, "not found")
 
 
@@ -118,8 +144,9 @@ def test_unreachable_upstream_is_a_warning(tmp_path: Path) -> None:
     with dev_process(tmp_path, "--upstream", "http://127.0.0.1:9/mcp", env=env) as (origin, out):
         assert httpx.get(f"{origin}/.well-known/oauth-authorization-server").status_code == 200
         tokens = obtain_tokens(origin, "24681357")
-        response = httpx.post(f"{origin}/mcp", json={}, headers={
-            "Authorization": f"Bearer {tokens.access_token}"})
+        response = httpx.post(
+            f"{origin}/mcp", json={}, headers={"Authorization": f"Bearer {tokens.access_token}"}
+        )
         assert response.status_code == 502
     text = out.read_text()
     assert "warning:" in text and "not reachable" in text
@@ -144,8 +171,12 @@ def test_demo_end_to_end_with_generated_pin(tmp_path: Path) -> None:
     for path in tmp_path.rglob("*"):
         if path.is_file() and path.name != "stdout.txt":
             data = path.read_bytes()
-            for secret in (pins[0], "signing-key-for-this-test", tokens.access_token,
-                           tokens.refresh_token or "<none>"):
+            for secret in (
+                pins[0],
+                "signing-key-for-this-test",
+                tokens.access_token,
+                tokens.refresh_token or "<none>",
+            ):
                 assert secret.encode() not in data, f"{secret[:6]}... found in {path.name}"
     assert out.read_text().count(pins[0]) == 1, "the PIN was shown more than once"
 
@@ -164,8 +195,10 @@ async def _call_add(url: str, token: str) -> str:
     from mcp import Client
     from mcp.client.streamable_http import streamable_http_client
 
-    async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}) as http, \
-            Client(streamable_http_client(url, http_client=http), mode="legacy") as client:
+    async with (
+        httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}) as http,
+        Client(streamable_http_client(url, http_client=http), mode="legacy") as client,
+    ):
         result = await client.call_tool("add", {"a": 40, "b": 2})
     return "".join(getattr(c, "text", "") for c in result.content)
 

@@ -35,8 +35,9 @@ fake = fake_cloudflare_workers
 @pytest.fixture
 def deployed(fake, upstream, tmp_path, monkeypatch) -> Path:
     isolate(monkeypatch, tmp_path)
-    return deploy_live(tmp_path, fake, monkeypatch, upstream_url=upstream.mcp_url,
-                       pat=upstream.pat, pin=OLD_PIN)
+    return deploy_live(
+        tmp_path, fake, monkeypatch, upstream_url=upstream.mcp_url, pat=upstream.pat, pin=OLD_PIN
+    )
 
 
 def rotate(config: Path, *args: str, input: str | None = None):
@@ -75,9 +76,15 @@ def test_generated_pin_is_shown_once_on_stderr_never_in_json(fake, deployed):
     pin = fake.script(NAME).secrets()["AUTH_PIN"]
     assert pin != OLD_PIN
     data = json.loads(result.stdout)
-    assert data == {"ok": True, "worker": NAME, "secrets_set": ["AUTH_PIN"],
-                    "pin_generated": True, "revoked_all": False, "new_versions": 1,
-                    "api_calls": data["api_calls"]}
+    assert data == {
+        "ok": True,
+        "worker": NAME,
+        "secrets_set": ["AUTH_PIN"],
+        "pin_generated": True,
+        "revoked_all": False,
+        "new_versions": 1,
+        "api_calls": data["api_calls"],
+    }
     assert pin not in result.stdout
     assert result.stderr.count(pin) == 1
     for secret in (fake.token, signing_key, OLD_PIN):
@@ -102,8 +109,7 @@ def test_revoke_all_disconnects_every_client(fake, deployed, monkeypatch, upstre
     assert after["UPSTREAM_TOKEN"] == before["UPSTREAM_TOKEN"] == upstream.pat
     data = json.loads(result.stdout)
     assert data["secrets_set"] == ["AUTH_PIN", "SIGNING_KEY"] and data["revoked_all"] is True
-    for secret in (after["SIGNING_KEY"], before["SIGNING_KEY"], NEW_PIN, upstream.pat,
-                   fake.token):
+    for secret in (after["SIGNING_KEY"], before["SIGNING_KEY"], NEW_PIN, upstream.pat, fake.token):
         assert secret not in result.output
     assert mcp_status(origin, connection.access_token) == 401
     # The client's registration is gone too; a fresh one works with the new PIN.
@@ -149,8 +155,14 @@ def test_not_deployed_is_one_line_with_a_hint(fake, tmp_path, monkeypatch):
 
 def test_lost_answer_still_shows_the_generated_pin(fake, deployed):
     """The secret PUT applied but its answer was lost: the PIN may be set, so it is shown."""
-    fake.inject_fault("PUT", "/accounts/*/workers/scripts/*/secrets", status=500, times=20,
-                      apply=True, retry_after=0.01)
+    fake.inject_fault(
+        "PUT",
+        "/accounts/*/workers/scripts/*/secrets",
+        status=500,
+        times=20,
+        apply=True,
+        retry_after=0.01,
+    )
     result = rotate(deployed, "--yes")
     assert result.exit_code == 1
     pin = fake.script(NAME).secrets()["AUTH_PIN"]

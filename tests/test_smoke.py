@@ -52,11 +52,19 @@ class Clock:
         self.now += seconds
 
 
-def make_tester(transport: httpx.MockTransport, clock: Clock | None = None, via: str | None = VIA,
-                expected_bundle: str = ""):
+def make_tester(
+    transport: httpx.MockTransport,
+    clock: Clock | None = None,
+    via: str | None = VIA,
+    expected_bundle: str = "",
+):
     clock = clock or Clock()
     return SmokeTester(
-        PUBLIC, via=via, client=httpx.Client(transport=transport), sleep=clock.sleep, clock=clock,
+        PUBLIC,
+        via=via,
+        client=httpx.Client(transport=transport),
+        sleep=clock.sleep,
+        clock=clock,
         expected_bundle=expected_bundle,
     )
 

@@ -87,9 +87,10 @@ KV_PROBE = """
 @pytest.fixture(scope="module")
 def kv_probe(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, httpx.Client]]:
     bundle = write_bundle(tmp_path_factory.mktemp("kv-probe"), KV_PROBE)
-    with start_harness(bundle, {}, control=True) as info, httpx.Client(
-        base_url=info.origin, timeout=30
-    ) as client:
+    with (
+        start_harness(bundle, {}, control=True) as info,
+        httpx.Client(base_url=info.origin, timeout=30) as client,
+    ):
         yield info.origin, client
 
 
@@ -107,18 +108,20 @@ def test_kv_get_of_a_missing_key_is_jsnull_not_none(kv_probe):
 def test_the_sdk_wraps_kv_only_under_workerds_class_name(tmp_path: Path):
     """With --sdk-wrapped-kv the PyPI SDK's env wrapper converts null to None (see kv.mjs)."""
     bundle = write_bundle(tmp_path / "wrapped", KV_PROBE)
-    with start_harness(bundle, {}, sdk_wrapped_kv=True) as info, httpx.Client(
-        base_url=info.origin, timeout=30
-    ) as client:
+    with (
+        start_harness(bundle, {}, sdk_wrapped_kv=True) as info,
+        httpx.Client(base_url=info.origin, timeout=30) as client,
+    ):
         assert kv(client, op="get", key="never-written") == {"kind": "None"}
         assert kv(client, op="put", key="k", value="v", ttl=59)["kind"] == "error"
 
 
 def test_kv_write_limit_refuses_a_second_write_to_a_key_within_a_second(tmp_path: Path):
     bundle = write_bundle(tmp_path / "write-limit", KV_PROBE)
-    with start_harness(bundle, {}, kv_write_limit=True) as info, httpx.Client(
-        base_url=info.origin, timeout=30
-    ) as client:
+    with (
+        start_harness(bundle, {}, kv_write_limit=True) as info,
+        httpx.Client(base_url=info.origin, timeout=30) as client,
+    ):
         assert kv(client, op="put", key="hot", value="1") == {"kind": "ok"}
         refused = kv(client, op="put", key="hot", value="2")
         assert kv(client, op="put", key="cold", value="1") == {"kind": "ok"}
@@ -129,9 +132,11 @@ def test_kv_write_limit_refuses_a_second_write_to_a_key_within_a_second(tmp_path
 
 def test_kv_writes_reach_other_locations_after_the_replication_delay(tmp_path: Path):
     bundle = write_bundle(tmp_path / "locations", KV_PROBE)
-    with start_harness(bundle, {}, locations=["a", "b"], control=True) as info, httpx.Client(
-        base_url=info.origins["a"], timeout=30
-    ) as a, httpx.Client(base_url=info.origins["b"], timeout=30) as b:
+    with (
+        start_harness(bundle, {}, locations=["a", "b"], control=True) as info,
+        httpx.Client(base_url=info.origins["a"], timeout=30) as a,
+        httpx.Client(base_url=info.origins["b"], timeout=30) as b,
+    ):
 
         def advance(seconds: int) -> None:
             a.post("/__harness__/kv-clock", params={"advance": seconds}).raise_for_status()
@@ -222,8 +227,14 @@ ENTROPY_AT_IMPORT = """
 
 @pytest.mark.parametrize(
     "call",
-    ["secrets.token_hex(8)", "os.urandom(8)", "random.random()", "uuid.uuid4()",
-     "random.Random()", "random.SystemRandom().random()"],
+    [
+        "secrets.token_hex(8)",
+        "os.urandom(8)",
+        "random.random()",
+        "uuid.uuid4()",
+        "random.Random()",
+        "random.SystemRandom().random()",
+    ],
 )
 def test_randomness_at_import_time_fails_the_worker(tmp_path: Path, call: str):
     bundle = write_bundle(tmp_path / "entropy", ENTROPY_AT_IMPORT.format(call=call))
@@ -262,12 +273,16 @@ def test_randomness_inside_a_request_works(tmp_path: Path):
 
 
 def test_a_main_module_without_default_class_is_refused(tmp_path: Path):
-    bundle = write_bundle(tmp_path / "no-default", """
+    bundle = write_bundle(
+        tmp_path / "no-default",
+        """
         async def on_fetch(request, env):
             return None
-    """)
-    with pytest.raises(HarnessError, match=r"class Default\(WorkerEntrypoint\)"), start_harness(
-        bundle, {}
+    """,
+    )
+    with (
+        pytest.raises(HarnessError, match=r"class Default\(WorkerEntrypoint\)"),
+        start_harness(bundle, {}),
     ):
         pass
 
@@ -278,14 +293,18 @@ def test_missing_setup_is_reported_with_the_fix(tmp_path: Path):
         result = subprocess.run(
             ["node", str(HARNESS), "--bundle", str(bundle)],
             env={**os.environ, variable: str(tmp_path / "empty")},
-            capture_output=True, text=True, timeout=60,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         assert result.returncode == 2, result.stderr
         assert "run scripts/test" in result.stderr
 
 
 def test_env_vars_reach_the_worker_and_the_port_is_honoured(tmp_path: Path):
-    bundle = write_bundle(tmp_path / "env", """
+    bundle = write_bundle(
+        tmp_path / "env",
+        """
         import js
         from workers import WorkerEntrypoint
 
@@ -294,7 +313,8 @@ def test_env_vars_reach_the_worker_and_the_port_is_honoured(tmp_path: Path):
             async def fetch(self, request):
                 ip = request.headers.get("cf-connecting-ip")
                 return js.Response.new(f"{self.env.GREETING} {request.url} {ip}")
-    """)
+    """,
+    )
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -340,9 +360,10 @@ def test_other_requests_are_served_while_a_stream_is_held_open(tmp_path: Path):
     bundle = write_bundle(tmp_path / "concurrent", STREAM_FORWARDER)
     sse = GatedSse()
     try:
-        with start_harness(bundle, {"UPSTREAM_URL": sse.url}) as info, httpx.stream(
-            "GET", info.origin, timeout=30
-        ) as held:
+        with (
+            start_harness(bundle, {"UPSTREAM_URL": sse.url}) as info,
+            httpx.stream("GET", info.origin, timeout=30) as held,
+        ):
             chunks = held.iter_raw()
             first = next(chunks)
             ping = httpx.get(f"{info.origin}/ping", timeout=5)
@@ -356,14 +377,17 @@ def test_other_requests_are_served_while_a_stream_is_held_open(tmp_path: Path):
 
 
 def test_an_exception_in_the_worker_becomes_a_500_with_the_traceback_logged(tmp_path: Path):
-    bundle = write_bundle(tmp_path / "raises", """
+    bundle = write_bundle(
+        tmp_path / "raises",
+        """
         from workers import WorkerEntrypoint
 
 
         class Default(WorkerEntrypoint):
             async def fetch(self, request):
                 raise LookupError("the probe failed on purpose")
-    """)
+    """,
+    )
     with start_harness(bundle, {}) as info:
         reply = httpx.get(info.origin, timeout=30)
         log = info.log()
@@ -398,7 +422,9 @@ def test_a_compressed_upstream_body_reaches_the_client_intact(tmp_path: Path):
 
 
 def test_the_harness_log_is_shown_when_the_block_fails(tmp_path: Path, capsys):
-    bundle = write_bundle(tmp_path / "logged", """
+    bundle = write_bundle(
+        tmp_path / "logged",
+        """
         import js
         from workers import WorkerEntrypoint
 
@@ -408,10 +434,12 @@ def test_the_harness_log_is_shown_when_the_block_fails(tmp_path: Path, capsys):
         class Default(WorkerEntrypoint):
             async def fetch(self, request):
                 return js.Response.new("ok")
-    """)
-    with pytest.raises(RuntimeError, match="test failed here"), run_pyodide_worker(
-        bundle, {}
-    ) as origin:
+    """,
+    )
+    with (
+        pytest.raises(RuntimeError, match="test failed here"),
+        run_pyodide_worker(bundle, {}) as origin,
+    ):
         assert origin.startswith("http://127.0.0.1:")
         raise RuntimeError("test failed here")
     err = capsys.readouterr().err
@@ -421,7 +449,8 @@ def test_the_harness_log_is_shown_when_the_block_fails(tmp_path: Path, capsys):
 
 def test_wrangler_toml_names_the_main_module_and_other_dates_are_flagged(tmp_path: Path):
     bundle = write_bundle(tmp_path / "toml", "raise SystemExit('entry.py must not be imported')")
-    (bundle / "worker_main.py").write_text(textwrap.dedent("""
+    (bundle / "worker_main.py").write_text(
+        textwrap.dedent("""
         import js
         from workers import WorkerEntrypoint
 
@@ -429,7 +458,8 @@ def test_wrangler_toml_names_the_main_module_and_other_dates_are_flagged(tmp_pat
         class Default(WorkerEntrypoint):
             async def fetch(self, request):
                 return js.Response.new("from worker_main")
-    """))
+    """)
+    )
     (bundle / "wrangler.toml").write_text(
         'name = "x"\nmain = "worker_main.py"\ncompatibility_date = "2026-05-01"\n'
         'compatibility_flags = ["python_workers"]\n'

@@ -91,21 +91,24 @@ def test_real_bundle_serves_metadata_and_asks_for_a_token(bundle: Path):
     assert resource.json()["authorization_servers"] == [origin]
     assert unauthenticated.status_code == 401
     assert unauthenticated.headers["www-authenticate"] == (
-        f'Bearer resource_metadata="{origin}/.well-known/oauth-protected-resource/mcp", '
-        'scope="mcp"'
+        f'Bearer resource_metadata="{origin}/.well-known/oauth-protected-resource/mcp", scope="mcp"'
     )
 
 
-def test_sse_from_upstream_streams_through_the_worker_event_by_event(bundle: Path,
-                                                                    sse: GatedSse):
+def test_sse_from_upstream_streams_through_the_worker_event_by_event(bundle: Path, sse: GatedSse):
     pin = new_pin()
     with start_harness(bundle, worker_env(pin)) as info:
         flow = asyncio.run(token_reply_over_http(info.origin, pin))
         assert flow.token_reply.status == 200, flow.token_reply.body
         arrived = read_events_gated(
-            "POST", f"{info.origin}/mcp", sse, json={"jsonrpc": "2.0", "id": 1, "method": "ping"},
-            headers={"authorization": f"Bearer {flow.access_token}",
-                     "accept": "application/json, text/event-stream"},
+            "POST",
+            f"{info.origin}/mcp",
+            sse,
+            json={"jsonrpc": "2.0", "id": 1, "method": "ping"},
+            headers={
+                "authorization": f"Bearer {flow.access_token}",
+                "accept": "application/json, text/event-stream",
+            },
         )
     assert b"".join(chunk for chunk, _ in arrived) == b"data: one\n\ndata: two\n\n"
     assert arrived[0] == (b"data: one\n\n", False)
@@ -127,8 +130,11 @@ def patched_bundle(bundle: Path, destination: Path) -> Path:
 def run_flow_on_cpython(bundle_dir: Path, pin: str) -> dict:
     result = subprocess.run(
         [sys.executable, "-m", "tests.workers_runtime.cpython_entry", str(bundle_dir)],
-        cwd=REPO, env={**os.environ, "CFMCP_TEST_PIN": pin},
-        capture_output=True, text=True, timeout=120,
+        cwd=REPO,
+        env={**os.environ, "CFMCP_TEST_PIN": pin},
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -141,7 +147,10 @@ def test_harness_catches_jsnull_treated_as_none(bundle: Path, tmp_path: Path):
 
     # CPython with a None-returning fake KV: the broken adapter passes, as a unit test would.
     assert run_flow_on_cpython(broken, pin) == {
-        "token_status": 200, "refresh_status": 200, "refresh_error": None}
+        "token_status": 200,
+        "refresh_status": 200,
+        "refresh_error": None,
+    }
 
     # Under Pyodide the missing marker comes back as jsnull, so the grant looks revoked.
     with start_harness(broken, worker_env(pin)) as info:
@@ -228,8 +237,9 @@ class DocumentServer:
 
 
 @pytest.fixture(scope="module", params=["raw KV binding", "SDK-wrapped KV binding"])
-def adapter_probe(bundle: Path, tmp_path_factory: pytest.TempPathFactory,
-                  request: pytest.FixtureRequest) -> Iterator[str]:
+def adapter_probe(
+    bundle: Path, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[str]:
     """The real entry.py as module `cfmcp_entry` (timeout cut to 0.5 s), driven by a probe.
 
     Twice: with OAUTH_KV handed over raw (the runtime's SDK today: null is jsnull) and wrapped
@@ -240,7 +250,8 @@ def adapter_probe(bundle: Path, tmp_path_factory: pytest.TempPathFactory,
     source = (probe / "entry.py").read_text()
     assert source.count("METADATA_TIMEOUT_MS = 5000\n") == 1
     (probe / "cfmcp_entry.py").write_text(
-        source.replace("METADATA_TIMEOUT_MS = 5000\n", "METADATA_TIMEOUT_MS = 500\n"))
+        source.replace("METADATA_TIMEOUT_MS = 5000\n", "METADATA_TIMEOUT_MS = 500\n")
+    )
     (probe / "entry.py").write_text(ADAPTER_PROBE)
     wrapped = request.param.startswith("SDK")
     with start_harness(probe, worker_env(new_pin()), sdk_wrapped_kv=wrapped) as info:
@@ -266,7 +277,9 @@ def test_metadata_fetch_returns_status_and_body(adapter_probe: str):
     server = DocumentServer()
     try:
         assert probe(adapter_probe, op="metadata", url=f"{server.origin}/small") == [
-            200, '{"client_id": "x"}']
+            200,
+            '{"client_id": "x"}',
+        ]
         assert probe(adapter_probe, op="metadata", url=f"{server.origin}/moved") == [302, ""]
         assert probe(adapter_probe, op="metadata", url=f"{server.origin}/huge") is None
         assert probe(adapter_probe, op="metadata", url=f"{server.origin}/slow") is None
@@ -285,9 +298,15 @@ def test_oversized_mcp_body_is_refused_without_reaching_upstream(bundle: Path, s
             for _ in range(5):
                 yield b"x" * (1024 * 1024)
 
-        reply = httpx.post(f"{info.origin}/mcp", content=chunks(), timeout=30,
-                           headers={"authorization": f"Bearer {flow.access_token}",
-                                    "content-type": "application/json"})
+        reply = httpx.post(
+            f"{info.origin}/mcp",
+            content=chunks(),
+            timeout=30,
+            headers={
+                "authorization": f"Bearer {flow.access_token}",
+                "content-type": "application/json",
+            },
+        )
     assert reply.status_code == 413, reply.text
     assert len(sse.requests) == calls_before
 
@@ -313,8 +332,11 @@ def test_kv_write_rate_limit_is_absorbed_by_the_adapter(bundle: Path):
             async with httpx.AsyncClient(base_url=info.origin, timeout=30) as client:
                 flow = await obtain_tokens(HttpxTransport(client), info.origin, pin)
                 assert flow.token_reply.status == 200, flow.token_reply.body
-                form = {"grant_type": "refresh_token", "client_id": flow.client_id,
-                        "refresh_token": flow.token_reply.json()["refresh_token"]}
+                form = {
+                    "grant_type": "refresh_token",
+                    "client_id": flow.client_id,
+                    "refresh_token": flow.token_reply.json()["refresh_token"],
+                }
                 headers = {"content-type": "application/x-www-form-urlencoded"}
                 first = await client.post("/token", data=form, headers=headers)
                 retried = await client.post("/token", data=form, headers=headers)
@@ -330,23 +352,33 @@ def test_a_code_and_its_tokens_work_at_once_at_another_location(bundle: Path, ss
     location and the client redeems the code at another, at once; the token is then used back
     at the first. Both locations serve the same hostname (the first origin)."""
     pin = new_pin()
-    with start_harness(bundle, worker_env(pin), locations=["browser", "client"], control=True,
-                       kv_write_limit=True) as info:
+    with start_harness(
+        bundle, worker_env(pin), locations=["browser", "client"], control=True, kv_write_limit=True
+    ) as info:
         browser, client = info.origins["browser"], info.origins["client"]
 
         async def cross_location_flow():
-            async with httpx.AsyncClient(base_url=browser, timeout=30) as at_browser, \
-                    httpx.AsyncClient(base_url=client, timeout=30) as at_client:
+            async with (
+                httpx.AsyncClient(base_url=browser, timeout=30) as at_browser,
+                httpx.AsyncClient(base_url=client, timeout=30) as at_client,
+            ):
                 transport = SplitTransport(HttpxTransport(at_browser), HttpxTransport(at_client))
                 flow = await obtain_tokens(transport, browser, pin)
                 sse.release.set()  # let the upstream answer at once
                 used = await at_browser.post(
-                    "/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "ping"},
-                    headers={"authorization": f"Bearer {flow.access_token}",
-                             "accept": "application/json, text/event-stream"})
+                    "/mcp",
+                    json={"jsonrpc": "2.0", "id": 1, "method": "ping"},
+                    headers={
+                        "authorization": f"Bearer {flow.access_token}",
+                        "accept": "application/json, text/event-stream",
+                    },
+                )
                 await at_browser.post("/__harness__/kv-clock", params={"advance": 61})
-                form = {"grant_type": "refresh_token", "client_id": flow.client_id,
-                        "refresh_token": flow.token_reply.json()["refresh_token"]}
+                form = {
+                    "grant_type": "refresh_token",
+                    "client_id": flow.client_id,
+                    "refresh_token": flow.token_reply.json()["refresh_token"],
+                }
                 refreshed = await at_browser.post("/token", data=form)
                 return flow, used, refreshed
 
@@ -374,12 +406,18 @@ def test_mcp_requests_write_nothing_to_kv(bundle: Path, sse: GatedSse):
         flow = asyncio.run(token_reply_over_http(info.origin, pin))
         assert flow.token_reply.status == 200, flow.token_reply.body
         sse.release.set()
-        headers = {"authorization": f"Bearer {flow.access_token}",
-                   "accept": "application/json, text/event-stream"}
+        headers = {
+            "authorization": f"Bearer {flow.access_token}",
+            "accept": "application/json, text/event-stream",
+        }
         before = httpx.get(f"{info.origin}/__harness__/stats").json()["kv"]
         for _ in range(5):
-            reply = httpx.post(f"{info.origin}/mcp", headers=headers, timeout=30,
-                               json={"jsonrpc": "2.0", "id": 1, "method": "ping"})
+            reply = httpx.post(
+                f"{info.origin}/mcp",
+                headers=headers,
+                timeout=30,
+                json={"jsonrpc": "2.0", "id": 1, "method": "ping"},
+            )
             assert reply.status_code == 200, reply.text
         after = httpx.get(f"{info.origin}/__harness__/stats").json()["kv"]
     assert after["writes"] == before["writes"]

@@ -36,8 +36,11 @@ except ImportError:  # older Pyodide: JS null already arrives as None
 KV_BINDING = "OAUTH_KV"
 EXACT_BINDING = "EXACT_STATE"  # durable_object_namespace binding of class ExactState
 EXACT_OBJECT_NAME = "cfmcp"  # one object holds a deployment's exact state
-SECRET_BINDINGS = {"upstream_token": "UPSTREAM_TOKEN", "pin": "AUTH_PIN",
-                   "signing_key": "SIGNING_KEY"}
+SECRET_BINDINGS = {
+    "upstream_token": "UPSTREAM_TOKEN",
+    "pin": "AUTH_PIN",
+    "signing_key": "SIGNING_KEY",
+}
 METADATA_MAX_BYTES = 64 * 1024
 METADATA_TIMEOUT_MS = 5000
 NULL_BODY_STATUSES = frozenset({101, 204, 205, 304})
@@ -279,11 +282,18 @@ def _to_js_response(response: HttpResponse):
 
 def _misconfigured_response():
     names = ", ".join(SECRET_BINDINGS.values())
-    message = (f"cfmcp Worker is misconfigured: the secrets {names}, the KV binding "
-               f"{KV_BINDING} and the Durable Object binding {EXACT_BINDING} must all be set "
-               f"(`cfmcp deploy` sets them).\n")
-    return _to_js_response(HttpResponse(500, [("content-type", "text/plain; charset=utf-8"),
-                                              ("cache-control", "no-store")], message.encode()))
+    message = (
+        f"cfmcp Worker is misconfigured: the secrets {names}, the KV binding "
+        f"{KV_BINDING} and the Durable Object binding {EXACT_BINDING} must all be set "
+        f"(`cfmcp deploy` sets them).\n"
+    )
+    return _to_js_response(
+        HttpResponse(
+            500,
+            [("content-type", "text/plain; charset=utf-8"), ("cache-control", "no-store")],
+            message.encode(),
+        )
+    )
 
 
 async def _proxy(app: WorkerApp, request: HttpRequest, forward: Forward):
@@ -320,6 +330,7 @@ async def _proxy(app: WorkerApp, request: HttpRequest, forward: Forward):
 def _rewritten_stream(stream, rewrite):
     """The upstream stream piped through a TransformStream whose transform is the core's
     rewriter (legacy SSE `endpoint` event): every chunk goes on as soon as it is fed."""
+
     def transform(chunk, controller):
         out = rewrite.feed(chunk.to_bytes())
         if out:

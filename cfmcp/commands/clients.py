@@ -23,8 +23,11 @@ DEV_STATE = Path(".cfmcp/dev-state.sqlite3")
 LOCAL_NOTE = "A running `cfmcp dev` honours it within 10 s (its in-process cache)."
 
 clients_app = typer.Typer(
-    name="clients", help="List or revoke the client connections (grants) of the Worker.",
-    no_args_is_help=True, rich_markup_mode="rich")
+    name="clients",
+    help="List or revoke the client connections (grants) of the Worker.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+)
 
 _CONFIG = typer.Option(Path("cfmcp.toml"), "--config", "-c", help="Project file.")
 _LOCAL = typer.Option(False, "--local", help="Use `cfmcp dev`'s KV file instead of Cloudflare.")
@@ -55,8 +58,9 @@ def _shown_as_errors(callback: Callable[..., Any]) -> Callable[..., Any]:
 
 
 @contextmanager
-def _grant_store(config_path: Path, local: bool, state: Path, *,
-                 prompt_allowed: bool) -> Iterator[tuple[GrantKv, int, str]]:
+def _grant_store(
+    config_path: Path, local: bool, state: Path, *, prompt_allowed: bool
+) -> Iterator[tuple[GrantKv, int, str]]:
     """(store, access token TTL, where) for the deployed Worker or the local one."""
     from cfmcp.config import load_config
     from cfmcp.errors import UsageError
@@ -64,8 +68,9 @@ def _grant_store(config_path: Path, local: bool, state: Path, *,
 
     if local:
         if not state.exists():
-            raise UsageError(f"no dev KV file at {state}",
-                             hint="run `cfmcp dev` first, or pass --state PATH")
+            raise UsageError(
+                f"no dev KV file at {state}", hint="run `cfmcp dev` first, or pass --state PATH"
+            )
         ttl = load_config(config_path).oauth.access_token_ttl if config_path.exists() else 0
         store = LocalKv(state)
         try:
@@ -79,8 +84,11 @@ def _grant_store(config_path: Path, local: bool, state: Path, *,
     config = project.config
     with connect(project) as api:
         namespace = kv_namespace_id(api, config, our_worker(api, config))
-        yield (CloudflareKv(api, config.account_id, namespace), config.oauth.access_token_ttl,
-               f"Worker {config.name}")
+        yield (
+            CloudflareKv(api, config.account_id, namespace),
+            config.oauth.access_token_ttl,
+            f"Worker {config.name}",
+        )
 
 
 @clients_app.command("list")
@@ -95,8 +103,7 @@ def list_clients(
     from cfmcp.console import console, print_json
     from cfmcp.grants import list_grants
 
-    with _grant_store(config_path, local, state, prompt_allowed=not json_output) as (
-            kv, _, where):
+    with _grant_store(config_path, local, state, prompt_allowed=not json_output) as (kv, _, where):
         grants = list_grants(kv, parallel=1 if local else 8)
     if json_output:
         print_json({"ok": True, "grants": [g.to_json() for g in grants]})
@@ -112,26 +119,34 @@ def _table(grants: list[GrantInfo], where: str) -> Any:
     from rich import box
     from rich.table import Table
 
-    table = Table(title=f"{len(grants)} connected client(s) on {where}", title_justify="left",
-                  box=box.SIMPLE_HEAD, pad_edge=False)
+    table = Table(
+        title=f"{len(grants)} connected client(s) on {where}",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
     table.add_column("grant", no_wrap=True)
     table.add_column("client", min_width=12)
     table.add_column("client id", no_wrap=True)
     table.add_column("scope", overflow="fold")
     table.add_column("created", no_wrap=True)
     for g in grants:
-        table.add_row(g.grant_id, g.client_name or "-", g.short_client_id, g.scope or "-",
-                      g.created)
+        table.add_row(
+            g.grant_id, g.client_name or "-", g.short_client_id, g.scope or "-", g.created
+        )
     return table
 
 
 @clients_app.command("revoke")
 @_shown_as_errors
 def revoke_clients(
-    grant_id: str = typer.Argument(None, metavar="GRANT_ID",
-                                   help="The grant to revoke (from `cfmcp clients list`; "
-                                        "a unique prefix is enough; put `--` before an id "
-                                        "that starts with '-')."),
+    grant_id: str = typer.Argument(
+        None,
+        metavar="GRANT_ID",
+        help="The grant to revoke (from `cfmcp clients list`; "
+        "a unique prefix is enough; put `--` before an id "
+        "that starts with '-').",
+    ),
     revoke_all: bool = typer.Option(False, "--all", help="Revoke every connection."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
     config_path: Path = _CONFIG,
@@ -155,22 +170,29 @@ def revoke_clients(
         else:
             match = select(grants, grant_id)
             if match is None:
-                raise CfmcpError(f"no grant {grant_id!r} on {where}",
-                                 hint="`cfmcp clients list` shows the grant ids")
+                raise CfmcpError(
+                    f"no grant {grant_id!r} on {where}",
+                    hint="`cfmcp clients list` shows the grant ids",
+                )
             chosen = [match]
         if not chosen:
             out.print(f"No connected clients on {where}: nothing to revoke.")
         elif not yes:
             for g in chosen:
-                out.print(f"  {g.grant_id}  {g.client_name or '-'}  ({g.short_client_id})",
-                          highlight=False)
-            if not typer.confirm(f"Revoke {len(chosen)} connection(s) on {where}?",
-                                 default=False, err=True):
+                out.print(
+                    f"  {g.grant_id}  {g.client_name or '-'}  ({g.short_client_id})",
+                    highlight=False,
+                )
+            if not typer.confirm(
+                f"Revoke {len(chosen)} connection(s) on {where}?", default=False, err=True
+            ):
                 raise typer.Abort()
         for g in chosen:
             revoke(kv, g.grant_id, ttl)
-            out.print(f"[green]✓[/] revoked {g.grant_id} ({g.client_name or g.short_client_id})",
-                      highlight=False)
+            out.print(
+                f"[green]✓[/] revoked {g.grant_id} ({g.client_name or g.short_client_id})",
+                highlight=False,
+            )
     note = (LOCAL_NOTE if local else PROPAGATION_NOTE) if chosen else ""
     if note:
         out.print(f"[dim]{note}[/]", highlight=False)

@@ -25,25 +25,33 @@ def register(app: typer.Typer) -> None:
 
 def deploy(
     config_path: Path = typer.Option(Path("cfmcp.toml"), "--config", "-c", help="Project file."),
-    yes: bool = typer.Option(False, "--yes", "-y",
-                             help="Apply without asking; never prompt (secrets from the env)."),
-    dry_run: bool = typer.Option(False, "--dry-run",
-                                 help="Print the plan; make no write call."),
+    yes: bool = typer.Option(
+        False, "--yes", "-y", help="Apply without asking; never prompt (secrets from the env)."
+    ),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan; make no write call."),
     output_format: OutputFormat = typer.Option(
-        OutputFormat.plan, "--format",
-        help="With --dry-run: 'plan' (default) or 'curl' (the equivalent curl commands)."),
+        OutputFormat.plan,
+        "--format",
+        help="With --dry-run: 'plan' (default) or 'curl' (the equivalent curl commands).",
+    ),
     json_output: bool = typer.Option(False, "--json", help="Print a JSON summary (no secrets)."),
     skip_smoke: bool = typer.Option(False, "--skip-smoke", help="Do not run the smoke checks."),
     smoke_via: str = typer.Option(
-        "", "--smoke-via", envvar="CFMCP_SMOKE_VIA",
+        "",
+        "--smoke-via",
+        envvar="CFMCP_SMOKE_VIA",
         help="Send the smoke checks to this origin instead of the public URL (values are still "
-             "compared with the public URL)."),
+        "compared with the public URL).",
+    ),
     smoke_timeout: float = typer.Option(
-        300.0, "--smoke-timeout", help="Seconds to wait for the new version to answer."),
+        300.0, "--smoke-timeout", help="Seconds to wait for the new version to answer."
+    ),
     new_upstream_token: bool = typer.Option(
-        False, "--new-upstream-token",
+        False,
+        "--new-upstream-token",
         help="Replace the upstream PAT (from CFMCP_UPSTREAM_TOKEN or a hidden prompt), e.g. "
-             "after it expired."),
+        "after it expired.",
+    ),
 ) -> None:
     """Deploy the Worker: KV namespace, upload, secrets, hostname, then smoke checks.
 
@@ -58,8 +66,10 @@ def deploy(
     from cfmcp.errors import CfmcpError, UsageError
 
     if output_format is OutputFormat.curl and not dry_run:
-        raise UsageError("--format curl only goes with --dry-run",
-                         hint="run `cfmcp deploy --dry-run --format curl`")
+        raise UsageError(
+            "--format curl only goes with --dry-run",
+            hint="run `cfmcp deploy --dry-run --format curl`",
+        )
     options = DeployOptions(
         config_path=config_path,
         yes=yes,

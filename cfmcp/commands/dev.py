@@ -24,16 +24,18 @@ def dev(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     port: int = typer.Option(8787, "--port", "-p", help="Port to listen on (0 = any free one)."),
     runtime: Runtime = typer.Option(
-        Runtime.python, "--runtime",
+        Runtime.python,
+        "--runtime",
         help="python (default, starts in well under a second): the Worker core on this "
-             "CPython. workerd: the rendered bundle in Cloudflare's own runtime (Pyodide), "
-             "as on the edge; needs Node.js and the npm package miniflare@4.20260120.0, "
-             "starts in a few seconds.",
+        "CPython. workerd: the rendered bundle in Cloudflare's own runtime (Pyodide), "
+        "as on the edge; needs Node.js and the npm package miniflare@4.20260120.0, "
+        "starts in a few seconds.",
     ),
     state: Path = typer.Option(
-        None, "--state",
+        None,
+        "--state",
         help="Where KV and the exact state persist: a SQLite file for python (default "
-             ".cfmcp/dev-state.sqlite3), a directory for workerd (default .cfmcp/dev-state/).",
+        ".cfmcp/dev-state.sqlite3), a directory for workerd (default .cfmcp/dev-state/).",
     ),
     bundle: Path = typer.Option(
         None, "--bundle", help="Serve this already-rendered bundle instead of rendering one."
@@ -48,25 +50,32 @@ def dev(
         False, "--demo", help="Also start a PAT-only demo MCP server and front it."
     ),
     miniflare_dir: Path = typer.Option(
-        None, "--miniflare-dir",
+        None,
+        "--miniflare-dir",
         help="workerd: the node_modules folder (or package folder) holding miniflare "
-             "(env CFMCP_MINIFLARE_DIR; default: the checkout's tests/node, ./node_modules, "
-             "then npm's global folder).",
+        "(env CFMCP_MINIFLARE_DIR; default: the checkout's tests/node, ./node_modules, "
+        "then npm's global folder).",
     ),
     pyodide_cache: Path = typer.Option(
-        None, "--pyodide-cache",
+        None,
+        "--pyodide-cache",
         help="workerd, offline: folder holding Pyodide's bundle/ and packages/ "
-             "(env CFMCP_PYODIDE_CACHE_DIR; default: a shared/workerd/ above this folder; "
-             "without one workerd downloads them).",
+        "(env CFMCP_PYODIDE_CACHE_DIR; default: a shared/workerd/ above this folder; "
+        "without one workerd downloads them).",
     ),
     kv_latency_ms: int = typer.Option(
-        0, "--kv-latency-ms", hidden=True, min=0,
+        0,
+        "--kv-latency-ms",
+        hidden=True,
+        min=0,
         help="Testing aid (workerd): every KV operation waits this long first.",
     ),
     count_ops: bool = typer.Option(
-        False, "--count-ops", hidden=True,
+        False,
+        "--count-ops",
+        hidden=True,
         help="Testing aid (workerd): count KV operations and Durable Object calls; the "
-             'ready file gets "control", serving GET /ops and POST /ops/reset.',
+        'ready file gets "control", serving GET /ops and POST /ops/reset.',
     ),
 ) -> None:
     """Run the same Worker on this machine (--demo: with a demo upstream).
@@ -76,7 +85,20 @@ def dev(
     """
     from cfmcp.local.launch import DevOptions, run_dev
 
-    run_dev(DevOptions(upstream=upstream, host=host, port=port, state=state, bundle=bundle,
-                       ready_file=ready_file, config=config, demo=demo, runtime=runtime.value,
-                       miniflare_dir=miniflare_dir, pyodide_cache=pyodide_cache,
-                       kv_latency_ms=kv_latency_ms, count_ops=count_ops))
+    run_dev(
+        DevOptions(
+            upstream=upstream,
+            host=host,
+            port=port,
+            state=state,
+            bundle=bundle,
+            ready_file=ready_file,
+            config=config,
+            demo=demo,
+            runtime=runtime.value,
+            miniflare_dir=miniflare_dir,
+            pyodide_cache=pyodide_cache,
+            kv_latency_ms=kv_latency_ms,
+            count_ops=count_ops,
+        )
+    )

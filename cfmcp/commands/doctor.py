@@ -19,15 +19,22 @@ def doctor(
     config_path: Path = typer.Option(Path("cfmcp.toml"), "--config", "-c", help="Project file."),
     json_output: bool = typer.Option(False, "--json", help="Print the results as JSON."),
     smoke_via: str = typer.Option(
-        "", "--smoke-via", envvar="CFMCP_SMOKE_VIA",
+        "",
+        "--smoke-via",
+        envvar="CFMCP_SMOKE_VIA",
         help="Send the live checks to this origin instead of the public URL (values are still "
-             "compared with the public URL)."),
+        "compared with the public URL).",
+    ),
     local: str = typer.Option(
-        "", "--local", metavar="URL",
+        "",
+        "--local",
+        metavar="URL",
         help="Check a local Worker (`cfmcp dev`, e.g. http://127.0.0.1:8787) instead of the "
-             "deployed one; the Cloudflare account is not checked (--smoke-via is ignored)."),
-    timeout: float = typer.Option(5.0, "--timeout", min=0.5,
-                                  help="Seconds per HTTP request of the live checks."),
+        "deployed one; the Cloudflare account is not checked (--smoke-via is ignored).",
+    ),
+    timeout: float = typer.Option(
+        5.0, "--timeout", min=0.5, help="Seconds per HTTP request of the live checks."
+    ),
 ) -> None:
     """Find what stands between your MCP clients and the upstream, and the command that fixes it.
 
@@ -40,8 +47,12 @@ def doctor(
     from cfmcp.doctor.context import DoctorOptions
     from cfmcp.doctor.run import run_doctor
 
-    options = DoctorOptions(config_path=config_path, smoke_via=None if local else smoke_via or None,
-                            timeout=timeout, local_url=local or None)
+    options = DoctorOptions(
+        config_path=config_path,
+        smoke_via=None if local else smoke_via or None,
+        timeout=timeout,
+        local_url=local or None,
+    )
     code = run_doctor(options, dict(os.environ), json_output=json_output)
     if code:
         raise typer.Exit(code)

@@ -26,41 +26,65 @@ def register(app: typer.Typer) -> None:
 def init(
     config_path: Path = typer.Option(Path("cfmcp.toml"), "--config", "-c", help="Project file."),
     non_interactive: bool = typer.Option(
-        False, "--non-interactive", help="Never prompt: answers come from flags and the env."),
+        False, "--non-interactive", help="Never prompt: answers come from flags and the env."
+    ),
     name: str = typer.Option("", "--name", help="Worker name (lower-case letters, digits, -)."),
-    account_id: str = typer.Option("", "--account-id", envvar="CLOUDFLARE_ACCOUNT_ID",
-                                   help="Cloudflare account id (32 hex digits)."),
+    account_id: str = typer.Option(
+        "",
+        "--account-id",
+        envvar="CLOUDFLARE_ACCOUNT_ID",
+        help="Cloudflare account id (32 hex digits).",
+    ),
     upstream: str = typer.Option(
-        "", "--upstream", help="Upstream MCP URL, or 'github' for api.githubcopilot.com/mcp."),
-    auth_header: str = typer.Option("", "--auth-header",
-                                    help="Header carrying the PAT upstream (Authorization)."),
-    auth_format: str = typer.Option("", "--auth-format",
-                                    help='Its value, with {token}: "Bearer {token}".'),
+        "", "--upstream", help="Upstream MCP URL, or 'github' for api.githubcopilot.com/mcp."
+    ),
+    auth_header: str = typer.Option(
+        "", "--auth-header", help="Header carrying the PAT upstream (Authorization)."
+    ),
+    auth_format: str = typer.Option(
+        "", "--auth-format", help='Its value, with {token}: "Bearer {token}".'
+    ),
     extra_header: list[str] = typer.Option(
-        [], "--extra-header", help='Static header sent upstream, "Name: value" (repeatable).'),
-    workers_dev: bool = typer.Option(False, "--workers-dev",
-                                     help="Serve on <name>.<subdomain>.workers.dev (default)."),
+        [], "--extra-header", help='Static header sent upstream, "Name: value" (repeatable).'
+    ),
+    workers_dev: bool = typer.Option(
+        False, "--workers-dev", help="Serve on <name>.<subdomain>.workers.dev (default)."
+    ),
     domain: str = typer.Option("", "--domain", help="Serve on this custom domain."),
     route: str = typer.Option("", "--route", help="Serve on this route pattern (with --zone)."),
     zone: str = typer.Option("", "--zone", help="Zone of the custom domain / route."),
-    access_days: float = typer.Option(0, "--access-token-days",
-                                      help="Access token lifetime in days (default 30)."),
-    refresh_days: float = typer.Option(0, "--refresh-token-days",
-                                       help="Refresh token lifetime in days (default 90)."),
-    server_name: str = typer.Option("", "--server-name",
-                                    help="Name shown on the consent page."),
+    access_days: float = typer.Option(
+        0, "--access-token-days", help="Access token lifetime in days (default 30)."
+    ),
+    refresh_days: float = typer.Option(
+        0, "--refresh-token-days", help="Refresh token lifetime in days (default 90)."
+    ),
+    server_name: str = typer.Option("", "--server-name", help="Name shown on the consent page."),
     json_output: bool = typer.Option(False, "--json", help="Print the written config as JSON."),
 ) -> None:
     """Create or edit cfmcp.toml for `cfmcp deploy`."""
     answers = InitAnswers(
-        name=name, account_id=account_id, upstream=upstream, auth_header=auth_header,
-        auth_format=auth_format, extra_headers=tuple(extra_header), workers_dev=workers_dev,
-        domain=domain, route=route, zone=zone,
-        access_token_ttl=int(access_days * DAY), refresh_token_ttl=int(refresh_days * DAY),
+        name=name,
+        account_id=account_id,
+        upstream=upstream,
+        auth_header=auth_header,
+        auth_format=auth_format,
+        extra_headers=tuple(extra_header),
+        workers_dev=workers_dev,
+        domain=domain,
+        route=route,
+        zone=zone,
+        access_token_ttl=int(access_days * DAY),
+        refresh_token_ttl=int(refresh_days * DAY),
         server_name=server_name,
     )
-    run_init(config_path, answers, interactive=not non_interactive, json_output=json_output,
-             env=dict(os.environ))
+    run_init(
+        config_path,
+        answers,
+        interactive=not non_interactive,
+        json_output=json_output,
+        env=dict(os.environ),
+    )
 
 
 @dataclass(frozen=True)
@@ -88,8 +112,14 @@ class _Asker:
     def __init__(self, interactive: bool) -> None:
         self.interactive = interactive
 
-    def text(self, question: str, default: str, *, hidden: bool = False,
-             check: Callable[[str], object] | None = None) -> str:
+    def text(
+        self,
+        question: str,
+        default: str,
+        *,
+        hidden: bool = False,
+        check: Callable[[str], object] | None = None,
+    ) -> str:
         """Ask until `check` (which raises CfmcpError on a bad answer) accepts the answer."""
         if not self.interactive:
             return default
@@ -97,8 +127,11 @@ class _Asker:
         from cfmcp.errors import CfmcpError
 
         while True:
-            answer = str(typer.prompt(question, default=default or None, hide_input=hidden,
-                                      show_default=not hidden)).strip()
+            answer = str(
+                typer.prompt(
+                    question, default=default or None, hide_input=hidden, show_default=not hidden
+                )
+            ).strip()
             try:
                 if check is not None:
                     check(answer)
@@ -154,8 +187,11 @@ def _cloudflare(token: str, env: dict[str, str]) -> Any:
 def _token(env: dict[str, str], ask: _Asker) -> str:
     token = env.get("CLOUDFLARE_API_TOKEN", "").strip()
     if not token and ask.interactive:
-        token = ask.text("Cloudflare API token (input hidden; Workers Scripts: Edit, "
-                         "Workers KV Storage: Edit)", "", hidden=True)
+        token = ask.text(
+            "Cloudflare API token (input hidden; Workers Scripts: Edit, Workers KV Storage: Edit)",
+            "",
+            hidden=True,
+        )
     return token
 
 
@@ -165,15 +201,18 @@ def _choose_account(api: Any, current: str, ask: _Asker) -> str:
 
     accounts = api.list_accounts()
     if not accounts:
-        raise UsageError("this token can reach no account",
-                         hint="give the token access to your account, or pass --account-id")
+        raise UsageError(
+            "this token can reach no account",
+            hint="give the token access to your account, or pass --account-id",
+        )
     if len(accounts) == 1:
-        console.print(f"Account: [bold]{accounts[0].name}[/] ({accounts[0].id})",
-                      highlight=False)
+        console.print(f"Account: [bold]{accounts[0].name}[/] ({accounts[0].id})", highlight=False)
         return accounts[0].id
-    return ask.choice("Which Cloudflare account?",
-                      [(a.id, f"{a.name} ({a.id})") for a in accounts],
-                      current or accounts[0].id)
+    return ask.choice(
+        "Which Cloudflare account?",
+        [(a.id, f"{a.name} ({a.id})") for a in accounts],
+        current or accounts[0].id,
+    )
 
 
 def _upstream(config: Any, answers: InitAnswers, ask: _Asker) -> None:
@@ -186,32 +225,45 @@ def _upstream(config: Any, answers: InitAnswers, ask: _Asker) -> None:
         current = config.upstream.url
         preset = ask.choice(
             "Which MCP server should the Worker front?",
-            [(GITHUB_PRESET, f"GitHub ({GITHUB_UPSTREAM}, PAT as a Bearer token)"),
-             ("custom", "Another MCP server (custom URL)")],
-            GITHUB_PRESET if current == GITHUB_UPSTREAM else "custom")
-        url = GITHUB_UPSTREAM if preset == GITHUB_PRESET else ask.text(
-            "Upstream MCP URL", current if current != GITHUB_UPSTREAM else "",
-            check=validate_upstream_url)
+            [
+                (GITHUB_PRESET, f"GitHub ({GITHUB_UPSTREAM}, PAT as a Bearer token)"),
+                ("custom", "Another MCP server (custom URL)"),
+            ],
+            GITHUB_PRESET if current == GITHUB_UPSTREAM else "custom",
+        )
+        url = (
+            GITHUB_UPSTREAM
+            if preset == GITHUB_PRESET
+            else ask.text(
+                "Upstream MCP URL",
+                current if current != GITHUB_UPSTREAM else "",
+                check=validate_upstream_url,
+            )
+        )
     config.upstream.url = url
     if url == GITHUB_UPSTREAM and not (answers.auth_header or answers.auth_format):
         config.upstream.auth_header = "Authorization"
         config.upstream.auth_format = "Bearer {token}"
     else:
         config.upstream.auth_header = answers.auth_header or ask.text(
-            "Header that carries the token upstream", config.upstream.auth_header)
+            "Header that carries the token upstream", config.upstream.auth_header
+        )
         config.upstream.auth_format = answers.auth_format or ask.text(
-            "Its value ({token} is replaced by the PAT)", config.upstream.auth_format)
+            "Its value ({token} is replaced by the PAT)", config.upstream.auth_format
+        )
     if answers.extra_headers:
         config.upstream.extra_headers = _parse_extra_headers(answers.extra_headers)
     from cfmcp.transport import STREAMABLE_HTTP, detect_transport
 
     # Streamable HTTP or the legacy HTTP+SSE transport (a short probe, else the URL's path).
     config.upstream.transport = (
-        STREAMABLE_HTTP if url == GITHUB_UPSTREAM else detect_transport(url, timeout=3.0))
+        STREAMABLE_HTTP if url == GITHUB_UPSTREAM else detect_transport(url, timeout=3.0)
+    )
 
 
-def _hostname(config: Any, answers: InitAnswers, ask: _Asker, api: Any,
-              subdomain: str | None) -> None:
+def _hostname(
+    config: Any, answers: InitAnswers, ask: _Asker, api: Any, subdomain: str | None
+) -> None:
     from cfmcp.errors import UsageError
 
     host = config.hostname
@@ -219,8 +271,9 @@ def _hostname(config: Any, answers: InitAnswers, ask: _Asker, api: Any,
     if sum(given) > 1:
         raise UsageError("give only one of --workers-dev, --domain, --route")
     if answers.route and not answers.zone:
-        raise UsageError("--route needs --zone", hint="e.g. --route 'mcp.example.com/*' "
-                         "--zone example.com")
+        raise UsageError(
+            "--route needs --zone", hint="e.g. --route 'mcp.example.com/*' --zone example.com"
+        )
     if answers.workers_dev:
         mode = "workers_dev"
     elif answers.domain:
@@ -228,34 +281,45 @@ def _hostname(config: Any, answers: InitAnswers, ask: _Asker, api: Any,
     elif answers.route:
         mode = "route"
     else:
-        where = f"{config.name}.{subdomain}.workers.dev" if subdomain else \
-            f"{config.name}.<your-subdomain>.workers.dev"
-        mode = ask.choice("Where should it be served?",
-                          [("workers_dev", f"workers.dev: https://{where}"),
-                           ("custom_domain", "a custom domain in one of your zones"),
-                           ("route", "a route in one of your zones")], host.mode)
+        where = (
+            f"{config.name}.{subdomain}.workers.dev"
+            if subdomain
+            else f"{config.name}.<your-subdomain>.workers.dev"
+        )
+        mode = ask.choice(
+            "Where should it be served?",
+            [
+                ("workers_dev", f"workers.dev: https://{where}"),
+                ("custom_domain", "a custom domain in one of your zones"),
+                ("route", "a route in one of your zones"),
+            ],
+            host.mode,
+        )
     host.mode = mode
-    zones = _zone_names(api, config.account_id) if api is not None and mode != "workers_dev" \
-        else []
+    zones = _zone_names(api, config.account_id) if api is not None and mode != "workers_dev" else []
     if mode == "custom_domain":
         where = f"in {', '.join(zones)}" if zones else "e.g. mcp.example.com"
-        host.domain = (answers.domain or ask.text(f"Hostname ({where})",
-                                                  host.domain)).lower().rstrip(".")
+        host.domain = (
+            (answers.domain or ask.text(f"Hostname ({where})", host.domain)).lower().rstrip(".")
+        )
         host.route = ""
         host.zone = answers.zone or _zone_of(host.domain, zones) or host.zone
         if zones and not _zone_of(host.domain, zones):
-            raise UsageError(f"{host.domain} is in none of the account's zones",
-                             hint="zones: " + ", ".join(zones))
+            raise UsageError(
+                f"{host.domain} is in none of the account's zones",
+                hint="zones: " + ", ".join(zones),
+            )
     elif mode == "route":
-        host.route = answers.route or ask.text("Route pattern (e.g. mcp.example.com/*)",
-                                               host.route)
+        host.route = answers.route or ask.text("Route pattern (e.g. mcp.example.com/*)", host.route)
         host.zone = answers.zone or ask.text(
             "Zone" + (f" ({', '.join(zones)})" if zones else ""),
-            _zone_of(host.route.split("/", 1)[0].lstrip("*."), zones) or host.zone)
+            _zone_of(host.route.split("/", 1)[0].lstrip("*."), zones) or host.zone,
+        )
         host.domain = ""
         if zones and host.zone not in zones:
-            raise UsageError(f"zone {host.zone!r} is not in the account",
-                             hint="zones: " + ", ".join(zones))
+            raise UsageError(
+                f"zone {host.zone!r} is not in the account", hint="zones: " + ", ".join(zones)
+            )
     else:
         host.domain = host.route = host.zone = ""
 
@@ -303,8 +367,14 @@ def _seconds(days: str) -> int:
         raise UsageError(f"{days!r} is not a number of days") from None
 
 
-def run_init(config_path: Path, answers: InitAnswers, *, interactive: bool, json_output: bool,
-             env: dict[str, str]) -> None:
+def run_init(
+    config_path: Path,
+    answers: InitAnswers,
+    *,
+    interactive: bool,
+    json_output: bool,
+    env: dict[str, str],
+) -> None:
     """Ask, check, write cfmcp.toml, print the next command."""
     from cfmcp.config import ProjectConfig, load_config, save_config
     from cfmcp.console import console, print_json
@@ -327,12 +397,14 @@ def run_init(config_path: Path, answers: InitAnswers, *, interactive: bool, json
         config.account_id = answers.account_id or config.account_id
         if not config.account_id:
             if api is None:
-                raise UsageError("no account id", hint="pass --account-id (or set "
-                                 "CLOUDFLARE_ACCOUNT_ID), or set CLOUDFLARE_API_TOKEN to list "
-                                 "your accounts")
+                raise UsageError(
+                    "no account id",
+                    hint="pass --account-id (or set "
+                    "CLOUDFLARE_ACCOUNT_ID), or set CLOUDFLARE_API_TOKEN to list "
+                    "your accounts",
+                )
             config.account_id = _choose_account(api, config.account_id, ask)
-        config.name = answers.name or ask.text("Worker name", config.name,
-                                               check=_check_name)
+        config.name = answers.name or ask.text("Worker name", config.name, check=_check_name)
         _upstream(config, answers, ask)
         subdomain = None
         if api is not None and (answers.workers_dev or not (answers.domain or answers.route)):
@@ -350,15 +422,24 @@ def run_init(config_path: Path, answers: InitAnswers, *, interactive: bool, json
         raise UsageError(exc.message, hint=exc.hint) from None
     save_config(config, config_path)
 
-    origin = config.public_origin(subdomain) or \
-        f"https://{config.name}.<subdomain>.workers.dev"
+    origin = config.public_origin(subdomain) or f"https://{config.name}.<subdomain>.workers.dev"
     if json_output:
-        print_json({"config": str(config_path), "edited": editing, "public_url": origin,
-                    "mcp_url": origin + "/mcp", "next": "cfmcp deploy",
-                    "settings": config.to_dict()})
+        print_json(
+            {
+                "config": str(config_path),
+                "edited": editing,
+                "public_url": origin,
+                "mcp_url": origin + "/mcp",
+                "next": "cfmcp deploy",
+                "settings": config.to_dict(),
+            }
+        )
         return
-    console.print(f"[green]✓[/] {'Updated' if editing else 'Wrote'} [bold]{config_path}[/] "
-                  f"(no secrets in it)")
+    console.print(
+        f"[green]✓[/] {'Updated' if editing else 'Wrote'} [bold]{config_path}[/] (no secrets in it)"
+    )
     console.print(f"  MCP URL will be [bold]{origin}/mcp[/]", highlight=False)
-    console.print("Next: [bold]cfmcp deploy[/]  (first deploy asks for the upstream PAT, or set "
-                  "CFMCP_UPSTREAM_TOKEN)")
+    console.print(
+        "Next: [bold]cfmcp deploy[/]  (first deploy asks for the upstream PAT, or set "
+        "CFMCP_UPSTREAM_TOKEN)"
+    )

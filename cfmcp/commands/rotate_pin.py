@@ -21,7 +21,8 @@ KEEP_NOTE = "Clients already connected keep working."
 CONFIRM_REVOKE_ALL = (
     "--revoke-all also replaces SIGNING_KEY: every client registration, authorization code, "
     "access token and refresh token stops working at once, so every client must register and "
-    "be approved again with the new PIN.")
+    "be approved again with the new PIN."
+)
 VERSIONS_NOTE = "Each secret change creates a new Worker version (it serves within seconds)."
 
 
@@ -32,10 +33,11 @@ def register(app: typer.Typer) -> None:
 def rotate_pin(
     config_path: Path = typer.Option(Path("cfmcp.toml"), "--config", "-c", help="Project file."),
     revoke_all: bool = typer.Option(
-        False, "--revoke-all",
-        help="Also rotate SIGNING_KEY: disconnects every client at once."),
-    yes: bool = typer.Option(False, "--yes", "-y",
-                             help="Do not ask; never prompt (PIN from CFMCP_PIN or generated)."),
+        False, "--revoke-all", help="Also rotate SIGNING_KEY: disconnects every client at once."
+    ),
+    yes: bool = typer.Option(
+        False, "--yes", "-y", help="Do not ask; never prompt (PIN from CFMCP_PIN or generated)."
+    ),
     json_output: bool = typer.Option(False, "--json", help="Print a JSON summary (no secrets)."),
 ) -> None:
     """Set a new consent-page PIN on the deployed Worker (secret AUTH_PIN).
@@ -75,8 +77,9 @@ def _rotate(config_path: Path, *, revoke_all: bool, yes: bool, json_output: bool
             else:
                 out.print(KEEP_NOTE, highlight=False)
             out.print(VERSIONS_NOTE, highlight=False)
-            if not typer.confirm(f"Rotate on Worker {config.name}?", default=not revoke_all,
-                                 err=True):
+            if not typer.confirm(
+                f"Rotate on Worker {config.name}?", default=not revoke_all, err=True
+            ):
                 raise typer.Abort()
         # The signing key is always generated here (CFMCP_SIGNING_KEY is for deploy/dev).
         env = {k: v for k, v in os.environ.items() if k != "CFMCP_SIGNING_KEY"}
@@ -90,21 +93,31 @@ def _rotate(config_path: Path, *, revoke_all: bool, yes: bool, json_output: bool
         except CfmcpError as exc:
             if secrets.generated_pin:  # it may be set (the answer, not the call, may be lost)
                 _show_pin(secrets.generated_pin, out, uncertain="AUTH_PIN" not in done)
-            raise CfmcpError(f"setting {names[len(done)]} failed: {exc.message}",
-                             hint=(exc.hint + "; " if exc.hint else "")
-                             + "re-run `cfmcp rotate-pin`") from None
+            raise CfmcpError(
+                f"setting {names[len(done)]} failed: {exc.message}",
+                hint=(exc.hint + "; " if exc.hint else "") + "re-run `cfmcp rotate-pin`",
+            ) from None
         calls = len(api.calls)
     if secrets.generated_pin:
         _show_pin(secrets.generated_pin, out)
     if revoke_all:
-        out.print("Every client was disconnected: connect them again (`cfmcp install-client`). "
-                  "`cfmcp clients list` may show their old grants until they expire.",
-                  highlight=False)
+        out.print(
+            "Every client was disconnected: connect them again (`cfmcp install-client`). "
+            "`cfmcp clients list` may show their old grants until they expire.",
+            highlight=False,
+        )
     if json_output:
-        print_json({"ok": True, "worker": config.name, "secrets_set": list(names),
-                    "pin_generated": secrets.generated_pin is not None,
-                    "revoked_all": revoke_all, "new_versions": len(names),
-                    "api_calls": calls})
+        print_json(
+            {
+                "ok": True,
+                "worker": config.name,
+                "secrets_set": list(names),
+                "pin_generated": secrets.generated_pin is not None,
+                "revoked_all": revoke_all,
+                "new_versions": len(names),
+                "api_calls": calls,
+            }
+        )
 
 
 def _hidden_prompt(text: str) -> str:
@@ -114,9 +127,20 @@ def _hidden_prompt(text: str) -> str:
 def _show_pin(pin: str, out: Console, *, uncertain: bool = False) -> None:
     from rich.panel import Panel
 
-    note = ("\n[yellow]The call that sets it failed, so it may not be set: if the old PIN "
-            "still works, re-run `cfmcp rotate-pin`.[/]" if uncertain else "")
-    out.print(Panel(
-        f"[bold]{pin}[/]\n\nUsers type this PIN on the consent page when they connect a client.\n"
-        "It is shown only this once and stored only as a Cloudflare secret: keep it safe." + note,
-        title="Your new PIN", border_style="yellow", expand=False))
+    note = (
+        "\n[yellow]The call that sets it failed, so it may not be set: if the old PIN "
+        "still works, re-run `cfmcp rotate-pin`.[/]"
+        if uncertain
+        else ""
+    )
+    out.print(
+        Panel(
+            f"[bold]{pin}[/]\n\n"
+            "Users type this PIN on the consent page when they connect a client.\n"
+            "It is shown only this once and stored only as a Cloudflare secret: keep it safe."
+            + note,
+            title="Your new PIN",
+            border_style="yellow",
+            expand=False,
+        )
+    )

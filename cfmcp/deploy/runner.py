@@ -82,23 +82,35 @@ def _plain(text: str) -> str:
 
 
 def _show_pin(pin: str, out: Console, *, uncertain: bool = False) -> None:
-    note = ("\n[yellow]The step that sets it failed, so it may not be set: if the re-run shows "
-            "a new PIN, that one replaces this one.[/]" if uncertain else "")
-    out.print(Panel(
-        f"[bold]{pin}[/]\n\nUsers type this PIN on the consent page when they connect a client.\n"
-        "It is shown only this once and stored only as a Cloudflare secret: keep it safe.\n"
-        "Change it later with `cfmcp rotate-pin`." + note,
-        title="Your PIN", border_style="yellow", expand=False))
+    note = (
+        "\n[yellow]The step that sets it failed, so it may not be set: if the re-run shows "
+        "a new PIN, that one replaces this one.[/]"
+        if uncertain
+        else ""
+    )
+    out.print(
+        Panel(
+            f"[bold]{pin}[/]\n\n"
+            "Users type this PIN on the consent page when they connect a client.\n"
+            "It is shown only this once and stored only as a Cloudflare secret: keep it safe.\n"
+            "Change it later with `cfmcp rotate-pin`." + note,
+            title="Your PIN",
+            border_style="yellow",
+            expand=False,
+        )
+    )
 
 
 def _sends_pin(steps: list[Step]) -> bool:
-    return any("AUTH_PIN" in Plan(steps=(step,), unchanged=(), public_url="",
-                                  bundle_sha256="").secret_names for step in steps)
+    return any(
+        "AUTH_PIN"
+        in Plan(steps=(step,), unchanged=(), public_url="", bundle_sha256="").secret_names
+        for step in steps
+    )
 
 
 def _smoke(plan: Plan, options: DeployOptions, out: Console) -> list[SmokeCheck]:
-    tester = SmokeTester(plan.public_url, via=options.smoke_via,
-                         expected_bundle=plan.bundle_sha256)
+    tester = SmokeTester(plan.public_url, via=options.smoke_via, expected_bundle=plan.bundle_sha256)
     try:
         if options.json_output:
             return tester.run(options.smoke_timeout)
@@ -114,8 +126,11 @@ def run_deploy(options: DeployOptions, env: Mapping[str, str]) -> int:
     quiet = options.json_output
     out = err_console if quiet else console
     prompt_allowed = not options.yes
-    token = api_token(env, prompt_allowed=prompt_allowed,
-                      hint=f"set {TOKEN_ENV} (Workers Scripts: Edit, Workers KV Storage: Edit)")
+    token = api_token(
+        env,
+        prompt_allowed=prompt_allowed,
+        hint=f"set {TOKEN_ENV} (Workers Scripts: Edit, Workers KV Storage: Edit)",
+    )
     path = state_path(options.config_path.resolve().parent)
     state = load_state(path)
 
@@ -135,17 +150,29 @@ def run_deploy(options: DeployOptions, env: Mapping[str, str]) -> int:
 
         if not quiet:
             DisplayOnlyExecutor(console).execute(plan)
-        if plan.steps and not options.yes and not typer.confirm(
-                "Apply these changes?", default=True, err=True):
+        if (
+            plan.steps
+            and not options.yes
+            and not typer.confirm("Apply these changes?", default=True, err=True)
+        ):
             raise typer.Abort()
 
         secrets = gather_secrets(
-            plan.secret_names, env,
-            prompt=(lambda text: typer.prompt(text, default="", show_default=False,
-                                              hide_input=True, err=True))
-            if prompt_allowed else None)
-        start = state if state.applies_to(config.account_id, config.name) else DeployState(
-            account_id=config.account_id, worker=config.name)
+            plan.secret_names,
+            env,
+            prompt=(
+                lambda text: typer.prompt(
+                    text, default="", show_default=False, hide_input=True, err=True
+                )
+            )
+            if prompt_allowed
+            else None,
+        )
+        start = (
+            state
+            if state.applies_to(config.account_id, config.name)
+            else DeployState(account_id=config.account_id, worker=config.name)
+        )
         recorder = StateRecorder(path, start)
         _remember_observation(obs, recorder, config.kv_namespace_title)
         recorder.update(public_url=plan.public_url)
@@ -158,17 +185,20 @@ def run_deploy(options: DeployOptions, env: Mapping[str, str]) -> int:
             # The PIN may already be set (or the failed call applied and only its answer was
             # lost): show a generated one now, or it could never be shown again.
             if secrets.generated_pin and _sends_pin([*executor.result.done, failed.step]):
-                _show_pin(secrets.generated_pin, out,
-                          uncertain=not _sends_pin(executor.result.done))
+                _show_pin(
+                    secrets.generated_pin, out, uncertain=not _sends_pin(executor.result.done)
+                )
             error = failed.error
             done = len(executor.result.done)
             message = f"step {done + 1} ({failed.step.label}) failed: " + (
-                error.message if isinstance(error, CfmcpError) else type(error).__name__)
+                error.message if isinstance(error, CfmcpError) else type(error).__name__
+            )
             hint = error.hint if isinstance(error, CfmcpError) else None
             raise CfmcpError(
                 message,
                 hint=(hint + "; " if hint else "") + "re-run `cfmcp deploy`: it continues from "
-                "what exists") from None
+                "what exists",
+            ) from None
         calls = len(api.calls)
 
     if secrets.generated_pin:
@@ -179,15 +209,21 @@ def run_deploy(options: DeployOptions, env: Mapping[str, str]) -> int:
     return 0 if ok else 1
 
 
-def _dry_run(plan: Plan, config: ProjectConfig, options: DeployOptions,
-             api: CloudflareApi) -> int:
+def _dry_run(plan: Plan, config: ProjectConfig, options: DeployOptions, api: CloudflareApi) -> int:
     if options.curl:
         sys.stdout.write(format_curl(plan, config))
         sys.stdout.flush()
     elif options.json_output:
-        print_json({"dry_run": True, "public_url": plan.public_url,
-                    "mcp_url": plan.public_url + "/mcp", "bundle_sha256": plan.bundle_sha256,
-                    "api_calls": len(api.calls), **_plan_json(plan)})
+        print_json(
+            {
+                "dry_run": True,
+                "public_url": plan.public_url,
+                "mcp_url": plan.public_url + "/mcp",
+                "bundle_sha256": plan.bundle_sha256,
+                "api_calls": len(api.calls),
+                **_plan_json(plan),
+            }
+        )
     else:
         console.print(f"[bold]Plan[/] for Worker [bold]{config.name}[/] → {plan.public_url}")
         DisplayOnlyExecutor(console).execute(plan)
@@ -195,28 +231,48 @@ def _dry_run(plan: Plan, config: ProjectConfig, options: DeployOptions,
     return 0
 
 
-def _summary(name: str, plan: Plan, calls: int, checks: list[SmokeCheck],
-             secrets: SecretValues, options: DeployOptions, ok: bool) -> None:
+def _summary(
+    name: str,
+    plan: Plan,
+    calls: int,
+    checks: list[SmokeCheck],
+    secrets: SecretValues,
+    options: DeployOptions,
+    ok: bool,
+) -> None:
     mcp_url = plan.public_url + "/mcp"
     if options.json_output:
-        print_json({
-            "ok": ok, "worker": name, "public_url": plan.public_url, "mcp_url": mcp_url,
-            "bundle_sha256": plan.bundle_sha256, "api_calls": calls, **_plan_json(plan),
-            "secrets_set": list(plan.secret_names),
-            "pin_generated": secrets.generated_pin is not None,
-            "smoke": None if options.skip_smoke else [c.to_json() for c in checks],
-        })
+        print_json(
+            {
+                "ok": ok,
+                "worker": name,
+                "public_url": plan.public_url,
+                "mcp_url": mcp_url,
+                "bundle_sha256": plan.bundle_sha256,
+                "api_calls": calls,
+                **_plan_json(plan),
+                "secrets_set": list(plan.secret_names),
+                "pin_generated": secrets.generated_pin is not None,
+                "smoke": None if options.skip_smoke else [c.to_json() for c in checks],
+            }
+        )
         return
     for check in checks:
         mark = "[green]✓[/]" if check.ok else "[red]✗[/]"
         console.print(f"{mark} {check.detail}", highlight=False)
     if not ok:
-        err_console.print("[bold red]error:[/] the Worker was deployed but a smoke check failed",
-                          highlight=False)
+        err_console.print(
+            "[bold red]error:[/] the Worker was deployed but a smoke check failed", highlight=False
+        )
         return
     verb = "Deployed" if plan.steps else "Already up to date"
-    console.print(Panel(
-        f"MCP URL  [bold]{mcp_url}[/]\n\nNext: [bold]cfmcp install-client claude-code[/] "
-        "(or claude-ai, claude-desktop, cursor, vscode, mcp-remote)",
-        title=f"{verb}: {name}", border_style="green", expand=False))
+    console.print(
+        Panel(
+            f"MCP URL  [bold]{mcp_url}[/]\n\nNext: [bold]cfmcp install-client claude-code[/] "
+            "(or claude-ai, claude-desktop, cursor, vscode, mcp-remote)",
+            title=f"{verb}: {name}",
+            border_style="green",
+            expand=False,
+        )
+    )
     console.print(f"[dim]{calls} Cloudflare API calls[/]")

@@ -73,15 +73,17 @@ class DoctorContext:
         self.env = env
         self.http = httpx.Client(
             timeout=httpx.Timeout(options.timeout, connect=min(options.timeout, 3.0)),
-            follow_redirects=False, headers={"User-Agent": USER_AGENT})
+            follow_redirects=False,
+            headers={"User-Agent": USER_AGENT},
+        )
         self._project = Once(self._load_project)
         self._api = Once(self._make_api)
         self._token = Once(self._verify_token)
-        self._script = Once(lambda: self.verified_api().get_script(self.account_id(),
-                                                                    self.config().name))
+        self._script = Once(
+            lambda: self.verified_api().get_script(self.account_id(), self.config().name)
+        )
         self._kv = Once(lambda: self.verified_api().list_kv_namespaces(self.account_id()))
-        self._subdomain = Once(
-            lambda: self.verified_api().get_workers_subdomain(self.account_id()))
+        self._subdomain = Once(lambda: self.verified_api().get_workers_subdomain(self.account_id()))
         self._zone = Once(self._find_zone)
         self._ai_bots = Once(lambda: self.verified_api().get_ai_bots_protection(self.zone().id))
         self._public_url = Once(self._find_public_url)
@@ -121,9 +123,11 @@ class DoctorContext:
     def account_id(self) -> str:
         account = self.config().account_id
         if not account:
-            raise Skip("cfmcp.toml has no account_id",
-                       hint="set it with `cfmcp init --account-id ID` or CLOUDFLARE_ACCOUNT_ID",
-                       next_command=INIT)
+            raise Skip(
+                "cfmcp.toml has no account_id",
+                hint="set it with `cfmcp init --account-id ID` or CLOUDFLARE_ACCOUNT_ID",
+                next_command=INIT,
+            )
         return account
 
     # -- Cloudflare ------------------------------------------------------------------------
@@ -135,20 +139,26 @@ class DoctorContext:
             raise Skip("--local: the Cloudflare account is not checked")
         token = self.env.get(TOKEN_ENV, "").strip()
         if not token:
-            raise Skip(f"{TOKEN_ENV} is not set",
-                       hint=f"set {TOKEN_ENV} (the token `cfmcp deploy` uses) to run the "
-                            "account checks",
-                       next_command=SET_TOKEN)
-        return CloudflareApi(token, base_url=self.env.get("CLOUDFLARE_API_BASE_URL") or None,
-                             max_attempts=2, timeout=20.0)
+            raise Skip(
+                f"{TOKEN_ENV} is not set",
+                hint=f"set {TOKEN_ENV} (the token `cfmcp deploy` uses) to run the account checks",
+                next_command=SET_TOKEN,
+            )
+        return CloudflareApi(
+            token,
+            base_url=self.env.get("CLOUDFLARE_API_BASE_URL") or None,
+            max_attempts=2,
+            timeout=20.0,
+        )
 
     def api(self) -> CloudflareApi:
         return self._api.get()
 
     def _verify_token(self) -> TokenInfo:
         account = self.config().account_id or None
-        return self.api().verify_token(account,
-                                       account_owned_first=self.state().token_account_owned)
+        return self.api().verify_token(
+            account, account_owned_first=self.state().token_account_owned
+        )
 
     def token(self) -> TokenInfo:
         return self._token.get()
@@ -213,9 +223,12 @@ class DoctorContext:
             recorded = self.state().public_url
             if recorded:
                 return recorded.rstrip("/")
-            raise Skip(f"the workers.dev URL is unknown ({unknown.reason}) and no deploy is "
-                       "recorded in .cfmcp/state.json", unknown.hint,
-                       unknown.next_command) from None
+            raise Skip(
+                f"the workers.dev URL is unknown ({unknown.reason}) and no deploy is "
+                "recorded in .cfmcp/state.json",
+                unknown.hint,
+                unknown.next_command,
+            ) from None
         if not subdomain:
             raise Skip("the account has no workers.dev subdomain yet")
         return config.public_origin(subdomain)

@@ -28,20 +28,26 @@ def _from_smoke(check: SmokeCheck, hint: str, next_command: str = DEPLOY) -> Che
 
 
 def check_issuer(ctx: DoctorContext) -> CheckResult:
-    return _from_smoke(ctx.smoke().check_issuer(),
-                       "the Worker does not answer as deployed from this config (a new "
-                       "workers.dev route or certificate can take a few minutes)")
+    return _from_smoke(
+        ctx.smoke().check_issuer(),
+        "the Worker does not answer as deployed from this config (a new "
+        "workers.dev route or certificate can take a few minutes)",
+    )
 
 
 def check_resource(ctx: DoctorContext) -> CheckResult:
-    return _from_smoke(ctx.smoke().check_resource(),
-                       "claude.ai needs RFC 9728 protected resource metadata: re-deploy")
+    return _from_smoke(
+        ctx.smoke().check_resource(),
+        "claude.ai needs RFC 9728 protected resource metadata: re-deploy",
+    )
 
 
 def check_unauthenticated(ctx: DoctorContext) -> CheckResult:
-    return _from_smoke(ctx.smoke().check_unauthenticated(),
-                       "a 403 or an HTML page here means something in front of the Worker "
-                       "(WAF rule, bot protection, Cloudflare Access) blocks MCP clients")
+    return _from_smoke(
+        ctx.smoke().check_unauthenticated(),
+        "a 403 or an HTML page here means something in front of the Worker "
+        "(WAF rule, bot protection, Cloudflare Access) blocks MCP clients",
+    )
 
 
 def _looks_like_block(response: httpx.Response) -> bool:
@@ -55,9 +61,11 @@ def _looks_like_block(response: httpx.Response) -> bool:
 
 
 def _fix(host: str) -> str:
-    return (f"Cloudflare dashboard → the zone of {host} → Security → Bots → \"Block AI bots\" "
-            f"→ off (or allow), or add a WAF skip rule for hostname {host}; then re-run "
-            "`cfmcp doctor`")
+    return (
+        f'Cloudflare dashboard → the zone of {host} → Security → Bots → "Block AI bots" '
+        f"→ off (or allow), or add a WAF skip rule for hostname {host}; then re-run "
+        "`cfmcp doctor`"
+    )
 
 
 def check_ai_bot_block(ctx: DoctorContext) -> CheckResult:
@@ -65,36 +73,53 @@ def check_ai_bot_block(ctx: DoctorContext) -> CheckResult:
     host = httpx.URL(tester.public_url).host
     setting = ctx.ai_bots_protection()  # None unless a zone's setting could be read
     zone_blocks = setting == "block"
-    zone_note = "; the zone's \"Block AI bots\" setting is on" if zone_blocks else ""
+    zone_note = '; the zone\'s "Block AI bots" setting is on' if zone_blocks else ""
     try:
-        response = ctx.http.post(tester.origin + "/mcp", json=PING, headers={
-            "User-Agent": CLAUDE_USER_AGENT, "Accept": MCP_ACCEPT})
+        response = ctx.http.post(
+            tester.origin + "/mcp",
+            json=PING,
+            headers={"User-Agent": CLAUDE_USER_AGENT, "Accept": MCP_ACCEPT},
+        )
     except httpx.HTTPError as exc:
         if zone_blocks:
-            return fail(f"the zone's \"Block AI bots\" setting is on: Cloudflare answers "
-                        f"claude.ai ({CLAUDE_USER_AGENT}) with 403", _fix(host))
-        return skip(f"POST /mcp as {CLAUDE_USER_AGENT} got no answer ({type(exc).__name__})",
-                    "see the /mcp and metadata checks")
+            return fail(
+                f'the zone\'s "Block AI bots" setting is on: Cloudflare answers '
+                f"claude.ai ({CLAUDE_USER_AGENT}) with 403",
+                _fix(host),
+            )
+        return skip(
+            f"POST /mcp as {CLAUDE_USER_AGENT} got no answer ({type(exc).__name__})",
+            "see the /mcp and metadata checks",
+        )
     challenge = response.headers.get("www-authenticate", "")
     if response.status_code == 401 and "resource_metadata" in challenge:
         reached = f"User-Agent {CLAUDE_USER_AGENT} reaches the Worker (401 with resource_metadata)"
         if not zone_blocks:
             return ok(reached)
         if tester.origin != tester.public_url:
-            return fail(f"the zone's \"Block AI bots\" setting is on (this probe went to "
-                        f"{tester.origin}, not through Cloudflare)", _fix(host))
-        return warn(reached + zone_note + " (a skip rule lets it through?)",
-                    "keep the WAF skip rule for this hostname")
+            return fail(
+                f'the zone\'s "Block AI bots" setting is on (this probe went to '
+                f"{tester.origin}, not through Cloudflare)",
+                _fix(host),
+            )
+        return warn(
+            reached + zone_note + " (a skip rule lets it through?)",
+            "keep the WAF skip rule for this hostname",
+        )
     if response.status_code == 403 and _looks_like_block(response):
         mitigated = response.headers.get("cf-mitigated")
         how = f"cf-mitigated: {mitigated}" if mitigated else "no WWW-Authenticate"
         return fail(
             f"POST /mcp as {CLAUDE_USER_AGENT} (claude.ai) is blocked before the Worker: 403 "
-            f"({how}); Cloudflare's \"Block AI bots\" setting or a WAF rule blocks claude.ai"
-            + zone_note, _fix(host))
-    return fail(f"POST /mcp as {CLAUDE_USER_AGENT} gave {response.status_code} "
-                f"(WWW-Authenticate: {challenge or 'none'}), expected 401 with resource_metadata",
-                "something between claude.ai and the Worker changes its answer")
+            f'({how}); Cloudflare\'s "Block AI bots" setting or a WAF rule blocks claude.ai'
+            + zone_note,
+            _fix(host),
+        )
+    return fail(
+        f"POST /mcp as {CLAUDE_USER_AGENT} gave {response.status_code} "
+        f"(WWW-Authenticate: {challenge or 'none'}), expected 401 with resource_metadata",
+        "something between claude.ai and the Worker changes its answer",
+    )
 
 
 def check_upstream(ctx: DoctorContext) -> CheckResult:
@@ -103,13 +128,17 @@ def check_upstream(ctx: DoctorContext) -> CheckResult:
     try:
         response = ctx.http.post(url, json=PING, headers={"Accept": MCP_ACCEPT})
     except httpx.HTTPError as exc:
-        return warn(f"{url} is not reachable from this machine ({type(exc).__name__})",
-                    "Cloudflare's network may still reach it; check the URL in cfmcp.toml")
+        return warn(
+            f"{url} is not reachable from this machine ({type(exc).__name__})",
+            "Cloudflare's network may still reach it; check the URL in cfmcp.toml",
+        )
     spoken = probe_transport(ctx.http, url)
     if spoken is not None and spoken != upstream.transport:
-        return warn(f"{url} speaks the {spoken} transport, cfmcp.toml says "
-                    f"{upstream.transport}",
-                    f'set `transport = "{spoken}"` under [upstream] in cfmcp.toml, then '
-                    "`cfmcp deploy`")
-    return ok(f"{url} answers ({response.status_code} without credentials; transport "
-              f"{spoken or upstream.transport + ' (as configured)'})")
+        return warn(
+            f"{url} speaks the {spoken} transport, cfmcp.toml says {upstream.transport}",
+            f'set `transport = "{spoken}"` under [upstream] in cfmcp.toml, then `cfmcp deploy`',
+        )
+    return ok(
+        f"{url} answers ({response.status_code} without credentials; transport "
+        f"{spoken or upstream.transport + ' (as configured)'})"
+    )

@@ -35,9 +35,14 @@ class CheckResult:
         return replace(self, name=name, title=title)
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "title": self.title, "status": self.status.value,
-                "reason": self.reason, "hint": self.hint or None,
-                "next_command": self.next_command or None}
+        return {
+            "name": self.name,
+            "title": self.title,
+            "status": self.status.value,
+            "reason": self.reason,
+            "hint": self.hint or None,
+            "next_command": self.next_command or None,
+        }
 
 
 class Skip(Exception):

@@ -30,14 +30,19 @@ def check_compatibility_date(
     try:
         chosen = date.fromisoformat(value)
     except ValueError:
-        return fail(f"compatibility_date {value!r} is not a date",
-                    "use YYYY-MM-DD, e.g. 2026-03-01", INIT)
+        return fail(
+            f"compatibility_date {value!r} is not a date", "use YYYY-MM-DD, e.g. 2026-03-01", INIT
+        )
     if chosen > today():
-        return fail(f"compatibility_date {value} is in the future: Cloudflare refuses the upload",
-                    "set compatibility_date in cfmcp.toml to 2026-03-01 (or today at the latest)")
+        return fail(
+            f"compatibility_date {value} is in the future: Cloudflare refuses the upload",
+            "set compatibility_date in cfmcp.toml to 2026-03-01 (or today at the latest)",
+        )
     if chosen >= EXTERNAL_SDK_DATE:
-        return warn(f"compatibility_date {value} is from {EXTERNAL_SDK_DATE} or later: the "
-                    "runtime no longer provides the `workers` module and the bundle does not "
-                    "vendor workers-runtime-sdk",
-                    "set compatibility_date = \"2026-03-01\" in cfmcp.toml, then `cfmcp deploy`")
+        return warn(
+            f"compatibility_date {value} is from {EXTERNAL_SDK_DATE} or later: the "
+            "runtime no longer provides the `workers` module and the bundle does not "
+            "vendor workers-runtime-sdk",
+            'set compatibility_date = "2026-03-01" in cfmcp.toml, then `cfmcp deploy`',
+        )
     return ok(f"compatibility_date {value} (runtime provides the `workers` module)")

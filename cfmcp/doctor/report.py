@@ -58,11 +58,14 @@ def summary_line(results: Sequence[CheckResult]) -> Text:
     if n["fail"]:
         head = Text(f"{n['fail']} of {len(results)} checks failed", style="bold red")
     elif n["warn"]:
-        head = Text(f"No check failed ({n['warn']} warning{'s' * (n['warn'] > 1)})",
-                    style="yellow")
+        head = Text(f"No check failed ({n['warn']} warning{'s' * (n['warn'] > 1)})", style="yellow")
     else:
-        head = Text(f"All {n['ok']} checks that ran passed" if n["skip"] else
-                    f"All {n['ok']} checks passed", style="green")
+        head = Text(
+            f"All {n['ok']} checks that ran passed"
+            if n["skip"]
+            else f"All {n['ok']} checks passed",
+            style="green",
+        )
     if command:
         head.append(". Next: ").append(command, style="bold")
     elif problem is not None and problem.hint:

@@ -22,7 +22,10 @@ def _public_url(ctx: DoctorContext) -> str | None:
 
 
 def run_doctor(
-    options: DoctorOptions, env: Mapping[str, str], *, json_output: bool = False,
+    options: DoctorOptions,
+    env: Mapping[str, str],
+    *,
+    json_output: bool = False,
     checks: Sequence[Check[DoctorContext]] = CHECKS,
 ) -> int:
     """Run every check; print the table (or JSON); return 0 when none failed, else 1."""
@@ -41,11 +44,13 @@ def run_doctor(
     return 1 if any(r.status is Status.fail for r in results) else 0
 
 
-def _run_with_spinner(checks: Sequence[Check[DoctorContext]],
-                      ctx: DoctorContext) -> list[CheckResult]:
+def _run_with_spinner(
+    checks: Sequence[Check[DoctorContext]], ctx: DoctorContext
+) -> list[CheckResult]:
     done = 0
     lock = threading.Lock()
     with console.status(f"Running {len(checks)} checks …") as status:
+
         def progress(_: CheckResult) -> None:
             nonlocal done
             with lock:

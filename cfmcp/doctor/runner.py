@@ -31,13 +31,16 @@ def run_one(check: Check[C], context: C) -> CheckResult:
     except CfmcpError as exc:
         result = fail(exc.message, exc.hint or "")
     except Exception as exc:  # a bug in a check is reported as its failure
-        result = fail(f"the check itself failed: {type(exc).__name__}",
-                      "please report this with `cfmcp doctor --json`")
+        result = fail(
+            f"the check itself failed: {type(exc).__name__}",
+            "please report this with `cfmcp doctor --json`",
+        )
     return result.named(check.name, check.title)
 
 
 def run_checks(
-    checks: Sequence[Check[C]], context: C,
+    checks: Sequence[Check[C]],
+    context: C,
     on_done: Callable[[CheckResult], None] | None = None,
 ) -> list[CheckResult]:
     """Run all checks at once, one thread each; return their results in the checks' order.

@@ -16,8 +16,12 @@ from typing import Any
 from cfmcp.errors import CfmcpError
 
 CORE_PACKAGE = "cfmcp_worker"
-_REQUIRED = ("cfmcp_worker/app.py", "cfmcp_worker/http_types.py", "cfmcp_worker/settings.py",
-             "cfmcp_worker/deployment.py")
+_REQUIRED = (
+    "cfmcp_worker/app.py",
+    "cfmcp_worker/http_types.py",
+    "cfmcp_worker/settings.py",
+    "cfmcp_worker/deployment.py",
+)
 
 
 @dataclass(frozen=True)
@@ -35,8 +39,16 @@ class Core:
     def settings_mapping(self) -> dict[str, Any]:
         return dict(self.deployment.SETTINGS)
 
-    def make_app(self, *, upstream_token: str, pin: str, signing_key: str, kv: Any,
-                 exact_sql: Any, fetch_metadata: Any) -> Any:
+    def make_app(
+        self,
+        *,
+        upstream_token: str,
+        pin: str,
+        signing_key: str,
+        kv: Any,
+        exact_sql: Any,
+        fetch_metadata: Any,
+    ) -> Any:
         """Build the bundle's WorkerApp (one per process, reused across requests), its exact
         state held in-process by the bundle's own ledger over `exact_sql`."""
         settings_mod = self.settings_module
@@ -70,12 +82,16 @@ def check_bundle_dir(bundle_dir: Path) -> Path:
     """Return the resolved bundle directory, or raise CfmcpError naming what is missing."""
     root = bundle_dir.expanduser().resolve()
     if not root.is_dir():
-        raise CfmcpError(f"bundle directory {bundle_dir} not found",
-                         hint="render one with `cfmcp render --out DIR`")
+        raise CfmcpError(
+            f"bundle directory {bundle_dir} not found",
+            hint="render one with `cfmcp render --out DIR`",
+        )
     missing = [name for name in _REQUIRED if not (root / name).is_file()]
     if missing:
-        raise CfmcpError(f"{bundle_dir} is not a rendered Worker bundle (missing {missing[0]})",
-                         hint="render one with `cfmcp render --out DIR`")
+        raise CfmcpError(
+            f"{bundle_dir} is not a rendered Worker bundle (missing {missing[0]})",
+            hint="render one with `cfmcp render --out DIR`",
+        )
     return root
 
 
@@ -84,20 +100,29 @@ def load_core(bundle_dir: Path) -> Core:
     root = check_bundle_dir(bundle_dir)
     loaded = sys.modules.get(CORE_PACKAGE)
     if loaded is not None and not _is_under(loaded, root):
-        raise CfmcpError("this process already loaded another Worker bundle",
-                         hint="run one `cfmcp dev` process per bundle")
+        raise CfmcpError(
+            "this process already loaded another Worker bundle",
+            hint="run one `cfmcp dev` process per bundle",
+        )
     sys.path.insert(0, str(root))
     try:
-        modules = {name: importlib.import_module(f"{CORE_PACKAGE}.{name}")
-                   for name in ("app", "http_types", "settings", "deployment", "exact")}
+        modules = {
+            name: importlib.import_module(f"{CORE_PACKAGE}.{name}")
+            for name in ("app", "http_types", "settings", "deployment", "exact")
+        }
     finally:
         sys.path.remove(str(root))
     for module in modules.values():
         if not _is_under(module, root):
             raise CfmcpError(f"{module.__name__} was not loaded from {root}")
-    return Core(bundle_dir=root, app_module=modules["app"], http_types=modules["http_types"],
-                settings_module=modules["settings"], deployment=modules["deployment"],
-                exact=modules["exact"])
+    return Core(
+        bundle_dir=root,
+        app_module=modules["app"],
+        http_types=modules["http_types"],
+        settings_module=modules["settings"],
+        deployment=modules["deployment"],
+        exact=modules["exact"],
+    )
 
 
 def _is_under(module: ModuleType, root: Path) -> bool:

@@ -111,10 +111,12 @@ def make_metadata_fetcher(
     return fetch
 
 
-async def _get_capped(url: str, max_bytes: int, timeout: float,
-                      transport: httpx.AsyncBaseTransport | None) -> tuple[int, bytes]:
-    async with httpx.AsyncClient(timeout=timeout, follow_redirects=False, transport=transport,
-                                 trust_env=False) as client:
+async def _get_capped(
+    url: str, max_bytes: int, timeout: float, transport: httpx.AsyncBaseTransport | None
+) -> tuple[int, bytes]:
+    async with httpx.AsyncClient(
+        timeout=timeout, follow_redirects=False, transport=transport, trust_env=False
+    ) as client:
         request = client.build_request("GET", url, headers={"Accept": "application/json"})
         response = await client.send(request, stream=True)
         try:

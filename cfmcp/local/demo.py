@@ -13,16 +13,16 @@ import anyio
 from mcp.server.mcpserver import Context, MCPServer
 
 Scope = MutableMapping[str, Any]
-ASGIApp = Callable[[Scope, Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]],
-                   Awaitable[None]]
+ASGIApp = Callable[
+    [Scope, Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]], Awaitable[None]
+]
 
 SERVER_NAME = "cfmcp-demo"
 
 
 def build_demo_server() -> MCPServer:
     """The demo MCP server with its tools."""
-    server = MCPServer(SERVER_NAME, instructions="A demo server behind cfmcp.",
-                       log_level="WARNING")
+    server = MCPServer(SERVER_NAME, instructions="A demo server behind cfmcp.", log_level="WARNING")
 
     @server.tool()
     def echo(text: str) -> str:
@@ -55,13 +55,23 @@ def require_bearer(app: ASGIApp, token: str) -> ASGIApp:
         if scope["type"] == "http":
             given = dict(scope.get("headers", [])).get(b"authorization", b"")
             if not hmac.compare_digest(given, expected):
-                await send({"type": "http.response.start", "status": 401, "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"www-authenticate", b'Bearer realm="demo"'),
-                ]})
-                await send({"type": "http.response.body",
-                            "body": b'{"error":"invalid_token","error_description":'
-                                    b'"this server needs its personal access token"}'})
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 401,
+                        "headers": [
+                            (b"content-type", b"application/json"),
+                            (b"www-authenticate", b'Bearer realm="demo"'),
+                        ],
+                    }
+                )
+                await send(
+                    {
+                        "type": "http.response.body",
+                        "body": b'{"error":"invalid_token","error_description":'
+                        b'"this server needs its personal access token"}',
+                    }
+                )
                 return
         await app(scope, receive, send)
 

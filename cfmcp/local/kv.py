@@ -64,9 +64,7 @@ class SqliteKvStore:
         self._db.close()
 
     async def get(self, key: str) -> str | None:
-        row = self._db.execute(
-            "SELECT value, expires_at FROM kv WHERE key = ?", (key,)
-        ).fetchone()
+        row = self._db.execute("SELECT value, expires_at FROM kv WHERE key = ?", (key,)).fetchone()
         if row is None:
             return None
         value, expires_at = row

@@ -62,21 +62,28 @@ def check_options(options: DevOptions) -> None:
     if options.demo and (options.upstream or options.bundle):
         raise UsageError("--demo runs its own upstream: drop --upstream/--bundle")
     if options.bundle and options.upstream:
-        raise UsageError("--bundle already names its upstream: drop --upstream",
-                         hint="or drop --bundle and let `cfmcp dev` render one")
+        raise UsageError(
+            "--bundle already names its upstream: drop --upstream",
+            hint="or drop --bundle and let `cfmcp dev` render one",
+        )
     if options.bundle and options.config:
         raise UsageError("--bundle and --config are exclusive")
     if options.runtime not in RUNTIMES:
         raise UsageError(f"unknown runtime {options.runtime!r}", hint="use python or workerd")
-    if options.runtime != "workerd" and (options.kv_latency_ms or options.count_ops
-                                         or options.miniflare_dir or options.pyodide_cache):
-        raise UsageError("--miniflare-dir, --pyodide-cache, --kv-latency-ms and --count-ops "
-                         "are for --runtime workerd")
+    if options.runtime != "workerd" and (
+        options.kv_latency_ms or options.count_ops or options.miniflare_dir or options.pyodide_cache
+    ):
+        raise UsageError(
+            "--miniflare-dir, --pyodide-cache, --kv-latency-ms and --count-ops "
+            "are for --runtime workerd"
+        )
     if options.kv_latency_ms < 0:
         raise UsageError("--kv-latency-ms cannot be negative")
     if options.runtime == "workerd" and options.state is not None and options.state.is_file():
-        raise UsageError(f"with --runtime workerd, --state names a directory: {options.state} "
-                         "is a file", hint=f"give a directory, e.g. {DEFAULT_WORKERD_STATE}/")
+        raise UsageError(
+            f"with --runtime workerd, --state names a directory: {options.state} is a file",
+            hint=f"give a directory, e.g. {DEFAULT_WORKERD_STATE}/",
+        )
 
 
 def state_path(options: DevOptions) -> Path:
@@ -94,8 +101,10 @@ def upstream_token(demo: bool) -> str:
     if token:
         return token
     if not sys.stdin.isatty():
-        raise CfmcpError("no upstream token",
-                         hint=f"set {ENV_TOKEN} (stdin is not a terminal, so it cannot be asked)")
+        raise CfmcpError(
+            "no upstream token",
+            hint=f"set {ENV_TOKEN} (stdin is not a terminal, so it cannot be asked)",
+        )
     try:
         token = getpass.getpass("Upstream personal access token (input hidden): ").strip()
     except EOFError:
@@ -131,9 +140,10 @@ def load_project_config(options: DevOptions, upstream_override: str | None) -> P
     else:
         config = ProjectConfig()
         if not upstream_override:
-            raise UsageError("no upstream to front",
-                             hint="give --upstream URL, create cfmcp.toml with `cfmcp init`, "
-                                  "or try --demo")
+            raise UsageError(
+                "no upstream to front",
+                hint="give --upstream URL, create cfmcp.toml with `cfmcp init`, or try --demo",
+            )
     if upstream_override:
         validate_upstream_url(upstream_override)
         config.upstream.url = upstream_override
@@ -220,20 +230,31 @@ def run_dev(options: DevOptions) -> None:
             worker, started = start_workerd(setup, options, bundle_dir, secrets_, state, config)
             stack.callback(worker.stop)
             origin = started.origin
-            runtime_note = (f"workerd {started.workerd_version} (miniflare "
-                            f"{started.miniflare_version}), compatibility date "
-                            f"{started.compatibility_date}, started in "
-                            f"{started.startup_ms / 1000:.1f} s")
+            runtime_note = (
+                f"workerd {started.workerd_version} (miniflare "
+                f"{started.miniflare_version}), compatibility date "
+                f"{started.compatibility_date}, started in "
+                f"{started.startup_ms / 1000:.1f} s"
+            )
             if started.control:
                 ready_extra["control"] = started.control
         upstream_url = upstream_url_of(bundle_dir)
         if not options.demo:
             reason = probe_upstream(upstream_url)
             if reason:
-                panel.warn(f"upstream {upstream_url} is not reachable right now ({reason}); "
-                           "MCP requests will fail with 502 until it is up")
-        panel.show(origin=origin, upstream=upstream_url, pin=pin.pin if pin.generated else None,
-                   state=state, demo=options.demo, host=options.host, runtime=runtime_note)
+                panel.warn(
+                    f"upstream {upstream_url} is not reachable right now ({reason}); "
+                    "MCP requests will fail with 502 until it is up"
+                )
+        panel.show(
+            origin=origin,
+            upstream=upstream_url,
+            pin=pin.pin if pin.generated else None,
+            state=state,
+            demo=options.demo,
+            host=options.host,
+            runtime=runtime_note,
+        )
 
         def ready() -> None:
             if options.ready_file is None:
@@ -254,9 +275,14 @@ def run_dev(options: DevOptions) -> None:
     panel.stopped()
 
 
-def start_workerd(setup: WorkerdSetup, options: DevOptions, bundle_dir: Path,
-                  secrets_: DevSecrets, state: Path,
-                  config: ProjectConfig | None) -> tuple[WorkerdProcess, WorkerdReady]:
+def start_workerd(
+    setup: WorkerdSetup,
+    options: DevOptions,
+    bundle_dir: Path,
+    secrets_: DevSecrets,
+    state: Path,
+    config: ProjectConfig | None,
+) -> tuple[WorkerdProcess, WorkerdReady]:
     """Start the runner for `bundle_dir` with KV and Durable Objects persisted under `state`."""
     from cfmcp.config import DEFAULT_COMPATIBILITY_DATE
     from cfmcp.local.workerd.process import WorkerdOptions, WorkerdProcess
@@ -266,13 +292,23 @@ def start_workerd(setup: WorkerdSetup, options: DevOptions, bundle_dir: Path,
     worker = WorkerdProcess(
         setup,
         WorkerdOptions(
-            bundle_dir=bundle_dir, host=options.host, port=options.port, state=state,
-            compatibility_date=(config.compatibility_date if config is not None
-                                else DEFAULT_COMPATIBILITY_DATE),
-            kv_binding=KV_BINDING, exact_binding=EXACT_BINDING, exact_class=EXACT_CLASS,
-            kv_latency_ms=options.kv_latency_ms, count_ops=options.count_ops,
+            bundle_dir=bundle_dir,
+            host=options.host,
+            port=options.port,
+            state=state,
+            compatibility_date=(
+                config.compatibility_date if config is not None else DEFAULT_COMPATIBILITY_DATE
+            ),
+            kv_binding=KV_BINDING,
+            exact_binding=EXACT_BINDING,
+            exact_class=EXACT_CLASS,
+            kv_latency_ms=options.kv_latency_ms,
+            count_ops=options.count_ops,
         ),
-        {"UPSTREAM_TOKEN": secrets_.upstream_token, "AUTH_PIN": secrets_.pin,
-         "SIGNING_KEY": secrets_.signing_key},
+        {
+            "UPSTREAM_TOKEN": secrets_.upstream_token,
+            "AUTH_PIN": secrets_.pin,
+            "SIGNING_KEY": secrets_.signing_key,
+        },
     )
     return worker, worker.start()

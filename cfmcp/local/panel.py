@@ -20,8 +20,16 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def show(*, origin: str, upstream: str, pin: str | None, state: Path, demo: bool,
-         host: str, runtime: str | None = None) -> None:
+def show(
+    *,
+    origin: str,
+    upstream: str,
+    pin: str | None,
+    state: Path,
+    demo: bool,
+    host: str,
+    runtime: str | None = None,
+) -> None:
     """Print the connection panel. `pin` is shown only when it was generated for this run."""
     mcp_url = f"{origin}/mcp"
     table = Table.grid(padding=(0, 2))
@@ -47,8 +55,10 @@ def show(*, origin: str, upstream: str, pin: str | None, state: Path, demo: bool
     ):
         console.print(f"  [dim]{label}:[/] {command}", soft_wrap=True, highlight=False)
     if not _is_loopback(host):
-        warn(f"listening on {host} over plain http: the PIN and tokens cross the network "
-             "unencrypted; use this only on a network you trust")
+        warn(
+            f"listening on {host} over plain http: the PIN and tokens cross the network "
+            "unencrypted; use this only on a network you trust"
+        )
 
 
 def warn(message: str) -> None:

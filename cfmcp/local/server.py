@@ -49,8 +49,9 @@ def bind_socket(host: str, port: int) -> socket.socket:
                 f"port {port} on {host} is already in use",
                 hint="pick another with --port, or --port 0 for any free one",
             ) from None
-        raise CfmcpError(f"cannot listen on {host}:{port}: {exc.strerror or exc}",
-                         hint="check --host and --port") from None
+        raise CfmcpError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}", hint="check --host and --port"
+        ) from None
     sock.set_inheritable(True)
     return sock
 
@@ -85,14 +86,20 @@ class _Server(uvicorn.Server):
 
 def _config(app: Any) -> uvicorn.Config:
     return uvicorn.Config(
-        app, log_level="warning", access_log=False, proxy_headers=False,
-        server_header=False, timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
-        lifespan="on", ws="none",
+        app,
+        log_level="warning",
+        access_log=False,
+        proxy_headers=False,
+        server_header=False,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        lifespan="on",
+        ws="none",
     )
 
 
-async def serve_apps(bound: Sequence[tuple[Any, socket.socket]],
-                     on_ready: Callable[[], None]) -> None:
+async def serve_apps(
+    bound: Sequence[tuple[Any, socket.socket]], on_ready: Callable[[], None]
+) -> None:
     """Serve each (app, socket) until SIGINT/SIGTERM; call `on_ready` once all listen."""
     servers = [_Server(_config(app)) for app, _ in bound]
     loop = asyncio.get_running_loop()
@@ -106,8 +113,10 @@ async def serve_apps(bound: Sequence[tuple[Any, socket.socket]],
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop)
-    tasks = [asyncio.create_task(server.serve(sockets=[sock]))
-             for server, (_, sock) in zip(servers, bound, strict=True)]
+    tasks = [
+        asyncio.create_task(server.serve(sockets=[sock]))
+        for server, (_, sock) in zip(servers, bound, strict=True)
+    ]
     try:
         while not all(server.started for server in servers):
             done = [task for task in tasks if task.done()]

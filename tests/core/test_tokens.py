@@ -55,8 +55,11 @@ async def test_replayed_code_is_refused_and_revokes_its_grant(app, core, clock):
     assert again.status == 400 and body_json(again)["error"] == "invalid_grant"
     access = body_json(first)["access_token"]
     assert (await _mcp(app, core, access)).status == 401  # RFC 6749 §4.1.2
-    refresh = {"grant_type": "refresh_token", "client_id": client["client_id"],
-               "refresh_token": body_json(first)["refresh_token"]}
+    refresh = {
+        "grant_type": "refresh_token",
+        "client_id": client["client_id"],
+        "refresh_token": body_json(first)["refresh_token"],
+    }
     assert (await token_request(app, core, refresh)).status == 400
 
 
@@ -176,8 +179,11 @@ async def test_refresh_rotation_and_grace_window(app, core, clock):
 async def test_reuse_after_the_grace_window_revokes_the_grant(app, core, clock):
     """RFC 9700 §4.14.2: a rotated-out refresh token coming back means it leaked."""
     client, tokens = await full_flow(app, core)
-    form = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"],
-            "client_id": client["client_id"]}
+    form = {
+        "grant_type": "refresh_token",
+        "refresh_token": tokens["refresh_token"],
+        "client_id": client["client_id"],
+    }
     current = body_json(await token_request(app, core, form))
     clock.advance(61)
     late = await token_request(app, core, form)

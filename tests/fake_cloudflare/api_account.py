@@ -32,8 +32,13 @@ def verify_account_token(request: Request, account_id: str) -> Response:
 
 def account_to_api(account: Account) -> dict[str, Any]:
     """An account as ``GET /accounts`` describes it."""
-    return {"id": account.id, "name": account.name, "type": account.type,
-            "created_on": "2026-01-01T00:00:00Z", "settings": {"enforce_twofactor": False}}
+    return {
+        "id": account.id,
+        "name": account.name,
+        "type": account.type,
+        "created_on": "2026-01-01T00:00:00Z",
+        "settings": {"enforce_twofactor": False},
+    }
 
 
 def list_accounts(request: Request) -> Response:
@@ -69,10 +74,18 @@ def zone_to_api(zone: Zone, account_name: str) -> dict[str, Any]:
         "account": {"id": zone.account_id, "name": account_name},
         "owner": {"id": None, "type": "user", "email": None},
         "meta": {"step": 2, "phishing_detected": False},
-        "plan": {"id": "0feeeeeeeeeeeeeeeeeeeeeeeeeeeeee", "name": "Free Website",
-                 "price": 0, "currency": "USD", "frequency": "", "is_subscribed": False,
-                 "can_subscribe": False, "legacy_id": "free", "legacy_discount": False,
-                 "externally_managed": False},
+        "plan": {
+            "id": "0feeeeeeeeeeeeeeeeeeeeeeeeeeeeee",
+            "name": "Free Website",
+            "price": 0,
+            "currency": "USD",
+            "frequency": "",
+            "is_subscribed": False,
+            "can_subscribe": False,
+            "legacy_id": "free",
+            "legacy_discount": False,
+            "externally_managed": False,
+        },
         "permissions": ["#worker:edit", "#zone:read"],
     }
 
@@ -80,7 +93,7 @@ def zone_to_api(zone: Zone, account_name: str) -> dict[str, Any]:
 def _name_filter(value: str, name: str) -> bool:
     for op in ("contains", "starts_with", "ends_with", "equal"):
         if value.startswith(op + ":"):
-            needle = value[len(op) + 1:]
+            needle = value[len(op) + 1 :]
             return {
                 "contains": needle in name,
                 "starts_with": name.startswith(needle),
@@ -104,8 +117,12 @@ def list_zones(request: Request) -> Response:
     if status := request.query.get("status"):
         zones = [z for z in zones if z.status == status]
     items = [
-        zone_to_api(z, request.state.accounts[z.account_id].name
-                    if z.account_id in request.state.accounts else "")
+        zone_to_api(
+            z,
+            request.state.accounts[z.account_id].name
+            if z.account_id in request.state.accounts
+            else "",
+        )
         for z in zones
     ]
     return paginate(items, request.query, default_per_page=20, max_per_page=50)

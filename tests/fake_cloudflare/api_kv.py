@@ -129,14 +129,21 @@ def _expiration(request: Request) -> float | None:
     if ttl := request.query.get("expiration_ttl"):
         seconds = ttl_value
         if seconds < MIN_TTL:
-            raise ApiError(400, 10019, f"Invalid expiration_ttl of {ttl}. Expiration TTL must "
-                           f"be at least {MIN_TTL}.")
+            raise ApiError(
+                400,
+                10019,
+                f"Invalid expiration_ttl of {ttl}. Expiration TTL must be at least {MIN_TTL}.",
+            )
         return now + seconds
     if absolute := request.query.get("expiration"):
         when = absolute_value
         if when < now + MIN_TTL:
-            raise ApiError(400, 10019, f"Invalid expiration of {absolute}. Expiration times must "
-                           f"be at least {MIN_TTL} seconds in the future.")
+            raise ApiError(
+                400,
+                10019,
+                f"Invalid expiration of {absolute}. Expiration times must "
+                f"be at least {MIN_TTL} seconds in the future.",
+            )
         return when
     return None
 
@@ -183,6 +190,7 @@ ROUTES = [
     Route("GET", _NS + "/{namespace_id}/keys", list_keys, WORKERS_KV_READ),
     Route("GET", _NS + "/{namespace_id}/values/{key}", get_value, WORKERS_KV_READ),
     Route("PUT", _NS + "/{namespace_id}/values/{key}", put_value, WORKERS_KV_EDIT, mutates=True),
-    Route("DELETE", _NS + "/{namespace_id}/values/{key}", delete_value, WORKERS_KV_EDIT,
-          mutates=True),
+    Route(
+        "DELETE", _NS + "/{namespace_id}/values/{key}", delete_value, WORKERS_KV_EDIT, mutates=True
+    ),
 ]

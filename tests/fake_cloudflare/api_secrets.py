@@ -33,8 +33,9 @@ def put_secret(request: Request, account_id: str, script_name: str) -> Response:
         raise ApiError(400, 10021, "secret 'text' must be a string")
     clash = next((b for b in script.bindings if b["name"] == name), None)
     if clash is not None and clash["type"] != "secret_text":
-        raise ApiError(400, 10053, f"Binding name '{name}' already in use by a "
-                       f"{clash['type']} binding")
+        raise ApiError(
+            400, 10053, f"Binding name '{name}' already in use by a {clash['type']} binding"
+        )
     bindings = [b for b in script.bindings if b["name"] != name]
     bindings.append({"name": name, "type": "secret_text", "text": text})
     updated = _with_bindings(script, bindings)
@@ -49,8 +50,7 @@ def list_secrets(request: Request, account_id: str, script_name: str) -> Respons
     return ok([{"name": n, "type": "secret_text"} for n in script.secrets()])
 
 
-def get_secret(request: Request, account_id: str, script_name: str, secret_name: str
-               ) -> Response:
+def get_secret(request: Request, account_id: str, script_name: str, secret_name: str) -> Response:
     """GET .../scripts/{name}/secrets/{secret}: name and type (never the value)."""
     script = request.state.script(account_id, script_name)
     if secret_name not in script.secrets():
@@ -58,8 +58,9 @@ def get_secret(request: Request, account_id: str, script_name: str, secret_name:
     return ok({"name": secret_name, "type": "secret_text"})
 
 
-def delete_secret(request: Request, account_id: str, script_name: str, secret_name: str
-                  ) -> Response:
+def delete_secret(
+    request: Request, account_id: str, script_name: str, secret_name: str
+) -> Response:
     """DELETE .../scripts/{name}/secrets/{secret}."""
     script = request.state.script(account_id, script_name)
     if secret_name not in script.secrets():
@@ -75,6 +76,7 @@ ROUTES = [
     Route("PUT", _S + "/secrets", put_secret, WORKERS_SCRIPTS_EDIT, mutates=True),
     Route("GET", _S + "/secrets", list_secrets, WORKERS_SCRIPTS_READ),
     Route("GET", _S + "/secrets/{secret_name}", get_secret, WORKERS_SCRIPTS_READ),
-    Route("DELETE", _S + "/secrets/{secret_name}", delete_secret, WORKERS_SCRIPTS_EDIT,
-          mutates=True),
+    Route(
+        "DELETE", _S + "/secrets/{secret_name}", delete_secret, WORKERS_SCRIPTS_EDIT, mutates=True
+    ),
 ]

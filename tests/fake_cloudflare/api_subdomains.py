@@ -64,10 +64,18 @@ _S = "/accounts/{account_id}/workers/scripts/{script_name}"
 ROUTES = [
     Route("GET", _S + "/subdomain", get_script_subdomain, WORKERS_SCRIPTS_READ),
     Route("POST", _S + "/subdomain", post_script_subdomain, WORKERS_SCRIPTS_EDIT, mutates=True),
-    Route("DELETE", _S + "/subdomain", delete_script_subdomain, WORKERS_SCRIPTS_EDIT,
-          mutates=True),
-    Route("GET", "/accounts/{account_id}/workers/subdomain", get_account_subdomain,
-          WORKERS_SCRIPTS_READ),
-    Route("PUT", "/accounts/{account_id}/workers/subdomain", put_account_subdomain,
-          WORKERS_SCRIPTS_EDIT, mutates=True),
+    Route("DELETE", _S + "/subdomain", delete_script_subdomain, WORKERS_SCRIPTS_EDIT, mutates=True),
+    Route(
+        "GET",
+        "/accounts/{account_id}/workers/subdomain",
+        get_account_subdomain,
+        WORKERS_SCRIPTS_READ,
+    ),
+    Route(
+        "PUT",
+        "/accounts/{account_id}/workers/subdomain",
+        put_account_subdomain,
+        WORKERS_SCRIPTS_EDIT,
+        mutates=True,
+    ),
 ]

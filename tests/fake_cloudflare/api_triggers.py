@@ -19,12 +19,16 @@ from .routing import Request, Route
 def _reachable_zones(request: Request, account_id: str) -> list[Zone]:
     token = request.token
     assert token is not None
-    return [z for z in request.state.zones.values()
-            if z.account_id == account_id and token.reaches_zone(z)]
+    return [
+        z
+        for z in request.state.zones.values()
+        if z.account_id == account_id and token.reaches_zone(z)
+    ]
 
 
-def _domain_zone(request: Request, account_id: str, hostname: str,
-                 zone_id: Any = None, zone_name: Any = None) -> Zone:
+def _domain_zone(
+    request: Request, account_id: str, hostname: str, zone_id: Any = None, zone_name: Any = None
+) -> Zone:
     zones = _reachable_zones(request, account_id)
     if zone_id:
         zone = next((z for z in zones if z.id == zone_id), None)
@@ -33,8 +37,12 @@ def _domain_zone(request: Request, account_id: str, hostname: str,
     else:
         zone = request.state.zone_for_hostname(hostname, zones)
     if zone is None:
-        raise ApiError(404, 100109, f"No zone found for hostname '{hostname}' "
-                       "(zone_id/zone_name unknown or not reachable by this token)")
+        raise ApiError(
+            404,
+            100109,
+            f"No zone found for hostname '{hostname}' "
+            "(zone_id/zone_name unknown or not reachable by this token)",
+        )
     if not (hostname == zone.name or hostname.endswith("." + zone.name)):
         raise ApiError(400, 100101, f"Hostname '{hostname}' is not in zone '{zone.name}'")
     token = request.token
@@ -44,23 +52,44 @@ def _domain_zone(request: Request, account_id: str, hostname: str,
     return zone
 
 
-def attach_domain(request: Request, account_id: str, hostname: str, service: str,
-                  environment: str = "production", zone_id: Any = None, zone_name: Any = None
-                  ) -> CustomDomain:
+def attach_domain(
+    request: Request,
+    account_id: str,
+    hostname: str,
+    service: str,
+    environment: str = "production",
+    zone_id: Any = None,
+    zone_name: Any = None,
+) -> CustomDomain:
     """Attach (or re-attach, idempotently) ``hostname`` to the Worker ``service``."""
     if not isinstance(hostname, str) or not hostname or "/" in hostname or "*" in hostname:
         raise ApiError(400, 100102, f"Invalid hostname {hostname!r}")
     request.state.script(account_id, service)
     zone = _domain_zone(request, account_id, hostname.lower(), zone_id, zone_name)
-    existing = next((d for d in request.state.domains.values()
-                     if d.account_id == account_id and d.hostname == hostname.lower()), None)
+    existing = next(
+        (
+            d
+            for d in request.state.domains.values()
+            if d.account_id == account_id and d.hostname == hostname.lower()
+        ),
+        None,
+    )
     if existing is not None and existing.service != service:
-        raise ApiError(409, 100117, f"Hostname '{hostname}' is already attached to Worker "
-                       f"'{existing.service}'")
+        raise ApiError(
+            409, 100117, f"Hostname '{hostname}' is already attached to Worker '{existing.service}'"
+        )
     if existing is not None:
         return existing
-    domain = CustomDomain(request.state.new_id(), account_id, hostname.lower(), service,
-                          zone.id, zone.name, environment, request.state.new_id())
+    domain = CustomDomain(
+        request.state.new_id(),
+        account_id,
+        hostname.lower(),
+        service,
+        zone.id,
+        zone.name,
+        environment,
+        request.state.new_id(),
+    )
     request.state.domains[domain.id] = domain
     return domain
 
@@ -72,9 +101,15 @@ def put_domain(request: Request, account_id: str) -> Response:
     service = body.get("service")
     if not isinstance(service, str) or not service:
         raise ApiError(400, 100102, "'service' (the Worker name) is required")
-    domain = attach_domain(request, account_id, body.get("hostname"), service,
-                           body.get("environment") or "production",
-                           body.get("zone_id"), body.get("zone_name"))
+    domain = attach_domain(
+        request,
+        account_id,
+        body.get("hostname"),
+        service,
+        body.get("environment") or "production",
+        body.get("zone_id"),
+        body.get("zone_name"),
+    )
     return ok(domain.to_api())
 
 
@@ -115,9 +150,16 @@ def put_domain_records(request: Request, account_id: str, script_name: str) -> R
     if not isinstance(origins, list):
         raise ApiError(400, 100102, "'origins' must be a list")
     attached = [
-        attach_domain(request, account_id, o.get("hostname"), script_name,
-                      zone_id=o.get("zone_id"), zone_name=o.get("zone_name")).to_api()
-        for o in origins if isinstance(o, dict)
+        attach_domain(
+            request,
+            account_id,
+            o.get("hostname"),
+            script_name,
+            zone_id=o.get("zone_id"),
+            zone_name=o.get("zone_name"),
+        ).to_api()
+        for o in origins
+        if isinstance(o, dict)
     ]
     return ok(attached)
 
@@ -127,8 +169,7 @@ def _route_zone_check(zone: Zone, pattern: Any) -> str:
         raise ApiError(400, 10022, "'pattern' is required")
     host = pattern.split("/", 1)[0].lstrip("*").lstrip(".")
     if not (host == zone.name or host.endswith("." + zone.name)):
-        raise ApiError(400, 10022, f"Route pattern '{pattern}' does not match zone "
-                       f"'{zone.name}'")
+        raise ApiError(400, 10022, f"Route pattern '{pattern}' does not match zone '{zone.name}'")
     return pattern
 
 
@@ -215,8 +256,9 @@ def put_script_routes(request: Request, account_id: str, script_name: str) -> Re
         if not isinstance(item, dict):
             raise ApiError(400, 10026, "each route must be an object")
         pattern = item.get("pattern")
-        zone = (next((z for z in zones if z.id == item.get("zone_id")), None)
-                or next((z for z in zones if z.name == item.get("zone_name")), None))
+        zone = next((z for z in zones if z.id == item.get("zone_id")), None) or next(
+            (z for z in zones if z.name == item.get("zone_name")), None
+        )
         if zone is None and isinstance(pattern, str):
             zone = request.state.zone_for_hostname(pattern.split("/", 1)[0].lstrip("*."), zones)
         if zone is None:

@@ -67,8 +67,9 @@ def json_response(
     return Response(status, body, {"content-type": "application/json", **(headers or {})})
 
 
-def ok(result: Any, *, result_info: dict[str, Any] | None = None, messages: list | None = None
-       ) -> Response:
+def ok(
+    result: Any, *, result_info: dict[str, Any] | None = None, messages: list | None = None
+) -> Response:
     """The success envelope: ``{"success": true, "errors": [], "messages": [], "result": ...}``."""
     payload: dict[str, Any] = {
         "success": True,
@@ -95,8 +96,13 @@ def int_param(query: dict[str, str], name: str, default: int, *, lo: int, hi: in
     return value
 
 
-def paginate(items: Sequence[Any], query: dict[str, str], *, default_per_page: int = 20,
-             max_per_page: int = 100) -> Response:
+def paginate(
+    items: Sequence[Any],
+    query: dict[str, str],
+    *,
+    default_per_page: int = 20,
+    max_per_page: int = 100,
+) -> Response:
     """A page of ``items`` as a V4 page-number list (``result_info`` with page/per_page/counts).
 
     A page past the end is an empty list, which is how the SDK's auto-pagination stops.

@@ -27,9 +27,15 @@ class FakeCloudflare:
     :meth:`worker_origin`).
     """
 
-    def __init__(self, *, seed: Seed | None = None, state_path: Path | str | None = None,
-                 run_workers: bool = False, workers_dir: Path | str | None = None,
-                 worker_start_timeout: float = 60.0) -> None:
+    def __init__(
+        self,
+        *,
+        seed: Seed | None = None,
+        state_path: Path | str | None = None,
+        run_workers: bool = False,
+        workers_dir: Path | str | None = None,
+        worker_start_timeout: float = 60.0,
+    ) -> None:
         self.state_path = Path(state_path) if state_path is not None else None
         if self.state_path is not None and self.state_path.exists():
             self.state = FakeState.load(self.state_path)
@@ -37,8 +43,9 @@ class FakeCloudflare:
             self.state = FakeState(seed)
         self.workers: WorkerRunner | None = None
         if run_workers:
-            self.workers = WorkerRunner(workers_dir, start_timeout=worker_start_timeout,
-                                        kv_path=self._worker_kv_path)
+            self.workers = WorkerRunner(
+                workers_dir, start_timeout=worker_start_timeout, kv_path=self._worker_kv_path
+            )
             kv = SqliteKvStore(self.workers.root / "kv")
             for ns in self.state.kv_namespaces.values():
                 kv.adopt(ns)
@@ -86,8 +93,12 @@ class FakeCloudflare:
     def __enter__(self) -> FakeCloudflare:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.stop()
 
     # -- addresses -----------------------------------------------------------------------
@@ -119,24 +130,44 @@ class FakeCloudflare:
         """Requests to endpoints the fake does not implement (each was answered 404)."""
         return self._server.calls.unexpected()
 
-    def inject_fault(self, method: str | None, path: str | None, *, kind: str = "status",
-                     status: int = 500, nth: int = 1, times: int = 1,
-                     retry_after: float | None = None, delay: float = 30.0,
-                     apply: bool = False) -> Fault:
+    def inject_fault(
+        self,
+        method: str | None,
+        path: str | None,
+        *,
+        kind: str = "status",
+        status: int = 500,
+        nth: int = 1,
+        times: int = 1,
+        retry_after: float | None = None,
+        delay: float = 30.0,
+        apply: bool = False,
+    ) -> Fault:
         """Make the ``nth`` (1-based) request matching ``method`` and the path glob ``path``
         (relative to /client/v4, no query; e.g. ``"/accounts/*/workers/scripts/*"``) fail,
         and the ``times - 1`` matching requests after it. See :class:`Fault` for kinds.
         """
-        return self._server.faults.add(Fault(method, path, kind=kind, nth=nth, times=times,
-                                             status=status, retry_after=retry_after,
-                                             delay=delay, apply=apply))
+        return self._server.faults.add(
+            Fault(
+                method,
+                path,
+                kind=kind,
+                nth=nth,
+                times=times,
+                status=status,
+                retry_after=retry_after,
+                delay=delay,
+                apply=apply,
+            )
+        )
 
     def clear_faults(self) -> None:
         """Remove every planned fault."""
         self._server.faults.clear()
 
-    def set_latency(self, seconds: float, method: str | None = None,
-                    path: str | None = None) -> None:
+    def set_latency(
+        self, seconds: float, method: str | None = None, path: str | None = None
+    ) -> None:
         """Delay API responses by ``seconds`` (e.g. 0.1 for the deploy benchmark): every call,
         or with ``method``/``path`` (an fnmatch glob) only matching calls (later rules for
         the same calls take precedence; ``seconds=0`` with a filter makes those calls fast).
@@ -147,9 +178,16 @@ class FakeCloudflare:
             self._server.latency_rules.insert(0, (method, path, seconds))
 
     # -- state helpers -------------------------------------------------------------------
-    def add_token(self, value: str, *, permissions: set[str] | frozenset[str] | None = None,
-                  owner: str = "user", account_ids: list[str] | None = None,
-                  zone_ids: list[str] | None = None, status: str = "active") -> Token:
+    def add_token(
+        self,
+        value: str,
+        *,
+        permissions: set[str] | frozenset[str] | None = None,
+        owner: str = "user",
+        account_ids: list[str] | None = None,
+        zone_ids: list[str] | None = None,
+        status: str = "active",
+    ) -> Token:
         """Register another (fake) API token. Default: every permission, this account."""
         token = Token(
             value=value,
@@ -174,8 +212,14 @@ class FakeCloudflare:
         script = self.script(script_name)
         if script is None:
             return None
-        return next((b["text"] for b in script.bindings
-                     if b["type"] == "plain_text" and b["name"] == binding), None)
+        return next(
+            (
+                b["text"]
+                for b in script.bindings
+                if b["type"] == "plain_text" and b["name"] == binding
+            ),
+            None,
+        )
 
     def secret_names(self, script_name: str) -> list[str]:
         """Names of the secrets a Worker has (values stay inside the fake)."""
@@ -185,8 +229,9 @@ class FakeCloudflare:
     def kv_namespace_by_title(self, title: str) -> Any:
         """The KV namespace with this title in the default account, or None."""
         with self.state.lock:
-            return next((ns for ns in self.state.namespaces_in(self.account_id)
-                         if ns.title == title), None)
+            return next(
+                (ns for ns in self.state.namespaces_in(self.account_id) if ns.title == title), None
+            )
 
     def kv_entries(self, namespace_id: str) -> dict[str, KvEntry]:
         """Live entries of a KV namespace (including what local Workers wrote)."""

@@ -93,8 +93,10 @@ class SqliteKvStore:
     def _db(self, ns: KvNamespace) -> Iterator[sqlite3.Connection]:
         db = sqlite3.connect(str(self.path_for(ns.id)), timeout=10, isolation_level=None)
         try:
-            db.execute("CREATE TABLE IF NOT EXISTS fake_kv_meta "
-                       "(key TEXT PRIMARY KEY, metadata TEXT NOT NULL)")
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS fake_kv_meta "
+                "(key TEXT PRIMARY KEY, metadata TEXT NOT NULL)"
+            )
             yield db
         finally:
             db.close()
@@ -111,9 +113,12 @@ class SqliteKvStore:
             rows = db.execute(
                 "SELECT kv.key, kv.value, kv.expires_at, m.metadata FROM kv "
                 "LEFT JOIN fake_kv_meta m ON m.key = kv.key "
-                "WHERE kv.expires_at IS NULL OR kv.expires_at > ?", (time.time(),)).fetchall()
-        return {key: _entry(value, expires_at, metadata)
-                for key, value, expires_at, metadata in rows}
+                "WHERE kv.expires_at IS NULL OR kv.expires_at > ?",
+                (time.time(),),
+            ).fetchall()
+        return {
+            key: _entry(value, expires_at, metadata) for key, value, expires_at, metadata in rows
+        }
 
     def get(self, ns: KvNamespace, key: str) -> KvEntry | None:
         """One live entry."""
@@ -121,7 +126,8 @@ class SqliteKvStore:
             row = db.execute(
                 "SELECT kv.value, kv.expires_at, m.metadata FROM kv "
                 "LEFT JOIN fake_kv_meta m ON m.key = kv.key WHERE kv.key = ? "
-                "AND (kv.expires_at IS NULL OR kv.expires_at > ?)", (key, time.time())
+                "AND (kv.expires_at IS NULL OR kv.expires_at > ?)",
+                (key, time.time()),
             ).fetchone()
         return _entry(*row) if row else None
 
@@ -132,13 +138,18 @@ class SqliteKvStore:
         except UnicodeDecodeError:
             value = entry.value
         with self._db(ns) as db:
-            db.execute("INSERT INTO kv (key, value, expires_at) VALUES (?, ?, ?) "
-                       "ON CONFLICT(key) DO UPDATE SET value = excluded.value, "
-                       "expires_at = excluded.expires_at", (key, value, entry.expiration))
+            db.execute(
+                "INSERT INTO kv (key, value, expires_at) VALUES (?, ?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value, "
+                "expires_at = excluded.expires_at",
+                (key, value, entry.expiration),
+            )
             db.execute("DELETE FROM fake_kv_meta WHERE key = ?", (key,))
             if entry.metadata is not None:
-                db.execute("INSERT INTO fake_kv_meta (key, metadata) VALUES (?, ?)",
-                           (key, json.dumps(entry.metadata)))
+                db.execute(
+                    "INSERT INTO fake_kv_meta (key, metadata) VALUES (?, ?)",
+                    (key, json.dumps(entry.metadata)),
+                )
 
     def delete(self, ns: KvNamespace, key: str) -> None:
         """Remove if present."""

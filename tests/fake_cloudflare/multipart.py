@@ -68,7 +68,7 @@ def parse(body: bytes, boundary: str) -> list[Part]:
     if not body.startswith(delimiter):
         raise ApiError(400, 10021, "Malformed multipart body: does not start with the boundary")
     chunks = body.split(b"\r\n" + delimiter)
-    first = chunks[0][len(delimiter):]
+    first = chunks[0][len(delimiter) :]
     if not first.startswith(b"\r\n"):
         raise ApiError(400, 10021, "Malformed multipart body after the first boundary")
     chunks[0] = first

@@ -13,9 +13,10 @@ def _unavailable(missing: list[str]) -> bytes:
     else:
         text = "no Worker is deployed under this name\n"
     body = text.encode()
-    return (b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\n"
-            b"content-length: " + str(len(body)).encode() + b"\r\nconnection: close\r\n\r\n"
-            + body)
+    return (
+        b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\n"
+        b"content-length: " + str(len(body)).encode() + b"\r\nconnection: close\r\n\r\n" + body
+    )
 
 
 class StableProxy:
@@ -28,8 +29,9 @@ class StableProxy:
         self.backend_port: int | None = None
         self.missing: list[str] = []  # secrets the Worker lacks (explains the 503)
         self._closed = False
-        threading.Thread(target=self._accept_loop, name=f"worker-proxy-{self.port}",
-                         daemon=True).start()
+        threading.Thread(
+            target=self._accept_loop, name=f"worker-proxy-{self.port}", daemon=True
+        ).start()
 
     @property
     def origin(self) -> str:

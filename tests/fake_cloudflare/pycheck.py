@@ -15,12 +15,20 @@ from .envelope import ApiError
 from .model import Module
 
 # Provided by the Workers runtime itself (beside the standard library).
-RUNTIME_MODULES = frozenset({"workers", "js", "pyodide", "pyodide_js", "_pyodide",
-                             "_pyodide_entrypoint_helper", "_cloudflare_compat_flags"})
+RUNTIME_MODULES = frozenset(
+    {
+        "workers",
+        "js",
+        "pyodide",
+        "pyodide_js",
+        "_pyodide",
+        "_pyodide_entrypoint_helper",
+        "_cloudflare_compat_flags",
+    }
+)
 PYTHON_TYPE = "text/x-python"
 ON_FETCH_REMOVED = "2025-08-14"  # top-level on_fetch stops working from this date
-_IMPORT_GUARDS = frozenset({"ImportError", "ModuleNotFoundError", "Exception",
-                            "BaseException"})
+_IMPORT_GUARDS = frozenset({"ImportError", "ModuleNotFoundError", "Exception", "BaseException"})
 
 
 def _startup_error(message: str) -> ApiError:
@@ -38,7 +46,8 @@ def _bundle_roots(modules: list[Module]) -> set[str]:
 
 def _is_type_checking(test: ast.expr) -> bool:
     return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
 
 
 def _guards_import(handlers: list[ast.ExceptHandler]) -> bool:
@@ -75,20 +84,26 @@ def startup_imports(body: list[ast.stmt]) -> Iterator[tuple[str, int]]:
 
 def handler_warning(tree: ast.Module, compatibility_date: str, main: str) -> str | None:
     """Why requests would never reach this main module's code, or None."""
-    names = {n.name for n in tree.body
-             if isinstance(n, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)}
+    names = {
+        n.name
+        for n in tree.body
+        if isinstance(n, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+    }
     if "Default" in names:
         return None
     if "on_fetch" in names:
         if compatibility_date >= ON_FETCH_REMOVED:
-            return (f"{main}: a top-level on_fetch handler is not called with compatibility "
-                    f"dates from {ON_FETCH_REMOVED}; define class Default(WorkerEntrypoint)")
+            return (
+                f"{main}: a top-level on_fetch handler is not called with compatibility "
+                f"dates from {ON_FETCH_REMOVED}; define class Default(WorkerEntrypoint)"
+            )
         return None
     return f"{main} defines no class Default: no event handler is registered"
 
 
-def check_python_startup(modules: list[Module], main_module: str,
-                         compatibility_date: str) -> list[str]:
+def check_python_startup(
+    modules: list[Module], main_module: str, compatibility_date: str
+) -> list[str]:
     """Reject Python modules that could not start on the Workers runtime; return warnings."""
     warnings: list[str] = []
     roots = _bundle_roots(modules)
@@ -101,15 +116,18 @@ def check_python_startup(modules: list[Module], main_module: str,
         except UnicodeDecodeError:
             raise _startup_error(f"Uncaught SyntaxError: {module.name} is not UTF-8") from None
         except SyntaxError as exc:
-            raise _startup_error(f"Uncaught SyntaxError: {exc.msg} ({module.name}, line "
-                                 f"{exc.lineno})") from None
+            raise _startup_error(
+                f"Uncaught SyntaxError: {exc.msg} ({module.name}, line {exc.lineno})"
+            ) from None
         for name, line in startup_imports(tree.body):
             root = name.split(".", 1)[0]
             if root not in available:
-                raise _startup_error(f"Uncaught ModuleNotFoundError: No module named '{root}' "
-                                     f"({module.name}, line {line}): only the standard "
-                                     "library, the runtime's modules and uploaded modules "
-                                     "exist on Workers")
+                raise _startup_error(
+                    f"Uncaught ModuleNotFoundError: No module named '{root}' "
+                    f"({module.name}, line {line}): only the standard "
+                    "library, the runtime's modules and uploaded modules "
+                    "exist on Workers"
+                )
         if module.name == main_module:
             warning = handler_warning(tree, compatibility_date, main_module)
             if warning:

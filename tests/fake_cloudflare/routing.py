@@ -100,13 +100,21 @@ def bearer_token(headers: dict[str, str]) -> str:
     header = headers.get("authorization")
     if header is None:
         if "x-auth-key" in headers or "x-auth-email" in headers:
-            raise ApiError(400, 6003, "Invalid request headers",
-                           error_chain=[(6103, "Invalid format for X-Auth-Key header")])
+            raise ApiError(
+                400,
+                6003,
+                "Invalid request headers",
+                error_chain=[(6103, "Invalid format for X-Auth-Key header")],
+            )
         raise ApiError(400, 9106, "Missing X-Auth-Key, X-Auth-Email or Authorization headers")
     scheme, _, value = header.partition(" ")
     if scheme.lower() != "bearer" or not _TOKEN_FORMAT.match(value.strip()):
-        raise ApiError(400, 6003, "Invalid request headers",
-                       error_chain=[(6111, "Invalid format for Authorization header")])
+        raise ApiError(
+            400,
+            6003,
+            "Invalid request headers",
+            error_chain=[(6111, "Invalid format for Authorization header")],
+        )
     return value.strip()
 
 
@@ -119,8 +127,11 @@ def authenticate(route: Route, request: Request, params: dict[str, str]) -> Toke
         account_id = params.get("account_id")
         owner_ok = token is not None and (
             (account_id is None and token.owner == "user")
-            or (account_id is not None and token.owner == "account"
-                and token.reaches_account(account_id))
+            or (
+                account_id is not None
+                and token.owner == "account"
+                and token.reaches_account(account_id)
+            )
         )
         if not owner_ok:
             raise ApiError(401, 1000, "Invalid API Token")

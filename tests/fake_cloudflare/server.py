@@ -56,9 +56,14 @@ def parse_body_for_log(content_type: str, body: bytes) -> Any:
                 except ValueError:
                     view["metadata"] = {"invalid_json": True}
             else:
-                view["parts"].append({"name": part.name, "filename": part.filename,
-                                      "content_type": part.content_type,
-                                      "size": len(part.content)})
+                view["parts"].append(
+                    {
+                        "name": part.name,
+                        "filename": part.filename,
+                        "content_type": part.content_type,
+                        "size": len(part.content),
+                    }
+                )
         return view
     if content_type.startswith("application/json") or body[:1] in (b"{", b"["):
         try:
@@ -71,8 +76,9 @@ def parse_body_for_log(content_type: str, body: bytes) -> Any:
 class ApiServer:
     """Owns the listening socket, the call log, faults and latency; dispatches to handlers."""
 
-    def __init__(self, state: FakeState, *, state_path: Path | None = None,
-                 workers: Any = None) -> None:
+    def __init__(
+        self, state: FakeState, *, state_path: Path | None = None, workers: Any = None
+    ) -> None:
         self.state = state
         self.state_path = state_path
         self.workers = workers
@@ -90,8 +96,9 @@ class ApiServer:
 
     def start(self) -> None:
         """Serve in a background thread."""
-        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,),
-                                        name="fake-cloudflare", daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, args=(0.05,), name="fake-cloudflare", daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:
@@ -102,23 +109,32 @@ class ApiServer:
             self._thread.join(timeout=5)
 
     # -- dispatch ------------------------------------------------------------------------
-    def handle(self, method: str, raw_path: str, headers: dict[str, str], body: bytes
-               ) -> tuple[Response | None, Call, Fault | None]:
-        """Process one request. Returns (response or None to drop the connection, call, fault).
-        """
+    def handle(
+        self, method: str, raw_path: str, headers: dict[str, str], body: bytes
+    ) -> tuple[Response | None, Call, Fault | None]:
+        """Process one request. Returns (response or None to drop the connection, call, fault)."""
         started = time.monotonic()
         split = urlsplit(raw_path)
         query = dict(parse_qsl(split.query, keep_blank_values=True))
-        path = split.path[len(API_PREFIX):] if split.path.startswith(API_PREFIX) else split.path
+        path = split.path[len(API_PREFIX) :] if split.path.startswith(API_PREFIX) else split.path
         call = self.calls.new(
-            method=method, path=path or "/", query=query,
+            method=method,
+            path=path or "/",
+            query=query,
             body=parse_body_for_log(headers.get("content-type", ""), body),
-            authorization="authorization" in headers, token_id=None,
+            authorization="authorization" in headers,
+            token_id=None,
             user_agent=headers.get("user-agent", ""),
         )
         fault = self.faults.take(method, call.path)
-        delay = next((seconds for want_method, want_path, seconds in self.latency_rules
-                      if matches(method, call.path, want_method, want_path)), self.latency)
+        delay = next(
+            (
+                seconds
+                for want_method, want_path, seconds in self.latency_rules
+                if matches(method, call.path, want_method, want_path)
+            ),
+            self.latency,
+        )
         if delay:
             time.sleep(delay)
         response: Response | None
@@ -145,25 +161,37 @@ class ApiServer:
         if fault.retry_after is not None:
             headers["retry-after"] = f"{fault.retry_after:g}"
         if fault.status == 429:
-            return ApiError(429, 971, "Please wait and consider throttling your request speed",
-                            headers=headers).to_response()
-        return ApiError(fault.status, 10013 if fault.status >= 500 else 10000,
-                        "An unknown error has occurred (injected)", headers=headers
-                        ).to_response()
+            return ApiError(
+                429, 971, "Please wait and consider throttling your request speed", headers=headers
+            ).to_response()
+        return ApiError(
+            fault.status,
+            10013 if fault.status >= 500 else 10000,
+            "An unknown error has occurred (injected)",
+            headers=headers,
+        ).to_response()
 
-    def _process(self, call: Call, full_path: str, query: dict[str, str],
-                 headers: dict[str, str], body: bytes) -> Response:
+    def _process(
+        self,
+        call: Call,
+        full_path: str,
+        query: dict[str, str],
+        headers: dict[str, str],
+        body: bytes,
+    ) -> Response:
         if not full_path.startswith(API_PREFIX + "/"):
             call.unexpected = True
             return ApiError(404, 7000, "No route for that URI").to_response()
         found = find_route(ROUTES, call.method, call.path)
         if found is None:
             call.unexpected = True
-            return ApiError(404, 7003, f"No route for {call.method} {call.path} in the fake "
-                            "Cloudflare API").to_response()
+            return ApiError(
+                404, 7003, f"No route for {call.method} {call.path} in the fake Cloudflare API"
+            ).to_response()
         route, params = found
-        request = Request(call.method, call.path, query, headers, body, self.state,
-                          workers=self.workers)
+        request = Request(
+            call.method, call.path, query, headers, body, self.state, workers=self.workers
+        )
         try:
             with self.state.lock:
                 request.token = authenticate(route, request, params)

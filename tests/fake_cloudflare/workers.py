@@ -57,12 +57,18 @@ def _safe(name: str) -> str:
 class WorkerRunner:
     """Keeps one ``cfmcp dev`` process per uploaded Worker behind a stable local origin."""
 
-    def __init__(self, root: Path | str | None = None, *, start_timeout: float = 60.0,
-                 required_secrets: tuple[str, ...] = tuple(SECRET_ENV),
-                 kv_path: Callable[[Script], Path | None] | None = None) -> None:
+    def __init__(
+        self,
+        root: Path | str | None = None,
+        *,
+        start_timeout: float = 60.0,
+        required_secrets: tuple[str, ...] = tuple(SECRET_ENV),
+        kv_path: Callable[[Script], Path | None] | None = None,
+    ) -> None:
         self._own_root = root is None
-        self.root = Path(root) if root is not None else Path(
-            tempfile.mkdtemp(prefix="fake-cf-workers-"))
+        self.root = (
+            Path(root) if root is not None else Path(tempfile.mkdtemp(prefix="fake-cf-workers-"))
+        )
         self.root.mkdir(parents=True, exist_ok=True)
         self.start_timeout = start_timeout
         self.required_secrets = required_secrets
@@ -84,9 +90,20 @@ class WorkerRunner:
 
     def command(self, bundle: Path, ready: Path, kv_state: Path) -> list[str]:
         """The ``cfmcp dev`` command line for a bundle."""
-        return [sys.executable, "-c", "from cfmcp.cli import main; main()", "dev",
-                "--bundle", str(bundle), "--port", "0", "--ready-file", str(ready),
-                "--state", str(kv_state)]
+        return [
+            sys.executable,
+            "-c",
+            "from cfmcp.cli import main; main()",
+            "dev",
+            "--bundle",
+            str(bundle),
+            "--port",
+            "0",
+            "--ready-file",
+            str(ready),
+            "--state",
+            str(kv_state),
+        ]
 
     def deploy(self, script: Script) -> str | None:
         """See :meth:`_deploy` (serialised)."""
@@ -123,8 +140,11 @@ class WorkerRunner:
         with log_path.open("wb") as log:
             process = subprocess.Popen(
                 self.command(bundle, ready, kv_state),
-                cwd=str(home), env=worker_env(script.secrets()),
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                cwd=str(home),
+                env=worker_env(script.secrets()),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
         origin = self._wait_ready(process, ready, log_path)
         previous = self._running.get(key)
@@ -147,8 +167,11 @@ class WorkerRunner:
                     pass  # written atomically by contract; retry if caught mid-write anyway
             if process.poll() is not None:
                 tail = log_path.read_text(errors="replace")[-2000:]
-                raise ApiError(400, 10021, f"Uncaught error at Worker startup (exit "
-                               f"{process.returncode}): {tail}")
+                raise ApiError(
+                    400,
+                    10021,
+                    f"Uncaught error at Worker startup (exit {process.returncode}): {tail}",
+                )
             time.sleep(0.05)
         _terminate(process)
         raise ApiError(400, 10021, f"Worker did not start within {self.start_timeout:g}s")

@@ -101,8 +101,9 @@ def submit_consent(authorize_url: str, pin: str, *, timeout: float = 15.0) -> Co
         assert page.status_code == 200, f"authorize page: {page.status_code} {page.text[:500]}"
         action, data = consent_submission(str(page.url), page.text, pin)
         origin = "{0.scheme}://{0.netloc}".format(urlsplit(str(page.url)))
-        submit = browser.post(action, data=data, headers={"Origin": origin,
-                                                          "Referer": str(page.url)})
+        submit = browser.post(
+            action, data=data, headers={"Origin": origin, "Referer": str(page.url)}
+        )
     return ConsentResult(page=page, submit=submit)
 
 
@@ -110,5 +111,6 @@ def approve(authorize_url: str, pin: str) -> str:
     """The redirect Location after approving with the right PIN."""
     result = submit_consent(authorize_url, pin)
     assert result.submit.status_code in (302, 303), (
-        f"consent POST: {result.submit.status_code} {result.submit.text[:500]}")
+        f"consent POST: {result.submit.status_code} {result.submit.text[:500]}"
+    )
     return result.location

@@ -63,8 +63,9 @@ def worker_kind(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(scope="module")
-def worker(worker_kind: str, upstream: RecordingUpstream,
-           bundle_dir: Path) -> Iterator[RunningWorker]:
+def worker(
+    worker_kind: str, upstream: RecordingUpstream, bundle_dir: Path
+) -> Iterator[RunningWorker]:
     """A Worker host in front of the recording upstream, fresh per test module."""
     pin = new_pin()
     with start_worker(worker_kind, bundle_dir, worker_env(upstream.pat, pin)) as origin:

@@ -24,8 +24,11 @@ class RunningWorker:
 
 def worker_env(upstream_token: str, pin: str) -> dict[str, str]:
     """Secrets under the Worker's binding names."""
-    return {"UPSTREAM_TOKEN": upstream_token, "AUTH_PIN": pin,
-            "SIGNING_KEY": secrets.token_urlsafe(32)}
+    return {
+        "UPSTREAM_TOKEN": upstream_token,
+        "AUTH_PIN": pin,
+        "SIGNING_KEY": secrets.token_urlsafe(32),
+    }
 
 
 def new_pin() -> str:

@@ -59,8 +59,12 @@ def callback_server():
 
 def _drive(url: str, pin: str, callback: str) -> dict:
     result = subprocess.run(
-        ["node", str(DRIVER), url, pin, callback], capture_output=True, text=True,
-        timeout=90, env={**os.environ, "CHROMIUM": CHROMIUM}, check=False,
+        ["node", str(DRIVER), url, pin, callback],
+        capture_output=True,
+        text=True,
+        timeout=90,
+        env={**os.environ, "CHROMIUM": CHROMIUM},
+        check=False,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -70,20 +74,32 @@ def test_typing_the_pin_and_enter_reaches_the_client_callback(
     worker: RunningWorker, callback_server
 ) -> None:
     callback, hits = callback_server
-    registered = httpx.post(f"{worker.origin}/register", timeout=15, json={
-        "client_name": "Browser client", "redirect_uris": [callback],
-        "token_endpoint_auth_method": "none"})
+    registered = httpx.post(
+        f"{worker.origin}/register",
+        timeout=15,
+        json={
+            "client_name": "Browser client",
+            "redirect_uris": [callback],
+            "token_endpoint_auth_method": "none",
+        },
+    )
     client_id = registered.json()["client_id"]
     verifier, challenge = pkce_pair()
-    url = authorize_url(worker.origin, client_id, challenge, "browser-state",
-                        redirect_uri=callback)
+    url = authorize_url(worker.origin, client_id, challenge, "browser-state", redirect_uri=callback)
     report = _drive(url, worker.pin, callback)
     assert report["error"] is None, report
     assert report["final_url"].startswith(callback + "?"), report
     assert len(hits) >= 1 and hits[0].startswith("/callback?")
     params = {k: v[0] for k, v in parse_qs(urlsplit(hits[0]).query).items()}
     assert params["state"] == "browser-state" and params["iss"] == worker.origin
-    tokens = token_request(worker.origin, {
-        "grant_type": "authorization_code", "code": params["code"], "redirect_uri": callback,
-        "client_id": client_id, "code_verifier": verifier})
+    tokens = token_request(
+        worker.origin,
+        {
+            "grant_type": "authorization_code",
+            "code": params["code"],
+            "redirect_uri": callback,
+            "client_id": client_id,
+            "code_verifier": verifier,
+        },
+    )
     assert tokens.status_code == 200, tokens.text

@@ -45,22 +45,35 @@ def node_client() -> Path:
     return CLIENT
 
 
-def test_mcp_remote_client_connects_and_lists_tools(worker: RunningWorker, node_client: Path,
-                                                    tmp_path: Path) -> None:
+def test_mcp_remote_client_connects_and_lists_tools(
+    worker: RunningWorker, node_client: Path, tmp_path: Path
+) -> None:
     worker.upstream.recorder.clear()
     browser_log = tmp_path / "browser.log"
     browser = tmp_path / "browser"
-    browser.write_text(BROWSER_SCRIPT.format(python=sys.executable, repo=str(REPO),
-                                             log=str(browser_log)))
+    browser.write_text(
+        BROWSER_SCRIPT.format(python=sys.executable, repo=str(REPO), log=str(browser_log))
+    )
     browser.chmod(0o700)
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
-    env.update({"BROWSER": str(browser), "MCP_REMOTE_CONFIG_DIR": str(tmp_path / "config"),
-                "CFMCP_TEST_PIN": worker.pin, "NO_PROXY": "*"})
+    env.update(
+        {
+            "BROWSER": str(browser),
+            "MCP_REMOTE_CONFIG_DIR": str(tmp_path / "config"),
+            "CFMCP_TEST_PIN": worker.pin,
+            "NO_PROXY": "*",
+        }
+    )
     output_path = tmp_path / "client.log"
     # stdin stays open: mcp-remote shuts down when its stdin closes.
     with open(output_path, "wb") as out:
-        proc = subprocess.Popen([str(node_client), worker.mcp_url], env=env, stdout=out,
-                                stderr=subprocess.STDOUT, stdin=subprocess.PIPE)
+        proc = subprocess.Popen(
+            [str(node_client), worker.mcp_url],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.PIPE,
+        )
         try:
             proc.wait(timeout=90)
         finally:
@@ -76,5 +89,6 @@ def test_mcp_remote_client_connects_and_lists_tools(worker: RunningWorker, node_
     assert "Connected successfully" in output
     assert '"name": "echo"' in output and '"name": "slow_count"' in output, output[-4000:]
     seen = worker.upstream.recorder.snapshot()
-    assert seen and all(s.headers.get("authorization") == f"Bearer {worker.upstream.pat}"
-                        for s in seen)
+    assert seen and all(
+        s.headers.get("authorization") == f"Bearer {worker.upstream.pat}" for s in seen
+    )

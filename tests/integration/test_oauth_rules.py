@@ -33,9 +33,17 @@ def _code(worker: RunningWorker, client_id: str, challenge: str) -> str:
 
 
 def _redeem(worker: RunningWorker, client_id: str, code: str, verifier: str) -> httpx.Response:
-    return token_request(worker.origin, {
-        "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI,
-        "client_id": client_id, "code_verifier": verifier, "resource": worker.mcp_url})
+    return token_request(
+        worker.origin,
+        {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": REDIRECT_URI,
+            "client_id": client_id,
+            "code_verifier": verifier,
+            "resource": worker.mcp_url,
+        },
+    )
 
 
 def _no_nulls(value: object) -> bool:
@@ -87,8 +95,9 @@ def test_wrong_pkce_verifier_is_refused(worker: RunningWorker) -> None:
 def test_unregistered_redirect_is_shown_not_followed(worker: RunningWorker) -> None:
     client_id = register(worker.origin)
     _, challenge = pkce_pair()
-    url = authorize_url(worker.origin, client_id, challenge, "s",
-                        redirect_uri="https://evil.example.com/cb")
+    url = authorize_url(
+        worker.origin, client_id, challenge, "s", redirect_uri="https://evil.example.com/cb"
+    )
     response = httpx.get(url, timeout=15)
     assert response.status_code == 400
     assert "location" not in response.headers
@@ -98,32 +107,49 @@ def test_revoked_access_token_stops_working(worker: RunningWorker) -> None:
     tokens = obtain_tokens(worker.origin, worker.pin, client_name="revoking app")
     auth = {**MCP_HEADERS, "Authorization": f"Bearer {tokens.access_token}"}
     assert httpx.post(worker.mcp_url, json=INITIALIZE, headers=auth, timeout=15).status_code == 200
-    revoke = httpx.post(f"{worker.origin}/revoke", timeout=15, data={
-        "token": tokens.access_token, "client_id": tokens.client_id})
+    revoke = httpx.post(
+        f"{worker.origin}/revoke",
+        timeout=15,
+        data={"token": tokens.access_token, "client_id": tokens.client_id},
+    )
     assert revoke.status_code == 200
     after = httpx.post(worker.mcp_url, json=INITIALIZE, headers=auth, timeout=15)
     assert after.status_code == 401
-    unknown = httpx.post(f"{worker.origin}/revoke", timeout=15, data={
-        "token": "no-such-token", "client_id": tokens.client_id})
+    unknown = httpx.post(
+        f"{worker.origin}/revoke",
+        timeout=15,
+        data={"token": "no-such-token", "client_id": tokens.client_id},
+    )
     assert unknown.status_code == 200
 
 
 def test_cors_preflight_on_mcp(worker: RunningWorker) -> None:
-    response = httpx.options(worker.mcp_url, timeout=15, headers={
-        "Origin": "http://localhost:6274", "Access-Control-Request-Method": "POST",
-        "Access-Control-Request-Headers": "authorization, content-type, mcp-session-id"})
+    response = httpx.options(
+        worker.mcp_url,
+        timeout=15,
+        headers={
+            "Origin": "http://localhost:6274",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization, content-type, mcp-session-id",
+        },
+    )
     assert response.status_code in (200, 204)
     allowed = response.headers.get("access-control-allow-headers", "").lower()
     for header in ("authorization", "content-type", "mcp-session-id"):
         assert header in allowed or allowed == "*", allowed
-    unauth = httpx.post(worker.mcp_url, json=INITIALIZE, timeout=15,
-                        headers={**MCP_HEADERS, "Origin": "http://localhost:6274"})
+    unauth = httpx.post(
+        worker.mcp_url,
+        json=INITIALIZE,
+        timeout=15,
+        headers={**MCP_HEADERS, "Origin": "http://localhost:6274"},
+    )
     exposed = unauth.headers.get("access-control-expose-headers", "").lower()
     assert "www-authenticate" in exposed and "mcp-session-id" in exposed
 
 
-def test_pin_guessing_is_bounded(worker_kind: str, upstream: RecordingUpstream,
-                                 bundle_dir: Path) -> None:
+def test_pin_guessing_is_bounded(
+    worker_kind: str, upstream: RecordingUpstream, bundle_dir: Path
+) -> None:
     """After a handful of wrong PINs from one address, even the right PIN is refused."""
     pin = new_pin()
     with start_worker(worker_kind, bundle_dir, worker_env(upstream.pat, pin)) as origin:

@@ -13,8 +13,12 @@ INITIALIZE = mcp_initialize("cfmcp-refresh-test")
 
 
 def _initialize(worker: RunningWorker, access_token: str) -> httpx.Response:
-    return httpx.post(worker.mcp_url, json=INITIALIZE, timeout=15,
-                      headers={**MCP_HEADERS, "Authorization": f"Bearer {access_token}"})
+    return httpx.post(
+        worker.mcp_url,
+        json=INITIALIZE,
+        timeout=15,
+        headers={**MCP_HEADERS, "Authorization": f"Bearer {access_token}"},
+    )
 
 
 def test_refresh_rotates_and_old_token_expires_after_grace(worker: RunningWorker) -> None:

@@ -58,8 +58,9 @@ class HeadlessBrowser:
     async def callback(self) -> AuthorizationCodeResult:
         assert self.location is not None
         params = {k: v[0] for k, v in parse_qs(urlsplit(self.location).query).items()}
-        return AuthorizationCodeResult(code=params["code"], state=params.get("state"),
-                                       iss=params.get("iss"))
+        return AuthorizationCodeResult(
+            code=params["code"], state=params.get("state"), iss=params.get("iss")
+        )
 
 
 def _text(result: object) -> str:
@@ -73,15 +74,20 @@ async def test_sdk_oauth_flow_then_tools(worker: RunningWorker) -> None:
     provider = OAuthClientProvider(
         server_url=worker.mcp_url,
         client_metadata=OAuthClientMetadata(
-            client_name="cfmcp sdk test", redirect_uris=[REDIRECT],
-            grant_types=["authorization_code", "refresh_token"], response_types=["code"],
+            client_name="cfmcp sdk test",
+            redirect_uris=[REDIRECT],
+            grant_types=["authorization_code", "refresh_token"],
+            response_types=["code"],
             token_endpoint_auth_method="none",
         ),
-        storage=storage, redirect_handler=browser.redirect, callback_handler=browser.callback,
+        storage=storage,
+        redirect_handler=browser.redirect,
+        callback_handler=browser.callback,
     )
-    async with httpx2.AsyncClient(auth=provider, timeout=30) as http, Client(
-        streamable_http_client(worker.mcp_url, http_client=http), mode="legacy"
-    ) as client:
+    async with (
+        httpx2.AsyncClient(auth=provider, timeout=30) as http,
+        Client(streamable_http_client(worker.mcp_url, http_client=http), mode="legacy") as client,
+    ):
         tools = await client.list_tools()
         assert {"echo", "add", "slow_count"} <= {tool.name for tool in tools.tools}
         echoed = await client.call_tool("echo", {"text": "héllo through cfmcp"})
@@ -117,12 +123,14 @@ async def test_progress_notifications_stream_event_by_event(worker: RunningWorke
         arrivals.append(time.monotonic())
 
     headers = {"Authorization": f"Bearer {tokens.access_token}"}
-    async with httpx2.AsyncClient(headers=headers, timeout=30) as http, Client(
-        streamable_http_client(worker.mcp_url, http_client=http), mode="legacy"
-    ) as client:
+    async with (
+        httpx2.AsyncClient(headers=headers, timeout=30) as http,
+        Client(streamable_http_client(worker.mcp_url, http_client=http), mode="legacy") as client,
+    ):
         started = time.monotonic()
-        result = await client.call_tool("slow_count", {"count": count, "delay": delay},
-                                        progress_callback=on_progress)
+        result = await client.call_tool(
+            "slow_count", {"count": count, "delay": delay}, progress_callback=on_progress
+        )
         finished = time.monotonic()
     assert _text(result) == f"counted to {count}"
     assert len(arrivals) == count

@@ -56,16 +56,24 @@ def test_mcp_without_token_is_401_with_resource_metadata(worker: RunningWorker) 
 def test_mcp_with_bad_token_is_401_invalid_token(worker: RunningWorker) -> None:
     worker.upstream.recorder.clear()
     for method in ("POST", "GET", "DELETE"):
-        response = httpx.request(method, worker.mcp_url, timeout=15, headers={
-            **MCP_HEADERS, "Authorization": "Bearer not-a-real-token"})
+        response = httpx.request(
+            method,
+            worker.mcp_url,
+            timeout=15,
+            headers={**MCP_HEADERS, "Authorization": "Bearer not-a-real-token"},
+        )
         assert response.status_code == 401, method
         assert 'error="invalid_token"' in response.headers["www-authenticate"]
     assert worker.upstream.recorder.snapshot() == []
 
 
 def test_auth_checked_before_transport_validation(worker: RunningWorker) -> None:
-    response = httpx.post(worker.mcp_url, content=b"junk", timeout=15,
-                          headers={"Content-Type": "text/plain", "Accept": "text/plain"})
+    response = httpx.post(
+        worker.mcp_url,
+        content=b"junk",
+        timeout=15,
+        headers={"Content-Type": "text/plain", "Accept": "text/plain"},
+    )
     assert response.status_code == 401
 
 
@@ -100,30 +108,51 @@ def test_right_pin_redirects_with_code_state_iss(worker: RunningWorker) -> None:
 
 
 def test_consent_post_without_csrf_token_is_refused(worker: RunningWorker) -> None:
-    response = httpx.post(f"{worker.origin}/authorize", timeout=15,
-                          data={"pin": worker.pin, "action": "approve"})
+    response = httpx.post(
+        f"{worker.origin}/authorize", timeout=15, data={"pin": worker.pin, "action": "approve"}
+    )
     assert response.status_code in (400, 403)
     assert "location" not in response.headers
 
 
-@pytest.mark.parametrize("path", [
-    "/", "/admin", "/mcp/extra", "/mcpx", "/api/mcp", "/.env", "/MCP",
-    "/mcp/../admin", "/favicon.ico",
-])
-def test_non_mcp_paths_are_404_and_never_proxied(worker: RunningWorker, tokens: Tokens,
-                                                  path: str) -> None:
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/admin",
+        "/mcp/extra",
+        "/mcpx",
+        "/api/mcp",
+        "/.env",
+        "/MCP",
+        "/mcp/../admin",
+        "/favicon.ico",
+    ],
+)
+def test_non_mcp_paths_are_404_and_never_proxied(
+    worker: RunningWorker, tokens: Tokens, path: str
+) -> None:
     worker.upstream.recorder.clear()
     for method in ("GET", "POST"):
-        response = httpx.request(method, worker.origin + path, timeout=15, headers={
-            **MCP_HEADERS, "Authorization": f"Bearer {tokens.access_token}"}, content=b"{}")
+        response = httpx.request(
+            method,
+            worker.origin + path,
+            timeout=15,
+            headers={**MCP_HEADERS, "Authorization": f"Bearer {tokens.access_token}"},
+            content=b"{}",
+        )
         assert response.status_code == 404, f"{method} {path}: {response.status_code}"
     assert worker.upstream.recorder.snapshot() == []
 
 
 def test_token_in_query_string_is_refused(worker: RunningWorker, tokens: Tokens) -> None:
     worker.upstream.recorder.clear()
-    response = httpx.post(f"{worker.mcp_url}?access_token={tokens.access_token}",
-                          json=INITIALIZE, headers=MCP_HEADERS, timeout=15)
+    response = httpx.post(
+        f"{worker.mcp_url}?access_token={tokens.access_token}",
+        json=INITIALIZE,
+        headers=MCP_HEADERS,
+        timeout=15,
+    )
     assert response.status_code in (400, 401)
     assert "www-authenticate" in response.headers
     assert worker.upstream.recorder.snapshot() == []
@@ -131,8 +160,11 @@ def test_token_in_query_string_is_refused(worker: RunningWorker, tokens: Tokens)
 
 def test_client_credentials_never_reach_upstream(worker: RunningWorker, tokens: Tokens) -> None:
     worker.upstream.recorder.clear()
-    response = _post_mcp(worker.mcp_url, tokens.access_token, headers={
-        "Cookie": "session=browser-secret", "X-Custom-Trace": "kept"})
+    response = _post_mcp(
+        worker.mcp_url,
+        tokens.access_token,
+        headers={"Cookie": "session=browser-secret", "X-Custom-Trace": "kept"},
+    )
     assert response.status_code == 200, response.text
     assert "mcp-session-id" in response.headers  # set by the upstream, passed back
     seen = worker.upstream.recorder.snapshot()
@@ -146,8 +178,7 @@ def test_client_credentials_never_reach_upstream(worker: RunningWorker, tokens: 
     assert all(worker.upstream.pat not in value for value in response.headers.values())
 
 
-def test_upstream_401_becomes_502(worker_kind: str, upstream: object,
-                                  bundle_dir: object) -> None:
+def test_upstream_401_becomes_502(worker_kind: str, upstream: object, bundle_dir: object) -> None:
     pin = new_pin()
     env = worker_env("wrong-" + secrets.token_urlsafe(8), pin)
     with start_worker(worker_kind, bundle_dir, env) as origin:  # type: ignore[arg-type]

@@ -38,11 +38,18 @@ class Recorder:
                 headers: dict[str, str] = {}
                 for name, value in scope.get("headers", []):
                     key = name.decode("latin-1").lower()
-                    headers[key] = (headers[key] + ", " if key in headers else "") + \
-                        value.decode("latin-1")
+                    headers[key] = (headers[key] + ", " if key in headers else "") + value.decode(
+                        "latin-1"
+                    )
                 with self.lock:
-                    self.seen.append(Seen(scope["method"], scope["path"],
-                                          scope.get("query_string", b"").decode(), headers))
+                    self.seen.append(
+                        Seen(
+                            scope["method"],
+                            scope["path"],
+                            scope.get("query_string", b"").decode(),
+                            headers,
+                        )
+                    )
             await app(scope, receive, send)
 
         return recording
@@ -62,9 +69,16 @@ class ThreadedServer:
     def __init__(self, app: Any) -> None:
         self._sock = bind_socket("127.0.0.1", 0)
         self.origin = origin_of(self._sock)
-        self._server = uvicorn.Server(uvicorn.Config(
-            app, log_level="warning", access_log=False, lifespan="auto", ws="none",
-            timeout_graceful_shutdown=1))
+        self._server = uvicorn.Server(
+            uvicorn.Config(
+                app,
+                log_level="warning",
+                access_log=False,
+                lifespan="auto",
+                ws="none",
+                timeout_graceful_shutdown=1,
+            )
+        )
         self._thread = threading.Thread(target=self._run, name="asgi-server", daemon=True)
 
     def _run(self) -> None:
@@ -97,8 +111,9 @@ class RecordingUpstream(ThreadedServer):
     def __init__(self) -> None:
         self.pat = "pat-" + secrets.token_urlsafe(24)
         self.recorder = Recorder()
-        super().__init__(self.recorder.wrap(
-            require_bearer(build_demo_server().streamable_http_app(), self.pat)))
+        super().__init__(
+            self.recorder.wrap(require_bearer(build_demo_server().streamable_http_app(), self.pat))
+        )
 
     @property
     def mcp_url(self) -> str:

@@ -65,9 +65,9 @@ class AppTransport:
         self.app = app
 
     async def send(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Reply:
-        request = self.entry.HttpRequest(method, ORIGIN + path,
-                                         {k.lower(): v for k, v in headers.items()}, body,
-                                         "203.0.113.9")
+        request = self.entry.HttpRequest(
+            method, ORIGIN + path, {k.lower(): v for k, v in headers.items()}, body, "203.0.113.9"
+        )
         result = await self.app.handle(request)
         if not isinstance(result, self.entry.HttpResponse):
             raise AssertionError(f"{method} {path}: expected a response, got {result!r}")
@@ -86,17 +86,20 @@ async def run(bundle_dir: Path, pin: str) -> dict:
     ledger = exact.ExactLedger(SqliteSql(":memory:"), exact.pin_limits(settings))
     app = entry.WorkerApp(
         settings=entry.Settings.from_mapping(entry.deployment.SETTINGS),
-        secrets=entry.Secrets(upstream_token="pat-cpython", pin=pin,
-                              signing_key="cpython-signing-key-0123456789"),
+        secrets=entry.Secrets(
+            upstream_token="pat-cpython", pin=pin, signing_key="cpython-signing-key-0123456789"
+        ),
         kv=entry.JsKvStore(PythonKvBinding()),
         exact_state=exact.ExactClient(exact.direct_sender(ledger)),
     )
     transport = AppTransport(entry, app)
     result = await obtain_tokens(transport, ORIGIN, pin)
     refreshed = await refresh_once(transport, result)
-    return {"token_status": result.token_reply.status,
-            "refresh_status": refreshed.status,
-            "refresh_error": refreshed.json().get("error")}
+    return {
+        "token_status": result.token_reply.status,
+        "refresh_status": refreshed.status,
+        "refresh_error": refreshed.json().get("error"),
+    }
 
 
 def main() -> None:

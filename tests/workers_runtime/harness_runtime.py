@@ -157,8 +157,10 @@ def import_main_module(bundle_dir: str, module_name: str, profile: bool = False)
     if not profiler:
         return elapsed_ms
     modules = sorted(profiler.records, key=lambda record: -record[1])
-    return to_js({"ms": elapsed_ms, "modules": [list(r) for r in modules]},
-                 dict_converter=js.Object.fromEntries)
+    return to_js(
+        {"ms": elapsed_ms, "modules": [list(r) for r in modules]},
+        dict_converter=js.Object.fromEntries,
+    )
 
 
 def entrypoint_class(module_name: str) -> type:

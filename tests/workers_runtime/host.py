@@ -132,8 +132,16 @@ def start_harness(
     with tempfile.TemporaryDirectory(prefix="cfmcp-harness-") as scratch:
         ready_file = Path(scratch) / "ready.json"
         log_path = Path(scratch) / "harness.log"
-        command = ["node", str(HARNESS), "--bundle", str(bundle_dir), "--port", str(port),
-                   "--ready-file", str(ready_file)]
+        command = [
+            "node",
+            str(HARNESS),
+            "--bundle",
+            str(bundle_dir),
+            "--port",
+            str(port),
+            "--ready-file",
+            str(ready_file),
+        ]
         if measure_cpu:
             command.append("--measure-cpu")
         if control:
@@ -155,8 +163,12 @@ def start_harness(
             child_env["CFMCP_HARNESS_EXACT_URL"] = exact_state.url
         with log_path.open("wb") as log_file:
             process = subprocess.Popen(
-                command, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
-                env=child_env, cwd=HERE,
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                env=child_env,
+                cwd=HERE,
             )
         try:
             ready = _wait_ready(process, ready_file, log_path)
@@ -182,9 +194,7 @@ def start_harness(
 
 
 @contextmanager
-def run_pyodide_worker(
-    bundle_dir: Path, env: dict[str, str], *, port: int = 0
-) -> Iterator[str]:
+def run_pyodide_worker(bundle_dir: Path, env: dict[str, str], *, port: int = 0) -> Iterator[str]:
     """Serve `bundle_dir` under Pyodide on 127.0.0.1; yield the origin "http://127.0.0.1:PORT".
 
     `env` holds the Worker's secrets (UPSTREAM_TOKEN, AUTH_PIN, SIGNING_KEY) and optional

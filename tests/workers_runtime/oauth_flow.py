@@ -33,8 +33,7 @@ class Reply:
 
 
 class Transport(Protocol):
-    async def send(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Reply:
-        ...
+    async def send(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Reply: ...
 
 
 class HttpxTransport:
@@ -45,8 +44,11 @@ class HttpxTransport:
 
     async def send(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Reply:
         response = await self.client.request(method, path, headers=headers, content=body)
-        return Reply(response.status_code, {k.lower(): v for k, v in response.headers.items()},
-                     response.content)
+        return Reply(
+            response.status_code,
+            {k.lower(): v for k, v in response.headers.items()},
+            response.content,
+        )
 
 
 @dataclass
@@ -71,8 +73,13 @@ class _ConsentParser(HTMLParser):
             self.form.hidden[a.get("name", "")] = a.get("value", "")
         elif tag == "input" and kind == "password":
             self.form.pin_field = a.get("name", "")
-        elif (tag in ("button", "input") and kind == "submit" and a.get("name")
-              and self.form.approve is None and "deny" not in a.get("value", "").lower()):
+        elif (
+            tag in ("button", "input")
+            and kind == "submit"
+            and a.get("name")
+            and self.form.approve is None
+            and "deny" not in a.get("value", "").lower()
+        ):
             self.form.approve = (a["name"], a.get("value", ""))
 
 
@@ -103,22 +110,35 @@ class FlowResult:
 
 
 async def register(transport: Transport) -> str:
-    metadata = {"client_name": "cfmcp harness", "redirect_uris": [REDIRECT_URI],
-                "grant_types": ["authorization_code", "refresh_token"],
-                "token_endpoint_auth_method": "none"}
-    reply = await transport.send("POST", "/register", {"content-type": "application/json"},
-                                 json.dumps(metadata).encode())
+    metadata = {
+        "client_name": "cfmcp harness",
+        "redirect_uris": [REDIRECT_URI],
+        "grant_types": ["authorization_code", "refresh_token"],
+        "token_endpoint_auth_method": "none",
+    }
+    reply = await transport.send(
+        "POST", "/register", {"content-type": "application/json"}, json.dumps(metadata).encode()
+    )
     assert reply.status == 201, f"register: {reply.status} {reply.body[:300]!r}"
     return reply.json()["client_id"]
 
 
-async def approve(transport: Transport, origin: str, client_id: str, challenge: str,
-                  pin: str) -> str:
+async def approve(
+    transport: Transport, origin: str, client_id: str, challenge: str, pin: str
+) -> str:
     """Open the consent page and submit the PIN; return the code from the redirect."""
-    query = urlencode({"response_type": "code", "client_id": client_id,
-                       "redirect_uri": REDIRECT_URI, "code_challenge": challenge,
-                       "code_challenge_method": "S256", "state": "harness-state",
-                       "scope": "mcp", "resource": f"{origin}/mcp"})
+    query = urlencode(
+        {
+            "response_type": "code",
+            "client_id": client_id,
+            "redirect_uri": REDIRECT_URI,
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+            "state": "harness-state",
+            "scope": "mcp",
+            "resource": f"{origin}/mcp",
+        }
+    )
     page = await transport.send("GET", f"/authorize?{query}", {}, b"")
     assert page.status == 200, f"consent page: {page.status} {page.body[:300]!r}"
     form = parse_consent_form(page.body.decode())
@@ -126,11 +146,11 @@ async def approve(transport: Transport, origin: str, client_id: str, challenge: 
     if form.approve:
         fields[form.approve[0]] = form.approve[1]
     action = urlsplit(form.action).path or "/authorize"
-    reply = await transport.send("POST", action, {"content-type": FORM},
-                                 urlencode(fields).encode())
+    reply = await transport.send("POST", action, {"content-type": FORM}, urlencode(fields).encode())
     location = reply.headers.get("location", "")
     assert reply.status in (302, 303) and location.startswith(REDIRECT_URI), (
-        f"PIN submission: {reply.status} {location or reply.body[:300]!r}")
+        f"PIN submission: {reply.status} {location or reply.body[:300]!r}"
+    )
     return parse_qs(urlsplit(location).query)["code"][0]
 
 
@@ -139,16 +159,23 @@ async def obtain_tokens(transport: Transport, origin: str, pin: str) -> FlowResu
     client_id = await register(transport)
     verifier, challenge = pkce_pair()
     code = await approve(transport, origin, client_id, challenge, pin)
-    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI,
-            "client_id": client_id, "code_verifier": verifier, "resource": f"{origin}/mcp"}
-    reply = await transport.send("POST", "/token", {"content-type": FORM},
-                                 urlencode(form).encode())
+    form = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": REDIRECT_URI,
+        "client_id": client_id,
+        "code_verifier": verifier,
+        "resource": f"{origin}/mcp",
+    }
+    reply = await transport.send("POST", "/token", {"content-type": FORM}, urlencode(form).encode())
     return FlowResult(client_id, reply)
 
 
 async def refresh_once(transport: Transport, flow: FlowResult) -> Reply:
     """Refresh the flow's tokens once (this reads the grant's revocation marker from KV)."""
-    form = {"grant_type": "refresh_token", "client_id": flow.client_id,
-            "refresh_token": flow.token_reply.json()["refresh_token"]}
-    return await transport.send("POST", "/token", {"content-type": FORM},
-                                urlencode(form).encode())
+    form = {
+        "grant_type": "refresh_token",
+        "client_id": flow.client_id,
+        "refresh_token": flow.token_reply.json()["refresh_token"],
+    }
+    return await transport.send("POST", "/token", {"content-type": FORM}, urlencode(form).encode())
