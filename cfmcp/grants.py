@@ -98,9 +98,15 @@ def list_grants(kv: GrantKv, *, parallel: int = 8) -> list[GrantInfo]:
     return sorted((g for g in grants if g is not None), key=lambda g: (g.created_at, g.grant_id))
 
 
-def revoke(kv: GrantKv, grant_id: str, access_token_ttl: int) -> None:
-    """Mark the grant revoked for the access tokens' lifetime, then drop the grant."""
-    kv.put(REVOKED_PREFIX + grant_id, "1", max(MIN_TTL_SECONDS, access_token_ttl))
+def marker_ttl(access_token_ttl: int, refresh_token_ttl: int) -> int:
+    """How long a revocation marker lives: past every access and refresh token of the grant
+    (the Worker's next refresh attempt also records the revocation in its exact state)."""
+    return max(MIN_TTL_SECONDS, access_token_ttl, refresh_token_ttl) + 60
+
+
+def revoke(kv: GrantKv, grant_id: str, ttl: int) -> None:
+    """Mark the grant revoked for `ttl` seconds (see `marker_ttl`), then drop the grant."""
+    kv.put(REVOKED_PREFIX + grant_id, "1", max(MIN_TTL_SECONDS, ttl))
     kv.delete(GRANT_PREFIX + grant_id)
 
 

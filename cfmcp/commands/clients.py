@@ -64,17 +64,18 @@ def _grant_store(
     """(store, access token TTL, where) for the deployed Worker or the local one."""
     from cfmcp.config import load_config
     from cfmcp.errors import UsageError
-    from cfmcp.grants import CloudflareKv, LocalKv
+    from cfmcp.grants import CloudflareKv, LocalKv, marker_ttl
 
     if local:
         if not state.exists():
             raise UsageError(
                 f"no dev KV file at {state}", hint="run `cfmcp dev` first, or pass --state PATH"
             )
-        ttl = load_config(config_path).oauth.access_token_ttl if config_path.exists() else 0
+        oauth = load_config(config_path).oauth if config_path.exists() else None
+        ttl = marker_ttl(oauth.access_token_ttl, oauth.refresh_token_ttl) if oauth else 0
         store = LocalKv(state)
         try:
-            yield store, ttl or 30 * 24 * 3600, f"local KV {state}"
+            yield store, ttl or marker_ttl(30 * 24 * 3600, 90 * 24 * 3600), f"local KV {state}"
         finally:
             store.close()
         return
@@ -86,7 +87,7 @@ def _grant_store(
         namespace = kv_namespace_id(api, config, our_worker(api, config))
         yield (
             CloudflareKv(api, config.account_id, namespace),
-            config.oauth.access_token_ttl,
+            marker_ttl(config.oauth.access_token_ttl, config.oauth.refresh_token_ttl),
             f"Worker {config.name}",
         )
 

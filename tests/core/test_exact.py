@@ -225,3 +225,59 @@ async def test_a_refresh_needs_no_kv_read_of_the_grant(app, core, kv):
         "client_id": client["client_id"],
     }
     assert (await token_request(app, core, form)).status == 200
+
+
+def _refresh_form(client, token):
+    return {"grant_type": "refresh_token", "refresh_token": token, "client_id": client["client_id"]}
+
+
+async def test_a_kv_only_revocation_becomes_permanent_at_the_next_refresh(app, core, kv, clock):
+    """`cfmcp clients revoke` writes only the KV marker: once a refresh sees it, the exact
+    state keeps the grant revoked after the marker has expired."""
+    client, tokens = await full_flow(app, core)
+    grant_id = tokens["refresh_token"].split(".")[1]
+    await kv.put(f"revoked:{grant_id}", "1", ttl=60)
+    form = _refresh_form(client, tokens["refresh_token"])
+    assert (await token_request(app, core, form)).status == 400
+    clock.advance(61)
+    assert (await token_request(app, core, form)).status == 400
+
+
+async def test_revoking_a_grant_with_no_row_leaves_a_tombstone(exact_sql, core):
+    exact = importlib.import_module("cfmcp_worker.exact")
+    ledger = exact.ExactLedger(exact_sql, exact.PinLimits(5, 900, 60))
+    grant = "cd" * 16
+    assert ledger.revoke(grant) == {"newly_revoked": True}
+    assert ledger.revoke(grant) == {"newly_revoked": False}
+    ledger.adopt_legacy(grant, "client", "n", "mcp", "r", 0, "hash", 100, 1000)
+    answer = ledger.rotate_refresh(grant, "client", 0, "hash", "", 100, 60, 1000)
+    assert answer["result"] == exact.REFRESH_INVALID
+
+
+async def test_a_retried_redemption_rewrites_a_lost_index_entry(app, core, kv):
+    client = await register(app, core)
+    code, verifier = await get_code(app, core, client)
+    assert (await token_request(app, core, code_form(client, code, verifier))).status == 200
+    for key in [k for k in kv.data if k.startswith("grant:")]:
+        del kv.data[key]  # the first answer's KV write failed after the grant was made
+    assert (await token_request(app, core, code_form(client, code, verifier))).status == 200
+    assert [k for k in kv.data if k.startswith("grant:")]
+
+
+@pytest.mark.parametrize("token", ["cfrt.x.\u00b2.y", f"cfrt.{'ab' * 16}.\u00b2.mac", "cfrt..1.x"])
+async def test_malformed_refresh_tokens_are_invalid_grant_not_500(app, core, token):
+    client, _ = await full_flow(app, core)
+    answer = await token_request(app, core, _refresh_form(client, token))
+    assert answer.status == 400 and body_json(answer)["error"] == "invalid_grant"
+
+
+async def test_replaying_a_replayed_code_costs_no_more_kv_writes(app, core, kv, clock):
+    client = await register(app, core)
+    code, verifier = await get_code(app, core, client)
+    assert (await token_request(app, core, code_form(client, code, verifier))).status == 200
+    clock.advance(11)
+    assert (await token_request(app, core, code_form(client, code, verifier))).status == 400
+    writes = kv.writes
+    for _ in range(5):
+        assert (await token_request(app, core, code_form(client, code, verifier))).status == 400
+    assert kv.writes == writes

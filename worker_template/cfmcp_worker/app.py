@@ -75,7 +75,7 @@ class WorkerApp:
             clock=clock,
         )
         self.clients = ClientRegistry(signer, kv, fetch_metadata, clock)
-        guard = PinGuard(exact_state, clock=clock)
+        guard = PinGuard(exact_state, signer, clock=clock)
         self.authorization = AuthorizationEndpoint(
             signer, self.clients, self.tokens, guard, secrets.pin, settings.scopes
         )

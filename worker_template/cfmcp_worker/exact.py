@@ -28,8 +28,10 @@ GLOBAL_SCOPE = "global"
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS pin_failures (scope TEXT NOT NULL, at REAL NOT NULL)",
     "CREATE INDEX IF NOT EXISTS pin_failures_by_scope ON pin_failures (scope, at)",
+    "CREATE INDEX IF NOT EXISTS pin_failures_by_time ON pin_failures (at)",
     "CREATE TABLE IF NOT EXISTS used_once (key TEXT PRIMARY KEY, grant_id TEXT NOT NULL, "
     "used_at INTEGER NOT NULL, expires_at INTEGER NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS used_once_by_expiry ON used_once (expires_at)",
     "CREATE TABLE IF NOT EXISTS grants (grant_id TEXT PRIMARY KEY, client_id TEXT NOT NULL, "
     "client_name TEXT NOT NULL, scope TEXT NOT NULL, resource TEXT NOT NULL, "
     "created_at INTEGER NOT NULL, generation INTEGER NOT NULL, rotated_at INTEGER NOT NULL, "
@@ -128,12 +130,11 @@ class ExactLedger:
     ) -> dict[str, Any]:
         """Check-and-count one PIN attempt; on success mark the consent token used."""
         limits = self._limits
+        # Two range deletes (indexed); an address row never outlives the global window.
+        oldest_kept = min(limits.per_address_window, limits.global_window)
+        self._sql.run("DELETE FROM pin_failures WHERE at <= ?", now - limits.global_window)
         self._sql.run(
-            "DELETE FROM pin_failures WHERE (scope = ? AND at <= ?) OR (scope != ? AND at <= ?)",
-            GLOBAL_SCOPE,
-            now - limits.global_window,
-            GLOBAL_SCOPE,
-            now - limits.per_address_window,
+            "DELETE FROM pin_failures WHERE at <= ? AND scope != ?", now - oldest_kept, GLOBAL_SCOPE
         )
         mine = self._one("SELECT count(*), min(at) FROM pin_failures WHERE scope = ?", address) or [
             0,
@@ -214,8 +215,7 @@ class ExactLedger:
             return {"result": CODE_REPLAYED}
         if now - used[1] <= retry_seconds and used[2] == 0 and used[3] == 1:
             return {"result": CODE_RETRY}
-        self._sql.run("UPDATE grants SET revoked = 1 WHERE grant_id = ?", grant_id)
-        return {"result": CODE_REPLAYED}
+        return {"result": CODE_REPLAYED, "newly_revoked": self._revoke(grant_id)}
 
     def adopt_legacy(
         self,
@@ -286,13 +286,23 @@ class ExactLedger:
         if generation == current - 1 and now <= rotated_at + grace_seconds:
             return {"result": REFRESH_RETRY, "generation": current, **grant}
         if generation < current:
-            self._sql.run("UPDATE grants SET revoked = 1 WHERE grant_id = ?", grant_id)
-            return {"result": REFRESH_REUSED}
+            return {"result": REFRESH_REUSED, "newly_revoked": self._revoke(grant_id)}
         return {"result": REFRESH_INVALID}
 
     def revoke(self, grant_id: str) -> dict[str, Any]:
-        self._sql.run("UPDATE grants SET revoked = 1 WHERE grant_id = ?", grant_id)
-        return {}
+        return {"newly_revoked": self._revoke(grant_id)}
+
+    def _revoke(self, grant_id: str) -> bool:
+        """Revoke for good, leaving a tombstone for a grant with no row yet (a KV-era grant
+        never adopted stays revoked); True when this call did the revoking."""
+        changed = self._sql.run(
+            "INSERT INTO grants (grant_id, client_id, client_name, scope, resource, created_at, "
+            "generation, rotated_at, expires_at, revoked) "
+            "VALUES (?, '', '', '', '', 0, 0, 0, 0, 1) "
+            "ON CONFLICT (grant_id) DO UPDATE SET revoked = 1 WHERE revoked = 0 RETURNING grant_id",
+            grant_id,
+        )
+        return bool(changed)
 
     def grant_owner(self, grant_id: str) -> dict[str, Any]:
         """The client of a grant that is not revoked ("" when there is none)."""

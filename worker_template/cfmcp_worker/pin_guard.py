@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 
 from cfmcp_worker import exact
-from cfmcp_worker.crypto import sha256_hex
+from cfmcp_worker.crypto import Signer, sha256_hex
 from cfmcp_worker.exact import ExactClient
 
 
@@ -31,10 +31,12 @@ class PinGuard:
     def __init__(
         self,
         exact_state: ExactClient,
+        signer: Signer,
         *,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._exact = exact_state
+        self._signer = signer
         self._clock = clock
 
     async def attempt(
@@ -42,7 +44,8 @@ class PinGuard:
     ) -> PinVerdict:
         """Count this attempt and say whether it may proceed (in one exact step)."""
         answer = await self._exact.consent_attempt(
-            address=f"ip:{sha256_hex(client_ip or 'unknown')}",
+            # keyed: a plain hash of an IPv4 address is reversed by trying all 2^32
+            address=f"ip:{self._signer.derive_hex('pin-address', client_ip or 'unknown')}",
             pin_ok=pin_ok,
             consent_key=f"consent:{sha256_hex(consent_token)}",
             consent_expires=consent_expires,

@@ -259,9 +259,10 @@ class TokenService:
             refresh_ttl=self._refresh_ttl,
         )
         if answer["result"] == exact.CODE_REPLAYED:
-            await self._forget(grant_id)
+            if answer.get("newly_revoked"):  # later replays cost no KV write
+                await self._forget(grant_id)
             raise GrantError("invalid_grant", "the code was already used")
-        if answer["result"] == exact.CODE_NEW:
+        if answer["result"] in (exact.CODE_NEW, exact.CODE_RETRY):  # a failed write is redone
             record = Grant(
                 grant_id, grant.client_id, client_name, grant.scope, grant.resource, self.now()
             )
@@ -277,7 +278,11 @@ class TokenService:
         its grace window (which revokes the grant), or asks for more scope than was granted."""
         invalid = GrantError("invalid_grant", INVALID_REFRESH)
         parsed = self.parse_refresh_token(refresh_token)
-        if parsed is None or await self.is_revoked(parsed.grant_id, use_cache=False):
+        if parsed is None:
+            raise invalid
+        if await self.is_revoked(parsed.grant_id, use_cache=False):
+            # Revoked through KV alone (`cfmcp clients revoke`): make it permanent here.
+            await self._exact.revoke(parsed.grant_id)
             raise invalid
         legacy_hash = ""
         if parsed.generation == 0:  # the exact state checks it against the hash it adopted
@@ -294,7 +299,8 @@ class TokenService:
             refresh_ttl=self._refresh_ttl,
         )
         if answer["result"] == exact.REFRESH_REUSED:
-            await self._forget(parsed.grant_id)
+            if answer.get("newly_revoked"):
+                await self._forget(parsed.grant_id)
             raise invalid
         if answer["result"] == exact.REFRESH_TOO_MUCH_SCOPE:
             raise GrantError("invalid_scope", "scope exceeds what was granted")
@@ -344,9 +350,11 @@ class TokenService:
         if not isinstance(token, str) or len(token) > 512:
             return None
         parts = token.split(".")
-        if len(parts) == 3 and parts[0] == REFRESH_PREFIX and parts[1]:  # KV-era
+        if len(parts) not in (3, 4) or parts[0] != REFRESH_PREFIX or not _is_grant_id(parts[1]):
+            return None
+        if len(parts) == 3:  # KV-era
             return RefreshToken(token, parts[1], 0)
-        if len(parts) != 4 or parts[0] != REFRESH_PREFIX or not parts[2].isdigit():
+        if not (parts[2].isascii() and parts[2].isdigit()):
             return None
         grant_id, generation = parts[1], int(parts[2])
         if generation < 1 or self.refresh_token_for(grant_id, generation) != token:
@@ -427,3 +435,8 @@ class TokenService:
         self._not_revoked_until.pop(grant_id, None)
         await self._kv.put(revoked_key(grant_id), "1", ttl=max(MIN_TTL_SECONDS, self._access_ttl))
         await self._kv.delete(grant_key(grant_id))
+
+
+def _is_grant_id(value: str) -> bool:
+    """Grant ids are 32 lower-case hex digits (KV-era ones too)."""
+    return len(value) == 32 and all(ch in "0123456789abcdef" for ch in value)
