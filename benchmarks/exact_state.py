@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import html
-import re
 import secrets
 import statistics
 import sys
@@ -36,36 +34,13 @@ from cfmcp.render import render_bundle  # noqa: E402
 from tests.hosts import start_workerd  # noqa: E402
 from tests.integration.oauth import MCP_HEADERS, mcp_initialize  # noqa: E402
 from tests.integration.upstream import RecordingUpstream  # noqa: E402
-from tests.workers_runtime.oauth_flow import (  # noqa: E402
-    REDIRECT_URI,
-    HttpxTransport,
-    obtain_tokens,
-    pkce_pair,
-    register,
-)
+from tests.test_workerd_exact import consent_token  # noqa: E402
+from tests.workers_runtime.oauth_flow import HttpxTransport, obtain_tokens  # noqa: E402
 
 
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
-
-
-async def consent_token(client: httpx.AsyncClient) -> str:
-    client_id = await register(HttpxTransport(client))
-    _, challenge = pkce_pair()
-    page = await client.get(
-        "/authorize",
-        params={
-            "response_type": "code",
-            "client_id": client_id,
-            "redirect_uri": REDIRECT_URI,
-            "code_challenge": challenge,
-            "code_challenge_method": "S256",
-        },
-    )
-    found = re.search(r'name="request" value="([^"]+)"', page.text)
-    assert found, page.text[:300]
-    return html.unescape(found.group(1))
 
 
 async def measure(host, pin: str, rounds: int, count: bool) -> dict[str, tuple[list[float], int]]:
