@@ -181,7 +181,8 @@ def test_concurrent_redemptions_of_one_code_make_one_grant(workerd) -> None:
     answers, before, after = asyncio.run(scenario())
     assert [a.status_code for a in answers] == [200] * 5, [a.text for a in answers]
     assert len({a.json()["refresh_token"] for a in answers}) == 1  # one grant, five answers
-    assert after["kv_put"] - before["kv_put"] == 1  # its one index entry
+    # Its one index entry: written by the first, and by a retry that does not see it yet.
+    assert 1 <= after["kv_put"] - before["kv_put"] <= 5
 
 
 def test_concurrent_refreshes_make_one_rotation_whose_tokens_work(workerd) -> None:

@@ -262,7 +262,9 @@ class TokenService:
             if answer.get("newly_revoked"):  # later replays cost no KV write
                 await self._forget(grant_id)
             raise GrantError("invalid_grant", "the code was already used")
-        if answer["result"] in (exact.CODE_NEW, exact.CODE_RETRY):  # a failed write is redone
+        if answer["result"] == exact.CODE_NEW or (  # a retry redoes a write that failed
+            answer["result"] == exact.CODE_RETRY and await self.load_grant(grant_id) is None
+        ):
             record = Grant(
                 grant_id, grant.client_id, client_name, grant.scope, grant.resource, self.now()
             )
