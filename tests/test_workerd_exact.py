@@ -19,8 +19,8 @@ import httpx
 import pytest
 
 from cfmcp.config import ProjectConfig
-from cfmcp.errors import CfmcpError
-from cfmcp.render import EXACT_BINDING, EXACT_CLASS, KV_BINDING, render_bundle
+from cfmcp.render import render_bundle
+from tests.hosts import start_workerd, workerd_unavailable
 from tests.integration.oauth import MCP_HEADERS, mcp_initialize
 from tests.integration.upstream import RecordingUpstream
 from tests.workers_runtime.oauth_flow import (
@@ -35,7 +35,6 @@ KV_LATENCY_MS = 10
 PIN = "workerd-exact-" + secrets.token_hex(4)
 WRONG = "wrong-pin-0000"
 INITIALIZE = mcp_initialize("cfmcp-workerd-exact")
-COMPATIBILITY_DATE = "2026-01-20"  # the newest this workerd accepts (same Pyodide 0.28.2)
 
 
 @pytest.fixture(scope="module")
@@ -63,36 +62,17 @@ def render_to(directory: Path, upstream: RecordingUpstream, bypass: bool = False
 
 @contextlib.contextmanager
 def running(bundle_dir: Path, upstream: RecordingUpstream):
-    from cfmcp.local.workerd.locate import locate
-    from cfmcp.local.workerd.process import WorkerdOptions, WorkerdProcess
-
-    try:
-        setup = locate()
-    except CfmcpError as exc:
-        pytest.skip(f"workerd is not available here: {exc}")
-    options = WorkerdOptions(
-        bundle_dir=Path(bundle_dir),
-        host="127.0.0.1",
-        port=0,
-        state=None,
-        compatibility_date=COMPATIBILITY_DATE,
-        kv_binding=KV_BINDING,
-        exact_binding=EXACT_BINDING,
-        exact_class=EXACT_CLASS,
-        kv_latency_ms=KV_LATENCY_MS,
-        count_ops=True,
-    )
-    secret_values = {
+    """`cfmcp dev --runtime workerd` with KV at KV_LATENCY_MS and every binding call counted."""
+    missing = workerd_unavailable()
+    if missing:
+        pytest.skip(f"workerd is not available here: {missing}")
+    env = {
         "UPSTREAM_TOKEN": upstream.pat,
         "AUTH_PIN": PIN,
         "SIGNING_KEY": secrets.token_urlsafe(32),
     }
-    process = WorkerdProcess(setup, options, secret_values)
-    ready = process.start()
-    try:
-        yield ready
-    finally:
-        process.stop()
+    with start_workerd(bundle_dir, env, kv_latency_ms=KV_LATENCY_MS, count_ops=True) as host:
+        yield host
 
 
 @pytest.fixture(scope="module")
