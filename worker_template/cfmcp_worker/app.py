@@ -74,7 +74,7 @@ class WorkerApp:
             refresh_grace=settings.refresh_grace_seconds,
             clock=clock,
         )
-        self.clients = ClientRegistry(signer, kv, fetch_metadata, clock)
+        self.clients = ClientRegistry(signer, fetch_metadata, clock)
         guard = PinGuard(exact_state, signer, clock=clock)
         self.authorization = AuthorizationEndpoint(
             signer, self.clients, self.tokens, guard, secrets.pin, settings.scopes

@@ -153,7 +153,7 @@ class AuthorizationEndpoint:
             int(req["exp"]),
         )
         if not verdict.ok:
-            if verdict.status == 400:  # the form was already used: nothing to retry here
+            if verdict.spent:  # the form was already used: nothing to retry here
                 return pages.error(verdict.message)
             return self._consent_again(client, req, form, verdict.message, verdict.status)
         code = self._tokens.issue_code(

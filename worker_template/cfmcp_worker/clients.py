@@ -17,7 +17,6 @@ from urllib.parse import unquote
 
 from cfmcp_worker.crypto import Signer, constant_time_equals, random_token
 from cfmcp_worker.jsonin import JsonInputError, loads_bounded
-from cfmcp_worker.kv import KvStore
 from cfmcp_worker.pinned_clients import PINNED_CLIENT_METADATA, PINNED_LOOPBACK_PREFIXES
 from cfmcp_worker.urls import (
     loopback_path_below,
@@ -159,12 +158,10 @@ class ClientRegistry:
     def __init__(
         self,
         signer: Signer,
-        kv: KvStore,
         fetch_metadata: MetadataFetcher | None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._signer = signer
-        self._kv = kv
         self._fetch = fetch_metadata
         self._clock = clock
         self._cimd_cache: dict[str, tuple[float, Client]] = {}

@@ -17,14 +17,16 @@ from cfmcp_worker.exact import ExactClient
 
 
 class PinVerdict:
-    """What to do with one consent POST: go on (`ok`), or show `message` with `status`."""
+    """What to do with one consent POST: go on (`ok`), or show `message` with `status` —
+    on the consent page again, or on an error page when the form is `spent`."""
 
-    __slots__ = ("message", "ok", "status")
+    __slots__ = ("message", "ok", "spent", "status")
 
-    def __init__(self, ok: bool, message: str = "", status: int = 200) -> None:
+    def __init__(self, ok: bool, message: str = "", status: int = 200, spent: bool = False) -> None:
         self.ok = ok
         self.message = message
         self.status = status
+        self.spent = spent
 
 
 class PinGuard:
@@ -74,4 +76,5 @@ class PinGuard:
             False,
             "This consent form was already used. Start again from your MCP client.",
             400,
+            spent=True,
         )

@@ -80,18 +80,9 @@ class AccessClaims:
         self.expires_at = expires_at
 
 
-GRANT_FIELDS = (
-    "grant_id",
-    "client_id",
-    "client_name",
-    "scope",
-    "resource",
-    "created_at",
-    # KV-era records only: the hashes of the current and previous refresh token.
-    "refresh_hash",
-    "previous_refresh_hash",
-    "previous_valid_until",
-)
+INDEX_FIELDS = ("grant_id", "client_id", "client_name", "scope", "resource", "created_at")
+# KV-era records also hold the hashes of the current and previous refresh token.
+GRANT_FIELDS = (*INDEX_FIELDS, "refresh_hash", "previous_refresh_hash", "previous_valid_until")
 
 
 class Grant:
@@ -131,7 +122,7 @@ class Grant:
         )
 
     def to_json(self) -> str:
-        data = {name: getattr(self, name) for name in GRANT_FIELDS[:6]}
+        data = {name: getattr(self, name) for name in INDEX_FIELDS}
         return json.dumps(data, separators=(",", ":"), sort_keys=True)
 
     @classmethod
