@@ -43,6 +43,8 @@ SECRET_BINDINGS = {
 }
 METADATA_MAX_BYTES = 64 * 1024
 METADATA_TIMEOUT_MS = 5000
+PROBE_MAX_BYTES = 16 * 1024 * 1024
+PROBE_TIMEOUT_MS = 10000
 NULL_BODY_STATUSES = frozenset({101, 204, 205, 304})
 KV_WRITE_ATTEMPTS = 3  # KV allows one write per second per key and answers 429 beyond that
 KV_WRITE_RETRY_SECONDS = 1.0
@@ -191,6 +193,23 @@ async def fetch_metadata_document(url: str) -> tuple[int, bytes] | None:
     return int(response.status), body
 
 
+async def send_upstream(forward: Forward) -> tuple[int, list[tuple[str, str]], bytes]:
+    """Send a request the core makes itself (the policy gate's tools/list) and read the whole
+    answer, 16 MiB at most."""
+    init = js.Object.new()
+    init.method = forward.method
+    init.headers = _js_headers(forward.headers)
+    init.redirect = "manual"
+    init.body = to_js(forward.body)
+    init.signal = js.AbortSignal.timeout(PROBE_TIMEOUT_MS)
+    response = await js.fetch(forward.url, init)
+    headers = [(str(n), str(v)) for n, v in js.Array.from_(response.headers).to_py()]
+    if _is_null(response.body):
+        return int(response.status), headers, b""
+    body, _ = await _read_stream(response.body, PROBE_MAX_BYTES)
+    return int(response.status), headers, body
+
+
 def _describe(exc: BaseException) -> str:
     message = str(getattr(exc, "message", "") or exc)
     return f"{type(exc).__name__}: {message[:200]}"
@@ -232,6 +251,7 @@ def _worker_app(env) -> WorkerApp | None:
             kv=JsKvStore(binding),
             exact_state=ExactClient(_exact_sender(namespace)),
             fetch_metadata=fetch_metadata_document,
+            send_upstream=send_upstream,
             bundle_sha256=_plain_var(env, BUNDLE_VAR),
         )
         _cached_app = (secrets, app)
@@ -307,10 +327,10 @@ async def _proxy(app: WorkerApp, request: HttpRequest, forward: Forward):
     try:
         upstream = await js.fetch(forward.url, init)
     except Exception as exc:  # network failure: a JsException from fetch()
-        return _to_js_response(app.upstream_error(request, _describe(exc)))
+        return _to_js_response(app.upstream_error(request, _describe(exc), forward))
     status = int(upstream.status)
     headers = [(str(name), str(value)) for name, value in js.Array.from_(upstream.headers).to_py()]
-    verdict = app.upstream_response(request, status, headers)
+    verdict = app.upstream_response(request, status, headers, forward)
     stream = None if _is_null(upstream.body) else upstream.body
     if isinstance(verdict, HttpResponse):
         if stream is not None:
@@ -320,7 +340,7 @@ async def _proxy(app: WorkerApp, request: HttpRequest, forward: Forward):
         if stream is not None:
             await stream.cancel()
         stream = None
-    rewrite = getattr(forward, "rewrite", None)  # a legacy SSE upstream
+    rewrite = forward.rewrite  # a legacy SSE upstream's endpoint event, a tools/list filter
     if rewrite is not None and stream is not None:
         stream = _rewritten_stream(stream, rewrite)
     # The upstream's ReadableStream is passed through untouched: the runtime streams it.
@@ -329,7 +349,8 @@ async def _proxy(app: WorkerApp, request: HttpRequest, forward: Forward):
 
 def _rewritten_stream(stream, rewrite):
     """The upstream stream piped through a TransformStream whose transform is the core's
-    rewriter (legacy SSE `endpoint` event): every chunk goes on as soon as it is fed."""
+    rewriter (legacy SSE `endpoint` event, tools/list filter): every chunk goes on as soon as
+    it is fed."""
 
     def transform(chunk, controller):
         out = rewrite.feed(chunk.to_bytes())
@@ -348,7 +369,7 @@ def _rewritten_stream(stream, rewrite):
             proxies.clear()
             asyncio.get_event_loop().call_soon(lambda: [p.destroy() for p in held])
 
-    # One set of proxies per legacy stream (never on streamable-HTTP upstreams), released
+    # One set of proxies per rewritten stream (none on unfiltered streamable HTTP), released
     # when the stream ends or is cancelled.
     proxies = [create_proxy(transform), create_proxy(flush), create_proxy(release)]
     transformer = js.Object.new()

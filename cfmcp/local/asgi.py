@@ -45,6 +45,7 @@ class BodyTooLarge(Exception):
 # Long reads for SSE; the rest as httpx's defaults.
 UPSTREAM_TIMEOUTS = {"connect": 10.0, "read": None, "write": 30.0, "pool": 10.0}
 # What httpcore raises when a request gets no response, or loses the rest of its body.
+PROBE_MAX_BYTES = 16 * 1024 * 1024
 UPSTREAM_ERRORS = (
     httpcore.TimeoutException,
     httpcore.NetworkError,
@@ -216,6 +217,20 @@ class LocalWorker:
             self._pool = self._pool_factory()
         return self._pool
 
+    async def send_upstream(self, forward: Any) -> tuple[int, list[tuple[str, str]], bytes]:
+        """A request the core makes itself (the policy gate's tools/list): the whole answer,
+        PROBE_MAX_BYTES at most. Network errors propagate to the core, which logs them."""
+        response = await self.pool.handle_async_request(upstream_request(forward))
+        try:
+            body = bytearray()
+            async for chunk in response.aiter_stream():
+                body += chunk
+                if len(body) > PROBE_MAX_BYTES:
+                    break
+            return response.status, response_headers(response.headers), bytes(body)
+        finally:
+            await response.aclose()
+
     async def aclose(self) -> None:
         if self._pool is not None:
             await self._pool.aclose()
@@ -279,13 +294,13 @@ class LocalWorker:
             await send_response(
                 send,
                 self.worker_app.upstream_error(
-                    request, f"upstream unreachable ({type(exc).__name__})"
+                    request, f"upstream unreachable ({type(exc).__name__})", forward
                 ),
             )
             return
         try:
             verdict = self.worker_app.upstream_response(
-                request, response.status, response_headers(response.headers)
+                request, response.status, response_headers(response.headers), forward
             )
             if not isinstance(verdict, self.types.PassThrough):
                 await response.aclose()
@@ -299,7 +314,7 @@ class LocalWorker:
                 }
             )
             chunks = response.aiter_stream()
-            rewrite = getattr(forward, "rewrite", None)  # legacy SSE: the `endpoint` event
+            rewrite = forward.rewrite  # legacy SSE's `endpoint` event, a tools/list filter
             if rewrite is not None:
                 chunks = _rewritten(chunks, rewrite)
             await _stream_until_disconnect(chunks, receive, send)

@@ -48,6 +48,7 @@ class Core:
         kv: Any,
         exact_sql: Any,
         fetch_metadata: Any,
+        send_upstream: Any = None,
     ) -> Any:
         """Build the bundle's WorkerApp (one per process, reused across requests), its exact
         state held in-process by the bundle's own ledger over `exact_sql`."""
@@ -62,6 +63,7 @@ class Core:
             kv=kv,
             exact_state=self.exact.ExactClient(self.exact.direct_sender(ledger)),
             fetch_metadata=fetch_metadata,
+            send_upstream=send_upstream,
             bundle_sha256=bundle_sha256_of(self.bundle_dir),
         )
 

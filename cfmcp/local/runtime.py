@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cfmcp.local.asgi import LocalWorker
 from cfmcp.local.bundle import load_core
@@ -27,6 +28,12 @@ class DevSecrets:
 def build_local_worker(bundle_dir: Path, secrets: DevSecrets, state_path: Path) -> LocalWorker:
     """The ASGI app serving the bundle in `bundle_dir`; KV and the exact state in `state_path`."""
     core = load_core(bundle_dir)
+    worker: LocalWorker | None = None
+
+    async def send_upstream(forward: Any) -> tuple[int, list[tuple[str, str]], bytes]:
+        assert worker is not None  # set below, before the first request
+        return await worker.send_upstream(forward)
+
     app = core.make_app(
         upstream_token=secrets.upstream_token,
         pin=secrets.pin,
@@ -34,8 +41,10 @@ def build_local_worker(bundle_dir: Path, secrets: DevSecrets, state_path: Path) 
         kv=SqliteKvStore(state_path),
         exact_sql=SqliteSql(state_path),
         fetch_metadata=make_metadata_fetcher(),
+        send_upstream=send_upstream,
     )
-    return LocalWorker(app, core.http_types)
+    worker = LocalWorker(app, core.http_types)
+    return worker
 
 
 def upstream_url_of(bundle_dir: Path) -> str:

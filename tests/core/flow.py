@@ -85,9 +85,21 @@ def request_token_from(page_body: bytes) -> str:
 
 
 async def submit_pin(
-    app, core, token: str, pin: str = PIN, *, ip="203.0.113.7", action="approve", headers=None
+    app,
+    core,
+    token: str,
+    pin: str = PIN,
+    *,
+    ip="203.0.113.7",
+    action="approve",
+    headers=None,
+    policy: str | None = None,
 ):
-    form = urlencode({"request": token, "pin": pin, "action": action}).encode()
+    """POST the consent form; `policy` is the choice (None: the form sends none)."""
+    fields = {"request": token, "pin": pin, "action": action}
+    if policy is not None:
+        fields["policy"] = policy
+    form = urlencode(fields).encode()
     return await call(
         app, core, "POST", "/authorize", body=form, ip=ip, headers={**FORM, **(headers or {})}
     )

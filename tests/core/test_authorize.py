@@ -180,7 +180,7 @@ async def _mcp_status(app, core, token) -> int:
 
 async def test_unsupported_scopes_are_dropped_not_fatal(app, core):
     _, page = await _consent(app, core, scope="openid email profile offline_access")
-    assert page.status == 200 and b"Requested access: mcp" in page.body
+    assert page.status == 200 and b'name="policy" value="full" checked' in page.body
 
 
 async def test_correct_pin_redirects_with_code_state_iss(app, core):

@@ -28,7 +28,8 @@ async def test_protected_resource_metadata(app, core, path):
     assert data["resource"] == ORIGIN + "/mcp"
     assert data["authorization_servers"] == [ORIGIN]
     assert data["bearer_methods_supported"] == ["header"]
-    assert data["scopes_supported"] == ["mcp"]
+    # The generic scope, then one per policy (policy.py): the built-ins here.
+    assert data["scopes_supported"] == ["mcp", "mcp:full", "mcp:read-only"]
     assert header(response, "access-control-allow-origin") == "*"
 
 

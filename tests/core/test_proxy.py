@@ -158,10 +158,10 @@ async def test_oversized_body_is_refused(make_app, core):
     assert response.status == 413
 
 
-async def _forward(app, core, path="/mcp", method="POST", **headers):
+async def _forward(app, core, path="/mcp", method="POST", body=b"", **headers):
     token = await _token(app, core)
     result = await call(
-        app, core, method, path, headers={"authorization": f"Bearer {token}", **headers}
+        app, core, method, path, body=body, headers={"authorization": f"Bearer {token}", **headers}
     )
     assert result.__class__.__name__ == "Forward", result
     return result, {name.lower(): value for name, value in result.headers}
@@ -232,7 +232,8 @@ async def test_mcp_2026_routing_headers_reach_the_upstream_unchanged(app, core):
         "mcp-param-issue_number": "42",
         "mcp-protocol-version": "2026-07-28",
     }
-    _, headers = await _forward(app, core, **sent)
+    body = b'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"get_issue"}}'
+    _, headers = await _forward(app, core, body=body, **sent)
     assert {name: headers.get(name) for name in sent} == sent
 
 

@@ -35,7 +35,7 @@ async def test_code_exchange_issues_tokens(app, core):
     _, tokens = await full_flow(app, core)
     assert tokens["token_type"] == "Bearer"
     assert tokens["expires_in"] == 30 * 24 * 3600
-    assert tokens["refresh_token"] and tokens["scope"] == "mcp"
+    assert tokens["refresh_token"] and tokens["scope"] == "mcp mcp:full"
 
 
 async def test_token_response_is_not_cached(app, core):
@@ -213,8 +213,10 @@ async def test_refresh_asking_for_more_scope_fails_without_rotating(app, core, c
         "refresh_token": tokens["refresh_token"],
         "client_id": client["client_id"],
     }
-    wider = await token_request(app, core, {**form, "scope": "mcp admin"})
+    wider = await token_request(app, core, {**form, "scope": "mcp mcp:admin"})
     assert wider.status == 400 and body_json(wider)["error"] == "invalid_scope"
+    other = await token_request(app, core, {**form, "scope": "mcp:read-only"})
+    assert other.status == 400 and body_json(other)["error"] == "invalid_scope"
     clock.advance(3600)  # far past any grace window: only a current token works now
     assert (await token_request(app, core, {**form, "scope": "mcp"})).status == 200
 

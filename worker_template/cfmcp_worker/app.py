@@ -9,15 +9,17 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from cfmcp_worker import metadata
+from cfmcp_worker import audit, metadata
 from cfmcp_worker.authorize import AuthorizationEndpoint, Endpoints
 from cfmcp_worker.clients import ClientRegistry, MetadataFetcher, RegistrationError
 from cfmcp_worker.crypto import Signer
 from cfmcp_worker.exact import ExactClient
+from cfmcp_worker.gate import SendUpstream, ToolGate
 from cfmcp_worker.http_types import Forward, Headers, HttpRequest, HttpResponse, PassThrough
 from cfmcp_worker.kv import KvStore
 from cfmcp_worker.legacy_sse import MESSAGE_PATH, LegacySse
 from cfmcp_worker.pin_guard import PinGuard
+from cfmcp_worker.policy import Policies
 from cfmcp_worker.proxy import McpProxy
 from cfmcp_worker.responses import (
     NO_STORE,
@@ -56,6 +58,7 @@ class WorkerApp:
         exact_state: ExactClient,
         fetch_metadata: MetadataFetcher | None = None,
         clock: Callable[[], float] = time.time,
+        send_upstream: SendUpstream | None = None,
         bundle_sha256: str = "",
     ) -> None:
         for name in ("upstream_token", "pin", "signing_key"):
@@ -64,6 +67,9 @@ class WorkerApp:
         self.settings = settings
         self.bundle_sha256 = bundle_sha256
         signer = Signer(secrets.signing_key)
+        self.policies = Policies(
+            settings.policies, settings.default_policy, settings.client_policies
+        )
         self.tokens = TokenService(
             signer,
             kv,
@@ -72,14 +78,17 @@ class WorkerApp:
             access_ttl=settings.access_token_ttl,
             refresh_ttl=settings.refresh_token_ttl,
             refresh_grace=settings.refresh_grace_seconds,
+            narrow=self.policies.narrowed_scope,
             clock=clock,
         )
         self.clients = ClientRegistry(signer, fetch_metadata, clock)
         guard = PinGuard(exact_state, signer, clock=clock)
         self.authorization = AuthorizationEndpoint(
-            signer, self.clients, self.tokens, guard, secrets.pin, settings.scopes
+            signer, self.clients, self.tokens, guard, secrets.pin, settings.scopes, self.policies
         )
         self.proxy = McpProxy(settings, secrets, self.tokens)
+        self.gate = ToolGate(self.policies, send_upstream, settings.max_request_bytes, clock)
+        self._clock = clock
         # Legacy HTTP+SSE upstreams only (settings.upstream_transport == "sse").
         self.legacy_sse = (
             LegacySse(signer, settings.upstream_url)
@@ -96,16 +105,8 @@ class WorkerApp:
         if method == "OPTIONS" and path in CORS_PATHS:
             return preflight()
         where = self.endpoints(request)
-        if path == MCP_PATH:
-            denied = await self.proxy.authorize(request, where.issuer, where.resource)
-            if denied is not None:
-                return denied
-            if self.legacy_sse is not None and method == "GET":
-                grant_id = self._grant_id(request)
-                return self.legacy_sse.stream(self.proxy.forward(request), grant_id)
-            return self.proxy.forward(request)
-        if path == MESSAGE_PATH and self.legacy_sse is not None:
-            return await self._legacy_message(request, where)
+        if path == MCP_PATH or (path == MESSAGE_PATH and self.legacy_sse is not None):
+            return await self._mcp(request, where)
         if path in PRM_PATHS or path in ASM_PATHS:
             if method not in ("GET", "HEAD"):
                 return method_not_allowed("GET")
@@ -122,31 +123,44 @@ class WorkerApp:
             return await self._post_endpoint(path, request, where)
         return not_found()
 
-    async def _legacy_message(
-        self, request: HttpRequest, where: Endpoints
-    ) -> HttpResponse | Forward:
-        """POST /mcp/message: the same bearer check as /mcp, then only to the message endpoint
-        the upstream announced (signed into the URL by the endpoint rewriter)."""
-        assert self.legacy_sse is not None
-        denied = await self.proxy.authorize(request, where.issuer, where.resource)
-        if denied is not None:
-            return denied
-        if request.method != "POST":
-            return method_not_allowed("POST")
-        url = self.legacy_sse.message_url(request, self._grant_id(request))
-        if url is None:
-            return self.legacy_sse.refused()
-        return self.proxy.forward(request, url)
-
-    def _grant_id(self, request: HttpRequest) -> str:
-        """The grant of a request whose token `proxy.authorize` has accepted (legacy SSE only:
-        the /mcp hot path does not read the claims twice)."""
-        token = (request.header("authorization") or "").partition(" ")[2].strip()
-        claims = self.tokens.read_access_token(token)
-        return claims.grant_id if claims else ""
+    async def _mcp(self, request: HttpRequest, where: Endpoints) -> HttpResponse | Forward:
+        """/mcp (and a legacy upstream's /mcp/message): the bearer check, the connection's
+        policy, then the Forward. On a legacy SSE upstream the GET stream carries a rewriter
+        of its `endpoint` event, and POST /mcp/message reaches only the endpoint the upstream
+        announced (signed into the URL by that rewriter)."""
+        claims = await self.proxy.authorize(request, where.issuer, where.resource)
+        if isinstance(claims, HttpResponse):
+            return claims
+        chain = self.gate.chain_for(claims.scope, claims.narrowed_to)
+        if chain is None:
+            return self.proxy.policy_gone(where.issuer)
+        message = request.path == MESSAGE_PATH
+        stream = self.legacy_sse is not None and request.method == "GET" and not message
+        if message:
+            if request.method != "POST":
+                return method_not_allowed("POST")
+            url = self.legacy_sse.message_url(request, claims.grant_id)
+            if url is None:
+                return self.legacy_sse.refused()
+            forward = self.proxy.forward(request, url, self._clock())
+        else:
+            forward = self.proxy.forward(request, started=self._clock())
+            if stream:
+                forward = self.legacy_sse.stream(forward, claims.grant_id)
+        if isinstance(forward, HttpResponse):
+            return forward
+        return await self.gate.admit(
+            request,
+            forward,
+            chain,
+            audit.Caller(claims.grant_id, claims.client_id),
+            lambda scope: self.proxy.step_up_challenge(where.issuer, scope),
+            stream=stream,
+            legacy_message=message,
+        )
 
     def _metadata(self, path: str, where: Endpoints) -> HttpResponse:
-        scopes = self.settings.scopes
+        scopes = (*self.settings.scopes, *self.policies.scopes)
         if path in PRM_PATHS:
             body = metadata.protected_resource_metadata(
                 where.resource, where.issuer, scopes, self.settings.server_name
@@ -173,9 +187,23 @@ class WorkerApp:
         return await endpoint.revoke(request)
 
     def upstream_response(
-        self, request: HttpRequest, status: int, headers: Headers
+        self, request: HttpRequest, status: int, headers: Headers, forward: Forward | None = None
     ) -> HttpResponse | PassThrough:
-        return self.proxy.upstream_response(status, headers)
+        """What the client gets for the upstream's answer to `forward` (hosts pass the Forward
+        they sent: its audit lines are written now, and a rewritten body loses its length)."""
+        self._audit(forward, status)
+        rewritten = forward is not None and forward.rewrite is not None
+        return self.proxy.upstream_response(status, headers, rewritten)
 
-    def upstream_error(self, request: HttpRequest, reason: str) -> HttpResponse:
+    def upstream_error(
+        self, request: HttpRequest, reason: str, forward: Forward | None = None
+    ) -> HttpResponse:
+        self._audit(forward, None)
         return self.proxy.upstream_error(reason)
+
+    def _audit(self, forward: Forward | None, status: int | None) -> None:
+        if forward is None or not forward.audit:
+            return
+        elapsed_ms = (self._clock() - forward.started) * 1000
+        for caller, tool, policy in forward.audit:
+            caller.log(tool, policy, False, status, elapsed_ms)

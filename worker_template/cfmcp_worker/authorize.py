@@ -16,6 +16,7 @@ from cfmcp_worker.crypto import Signer, constant_time_equals, normalized_pin
 from cfmcp_worker.forms import FormError, parse_form_body, parse_params
 from cfmcp_worker.http_types import HttpRequest, HttpResponse
 from cfmcp_worker.pin_guard import PinGuard
+from cfmcp_worker.policy import Policies
 from cfmcp_worker.responses import redirect
 from cfmcp_worker.tokens import CodeGrant, TokenService
 from cfmcp_worker.urls import add_query, redirect_uri_problem, same_resource
@@ -52,6 +53,7 @@ class AuthorizationEndpoint:
         guard: PinGuard,
         pin: str,
         supported_scopes: tuple[str, ...],
+        policies: Policies,
     ) -> None:
         self._signer = signer
         self._clients = clients
@@ -59,6 +61,7 @@ class AuthorizationEndpoint:
         self._guard = guard
         self._pin = normalized_pin(pin)
         self._scopes = supported_scopes
+        self._policies = policies
 
     async def show(self, request: HttpRequest, where: Endpoints) -> HttpResponse:
         try:
@@ -93,6 +96,7 @@ class AuthorizationEndpoint:
             )
         challenge = params["code_challenge"]
         scope = grant_scope(params.get("scope"), self._scopes)
+        offered = self._policies.preselected(params.get("scope"), redirect_uri)
         token = self._signer.sign(
             REQUEST_PREFIX,
             {
@@ -101,13 +105,12 @@ class AuthorizationEndpoint:
                 "st": state,
                 "pc": challenge,
                 "res": where.resource,
-                "s": scope,
+                "s": scope,  # the generic scopes granted; the policy is chosen on the page
+                "p": offered.name,  # the policy preselected
                 "exp": self._tokens.now() + REQUEST_TTL_SECONDS,
             },
         )
-        return pages.consent(
-            client_name=client.name, redirect_uri=redirect_uri, scope=scope, request_token=token
-        )
+        return self._consent_page(client, redirect_uri, token, offered.name)
 
     @staticmethod
     def _request_problem(params: dict[str, str], where: Endpoints) -> tuple[str, str] | None:
@@ -146,6 +149,13 @@ class AuthorizationEndpoint:
             return _redirect_error(
                 req["r"], "access_denied", "the user denied access", req["st"], where.issuer
             )
+        # The page always sends its checked choice; a form without one gets what the page
+        # showed checked. Decided before the PIN is checked: a bad form costs no attempt.
+        policy = self._policies.get(form.get("policy", req["p"]))
+        if policy is None:
+            return self._consent_page(
+                client, req["r"], form["request"], req["p"], "Choose the access to give.", 400
+            )
         verdict = await self._guard.attempt(
             request.client_ip,
             constant_time_equals(normalized_pin(form.get("pin", "")), self._pin),
@@ -155,9 +165,12 @@ class AuthorizationEndpoint:
         if not verdict.ok:
             if verdict.spent:  # the form was already used: nothing to retry here
                 return pages.error(verdict.message)
-            return self._consent_again(client, req, form, verdict.message, verdict.status)
+            return self._consent_page(
+                client, req["r"], form["request"], policy.name, verdict.message, verdict.status
+            )
+        scope = f"{req['s']} {policy.scope}".strip()
         code = self._tokens.issue_code(
-            CodeGrant(client.client_id, req["r"], req["pc"], req["res"], req["s"]), where.issuer
+            CodeGrant(client.client_id, req["r"], req["pc"], req["res"], scope), where.issuer
         )
         params = {"code": code}
         if req["st"] is not None:
@@ -165,14 +178,21 @@ class AuthorizationEndpoint:
         params["iss"] = where.issuer
         return redirect(add_query(req["r"], params))
 
-    def _consent_again(
-        self, client: Client, req: dict, form: dict[str, str], error: str, status: int
+    def _consent_page(
+        self,
+        client: Client,
+        redirect_uri: str,
+        request_token: str,
+        chosen: str,
+        error: str = "",
+        status: int = 200,
     ) -> HttpResponse:
         return pages.consent(
             client_name=client.name,
-            redirect_uri=req["r"],
-            scope=req["s"],
-            request_token=form["request"],
+            redirect_uri=redirect_uri,
+            policies=[(policy.name, policy.in_words()) for policy in self._policies.named.values()],
+            chosen=chosen,
+            request_token=request_token,
             error=error,
             status=status,
         )

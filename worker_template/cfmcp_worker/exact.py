@@ -24,6 +24,8 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
+from cfmcp_worker.policy import SCOPE_PREFIX
+
 GLOBAL_SCOPE = "global"
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS pin_failures (scope TEXT NOT NULL, at REAL NOT NULL)",
@@ -108,6 +110,7 @@ class ExactLedger:
             "adopt_legacy": self.adopt_legacy,
             "rotate_refresh": self.rotate_refresh,
             "revoke": self.revoke,
+            "set_scope": self.set_scope,
             "grant_owner": self.grant_owner,
         }
 
@@ -269,7 +272,7 @@ class ExactLedger:
         current, rotated_at = row[1], row[2]
         if generation == 0 and legacy_hash != row[4]:
             return {"result": REFRESH_INVALID}  # not this grant's KV-era token
-        if requested_scope and not set(requested_scope.split()) <= set(row[7].split()):
+        if not _policy_scopes(requested_scope) <= _policy_scopes(row[7]):
             return {"result": REFRESH_TOO_MUCH_SCOPE}
         grant = {"client_name": row[6], "scope": row[7], "resource": row[8], "created_at": row[9]}
         if generation == current:
@@ -304,10 +307,24 @@ class ExactLedger:
         )
         return bool(changed)
 
+    def set_scope(self, grant_id: str, scope: str) -> dict[str, Any]:
+        """A narrowed grant's new scope (`cfmcp clients set-policy`, applied at refresh)."""
+        self._sql.run(
+            "UPDATE grants SET scope = ? WHERE grant_id = ? AND revoked = 0", scope, grant_id
+        )
+        return {}
+
     def grant_owner(self, grant_id: str) -> dict[str, Any]:
         """The client of a grant that is not revoked ("" when there is none)."""
         row = self._one("SELECT client_id FROM grants WHERE grant_id = ? AND revoked = 0", grant_id)
         return {"client_id": row[0] if row else ""}
+
+
+def _policy_scopes(scope: str) -> set[str]:
+    """The scopes naming a policy (`mcp:<name>`): what a refresh may not widen. Other scopes
+    name no access (`mcp`, `offline_access`, an SDK's `openid`), so asking for them is not
+    asking for more."""
+    return {s for s in scope.split() if s.startswith(SCOPE_PREFIX)}
 
 
 Send = Callable[[str, str], Awaitable[str]]
@@ -346,6 +363,9 @@ class ExactClient:
 
     async def revoke(self, grant_id: str) -> None:
         await self._call("revoke", grant_id=grant_id)
+
+    async def set_scope(self, grant_id: str, scope: str) -> None:
+        await self._call("set_scope", grant_id=grant_id, scope=scope)
 
     async def grant_owner(self, grant_id: str) -> str:
         return str((await self._call("grant_owner", grant_id=grant_id))["client_id"])

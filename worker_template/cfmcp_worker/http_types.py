@@ -77,18 +77,24 @@ class Forward:
 
     The host sends `method` to `url` with exactly `headers` and `body` (the core has already
     stripped client credentials and injected the upstream's), then calls
-    `WorkerApp.upstream_response` with the upstream's status and headers, and streams the
-    upstream body to the client unbuffered when that returns a `PassThrough` (through
-    `rewrite` when it is set).
+    `WorkerApp.upstream_response` with the upstream's status and headers and this Forward, and
+    streams the upstream body to the client unbuffered when that returns a `PassThrough`
+    (through `rewrite` when it is set).
     """
 
-    __slots__ = ("body", "headers", "method", "rewrite", "url")
+    __slots__ = ("audit", "body", "headers", "method", "rewrite", "started", "url")
 
-    def __init__(self, method: str, url: str, headers: Headers, body: bytes = b"") -> None:
+    def __init__(
+        self, method: str, url: str, headers: Headers, body: bytes = b"", started: float = 0.0
+    ) -> None:
         self.method = method
         self.url = url
         self.headers = headers
         self.body = body
+        # The tools/call this request makes, logged when the upstream answers (gate.py), and
+        # when the core decided to send it.
+        self.audit: list = []
+        self.started = started
         # None (always, for streamable-HTTP upstreams): stream the body untouched. Else an
         # object with `feed(chunk) -> bytes` and `flush() -> bytes` (legacy_sse.py): the host
         # passes every upstream chunk through it, in order, and sends what it returns.

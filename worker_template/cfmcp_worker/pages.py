@@ -58,11 +58,25 @@ def redirect_host(uri: str) -> str:
     return f"{parts.scheme}://{parts.netloc}" if parts.netloc else f"{parts.scheme}:"
 
 
+def policy_choice(policies: list[tuple[str, list[str]]], chosen: str) -> str:
+    """The radio buttons of the access a connection gets, each policy said in words."""
+    items = []
+    for name, words in policies:
+        checked = " checked" if name == chosen else ""
+        items.append(
+            f'<label class="policy"><input type="radio" name="policy" value="{escape(name)}"'
+            f"{checked}> <strong>{escape(name)}</strong>"
+            f'<span class="muted">{escape(" ".join(words))}</span></label>'
+        )
+    return "".join(items)
+
+
 def consent(
     *,
     client_name: str,
     redirect_uri: str,
-    scope: str,
+    policies: list[tuple[str, list[str]]],
+    chosen: str,
     request_token: str,
     error: str = "",
     status: int = 200,
@@ -70,11 +84,10 @@ def consent(
     error_html = f'<p class="error">{escape(error)}</p>' if error else ""
     html = _fill(
         consent_page.CONSENT_PAGE,
-        {"error": error_html},
+        {"error": error_html, "policies": policy_choice(policies, chosen)},
         client_name=client_name,
         redirect_uri=redirect_uri,
         redirect_host=redirect_host(redirect_uri),
-        scope=scope or "(none)",
         request_token=request_token,
     )
     target = csp_source(redirect_uri)

@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from cfmcp_worker.http_types import Forward, Headers, HttpRequest, HttpResponse, PassThrough
 from cfmcp_worker.responses import cors_headers, json_response
 from cfmcp_worker.settings import Secrets, Settings
-from cfmcp_worker.tokens import TokenService
+from cfmcp_worker.tokens import REVOKED, AccessClaims, TokenService
 from cfmcp_worker.urls import exact_resource
 
 HOP_BY_HOP = frozenset(
@@ -86,8 +86,9 @@ class McpProxy:
 
     async def authorize(
         self, request: HttpRequest, issuer: str, resource: str
-    ) -> HttpResponse | None:
-        """None when the request carries a valid token for this resource, else the error."""
+    ) -> AccessClaims | HttpResponse:
+        """The claims of the request's valid token for this resource (with its grant's
+        narrowing, if any), else the error."""
         if "access_token=" in request.query:
             return self._unauthorized(
                 issuer, 400, "invalid_request", "send the access token in the Authorization header"
@@ -101,11 +102,26 @@ class McpProxy:
             return self._unauthorized(
                 issuer, 401, "invalid_token", "the access token is invalid or expired"
             )
-        if await self._tokens.is_revoked(claims.grant_id):
+        status = await self._tokens.grant_status(claims.grant_id)
+        if status == REVOKED:
             return self._unauthorized(issuer, 401, "invalid_token", "the access token was revoked")
-        return None
+        claims.narrowed_to = status
+        return claims
 
-    def forward(self, request: HttpRequest, url: str | None = None) -> Forward | HttpResponse:
+    def policy_gone(self, issuer: str) -> HttpResponse:
+        """A token naming a policy this deployment no longer has: nothing is allowed, and a new
+        authorization lets the owner pick one that exists."""
+        return self._unauthorized(
+            issuer, 401, "invalid_token", "the connection's policy no longer exists: reconnect"
+        )
+
+    def step_up_challenge(self, issuer: str, scope: str) -> str:
+        """MCP step-up: the scope a refused call needs (403 `insufficient_scope`)."""
+        return self.challenge(issuer, "insufficient_scope", None, scope)
+
+    def forward(
+        self, request: HttpRequest, url: str | None = None, started: float = 0.0
+    ) -> Forward | HttpResponse:
         """Forward to the upstream URL (plus the client's query), or to `url` as given."""
         if request.method not in ALLOWED_METHODS:
             return json_response(
@@ -117,7 +133,7 @@ class McpProxy:
         headers += self._injected
         if url is None:
             url = self._upstream_url(request.query)
-        return Forward(request.method, url, headers, request.body)
+        return Forward(request.method, url, headers, request.body, started)
 
     def _forwarded_headers(self, client_headers: dict[str, str]) -> Headers:
         """The client's headers on the allow-list, minus those its `Connection` names."""
@@ -143,7 +159,11 @@ class McpProxy:
             return url
         return url + ("&" if "?" in url else "?") + urlencode(pairs)
 
-    def upstream_response(self, status: int, headers: Headers) -> HttpResponse | PassThrough:
+    def upstream_response(
+        self, status: int, headers: Headers, rewritten: bool = False
+    ) -> HttpResponse | PassThrough:
+        """The client's answer to the upstream's; `rewritten`: the body will change on its way
+        (a filter, the legacy endpoint rewriter), so the upstream's Content-Length goes."""
         if status in (401, 403):
             return json_response(
                 502,
@@ -175,6 +195,7 @@ class McpProxy:
             if name.lower() not in DROP_FROM_UPSTREAM
             and not name.lower().startswith("access-control-")
             and name.lower() != "x-accel-buffering"
+            and not (rewritten and name.lower() == "content-length")
         ]
         media = next((v for n, v in headers if n.lower() == "content-type"), "")
         if media.split(";", 1)[0].strip().lower() == "text/event-stream":

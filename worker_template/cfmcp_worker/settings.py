@@ -17,7 +17,10 @@ _DEFAULTS: dict[str, Any] = {
     "upstream_extra_headers": {},
     "upstream_transport": "streamable-http",  # or "sse": the legacy HTTP+SSE transport
     "server_name": "cfmcp",
-    "scopes": ("mcp",),
+    "scopes": ("mcp",),  # generic scopes (no policy); each policy adds `mcp:<name>`
+    "policies": {},  # name → rules (policy.py); `full` and `read-only` are built in
+    "default_policy": "full",
+    "client_policies": {},  # client kind (redirect URI host, `loopback`) → policy name
     "access_token_ttl": 30 * 24 * 3600,
     "refresh_token_ttl": 90 * 24 * 3600,
     "code_ttl": 120,
@@ -43,6 +46,9 @@ class Settings:
     upstream_transport: str
     server_name: str
     scopes: tuple[str, ...]
+    policies: dict[str, dict]
+    default_policy: str
+    client_policies: dict[str, str]
     access_token_ttl: int
     refresh_token_ttl: int
     code_ttl: int

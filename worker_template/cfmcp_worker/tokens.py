@@ -3,8 +3,10 @@
 - Codes are self-contained and signed (issuer, client, redirect URI, PKCE challenge, resource,
   scope, expiry ≤ code_ttl). Single use is decided by the exact state (`exact.py`); the grant
   id is derived from the code, so a retried redemption names the same grant.
-- Access tokens are signed (grant id, client, audience, scope, expiry) and work on first use at
-  any location; revocation writes `revoked:<grant>` to KV, which `/mcp` consults (cached).
+- Access tokens are signed (grant id, client, audience, scope — which names the connection's
+  policy —, expiry) and work on first use at any location. `revoked:<grant>` in KV, which
+  `/mcp` consults (cached), is the grant's status: `1` revoked, `policy:<name>` narrowed to
+  that policy by `cfmcp clients set-policy` (the next refresh makes that the grant's scope).
 - Refresh tokens are `cfrt.<grant id>.<generation>.<mac>`: the exact state holds each grant's
   current generation and rotates it by compare-and-swap, so concurrent refreshes with one token
   make one rotation and get the same new token. KV-era tokens (`cfrt.<grant id>.<random>`,
@@ -32,6 +34,11 @@ REVOCATION_CACHE_SECONDS = 10.0
 # gets the same grant again; later, a replay revokes the grant (RFC 6749 §4.1.2).
 CODE_RETRY_SECONDS = 10
 INVALID_REFRESH = "the refresh token is invalid or expired"
+REVOKED = "revoked"  # a grant status; any other status is the name of a narrowing policy
+NARROWED_PREFIX = "policy:"
+# Turns a grant's scope and a narrowing policy's name into the narrowed scope, or None when the
+# policy is unknown or not narrower (the grant is then refused): `Policies.narrowed_scope`.
+Narrow = Callable[[str, str], "str | None"]
 
 
 class GrantError(Exception):
@@ -68,7 +75,7 @@ class CodeGrant:
 class AccessClaims:
     """What a signed access token carries."""
 
-    __slots__ = ("audience", "client_id", "expires_at", "grant_id", "scope")
+    __slots__ = ("audience", "client_id", "expires_at", "grant_id", "narrowed_to", "scope")
 
     def __init__(
         self, grant_id: str, client_id: str, audience: str, scope: str, expires_at: int
@@ -78,6 +85,7 @@ class AccessClaims:
         self.audience = audience
         self.scope = scope
         self.expires_at = expires_at
+        self.narrowed_to: str | None = None  # set from the grant's status (proxy.authorize)
 
 
 INDEX_FIELDS = ("grant_id", "client_id", "client_name", "scope", "resource", "created_at")
@@ -187,9 +195,11 @@ class TokenService:
         access_ttl: int,
         refresh_ttl: int,
         refresh_grace: int,
+        narrow: Narrow,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._signer = signer
+        self._narrow = narrow
         self._kv = kv
         self._exact = exact_state
         self._code_ttl = code_ttl
@@ -197,7 +207,7 @@ class TokenService:
         self._refresh_ttl = refresh_ttl
         self._refresh_grace = refresh_grace
         self._clock = clock
-        self._not_revoked_until: dict[str, float] = {}
+        self._status_cache: dict[str, tuple[str | None, float]] = {}
 
     def now(self) -> int:
         return int(self._clock())
@@ -273,7 +283,8 @@ class TokenService:
         parsed = self.parse_refresh_token(refresh_token)
         if parsed is None:
             raise invalid
-        if await self.is_revoked(parsed.grant_id, use_cache=False):
+        status = await self.grant_status(parsed.grant_id, use_cache=False)
+        if status == REVOKED:
             # Revoked through KV alone (`cfmcp clients revoke`): make it permanent here.
             await self._exact.revoke(parsed.grant_id)
             raise invalid
@@ -291,6 +302,15 @@ class TokenService:
             grace_seconds=self._refresh_grace,
             refresh_ttl=self._refresh_ttl,
         )
+        if status is not None and answer["result"] in (exact.REFRESH_ROTATED, exact.REFRESH_RETRY):
+            # Narrowed through KV (`cfmcp clients set-policy`): that becomes the grant's scope.
+            narrowed = self._narrow(answer["scope"], status)
+            if narrowed is None:
+                _log(f"grant {parsed.grant_id} names an unknown or wider policy: refused")
+                raise invalid
+            if narrowed != answer["scope"]:
+                await self._exact.set_scope(parsed.grant_id, narrowed)
+                answer["scope"] = narrowed
         if answer["result"] == exact.REFRESH_REUSED:
             if answer.get("newly_revoked"):
                 await self._forget(parsed.grant_id)
@@ -389,17 +409,20 @@ class TokenService:
             payload["g"], payload["c"], payload["aud"], payload["s"], payload["exp"]
         )
 
-    async def is_revoked(self, grant_id: str, *, use_cache: bool = True) -> bool:
-        """One KV read, saved for a few seconds per isolate when the answer is 'not revoked'."""
+    async def grant_status(self, grant_id: str, *, use_cache: bool = True) -> str | None:
+        """None (in force), REVOKED, or the name of the policy the grant was narrowed to. One
+        KV read, saved for a few seconds per isolate unless the grant is revoked."""
         now = self._clock()
-        if use_cache and self._not_revoked_until.get(grant_id, 0) > now:
-            return False
-        revoked = await self._kv.get(revoked_key(grant_id)) is not None
-        if not revoked:
-            if len(self._not_revoked_until) > 1000:
-                self._not_revoked_until.clear()
-            self._not_revoked_until[grant_id] = now + REVOCATION_CACHE_SECONDS
-        return revoked
+        cached = self._status_cache.get(grant_id)
+        if use_cache and cached is not None and cached[1] > now:
+            return cached[0]
+        stored = await self._kv.get(revoked_key(grant_id))
+        status = read_status(stored)
+        if status != REVOKED:
+            if len(self._status_cache) > 1000:
+                self._status_cache.clear()
+            self._status_cache[grant_id] = (status, now + REVOCATION_CACHE_SECONDS)
+        return status
 
     async def grant_owner(self, token: str) -> tuple[str | None, str | None]:
         """(grant id, client id) of an access or refresh token, or (None, None)."""
@@ -425,9 +448,23 @@ class TokenService:
     async def _forget(self, grant_id: str) -> None:
         """After the exact state revoked a grant: the KV marker `/mcp` reads (kept for the
         access tokens' lifetime) and the grant's index entry goes."""
-        self._not_revoked_until.pop(grant_id, None)
+        self._status_cache.pop(grant_id, None)
         await self._kv.put(revoked_key(grant_id), "1", ttl=max(MIN_TTL_SECONDS, self._access_ttl))
         await self._kv.delete(grant_key(grant_id))
+
+
+def read_status(stored: str | None) -> str | None:
+    """A grant status from its KV value: a narrowing policy's name, else revoked (any other
+    value, as every Worker before policies read it)."""
+    if stored is None:
+        return None
+    if stored.startswith(NARROWED_PREFIX) and len(stored) > len(NARROWED_PREFIX):
+        return stored[len(NARROWED_PREFIX) :]
+    return REVOKED
+
+
+def _log(message: str) -> None:
+    print(f"cfmcp: {message}")
 
 
 def _is_grant_id(value: str) -> bool:
