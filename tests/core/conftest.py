@@ -71,7 +71,13 @@ def make_app(core, kv, clock, exact_sql):
         "cfmcp_worker.deployment"
     )
 
-    def build(fetch_metadata=None, bundle_sha256="", signing_key=SIGNING_KEY, **overrides):
+    def build(
+        fetch_metadata=None,
+        bundle_sha256="",
+        signing_key=SIGNING_KEY,
+        send_upstream=None,
+        **overrides,
+    ):
         values = {**deployment.SETTINGS, **overrides}
         settings = settings_mod.Settings.from_mapping(values)
         secrets = settings_mod.Secrets(upstream_token=PAT, pin=PIN, signing_key=signing_key)
@@ -83,6 +89,7 @@ def make_app(core, kv, clock, exact_sql):
             exact.ExactClient(exact.direct_sender(ledger)),
             fetch_metadata=fetch_metadata,
             clock=clock,
+            send_upstream=send_upstream,
             bundle_sha256=bundle_sha256,
         )
 

@@ -111,7 +111,9 @@ def redirect_params(response) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
 
 
-async def get_code(app, core, client: dict, **overrides) -> tuple[str, str]:
+async def get_code(
+    app, core, client: dict, policy: str | None = None, **overrides
+) -> tuple[str, str]:
     verifier, challenge = pkce_pair()
     page = await call(
         app,
@@ -120,7 +122,7 @@ async def get_code(app, core, client: dict, **overrides) -> tuple[str, str]:
         "/authorize?" + authorize_query(client["client_id"], challenge, **overrides),
     )
     assert page.status == 200, page.body
-    response = await submit_pin(app, core, request_token_from(page.body))
+    response = await submit_pin(app, core, request_token_from(page.body), policy=policy)
     assert response.status == 302, response.body
     return redirect_params(response)["code"], verifier
 
@@ -150,9 +152,10 @@ async def token_request(app, core, form: dict, headers=None):
     )
 
 
-async def full_flow(app, core, **client_metadata) -> tuple[dict, dict]:
+async def full_flow(app, core, policy: str | None = None, **client_metadata) -> tuple[dict, dict]:
+    """Register, consent (choosing `policy`, else what the page preselects), redeem."""
     client = await register(app, core, **client_metadata)
-    code, verifier = await get_code(app, core, client)
+    code, verifier = await get_code(app, core, client, policy)
     form = code_form(
         client, code, verifier, resource=ORIGIN + "/mcp", client_secret=client.get("client_secret")
     )

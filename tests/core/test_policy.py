@@ -1,0 +1,390 @@
+"""Per-connection policies: consent choice, enforcement at /mcp, filtering, narrowing, audit.
+
+One test per rule; each fails when the rule it names is removed.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.core.flow import (
+    body_json,
+    call,
+    full_flow,
+    header,
+    register,
+    request,
+    token_request,
+)
+
+POLICIES = {
+    "read-only": {"read_only": True, "headers": {"X-MCP-Toolsets": "repos"}},
+    "issues": {"allow": ["*_issue", "list_*"], "deny": ["delete_*"]},
+    "careful": {"allow": ["get_*"], "step_up": True},
+}
+TOOLS = [
+    {"name": "get_issue", "annotations": {"readOnlyHint": True}},
+    {"name": "list_issues", "annotations": {"readOnlyHint": True}},
+    {"name": "create_issue", "annotations": {"readOnlyHint": False}},
+    {"name": "delete_issue"},
+]
+
+
+def rpc(method: str, id: object = 1, **params) -> dict:
+    message = {"jsonrpc": "2.0", "id": id, "method": method}
+    if params:
+        message["params"] = params
+    return message
+
+
+def tools_list_result(id: object = 1) -> dict:
+    return {"jsonrpc": "2.0", "id": id, "result": {"tools": [dict(t) for t in TOOLS]}}
+
+
+@pytest.fixture
+def policy_app(make_app):
+    return make_app(policies=POLICIES, client_policies={"claude.ai": "read-only"})
+
+
+async def connect(app, core, policy: str | None) -> str:
+    _, tokens = await full_flow(app, core, policy)
+    return tokens["access_token"]
+
+
+async def post(app, core, token: str, payload, headers=None, path="/mcp"):
+    body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    return await call(
+        app,
+        core,
+        "POST",
+        path,
+        body=body,
+        headers={"authorization": f"Bearer {token}", **(headers or {})},
+    )
+
+
+def kind(result) -> str:
+    return result.__class__.__name__
+
+
+def through(forward, body: bytes) -> bytes:
+    """The upstream body as the client receives it through the Forward's rewriter."""
+    if forward.rewrite is None:
+        return body
+    out = b"".join(forward.rewrite.feed(body[i : i + 7]) for i in range(0, len(body), 7))
+    return out + forward.rewrite.flush()
+
+
+# -- consent ------------------------------------------------------------------------------
+
+
+async def test_consent_page_offers_every_policy_in_words_and_preselects_the_default(
+    policy_app, core
+):
+    client = await register(policy_app, core)
+    from tests.core.flow import authorize_query, pkce_pair
+
+    _, challenge = pkce_pair()
+    page = await call(
+        policy_app, core, "GET", "/authorize?" + authorize_query(client["client_id"], challenge)
+    )
+    html = page.body.decode()
+    for name in ("full", "read-only", "issues", "careful"):
+        assert f'name="policy" value="{name}"' in html
+    assert 'value="full" checked' in html  # loopback client: the deployment's default
+    assert "Only tools the upstream server marks as read-only." in html
+    assert "Never the tools delete_*." in html
+
+
+async def test_client_kind_default_is_preselected(policy_app, core):
+    from tests.core.flow import authorize_query, pkce_pair
+
+    redirect = "https://claude.ai/api/mcp/auth_callback"
+    client = await register(policy_app, core, redirect_uris=[redirect])
+    _, challenge = pkce_pair()
+    query = authorize_query(client["client_id"], challenge, redirect_uri=redirect)
+    page = await call(policy_app, core, "GET", "/authorize?" + query)
+    assert 'value="read-only" checked' in page.body.decode()
+
+
+async def test_a_requested_policy_scope_is_preselected(policy_app, core):
+    from tests.core.flow import authorize_query, pkce_pair
+
+    client = await register(policy_app, core)
+    _, challenge = pkce_pair()
+    query = authorize_query(client["client_id"], challenge, scope="mcp mcp:read-only mcp:issues")
+    page = await call(policy_app, core, "GET", "/authorize?" + query)
+    assert 'value="issues" checked' in page.body.decode()
+
+
+async def test_the_chosen_policy_is_the_granted_scope(policy_app, core):
+    _, tokens = await full_flow(policy_app, core, "read-only")
+    assert tokens["scope"] == "mcp mcp:read-only"
+
+
+async def test_an_unknown_policy_choice_is_refused_before_the_pin_counts(policy_app, core):
+    from tests.core.flow import authorize_query, pkce_pair, request_token_from, submit_pin
+
+    client = await register(policy_app, core)
+    _, challenge = pkce_pair()
+    page = await call(
+        policy_app, core, "GET", "/authorize?" + authorize_query(client["client_id"], challenge)
+    )
+    token = request_token_from(page.body)
+    for _ in range(8):  # more than the per-address PIN limit: none of these is an attempt
+        refused = await submit_pin(policy_app, core, token, "wrong-pin-000", policy="root")
+        assert refused.status == 400 and b"Choose the access" in refused.body
+    approved = await submit_pin(policy_app, core, token, policy="issues")
+    assert approved.status == 302
+
+
+# -- enforcement --------------------------------------------------------------------------
+
+
+async def test_read_only_connection_refuses_a_write_tool_without_reaching_the_upstream(
+    policy_app, core, capsys
+):
+    token = await connect(policy_app, core, "read-only")
+    listed = await post(policy_app, core, token, rpc("tools/list"))
+    through(listed, json.dumps(tools_list_result()).encode())  # the isolate learns the tools
+    refused = await post(policy_app, core, token, rpc("tools/call", 7, name="create_issue"))
+    assert kind(refused) == "HttpResponse" and refused.status == 200
+    error = body_json(refused)
+    assert error["id"] == 7 and error["error"]["code"] == -32602
+    assert error["error"]["data"] == {"policy": "read-only", "tool": "create_issue"}
+    allowed = await post(policy_app, core, token, rpc("tools/call", 8, name="get_issue"))
+    assert kind(allowed) == "Forward"
+    line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert line["tool"] == "create_issue" and line["decision"] == "denied"
+
+
+async def test_full_connection_calls_every_tool(policy_app, core):
+    token = await connect(policy_app, core, "full")
+    result = await post(policy_app, core, token, rpc("tools/call", name="delete_issue"))
+    assert kind(result) == "Forward" and result.rewrite is None
+
+
+async def test_tokens_from_before_policies_keep_full_access(policy_app, core):
+    """A scope naming no policy (`mcp`, every token issued before policies) is `full`."""
+    assert policy_app.gate.chain_for("mcp", None).name == "full"
+    assert policy_app.gate.chain_for("mcp mcp:gone", None) is None
+
+
+async def test_name_rules_allow_and_deny(policy_app, core):
+    token = await connect(policy_app, core, "issues")
+    for tool, allowed in [("get_issue", True), ("delete_issue", False), ("get_me", False)]:
+        result = await post(policy_app, core, token, rpc("tools/call", name=tool))
+        assert (kind(result) == "Forward") is allowed, tool
+
+
+async def test_tools_list_is_filtered_in_json(policy_app, core):
+    token = await connect(policy_app, core, "read-only")
+    forward = await post(policy_app, core, token, rpc("tools/list"))
+    body = through(forward, json.dumps(tools_list_result()).encode())
+    names = [t["name"] for t in json.loads(body)["result"]["tools"]]
+    assert names == ["get_issue", "list_issues"]
+
+
+async def test_tools_list_is_filtered_in_sse_and_other_events_pass_unchanged(policy_app, core):
+    token = await connect(policy_app, core, "issues")
+    forward = await post(policy_app, core, token, rpc("tools/list", 3))
+    progress = b'event: message\ndata: {"jsonrpc":"2.0","method":"notifications/progress"}\n\n'
+    result = f"event: message\nid: 9\ndata: {json.dumps(tools_list_result(3))}\r\n\r\n"
+    body = through(forward, progress + result.encode())
+    assert body.startswith(progress)
+    event = body[len(progress) :].decode()
+    assert event.startswith("event: message\nid: 9\ndata: ")
+    data = json.loads(event.split("data: ", 1)[1])
+    names = [t["name"] for t in data["result"]["tools"]]
+    assert names == ["get_issue", "list_issues", "create_issue"]  # not delete_issue
+
+
+async def test_filtered_response_loses_the_upstream_content_length(policy_app, core):
+    token = await connect(policy_app, core, "read-only")
+    forward = await post(policy_app, core, token, rpc("tools/list"))
+    verdict = policy_app.upstream_response(
+        request(core, "POST", "/mcp"), 200, [("Content-Length", "999")], forward
+    )
+    assert header(verdict, "content-length") is None
+
+
+async def test_policy_headers_reach_the_upstream_and_replace_the_clients(policy_app, core):
+    token = await connect(policy_app, core, "read-only")
+    forward = await post(
+        policy_app, core, token, rpc("tools/list"), {"mcp-toolsets-x": "1", "x-mcp-toolsets": "all"}
+    )
+    sent = [(n.lower(), v) for n, v in forward.headers]
+    assert ("x-mcp-toolsets", "repos") in sent and ("x-mcp-toolsets", "all") not in sent
+
+
+@pytest.mark.parametrize(
+    ("headers", "payload"),
+    [
+        ({"mcp-method": "tools/list"}, rpc("tools/call", name="create_issue")),
+        (
+            {"mcp-method": "tools/call", "mcp-name": "get_issue"},
+            rpc("tools/call", name="create_issue"),
+        ),
+    ],
+)
+async def test_mcp_method_and_name_headers_must_mirror_the_body(
+    policy_app, core, headers, payload
+):
+    token = await connect(policy_app, core, "full")  # checked on every connection
+    result = await post(policy_app, core, token, payload, headers)
+    assert kind(result) == "HttpResponse" and result.status == 400
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"get_issue",'
+        b'"NAME":"create_issue"}}',
+        b'{"jsonrpc":"2.0","id":1,"method":"tools/list","Method":"tools/call",'
+        b'"params":{"name":"create_issue"}}',
+        b'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":["get_issue"]}}',
+        b'{"jsonrpc":"2.0","id":1,"method":"tools/call"}',
+        b"not json",
+        b"[]",
+    ],
+)
+async def test_bodies_two_parsers_could_read_differently_are_refused(policy_app, core, body):
+    token = await connect(policy_app, core, "issues")
+    result = await post(policy_app, core, token, body)
+    assert kind(result) == "HttpResponse" and result.status == 400
+
+
+async def test_a_batch_with_one_refused_call_is_answered_whole(policy_app, core):
+    token = await connect(policy_app, core, "issues")
+    batch = [rpc("tools/call", 1, name="get_issue"), rpc("tools/call", 2, name="delete_issue")]
+    result = await post(policy_app, core, token, batch)
+    assert kind(result) == "HttpResponse"
+    answers = body_json(result)
+    assert [a["id"] for a in answers] == [1, 2] and all("error" in a for a in answers)
+    ok = await post(policy_app, core, token, [batch[0], rpc("tools/list", 3)])
+    assert kind(ok) == "Forward" and ok.rewrite is not None
+
+
+async def test_step_up_policy_answers_403_insufficient_scope(policy_app, core):
+    token = await connect(policy_app, core, "careful")
+    result = await post(policy_app, core, token, rpc("tools/call", name="create_issue"))
+    assert result.status == 403
+    challenge = header(result, "www-authenticate")
+    assert 'error="insufficient_scope"' in challenge
+    assert 'scope="mcp:issues"' in challenge  # the first policy allowing it (full last)
+    assert "resource_metadata=" in challenge
+
+
+async def test_read_only_asks_the_upstream_for_a_tool_it_has_not_seen(make_app, core):
+    sent = []
+
+    async def send_upstream(forward):
+        sent.append(json.loads(forward.body))
+        return 200, [("content-type", "text/event-stream")], (
+            f"data: {json.dumps(tools_list_result(sent[-1]['id']))}\n\n".encode()
+        )
+
+    app = make_app(policies=POLICIES, send_upstream=send_upstream)
+    token = await connect(app, core, "read-only")
+    assert kind(await post(app, core, token, rpc("tools/call", name="get_issue"))) == "Forward"
+    assert kind(await post(app, core, token, rpc("tools/call", name="delete_issue"))) != "Forward"
+    assert [m["method"] for m in sent] == ["tools/list"]  # learned once, then remembered
+
+
+async def test_an_unanswered_probe_refuses_the_call(make_app, core):
+    async def send_upstream(forward):
+        raise OSError("unreachable")
+
+    app = make_app(policies=POLICIES, send_upstream=send_upstream)
+    token = await connect(app, core, "read-only")
+    assert kind(await post(app, core, token, rpc("tools/call", name="get_issue"))) != "Forward"
+
+
+async def test_every_tools_call_is_audited_without_its_arguments(policy_app, core, capsys):
+    token = await connect(policy_app, core, "full")
+    call_ = rpc("tools/call", name="create_issue", arguments={"body": "secret-text-123"})
+    forward = await post(policy_app, core, token, call_)
+    capsys.readouterr()
+    policy_app.upstream_response(request(core, "POST", "/mcp"), 200, [], forward)
+    out = capsys.readouterr().out
+    line = json.loads(out.strip())
+    assert line["event"] == "tools/call" and line["tool"] == "create_issue"
+    assert line["decision"] == "allowed" and line["status"] == 200 and line["policy"] == "full"
+    assert "secret-text-123" not in out and token not in out
+
+
+# -- narrowing (cfmcp clients set-policy) ----------------------------------------------------
+
+
+async def test_a_narrowed_grant_is_enforced_at_once_and_made_its_scope_at_refresh(
+    policy_app, core, kv, clock
+):
+    client, tokens = await full_flow(policy_app, core, "full")
+    token = tokens["access_token"]
+    grant_id = policy_app.tokens.read_access_token(token).grant_id
+    await kv.put(f"revoked:{grant_id}", "policy:read-only", ttl=3600)
+    clock.advance(11)  # past the isolate's status cache
+    listed = await post(policy_app, core, token, rpc("tools/list"))
+    through(listed, json.dumps(tools_list_result()).encode())
+    refused = await post(policy_app, core, token, rpc("tools/call", name="create_issue"))
+    assert kind(refused) == "HttpResponse"
+    form = {
+        "grant_type": "refresh_token",
+        "refresh_token": tokens["refresh_token"],
+        "client_id": client["client_id"],
+    }
+    refreshed = body_json(await token_request(policy_app, core, form))
+    assert refreshed["scope"] == "mcp:read-only"
+    await kv.delete(f"revoked:{grant_id}")  # the marker expires: the scope stays narrowed
+    form["refresh_token"] = refreshed["refresh_token"]
+    again = body_json(await token_request(policy_app, core, form))
+    assert again["scope"] == "mcp:read-only"
+
+
+async def test_a_narrowing_that_would_widen_refuses_the_grant(policy_app, core, kv, clock):
+    client, tokens = await full_flow(policy_app, core, "read-only")
+    grant_id = policy_app.tokens.read_access_token(tokens["access_token"]).grant_id
+    await kv.put(f"revoked:{grant_id}", "policy:full", ttl=3600)
+    form = {
+        "grant_type": "refresh_token",
+        "refresh_token": tokens["refresh_token"],
+        "client_id": client["client_id"],
+    }
+    assert (await token_request(policy_app, core, form)).status == 400
+
+
+def test_within_is_the_narrowing_rule(core):
+    policy = __import__("cfmcp_worker.policy", fromlist=["Policy"])
+    full = policy.Policy("full")
+    read_only = policy.Policy("read-only", read_only=True)
+    issues = policy.Policy("issues", allow=("*_issue",), deny=("delete_*",))
+    fewer = policy.Policy("fewer", allow=("*_issue",), deny=("delete_*", "create_*"))
+    assert policy.within(read_only, full) and policy.within(issues, full)
+    assert not policy.within(full, read_only)
+    assert policy.within(fewer, issues) and not policy.within(issues, fewer)
+    assert not policy.within(read_only, issues)  # no allow list: every name
+    headed = policy.Policy("h", read_only=True, headers={"X-MCP-Readonly": "true"})
+    assert policy.within(headed, read_only) and not policy.within(read_only, headed)
+
+
+# -- legacy HTTP+SSE upstreams ---------------------------------------------------------------
+
+
+async def test_legacy_sse_stream_is_filtered_and_message_posts_are_checked(make_app, core):
+    app = make_app(upstream_transport="sse", policies=POLICIES)
+    token = await connect(app, core, "issues")
+    auth = {"authorization": f"Bearer {token}", "accept": "text/event-stream"}
+    stream = await call(app, core, "GET", "/mcp", headers=auth)
+    endpoint_event = b"event: endpoint\ndata: /message?sessionId=abc\n\n"
+    result_event = f"event: message\ndata: {json.dumps(tools_list_result())}\n\n".encode()
+    out = through(stream, endpoint_event + result_event).decode()
+    endpoint = out.split("data: ", 1)[1].split("\n", 1)[0]
+    assert endpoint.startswith("/mcp/message?endpoint=")
+    listed = json.loads(out.rsplit("data: ", 1)[1])
+    assert "delete_issue" not in [t["name"] for t in listed["result"]["tools"]]
+    refused = await post(app, core, token, rpc("tools/call", name="delete_issue"), path=endpoint)
+    assert kind(refused) == "HttpResponse" and refused.status == 403
+    allowed = await post(app, core, token, rpc("tools/call", name="get_issue"), path=endpoint)
+    assert kind(allowed) == "Forward"
