@@ -388,3 +388,9 @@ async def test_legacy_sse_stream_is_filtered_and_message_posts_are_checked(make_
     assert kind(refused) == "HttpResponse" and refused.status == 403
     allowed = await post(app, core, token, rpc("tools/call", name="get_issue"), path=endpoint)
     assert kind(allowed) == "Forward"
+
+
+def test_the_exact_state_reads_policy_scopes_as_policy_py_writes_them(core):
+    policy = __import__("cfmcp_worker.policy", fromlist=["SCOPE_PREFIX"])
+    exact = __import__("cfmcp_worker.exact", fromlist=["POLICY_SCOPE_PREFIX"])
+    assert exact.POLICY_SCOPE_PREFIX == policy.SCOPE_PREFIX

@@ -24,8 +24,6 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
-from cfmcp_worker.policy import SCOPE_PREFIX
-
 GLOBAL_SCOPE = "global"
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS pin_failures (scope TEXT NOT NULL, at REAL NOT NULL)",
@@ -320,11 +318,16 @@ class ExactLedger:
         return {"client_id": row[0] if row else ""}
 
 
+# policy.SCOPE_PREFIX, spelled here because this module imports nothing from its package (the
+# Pyodide harness's exact_server.py loads it alone); tests/core/test_policy.py checks they match.
+POLICY_SCOPE_PREFIX = "mcp:"
+
+
 def _policy_scopes(scope: str) -> set[str]:
     """The scopes naming a policy (`mcp:<name>`): what a refresh may not widen. Other scopes
     name no access (`mcp`, `offline_access`, an SDK's `openid`), so asking for them is not
     asking for more."""
-    return {s for s in scope.split() if s.startswith(SCOPE_PREFIX)}
+    return {s for s in scope.split() if s.startswith(POLICY_SCOPE_PREFIX)}
 
 
 Send = Callable[[str, str], Awaitable[str]]
