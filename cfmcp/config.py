@@ -15,6 +15,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from cfmcp.errors import CfmcpError
+from cfmcp.policies import ConsentConfig, validate_policies
 
 CONFIG_FILENAME = "cfmcp.toml"
 DEFAULT_COMPATIBILITY_DATE = "2026-03-01"
@@ -67,6 +68,9 @@ class ProjectConfig:
     upstream: UpstreamConfig = field(default_factory=UpstreamConfig)
     hostname: HostnameConfig = field(default_factory=HostnameConfig)
     oauth: OAuthConfig = field(default_factory=OAuthConfig)
+    consent: ConsentConfig = field(default_factory=ConsentConfig)
+    # name → rules (cfmcp/policies.py); `full` and `read-only` are built in.
+    policies: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def kv_namespace_title(self) -> str:
@@ -109,6 +113,7 @@ class ProjectConfig:
                 raise CfmcpError(f"extra header {name!r} has a line break in its value")
         self._validate_hostname()
         self._validate_oauth()
+        validate_policies(self.policies, self.consent, self.upstream.auth_header)
         return self
 
     def _validate_hostname(self) -> None:
@@ -197,13 +202,20 @@ def _section(cls: type, data: dict[str, Any], where: str) -> Any:
 
 def config_from_dict(data: dict[str, Any]) -> ProjectConfig:
     data = dict(data)
-    sections = {"upstream": UpstreamConfig, "hostname": HostnameConfig, "oauth": OAuthConfig}
+    sections = {
+        "upstream": UpstreamConfig,
+        "hostname": HostnameConfig,
+        "oauth": OAuthConfig,
+        "consent": ConsentConfig,
+    }
     parsed: dict[str, Any] = {}
     for key, cls in sections.items():
         value = data.pop(key, {})
         if not isinstance(value, dict):
             raise CfmcpError(f"[{key}] must be a table")
         parsed[key] = _section(cls, value, key)
+    if not isinstance(data.get("policies", {}), dict):
+        raise CfmcpError("[policies] must be a table of policies")
     top = _section(ProjectConfig, {**data, **parsed}, "top level")
     return top.validate()
 
@@ -244,7 +256,11 @@ def dump_config(config: ProjectConfig) -> str:
         if not isinstance(value, dict):
             lines.append(f"{key} = {_toml_value(value)}")
     for key, value in data.items():
-        if isinstance(value, dict):
+        if key == "policies":
+            for name, rules in value.items():  # one table per policy: [policies.<name>]
+                lines += ["", f"[policies.{name}]"]
+                lines += [f"{k} = {_toml_value(v)}" for k, v in rules.items()]
+        elif isinstance(value, dict):
             lines += ["", f"[{key}]"]
             lines += [f"{k} = {_toml_value(v)}" for k, v in value.items()]
     return "\n".join(lines) + "\n"

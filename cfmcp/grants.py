@@ -22,7 +22,9 @@ if TYPE_CHECKING:
     from cfmcp.cloudflare_api import CloudflareApi
 
 GRANT_PREFIX = "grant:"
-REVOKED_PREFIX = "revoked:"
+REVOKED_PREFIX = "revoked:"  # the grant's status: "1" revoked, "policy:<name>" narrowed
+NARROWED_PREFIX = "policy:"
+POLICY_SCOPE_PREFIX = "mcp:"
 MIN_TTL_SECONDS = 60
 PROPAGATION_NOTE = (
     "Revocation reaches every Cloudflare location within about 60 s (KV "
@@ -54,6 +56,13 @@ class GrantInfo:
         return datetime.fromtimestamp(self.created_at, UTC).strftime("%Y-%m-%d")
 
     @property
+    def policy(self) -> str:
+        """The policy the grant's scope names (`full` for grants from before policies)."""
+        prefix = POLICY_SCOPE_PREFIX
+        names = [s[len(prefix) :] for s in self.scope.split() if s.startswith(prefix)]
+        return names[-1] if names else "full"
+
+    @property
     def short_client_id(self) -> str:
         return self.client_id if len(self.client_id) <= 12 else self.client_id[:10] + "…"
 
@@ -63,6 +72,7 @@ class GrantInfo:
             "client_id": self.client_id,
             "client_name": self.client_name,
             "scope": self.scope,
+            "policy": self.policy,
             "created_at": self.created_at,
             "created": datetime.fromtimestamp(self.created_at, UTC).isoformat(),
         }
@@ -108,6 +118,19 @@ def revoke(kv: GrantKv, grant_id: str, ttl: int) -> None:
     """Mark the grant revoked for `ttl` seconds (see `marker_ttl`), then drop the grant."""
     kv.put(REVOKED_PREFIX + grant_id, "1", max(MIN_TTL_SECONDS, ttl))
     kv.delete(GRANT_PREFIX + grant_id)
+
+
+def set_policy(kv: GrantKv, grant: GrantInfo, scope: str, policy: str, ttl: int) -> None:
+    """Narrow a live grant to `policy` (whose scope is `scope`): the status marker every `/mcp`
+    request and refresh reads (the Worker makes it the grant's scope at the next refresh), and
+    the index entry `cfmcp clients list` shows. The caller has checked that it narrows."""
+    kv.put(REVOKED_PREFIX + grant.grant_id, NARROWED_PREFIX + policy, max(MIN_TTL_SECONDS, ttl))
+    stored = kv.get(GRANT_PREFIX + grant.grant_id)
+    if stored is None:
+        return
+    data = json.loads(stored)
+    data["scope"] = scope
+    kv.put(GRANT_PREFIX + grant.grant_id, json.dumps(data, separators=(",", ":")), ttl)
 
 
 def select(grants: list[GrantInfo], wanted: str) -> GrantInfo | None:

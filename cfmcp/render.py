@@ -118,6 +118,10 @@ def worker_settings(config: ProjectConfig, public_url: str = "") -> dict[str, An
         "upstream_transport": up.transport,
         "server_name": oauth.server_name,
         "scopes": list(oauth.scopes),
+        # Pairs, not a dict: the consent page shows policies in the file's order.
+        "policies": [[name, rules] for name, rules in config.policies.items()],
+        "default_policy": config.consent.default_policy,
+        "client_policies": dict(config.consent.client_policies),
         "access_token_ttl": oauth.access_token_ttl,
         "refresh_token_ttl": oauth.refresh_token_ttl,
         "code_ttl": oauth.code_ttl,

@@ -7,12 +7,14 @@ import json
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 from typer.testing import CliRunner
 
 from cfmcp.cli import app
 from cfmcp.grants import GrantInfo, parse_grant, select
 from tests.deployed import (
+    MCP_HEADERS,
     NAME,
     connect,
     deploy_live,
@@ -20,6 +22,7 @@ from tests.deployed import (
     mcp_status,
     recording_upstream,
     refresh_status,
+    token_request,
 )
 from tests.fake_cloudflare.fake import FakeCloudflare
 from tests.fake_cloudflare.fixtures import fake_cloudflare_workers
@@ -76,7 +79,7 @@ def test_list_then_revoke_one_connection_end_to_end(fake, deployed):
     grants = sorted(listed(deployed), key=lambda g: g["client_name"])  # same second: any order
     assert [g["client_name"] for g in grants] == ["Cursor", "Inspector"]
     assert [g["client_id"] for g in grants] == [second.client_id, first.client_id]
-    assert all(g["scope"] == "mcp" and g["created_at"] > 0 for g in grants)
+    assert all(g["policy"] == "full" and g["created_at"] > 0 for g in grants)
 
     table = clients(deployed, "list")
     assert table.exit_code == 0, table.output
@@ -253,3 +256,47 @@ def test_grant_listing_follows_the_kv_cursor_past_1000_keys():
     assert [g.grant_id for g in grants] == [f"g{n:04d}" for n in range(1003)]
     assert fake.calls.count("GET", "/accounts/*/storage/kv/namespaces/*/keys") == 2
     assert fake.calls.count("GET", "/accounts/*/storage/kv/namespaces/*/values/*") == 1003
+
+
+def call_tool(origin: str, token: str, name: str) -> httpx.Response:
+    body = {"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": {"name": name}}
+    return httpx.post(
+        f"{origin}/mcp",
+        json=body,
+        timeout=15,
+        headers={**MCP_HEADERS, "Authorization": f"Bearer {token}"},
+    )
+
+
+def test_set_policy_narrows_a_live_connection_and_never_widens(fake, deployed, upstream):
+    origin = fake.worker_origin(NAME)
+    connection = connect(origin, PIN, "Claude")
+    grant_id = listed(deployed)[0]["grant_id"]
+    wider = clients(deployed, "set-policy", grant_id, "no-such-policy")
+    assert wider.exit_code == 1 and "no policy 'no-such-policy'" in wider.output
+
+    narrowed = clients(deployed, "set-policy", grant_id[:8], "read-only")
+    assert narrowed.exit_code == 0, narrowed.output
+    assert "full → read-only" in narrowed.output
+    assert listed(deployed)[0]["policy"] == "read-only"
+    upstream.recorder.clear()
+    deadline = time.monotonic() + 15  # the running Worker caches a grant's status for 10 s
+    while (answer := call_tool(origin, connection.access_token, "write_note")).status_code == 200:
+        if "error" in answer.json() or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert answer.json()["error"]["data"] == {"policy": "read-only", "tool": "write_note"}
+    calls = [s for s in upstream.recorder.snapshot() if s.method == "POST"]
+    assert len(calls) <= 1  # at most the Worker's own tools/list, never the refused call
+
+    again = clients(deployed, "set-policy", grant_id, "full")
+    assert again.exit_code == 1 and "widening needs the PIN" in again.output
+    refreshed = token_request(
+        origin,
+        {
+            "grant_type": "refresh_token",
+            "refresh_token": connection.refresh_token,
+            "client_id": connection.client_id,
+        },
+    )
+    assert refreshed.status_code == 200 and refreshed.json()["scope"] == "mcp:read-only"

@@ -1,4 +1,4 @@
-"""`cfmcp clients list|revoke`: the connections (grants) the Worker approved, and revoking them.
+"""`cfmcp clients list|set-policy|revoke`: the connections (grants) the Worker approved.
 
 Grants live in the Worker's KV namespace (read through the Cloudflare API), or with `--local`
 in `cfmcp dev`'s SQLite file. Revoking does what the Worker's own revocation does, so the
@@ -24,7 +24,7 @@ LOCAL_NOTE = "A running `cfmcp dev` honours it within 10 s (its in-process cache
 
 clients_app = typer.Typer(
     name="clients",
-    help="List or revoke the client connections (grants) of the Worker.",
+    help="List, narrow or revoke the client connections (grants) of the Worker.",
     no_args_is_help=True,
     rich_markup_mode="rich",
 )
@@ -100,7 +100,7 @@ def list_clients(
     local: bool = _LOCAL,
     state: Path = _STATE,
 ) -> None:
-    """List the approved client connections: client name, client id, scope, created."""
+    """List the approved client connections: client name, client id, policy, created."""
     from cfmcp.console import console, print_json
     from cfmcp.grants import list_grants
 
@@ -129,12 +129,10 @@ def _table(grants: list[GrantInfo], where: str) -> Any:
     table.add_column("grant", no_wrap=True)
     table.add_column("client", min_width=12)
     table.add_column("client id", no_wrap=True)
-    table.add_column("scope", overflow="fold")
+    table.add_column("policy", no_wrap=True)
     table.add_column("created", no_wrap=True)
     for g in grants:
-        table.add_row(
-            g.grant_id, g.client_name or "-", g.short_client_id, g.scope or "-", g.created
-        )
+        table.add_row(g.grant_id, g.client_name or "-", g.short_client_id, g.policy, g.created)
     return table
 
 
@@ -199,3 +197,51 @@ def revoke_clients(
         out.print(f"[dim]{note}[/]", highlight=False)
     if json_output:
         print_json({"ok": True, "revoked": [g.grant_id for g in chosen], "note": note})
+
+
+@clients_app.command("set-policy")
+@_shown_as_errors
+def set_policy_command(
+    grant_id: str = typer.Argument(
+        ..., metavar="GRANT_ID", help="The grant (from `cfmcp clients list`; a unique prefix)."
+    ),
+    policy: str = typer.Argument(
+        ..., metavar="POLICY", help="A policy of cfmcp.toml narrower than the grant's."
+    ),
+    config_path: Path = _CONFIG,
+    json_output: bool = typer.Option(False, "--json", help="Print JSON (no secrets)."),
+    local: bool = _LOCAL,
+    state: Path = _STATE,
+) -> None:
+    """Narrow a live connection to a stricter policy, without the client reconnecting.
+    Widening needs the PIN: reconnect from the client and choose on the consent page."""
+    from cfmcp.config import load_config
+    from cfmcp.console import console, err_console, print_json
+    from cfmcp.errors import CfmcpError
+    from cfmcp.grants import PROPAGATION_NOTE, list_grants, select, set_policy
+    from cfmcp.policies import narrowed_scope
+
+    config = load_config(config_path)
+    out = err_console if json_output else console
+    with _grant_store(config_path, local, state, prompt_allowed=not json_output) as (
+        kv,
+        ttl,
+        where,
+    ):
+        grant = select(list_grants(kv, parallel=1 if local else 8), grant_id)
+        if grant is None:
+            raise CfmcpError(
+                f"no grant {grant_id!r} on {where}",
+                hint="`cfmcp clients list` shows the grant ids",
+            )
+        scope = narrowed_scope(config, grant.scope, policy)
+        set_policy(kv, grant, scope, policy, ttl)
+    note = LOCAL_NOTE if local else PROPAGATION_NOTE
+    out.print(
+        f"[green]✓[/] {grant.grant_id} ({grant.client_name or grant.short_client_id}): "
+        f"{grant.policy} → {policy}",
+        highlight=False,
+    )
+    out.print(f"[dim]{note}[/]", highlight=False)
+    if json_output:
+        print_json({"ok": True, "grant_id": grant.grant_id, "policy": policy, "note": note})

@@ -2,7 +2,8 @@
 
 Built with the official `mcp` SDK (streamable HTTP). It answers only requests carrying
 `Authorization: Bearer <PAT>` (401 otherwise), like the upstream servers cfmcp fronts.
-Tools: `echo`, `add`, and `slow_count`, which sends a progress notification per step.
+Tools: `echo`, `add`, `slow_count` (a progress notification per step), all annotated
+read-only, and `write_note`, which changes state (so a read-only policy has one to refuse).
 """
 
 import hmac
@@ -11,6 +12,7 @@ from typing import Any
 
 import anyio
 from mcp.server.mcpserver import Context, MCPServer
+from mcp.types import ToolAnnotations
 
 Scope = MutableMapping[str, Any]
 ASGIApp = Callable[
@@ -23,18 +25,26 @@ SERVER_NAME = "cfmcp-demo"
 def build_demo_server() -> MCPServer:
     """The demo MCP server with its tools."""
     server = MCPServer(SERVER_NAME, instructions="A demo server behind cfmcp.", log_level="WARNING")
+    reads = ToolAnnotations(readOnlyHint=True)
+    notes: list[str] = []
 
-    @server.tool()
+    @server.tool(annotations=reads)
     def echo(text: str) -> str:
         """Return the text unchanged."""
         return text
 
-    @server.tool()
+    @server.tool(annotations=reads)
     def add(a: float, b: float) -> float:
         """Add two numbers."""
         return a + b
 
-    @server.tool()
+    @server.tool(annotations=ToolAnnotations(readOnlyHint=False, destructiveHint=False))
+    def write_note(text: str) -> str:
+        """Keep a note (in memory): the demo's one tool that writes."""
+        notes.append(text)
+        return f"{len(notes)} note(s) kept"
+
+    @server.tool(annotations=reads)
     async def slow_count(ctx: Context, count: int = 3, delay: float = 0.5) -> str:
         """Count to `count`, sending a progress notification every `delay` seconds."""
         count = max(1, min(count, 50))

@@ -23,6 +23,7 @@ class Form:
     method: str = "get"
     fields: list[tuple[str, str, str]] = field(default_factory=list)  # (name, type, value)
     buttons: list[tuple[str, str, str]] = field(default_factory=list)  # (name, value, text)
+    choices: list[tuple[str, str, bool]] = field(default_factory=list)  # (name, value, checked)
 
 
 class _FormParser(HTMLParser):
@@ -41,6 +42,9 @@ class _FormParser(HTMLParser):
             kind = a.get("type", "text").lower()
             if kind == "submit":
                 self.forms[-1].buttons.append((a.get("name", ""), a.get("value", ""), ""))
+            elif kind in ("radio", "checkbox"):  # sent only when checked
+                if a.get("name"):
+                    self.forms[-1].choices.append((a["name"], a.get("value", ""), "checked" in a))
             elif a.get("name"):
                 self.forms[-1].fields.append((a["name"], kind, a.get("value", "")))
         elif tag == "button" and a.get("type", "submit").lower() == "submit":
@@ -63,8 +67,11 @@ def parse_forms(html: str) -> list[Form]:
     return parser.forms
 
 
-def consent_submission(page_url: str, html: str, pin: str) -> tuple[str, dict[str, str]]:
-    """The URL and form data a browser POSTs when the user types `pin` and approves."""
+def consent_submission(
+    page_url: str, html: str, pin: str, policy: str | None = None
+) -> tuple[str, dict[str, str]]:
+    """The URL and form data a browser POSTs when the user types `pin`, picks `policy` (None:
+    leaves the preselected choice) and approves."""
     forms = [f for f in parse_forms(html) if any(t == "password" for _, t, _ in f.fields)]
     assert forms, f"no PIN form on the consent page:\n{html[:2000]}"
     form = forms[0]
@@ -72,6 +79,11 @@ def consent_submission(page_url: str, html: str, pin: str) -> tuple[str, dict[st
     data: dict[str, str] = {}
     for name, kind, value in form.fields:
         data[name] = pin if kind == "password" else value
+    for name, value, checked in form.choices:
+        if (policy is None and checked) or (policy is not None and value == policy):
+            data[name] = value
+    if policy is not None:
+        assert data.get("policy") == policy, f"no policy {policy!r} on the consent page"
     approve = [b for b in form.buttons if _APPROVE.search(b[1]) or _APPROVE.search(b[2])]
     chosen = approve[0] if approve else (form.buttons[-1] if form.buttons else None)
     if chosen and chosen[0]:
@@ -94,12 +106,14 @@ class ConsentResult:
         return {k: v[0] for k, v in query.items()}
 
 
-def submit_consent(authorize_url: str, pin: str, *, timeout: float = 15.0) -> ConsentResult:
-    """GET the consent page, POST the PIN form; the response is not followed."""
+def submit_consent(
+    authorize_url: str, pin: str, *, timeout: float = 15.0, policy: str | None = None
+) -> ConsentResult:
+    """GET the consent page, POST the PIN form (choosing `policy`); not followed."""
     with httpx.Client(follow_redirects=False, timeout=timeout, trust_env=False) as browser:
         page = browser.get(authorize_url, headers={"Accept": "text/html"})
         assert page.status_code == 200, f"authorize page: {page.status_code} {page.text[:500]}"
-        action, data = consent_submission(str(page.url), page.text, pin)
+        action, data = consent_submission(str(page.url), page.text, pin, policy)
         origin = "{0.scheme}://{0.netloc}".format(urlsplit(str(page.url)))
         submit = browser.post(
             action, data=data, headers={"Origin": origin, "Referer": str(page.url)}

@@ -106,11 +106,13 @@ class Policies:
 
     def __init__(
         self,
-        rules: dict[str, dict] | None = None,
+        rules: dict[str, dict] | list | None = None,
         default: str = FULL,
         by_client_kind: dict[str, str] | None = None,
     ) -> None:
-        merged = {**BUILT_IN_RULES, **(rules or {})}
+        """`rules`: name → rules, or [name, rules] pairs (the rendered form, which keeps the
+        owner's order: the consent page shows them so, built-ins first)."""
+        merged = {**BUILT_IN_RULES, **dict(rules or {})}
         self.named = {name: Policy.from_rules(name, r) for name, r in merged.items()}
         self.default = default if default in self.named else FULL
         self.by_client_kind = {

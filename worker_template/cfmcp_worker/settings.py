@@ -18,7 +18,7 @@ _DEFAULTS: dict[str, Any] = {
     "upstream_transport": "streamable-http",  # or "sse": the legacy HTTP+SSE transport
     "server_name": "cfmcp",
     "scopes": ("mcp",),  # generic scopes (no policy); each policy adds `mcp:<name>`
-    "policies": {},  # name → rules (policy.py); `full` and `read-only` are built in
+    "policies": [],  # [name, rules] pairs (policy.py); `full` and `read-only` are built in
     "default_policy": "full",
     "client_policies": {},  # client kind (redirect URI host, `loopback`) → policy name
     "access_token_ttl": 30 * 24 * 3600,
@@ -46,7 +46,7 @@ class Settings:
     upstream_transport: str
     server_name: str
     scopes: tuple[str, ...]
-    policies: dict[str, dict]
+    policies: list
     default_policy: str
     client_policies: dict[str, str]
     access_token_ttl: int
