@@ -229,9 +229,7 @@ async def test_policy_headers_reach_the_upstream_and_replace_the_clients(policy_
         ),
     ],
 )
-async def test_mcp_method_and_name_headers_must_mirror_the_body(
-    policy_app, core, headers, payload
-):
+async def test_mcp_method_and_name_headers_must_mirror_the_body(policy_app, core, headers, payload):
     token = await connect(policy_app, core, "full")  # checked on every connection
     result = await post(policy_app, core, token, payload, headers)
     assert kind(result) == "HttpResponse" and result.status == 400
@@ -282,8 +280,10 @@ async def test_read_only_asks_the_upstream_for_a_tool_it_has_not_seen(make_app, 
 
     async def send_upstream(forward):
         sent.append(json.loads(forward.body))
-        return 200, [("content-type", "text/event-stream")], (
-            f"data: {json.dumps(tools_list_result(sent[-1]['id']))}\n\n".encode()
+        return (
+            200,
+            [("content-type", "text/event-stream")],
+            (f"data: {json.dumps(tools_list_result(sent[-1]['id']))}\n\n".encode()),
         )
 
     app = make_app(policies=POLICIES, send_upstream=send_upstream)
