@@ -121,9 +121,9 @@ def submit_consent(
     return ConsentResult(page=page, submit=submit)
 
 
-def approve(authorize_url: str, pin: str) -> str:
-    """The redirect Location after approving with the right PIN."""
-    result = submit_consent(authorize_url, pin)
+def approve(authorize_url: str, pin: str, policy: str | None = None) -> str:
+    """The redirect Location after approving with the right PIN (choosing `policy`)."""
+    result = submit_consent(authorize_url, pin, policy=policy)
     assert result.submit.status_code in (302, 303), (
         f"consent POST: {result.submit.status_code} {result.submit.text[:500]}"
     )

@@ -45,10 +45,9 @@ def node_client() -> Path:
     return CLIENT
 
 
-def test_mcp_remote_client_connects_and_lists_tools(
-    worker: RunningWorker, node_client: Path, tmp_path: Path
-) -> None:
-    worker.upstream.recorder.clear()
+def run_mcp_remote_client(mcp_url: str, pin: str, tmp_path: Path) -> tuple[int, str, str]:
+    """Run mcp-remote's client against `mcp_url`, approving with `pin` on the consent page;
+    (exit code, its output, the browser script's log)."""
     browser_log = tmp_path / "browser.log"
     browser = tmp_path / "browser"
     browser.write_text(
@@ -60,7 +59,7 @@ def test_mcp_remote_client_connects_and_lists_tools(
         {
             "BROWSER": str(browser),
             "MCP_REMOTE_CONFIG_DIR": str(tmp_path / "config"),
-            "CFMCP_TEST_PIN": worker.pin,
+            "CFMCP_TEST_PIN": pin,
             "NO_PROXY": "*",
         }
     )
@@ -68,7 +67,7 @@ def test_mcp_remote_client_connects_and_lists_tools(
     # stdin stays open: mcp-remote shuts down when its stdin closes.
     with open(output_path, "wb") as out:
         proc = subprocess.Popen(
-            [str(node_client), worker.mcp_url],
+            [str(CLIENT), mcp_url],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -84,7 +83,15 @@ def test_mcp_remote_client_connects_and_lists_tools(
             proc.stdin.close()
     output = output_path.read_text(errors="replace")
     browser_out = browser_log.read_text() if browser_log.exists() else "(browser never ran)"
-    assert proc.returncode == 0, f"{output[-4000:]}\nbrowser: {browser_out}"
+    return proc.returncode, output, browser_out
+
+
+def test_mcp_remote_client_connects_and_lists_tools(
+    worker: RunningWorker, node_client: Path, tmp_path: Path
+) -> None:
+    worker.upstream.recorder.clear()
+    returncode, output, browser_out = run_mcp_remote_client(worker.mcp_url, worker.pin, tmp_path)
+    assert returncode == 0, f"{output[-4000:]}\nbrowser: {browser_out}"
     assert "approved" in browser_out
     assert "Connected successfully" in output
     assert '"name": "echo"' in output and '"name": "slow_count"' in output, output[-4000:]

@@ -108,12 +108,12 @@ class ThreadedServer:
 class RecordingUpstream(ThreadedServer):
     """The demo MCP server behind a bearer-PAT check, recording every request."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, json_response: bool = False) -> None:
+        """`json_response`: answer POSTs with one JSON body instead of an SSE stream."""
         self.pat = "pat-" + secrets.token_urlsafe(24)
         self.recorder = Recorder()
-        super().__init__(
-            self.recorder.wrap(require_bearer(build_demo_server().streamable_http_app(), self.pat))
-        )
+        app = build_demo_server().streamable_http_app(json_response=json_response)
+        super().__init__(self.recorder.wrap(require_bearer(app, self.pat)))
 
     @property
     def mcp_url(self) -> str:
