@@ -124,9 +124,15 @@ async def register(transport: Transport) -> str:
 
 
 async def approve(
-    transport: Transport, origin: str, client_id: str, challenge: str, pin: str
+    transport: Transport,
+    origin: str,
+    client_id: str,
+    challenge: str,
+    pin: str,
+    policy: str | None = None,
 ) -> str:
-    """Open the consent page and submit the PIN; return the code from the redirect."""
+    """Open the consent page and submit the PIN (choosing `policy`, else the preselected
+    one); return the code from the redirect."""
     query = urlencode(
         {
             "response_type": "code",
@@ -143,6 +149,8 @@ async def approve(
     assert page.status == 200, f"consent page: {page.status} {page.body[:300]!r}"
     form = parse_consent_form(page.body.decode())
     fields = {**form.hidden, form.pin_field: pin}
+    if policy is not None:
+        fields["policy"] = policy
     if form.approve:
         fields[form.approve[0]] = form.approve[1]
     action = urlsplit(form.action).path or "/authorize"
@@ -154,11 +162,14 @@ async def approve(
     return parse_qs(urlsplit(location).query)["code"][0]
 
 
-async def obtain_tokens(transport: Transport, origin: str, pin: str) -> FlowResult:
-    """Run the flow up to /token; the caller checks the /token reply."""
+async def obtain_tokens(
+    transport: Transport, origin: str, pin: str, policy: str | None = None
+) -> FlowResult:
+    """Run the flow up to /token (choosing `policy` on the consent page); the caller checks
+    the /token reply."""
     client_id = await register(transport)
     verifier, challenge = pkce_pair()
-    code = await approve(transport, origin, client_id, challenge, pin)
+    code = await approve(transport, origin, client_id, challenge, pin, policy)
     form = {
         "grant_type": "authorization_code",
         "code": code,
