@@ -40,6 +40,8 @@ FAKE_PAT = "FAKE-upstream-pat-not-a-real-token"
 FAKE_SIGNING_KEY = "FAKE-signing-key-0000000000000000000000"
 PY = "text/x-python"
 
+POLICY_SCOPES = ["mcp:full", "mcp:read-only"]  # the built-in policies' scopes
+
 
 @pytest.fixture
 def fake(fake_cloudflare: FakeCloudflare) -> FakeCloudflare:  # noqa: F811 - fixture chain
@@ -868,7 +870,8 @@ def test_uploaded_bundle_is_served_at_a_stable_origin(
     metadata_url = origin + "/.well-known/oauth-authorization-server"
     served = httpx.get(metadata_url)
     assert served.status_code == 200, fake.workers.process_log(fake.account_id, "mcp-front")
-    assert served.json()["issuer"] == origin and served.json()["scopes_supported"] == ["mcp"]
+    assert served.json()["issuer"] == origin
+    assert served.json()["scopes_supported"] == ["mcp", *POLICY_SCOPES]
 
     pid = fake.workers.process_pid(fake.account_id, "mcp-front")
     environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
@@ -879,7 +882,7 @@ def test_uploaded_bundle_is_served_at_a_stable_origin(
 
     # A re-deploy swaps the process behind the same origin; secrets are kept.
     _upload_bundle(client, fake, _bundle(["mcp", "extra"]), keep_bindings=["secret_text"])
-    assert httpx.get(metadata_url).json()["scopes_supported"] == ["mcp", "extra"]
+    assert httpx.get(metadata_url).json()["scopes_supported"] == ["mcp", "extra", *POLICY_SCOPES]
     assert fake.workers.process_pid(fake.account_id, "mcp-front") != pid
 
     # A bundle that cannot start is rejected like a Worker failing at startup; the previous
@@ -890,7 +893,7 @@ def test_uploaded_bundle_is_served_at_a_stable_origin(
     with pytest.raises(cloudflare.BadRequestError) as info:
         upload(client, fake, "mcp-front", files=broken, keep_bindings=["secret_text"])
     assert error_code(info.value) == 10021
-    assert httpx.get(metadata_url).json()["scopes_supported"] == ["mcp", "extra"]
+    assert httpx.get(metadata_url).json()["scopes_supported"] == ["mcp", "extra", *POLICY_SCOPES]
 
     client.workers.scripts.delete("mcp-front", account_id=fake.account_id)
     assert httpx.get(metadata_url).status_code == 503

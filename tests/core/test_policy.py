@@ -394,3 +394,13 @@ def test_the_exact_state_reads_policy_scopes_as_policy_py_writes_them(core):
     policy = __import__("cfmcp_worker.policy", fromlist=["SCOPE_PREFIX"])
     exact = __import__("cfmcp_worker.exact", fromlist=["POLICY_SCOPE_PREFIX"])
     assert exact.POLICY_SCOPE_PREFIX == policy.SCOPE_PREFIX
+
+
+async def test_a_tool_list_the_filter_cannot_read_is_not_passed_on(policy_app, core):
+    token = await connect(policy_app, core, "read-only")
+    forward = await post(policy_app, core, token, rpc("tools/list"))
+    deep = b'{"jsonrpc":"2.0","id":1,"result":{"tools":[]},"x":' + b"[" * 300 + b"]" * 300 + b"}"
+    assert b"could not be checked" in through(forward, deep)
+    sse = await post(policy_app, core, token, rpc("tools/list"))
+    event = b"data: " + deep + b"\n\n"
+    assert through(sse, b"event: message\n" + event) == b""

@@ -118,6 +118,35 @@ def upstream_posts(worker: RunningWorker) -> int:
     return sum(1 for seen in through_worker(worker) if seen.method == "POST")
 
 
+def test_a_call_before_any_listing_is_decided_by_asking_the_upstream(
+    policy_worker: RunningWorker,
+) -> None:
+    """First in the module: this Worker has seen no tools/list yet, so a read-only call makes
+    it ask the upstream's tools/list itself, in the client's session."""
+    from tests.integration.oauth import MCP_HEADERS, mcp_initialize, obtain_tokens
+
+    tokens = obtain_tokens(policy_worker.origin, policy_worker.pin)  # loopback: read-only
+    headers = {**MCP_HEADERS, "Authorization": f"Bearer {tokens.access_token}"}
+    with httpx.Client(base_url=policy_worker.origin, timeout=15, trust_env=False) as http:
+        started = http.post("/mcp", json=mcp_initialize("probe test"), headers=headers)
+        assert started.status_code == 200, started.text
+        headers["Mcp-Session-Id"] = started.headers["mcp-session-id"]
+        headers["Mcp-Protocol-Version"] = "2025-06-18"
+        http.post(
+            "/mcp", json={"jsonrpc": "2.0", "method": "notifications/initialized"}, headers=headers
+        )
+
+        def call(tool: str, arguments: dict) -> httpx.Response:
+            body = {"jsonrpc": "2.0", "id": 2, "method": "tools/call"}
+            body["params"] = {"name": tool, "arguments": arguments}
+            return http.post("/mcp", json=body, headers=headers)
+
+        echoed = call("echo", {"text": "probed"})
+        assert echoed.status_code == 200 and "probed" in echoed.text, echoed.text
+        refused = call("write_note", {"text": "no"})
+        assert refused.status_code == 200 and "not allowed for this connection" in refused.text
+
+
 async def test_read_only_connection_lists_and_calls_only_read_tools(
     policy_worker: RunningWorker,
 ) -> None:

@@ -111,9 +111,9 @@ class ToolGate:
         calls = [m for m in messages if m.method == "tools/call"]
         if chain.restricts_tools:
             denied = await self._denied_calls(calls, chain, forward, not legacy_message)
-            if denied:
+            if denied:  # nothing of this request is forwarded: every call in it is refused
                 for message in calls:
-                    who.log(message.name, chain.name, message in denied, None)
+                    who.log(message.name, chain.name, True, None)
                 return self._refusal(
                     messages, denied, chain, batch, step_up_challenge, legacy_message
                 )

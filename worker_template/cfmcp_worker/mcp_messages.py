@@ -91,6 +91,8 @@ def _message(item: object) -> Message:
             raise MessageError(f"params.{key} is not a string")
     if method == "tools/call" and not name:
         raise MessageError("tools/call names no tool")
+    if method == "tools/call" and item.get("id") is None:
+        raise MessageError("tools/call is a request: it needs an id")
     return Message(item.get("id"), method, name)
 
 

@@ -23,6 +23,11 @@ CATALOG_SECONDS = 300.0
 CATALOG_SIZE = 4096
 MAX_DEPTH = 128
 _EVENT_ENDS = (b"\r\n\r\n", b"\n\n", b"\r\r")
+# What a client gets instead of a JSON body the filter could not check.
+UNCHECKED = (
+    b'{"jsonrpc":"2.0","id":null,"error":{"code":-32603,'
+    b'"message":"cfmcp: the upstream answer could not be checked against this policy"}}'
+)
 
 
 class ToolCatalog:
@@ -94,21 +99,27 @@ class ToolsListFilter:
         self._catalog = catalog
         self._held = bytearray()
         self._sse: bool | None = None  # None until the first non-blank byte says which
+        self._overflowed = False
 
     def feed(self, chunk: bytes) -> bytes:
+        if self._overflowed:
+            return b""
         self._held += chunk
         if self._sse is None:
             start = self._held.lstrip()
             if not start:
                 return b""
             self._sse = start[:1] not in (b"{", b"[")
-        if len(self._held) > MAX_HELD_BYTES:
-            self._held.clear()  # fail closed: a body too large to check is not sent
+        if len(self._held) > MAX_HELD_BYTES:  # fail closed: what cannot be checked is not sent
+            self._held.clear()
+            self._overflowed = True
             return b""
         return self._complete_events() if self._sse else b""
 
     def flush(self) -> bytes:
         held, self._held = bytes(self._held), bytearray()
+        if self._overflowed:
+            return UNCHECKED if not self._sse else b""
         if not self._sse:
             return self._filtered_json(held)
         return self._filtered_event(held) if held else b""
@@ -127,8 +138,8 @@ class ToolsListFilter:
     def _filtered_json(self, body: bytes) -> bytes:
         try:
             payload = loads_bounded(body, max_bytes=MAX_HELD_BYTES, max_depth=MAX_DEPTH)
-        except JsonInputError:
-            return body  # not JSON: nothing the client could read as a tool list either
+        except JsonInputError:  # a client's parser might still read a tool list in it
+            return UNCHECKED if b"tools" in body else body
         if not filter_payload(payload, self._policy, self._catalog):
             return body
         return json.dumps(payload, separators=(",", ":")).encode()
@@ -145,7 +156,7 @@ class ToolsListFilter:
                 "\n".join(data).encode(), max_bytes=MAX_HELD_BYTES, max_depth=MAX_DEPTH
             )
         except JsonInputError:
-            return event
+            return b""  # holds "tools" but cannot be checked: dropped
         if not filter_payload(payload, self._policy, self._catalog):
             return event
         kept = [line for line in lines if line and not line.startswith("data:")]
