@@ -13,8 +13,11 @@ import json
 import re
 
 MAX_DEPTH = 16  # client metadata nests 3 levels deep at most (jwks → keys → key)
-_TOKENS = re.compile(rb'["\\\[\]{}]')
-_QUOTE, _BACKSLASH, _OPENERS, _CLOSERS = 0x22, 0x5C, (0x5B, 0x7B), (0x5D, 0x7D)
+# A JSON string, escapes included, as an unrolled loop (runs of plain bytes are matched at once;
+# linear: no backtracking, each byte belongs to exactly one part).
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_OPENERS = frozenset(b"[{")
 
 
 class JsonInputError(ValueError):
@@ -24,28 +27,18 @@ class JsonInputError(ValueError):
 def check_depth(data: bytes, max_depth: int) -> None:
     """Raise JsonInputError if `data` (UTF-8) nests arrays/objects deeper than `max_depth`.
 
-    Only ASCII bytes matter, and in UTF-8 they never occur inside a multi-byte character.
+    Strings are cut out and every byte but brackets dropped (both at C speed: a 128 KiB tool
+    list costs well under a millisecond), then the brackets are counted. Only ASCII bytes
+    matter, and in UTF-8 they never occur inside a multi-byte character; an unterminated
+    string is not cut out, which can only make the count higher.
     """
     depth = 0
-    in_string = False
-    escaped_at = -1
-    for match in _TOKENS.finditer(data):
-        at = match.start()
-        if at == escaped_at:
-            continue
-        byte = data[at]
-        if in_string:
-            if byte == _BACKSLASH:
-                escaped_at = at + 1
-            elif byte == _QUOTE:
-                in_string = False
-        elif byte == _QUOTE:
-            in_string = True
-        elif byte in _OPENERS:
+    for byte in _STRING.sub(b"", data).translate(None, _NOT_BRACKETS):
+        if byte in _OPENERS:
             depth += 1
             if depth > max_depth:
                 raise JsonInputError(f"JSON nested more than {max_depth} levels deep")
-        elif byte in _CLOSERS:
+        else:
             depth -= 1
 
 
