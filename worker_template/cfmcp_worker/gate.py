@@ -104,7 +104,9 @@ class ToolGate:
         if not (chain.restricts_tools or mirrored or b'"tools/call"' in request.body):
             return forward  # nothing to decide or audit: not read
         try:
-            messages, batch = read_messages(request.body, self._max_bytes)
+            messages, batch = read_messages(
+                request.body, self._max_bytes, strict=chain.restricts_tools
+            )
             check_mirrors(request.headers, messages, batch)
         except MessageError as exc:
             return refused(str(exc))

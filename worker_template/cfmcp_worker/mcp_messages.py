@@ -51,14 +51,16 @@ def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
     return dict(pairs)
 
 
-def read_messages(body: bytes, max_bytes: int) -> tuple[list[Message], bool]:
-    """The messages of a request body and whether it was a batch; MessageError if refused."""
+def read_messages(body: bytes, max_bytes: int, strict: bool = True) -> tuple[list[Message], bool]:
+    """The messages of a request body and whether it was a batch; MessageError if refused.
+    `strict` (a policy decides on what is read): repeated keys are refused too; a connection
+    whose policy refuses nothing is read only to audit and to check the mirror headers."""
     if len(body) > max_bytes:
         raise MessageError("the request is too large")
     try:
         text = body.decode("utf-8")
         check_depth(body, MAX_DEPTH)
-        data = json.loads(text, object_pairs_hook=_unique_keys)
+        data = json.loads(text, object_pairs_hook=_unique_keys) if strict else json.loads(text)
     except MessageError:
         raise
     except (UnicodeDecodeError, JsonInputError, ValueError, RecursionError):
