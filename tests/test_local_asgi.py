@@ -45,6 +45,7 @@ class Forward:
     url: str
     headers: list[tuple[str, str]]
     body: bytes = b""
+    rewrite: Any = None
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,7 @@ class FakeCore:
         )
 
     def upstream_response(
-        self, request: HttpRequest, status: int, headers: list[tuple[str, str]]
+        self, request: HttpRequest, status: int, headers: list[tuple[str, str]], forward: Forward
     ) -> HttpResponse | PassThrough:
         self.verdicts.append((status, headers))
         if status == 401:
@@ -88,7 +89,7 @@ class FakeCore:
         kept = [(k, v) for k, v in headers if k in ("content-type", "x-up")]
         return PassThrough(status, kept)
 
-    def upstream_error(self, request: HttpRequest, reason: str) -> HttpResponse:
+    def upstream_error(self, request: HttpRequest, reason: str, forward: Forward) -> HttpResponse:
         self.errors.append(reason)
         return HttpResponse(502, [("content-type", "text/plain")], reason.encode())
 

@@ -150,6 +150,7 @@ def test_a_call_before_any_listing_is_decided_by_asking_the_upstream(
 async def test_read_only_connection_lists_and_calls_only_read_tools(
     policy_worker: RunningWorker,
 ) -> None:
+    policy_worker.upstream.recorder.clear()  # the upstream serves every host of one kind
     browser = ChoosingBrowser(policy_worker.pin, None)  # loopback's default: read-only
     http, client = sdk_session(policy_worker, browser)
     async with http, client:
