@@ -9,7 +9,10 @@ from git REF, default 8e13dc5), and this checkout's Worker. Interleaved, per rou
 - the same on this Worker with a `full` connection (the body is read for the audit line);
 - the same on this Worker with a `read-only` connection (body read, tool decided from the
   catalog, the tools/list response filtered).
-Prints medians and the differences to the baseline; the goal is ≤ 0.2 ms per call. Not a
+Prints medians, and the median of the per-round differences to the baseline (paired, so slow
+drift of a loaded machine cancels); the goal is ≤ 0.2 ms per call. With `--pyodide` it also
+runs both bundles in the Pyodide harness and prints the Python time of the fetch handler per
+tools/call (CPU only, no network: the part of the cost that is ours, with little noise). Not a
 test: run it on a quiet machine and read ratios, not absolute times.
 """
 
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import random
 import secrets
 import statistics
 import subprocess
@@ -38,6 +42,7 @@ from cfmcp.config import ProjectConfig  # noqa: E402
 from tests.hosts import start_workerd  # noqa: E402
 from tests.integration.oauth import MCP_HEADERS, mcp_initialize  # noqa: E402
 from tests.integration.upstream import RecordingUpstream  # noqa: E402
+from tests.workers_runtime.host import start_harness  # noqa: E402
 from tests.workers_runtime.oauth_flow import HttpxTransport, obtain_tokens  # noqa: E402
 
 BASELINE = "8e13dc5"  # main before policies
@@ -86,13 +91,14 @@ class Connection:
         )
         return self
 
-    async def timed(self, method: str, params: dict) -> float:
+    async def timed(self, method: str, params: dict, python_ms: bool = False) -> float:
+        """Wall time of one request (or the harness's Python time of its fetch handler)."""
         body = {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}
         started = time.perf_counter()
         reply = await self.client.post(self.url, json=body, headers=self.headers)
         elapsed = (time.perf_counter() - started) * 1000
         assert reply.status_code == 200 and '"result"' in reply.text, reply.text[:300]
-        return elapsed
+        return float(reply.headers["x-harness-python-ms"]) if python_ms else elapsed
 
 
 async def connect(client: httpx.AsyncClient, pin: str, policy: str | None) -> Connection:
@@ -101,25 +107,32 @@ async def connect(client: httpx.AsyncClient, pin: str, policy: str | None) -> Co
     return await Connection(client, flow.access_token).open()
 
 
-async def measure(baseline, current, pin: str, rounds: int) -> dict[str, list[float]]:
+async def measure(
+    baseline: str, current: str, pin: str, rounds: int, python_ms: bool = False
+) -> dict[str, list[float]]:
     times: dict[str, list[float]] = {}
     async with (
-        httpx.AsyncClient(base_url=baseline.origin, timeout=60) as old,
-        httpx.AsyncClient(base_url=current.origin, timeout=60) as new,
+        httpx.AsyncClient(base_url=baseline, timeout=60) as old,
+        httpx.AsyncClient(base_url=current, timeout=60) as new,
     ):
+        # Two connections per Worker and a new random order every round: neither a Worker
+        # process nor a place in the round is favoured (an A/A run, --baseline HEAD, showed
+        # the first place ~1 ms slower with a fixed order).
         connections = {
             "baseline": await connect(old, pin, None),
+            "baseline-2": await connect(old, pin, None),
             "full": await connect(new, pin, "full"),
             "read-only": await connect(new, pin, "read-only"),
         }
+        order = random.Random(7)
         calls = {
             "tools/call": ("tools/call", {"name": "echo", "arguments": {"text": "bench"}}),
             "tools/list": ("tools/list", {}),
         }
         for _ in range(rounds):
-            for kind, connection in connections.items():
+            for kind, connection in order.sample(list(connections.items()), len(connections)):
                 for label, (method, params) in calls.items():
-                    elapsed = await connection.timed(method, params)
+                    elapsed = await connection.timed(method, params, python_ms)
                     times.setdefault(f"{label} {kind}", []).append(elapsed)
     return times
 
@@ -128,8 +141,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=300)
     parser.add_argument("--baseline", default=BASELINE, help="git ref of the baseline Worker")
+    parser.add_argument("--pyodide", action="store_true", help="also Python time in Pyodide")
+    parser.add_argument("--json", action="store_true", help="an upstream answering in JSON")
     args = parser.parse_args()
-    upstream = RecordingUpstream().start()
+    upstream = RecordingUpstream(json_response=args.json).start()
     pin = "bench-" + secrets.token_hex(6)
     env = {
         "UPSTREAM_TOKEN": upstream.pat,
@@ -144,19 +159,44 @@ def main() -> None:
             render_baseline(args.baseline, config, old)
             render.render_bundle(config.validate()).write(new)
             with start_workerd(old, env) as baseline, start_workerd(new, env) as current:
-                times = asyncio.run(measure(baseline, current, pin, args.rounds))
+                times = asyncio.run(measure(baseline.origin, current.origin, pin, args.rounds))
+            cpu = None
+            if args.pyodide:
+                with (
+                    start_harness(old, env, measure_cpu=True) as baseline,
+                    start_harness(new, env, measure_cpu=True) as current,
+                ):
+                    cpu = asyncio.run(
+                        measure(baseline.origin, current.origin, pin, args.rounds, True)
+                    )
     finally:
         upstream.stop()
-    print(f"workerd, {args.rounds} interleaved rounds; baseline = Worker at {args.baseline}")
-    print(f"{'request':<28} {'median ms':>10} {'p90 ms':>8} {'vs baseline':>12}")
-    for label in ("tools/call", "tools/list"):
-        base = statistics.median(times[f"{label} baseline"])
+    answers = "JSON" if args.json else "SSE"
+    print(
+        f"workerd, {args.rounds} interleaved rounds, upstream answers in {answers}; "
+        f"baseline = Worker at {args.baseline}"
+    )
+    report(times, ("tools/call", "tools/list"))
+    if cpu is not None:
+        print("Pyodide harness: Python time of the fetch handler (a filtered tools/list body is")
+        print("filtered after the handler returns: only its decision is counted here)")
+        report(cpu, ("tools/call", "tools/list"))
+
+
+def report(times: dict[str, list[float]], labels: tuple[str, ...]) -> None:
+    print(f"{'request':<28} {'median ms':>10} {'p90 ms':>8} {'paired Δ median':>16}")
+    for label in labels:
+        base = times[f"{label} baseline"]
         for kind in ("baseline", "full", "read-only"):
-            values = sorted(times[f"{label} {kind}"])
-            median = statistics.median(values)
-            p90 = values[int(0.9 * (len(values) - 1))]
-            delta = "" if kind == "baseline" else f"{median - base:+.3f} ms"
-            print(f"{label + ' ' + kind:<28} {median:>10.3f} {p90:>8.3f} {delta:>12}")
+            values = times[f"{label} {kind}"]
+            ordered = sorted(values)
+            p90 = ordered[int(0.9 * (len(ordered) - 1))]
+            paired = statistics.median(v - b for v, b in zip(values, base, strict=True))
+            delta = "" if kind == "baseline" else f"{paired:+.3f} ms"
+            print(
+                f"{label + ' ' + kind:<28} {statistics.median(values):>10.3f} {p90:>8.3f} "
+                f"{delta:>16}"
+            )
 
 
 if __name__ == "__main__":
