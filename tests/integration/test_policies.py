@@ -8,6 +8,7 @@ calls ask for step-up, and makes `read-only` the default for local (loopback) cl
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -108,6 +109,10 @@ def sdk_session(worker: RunningWorker, browser: ChoosingBrowser):
     return http, Client(streamable_http_client(worker.mcp_url, http_client=http), mode="legacy")
 
 
+def policy_worker_mode(worker: RunningWorker) -> str:
+    return "json" if worker.upstream.json_response else "sse"
+
+
 def through_worker(worker: RunningWorker) -> list:
     """What reached the upstream through the Worker (with the PAT; not the tests' own probes)."""
     pat = f"Bearer {worker.upstream.pat}"
@@ -164,6 +169,30 @@ async def test_read_only_connection_lists_and_calls_only_read_tools(
     seen = through_worker(policy_worker)
     missing = [s for s in seen if s.headers.get(POLICY_HEADER[0].lower()) != "true"]
     assert seen and not missing, missing
+
+
+async def test_a_restricted_connection_still_streams_event_by_event(
+    policy_worker: RunningWorker,
+) -> None:
+    """Only tools/list answers are rewritten: a read-only call's progress notifications
+    arrive one by one, as the upstream sends them (an upstream answering in JSON has no
+    stream to send them on: there the call just completes)."""
+    arrivals: list[float] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        arrivals.append(time.monotonic())
+
+    browser = ChoosingBrowser(policy_worker.pin, "read-only")
+    http, client = sdk_session(policy_worker, browser)
+    async with http, client:
+        await client.list_tools()
+        result = await client.call_tool(
+            "slow_count", {"count": 3, "delay": 0.5}, progress_callback=on_progress
+        )
+    assert result.content[0].text == "counted to 3"
+    if policy_worker_mode(policy_worker) == "sse":
+        assert len(arrivals) == 3, arrivals
+        assert arrivals[-1] - arrivals[0] >= 0.6, f"progress arrived bunched: {arrivals}"
 
 
 async def test_full_connection_sees_and_calls_everything(policy_worker: RunningWorker) -> None:

@@ -112,6 +112,7 @@ class RecordingUpstream(ThreadedServer):
         """`json_response`: answer POSTs with one JSON body instead of an SSE stream."""
         self.pat = "pat-" + secrets.token_urlsafe(24)
         self.recorder = Recorder()
+        self.json_response = json_response
         app = build_demo_server().streamable_http_app(json_response=json_response)
         super().__init__(self.recorder.wrap(require_bearer(app, self.pat)))
 
