@@ -27,6 +27,7 @@ from cfmcp_worker.app import WorkerApp
 from cfmcp_worker.exact import ExactClient, ExactLedger, pin_limits
 from cfmcp_worker.http_types import Forward, HttpRequest, HttpResponse
 from cfmcp_worker.settings import Secrets, Settings
+from cfmcp_worker.tools_filter import MAX_HELD_BYTES
 
 try:
     from pyodide.ffi import jsnull  # Pyodide >= 0.28 gives JS null as jsnull, not None
@@ -43,7 +44,7 @@ SECRET_BINDINGS = {
 }
 METADATA_MAX_BYTES = 64 * 1024
 METADATA_TIMEOUT_MS = 5000
-PROBE_MAX_BYTES = 16 * 1024 * 1024
+PROBE_MAX_BYTES = MAX_HELD_BYTES  # what the tools/list filter holds at most
 PROBE_TIMEOUT_MS = 10000
 NULL_BODY_STATUSES = frozenset({101, 204, 205, 304})
 KV_WRITE_ATTEMPTS = 3  # KV allows one write per second per key and answers 429 beyond that
@@ -344,8 +345,9 @@ async def _proxy(app: WorkerApp, request: HttpRequest, forward: Forward):
     if rewrite is not None and stream is not None:
         if _media_type(verdict.headers) == "application/json":
             # One finite JSON body (a filtered tools/list): read and rewritten in one piece,
-            # which costs far less than a TransformStream calling into Python per chunk.
-            body = (await upstream.arrayBuffer()).to_bytes()
+            # which costs far less than a TransformStream calling into Python per chunk. Read
+            # at most one byte past what the filter holds: beyond that it answers an error.
+            body, _ = await _read_stream(stream, PROBE_MAX_BYTES)
             out = rewrite.feed(body) + rewrite.flush()
             return js.Response.new(to_js(out), _response_init(verdict.status, verdict.headers))
         stream = _rewritten_stream(stream, rewrite)

@@ -103,3 +103,11 @@ def app(make_app):
 
 def bundle_dir_of(module) -> Path:
     return Path(module.__file__).parent.parent
+
+
+@pytest.fixture
+def policy_app(make_app):
+    """A Worker with the policies of tests/core/policies.py; claude.ai defaults to read-only."""
+    from tests.core.policies import POLICIES
+
+    return make_app(policies=POLICIES, client_policies={"claude.ai": "read-only"})

@@ -18,64 +18,15 @@ from tests.core.flow import (
     request,
     token_request,
 )
-
-POLICIES = {
-    "read-only": {"read_only": True, "headers": {"X-MCP-Toolsets": "repos"}},
-    "issues": {"allow": ["*_issue", "list_*"], "deny": ["delete_*"]},
-    "careful": {"allow": ["get_*"], "step_up": True},
-}
-TOOLS = [
-    {"name": "get_issue", "annotations": {"readOnlyHint": True}},
-    {"name": "list_issues", "annotations": {"readOnlyHint": True}},
-    {"name": "create_issue", "annotations": {"readOnlyHint": False}},
-    {"name": "delete_issue"},
-]
-
-
-def rpc(method: str, id: object = 1, **params) -> dict:
-    message = {"jsonrpc": "2.0", "id": id, "method": method}
-    if params:
-        message["params"] = params
-    return message
-
-
-def tools_list_result(id: object = 1) -> dict:
-    return {"jsonrpc": "2.0", "id": id, "result": {"tools": [dict(t) for t in TOOLS]}}
-
-
-@pytest.fixture
-def policy_app(make_app):
-    return make_app(policies=POLICIES, client_policies={"claude.ai": "read-only"})
-
-
-async def connect(app, core, policy: str | None) -> str:
-    _, tokens = await full_flow(app, core, policy)
-    return tokens["access_token"]
-
-
-async def post(app, core, token: str, payload, headers=None, path="/mcp"):
-    body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-    return await call(
-        app,
-        core,
-        "POST",
-        path,
-        body=body,
-        headers={"authorization": f"Bearer {token}", **(headers or {})},
-    )
-
-
-def kind(result) -> str:
-    return result.__class__.__name__
-
-
-def through(forward, body: bytes) -> bytes:
-    """The upstream body as the client receives it through the Forward's rewriter."""
-    if forward.rewrite is None:
-        return body
-    out = b"".join(forward.rewrite.feed(body[i : i + 7]) for i in range(0, len(body), 7))
-    return out + forward.rewrite.flush()
-
+from tests.core.policies import (
+    POLICIES,
+    connect,
+    kind,
+    post,
+    rpc,
+    through,
+    tools_list_result,
+)
 
 # -- consent ------------------------------------------------------------------------------
 
@@ -404,3 +355,186 @@ async def test_a_tool_list_the_filter_cannot_read_is_not_passed_on(policy_app, c
     sse = await post(policy_app, core, token, rpc("tools/list"))
     event = b"data: " + deep + b"\n\n"
     assert through(sse, b"event: message\n" + event) == b""
+
+
+# -- rules a mutation check found untested -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'[1, {"jsonrpc":"2.0","id":1,"method":"tools/list"}]',  # a message that is no object
+        b'{"jsonrpc":"2.0","id":1,"method":["tools/call"],"params":{"name":"get_issue"}}',
+        b'{"jsonrpc":"2.0","method":"tools/call","params":{"name":"get_issue"}}',  # no id
+        b'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"get_\xff"}}',
+    ],
+)
+async def test_malformed_messages_are_refused_on_a_restricted_connection(policy_app, core, body):
+    token = await connect(policy_app, core, "issues")
+    result = await post(policy_app, core, token, body)
+    assert kind(result) == "HttpResponse" and result.status == 400
+
+
+async def test_mirror_headers_are_refused_on_a_batch(policy_app, core):
+    token = await connect(policy_app, core, "full")
+    batch = [rpc("tools/list", 1), rpc("ping", 2)]
+    result = await post(policy_app, core, token, batch, {"mcp-method": "tools/list"})
+    assert kind(result) == "HttpResponse" and result.status == 400
+
+
+async def test_mirror_headers_make_even_an_unrestricted_body_read(policy_app, core):
+    token = await connect(policy_app, core, "full")
+    result = await post(policy_app, core, token, rpc("ping"), {"mcp-method": "tools/call"})
+    assert kind(result) == "HttpResponse" and result.status == 400
+
+
+async def test_a_policy_header_replaces_the_clients_own(make_app, core):
+    app = make_app(policies={"tagged": {"headers": {"User-Agent": "cfmcp-tagged"}}})
+    token = await connect(app, core, "tagged")
+    forward = await post(app, core, token, rpc("ping"), {"user-agent": "client/1.0"})
+    agents = [v for n, v in forward.headers if n.lower() == "user-agent"]
+    assert agents == ["cfmcp-tagged"]
+
+
+async def test_an_unknown_narrowing_policy_refuses_at_mcp(policy_app, core, kv, clock):
+    token = await connect(policy_app, core, "full")
+    grant_id = policy_app.tokens.read_access_token(token).grant_id
+    await kv.put(f"revoked:{grant_id}", "policy:no-such-policy", ttl=3600)
+    clock.advance(11)
+    result = await post(policy_app, core, token, rpc("ping"))
+    assert kind(result) == "HttpResponse" and result.status == 401
+
+
+async def test_step_up_is_not_answered_to_a_batch(policy_app, core):
+    token = await connect(policy_app, core, "careful")
+    result = await post(policy_app, core, token, [rpc("tools/call", 1, name="create_issue")])
+    assert result.status == 200 and "error" in body_json(result)[0]
+
+
+async def test_the_probe_asks_as_the_client_but_for_tools_list(make_app, core):
+    seen = []
+
+    async def send_upstream(forward):
+        seen.append(forward)
+        return 200, [], json.dumps(tools_list_result(json.loads(forward.body)["id"])).encode()
+
+    app = make_app(policies=POLICIES, send_upstream=send_upstream)
+    token = await connect(app, core, "read-only")
+    headers = {"mcp-method": "tools/call", "mcp-name": "get_issue", "mcp-param-x": "1"}
+    headers["mcp-session-id"] = "session-7"
+    result = await post(app, core, token, rpc("tools/call", name="get_issue"), headers)
+    assert kind(result) == "Forward"
+    sent = {n.lower(): v for n, v in seen[0].headers}
+    assert sent["mcp-method"] == "tools/list" and "mcp-name" not in sent
+    assert "mcp-param-x" not in sent and sent["mcp-session-id"] == "session-7"
+    assert sent["x-mcp-toolsets"] == "repos"  # the policy's header: the same tool set
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        (500, lambda ident: tools_list_result(ident)),  # not HTTP 200
+        (200, lambda ident: tools_list_result("someone-else")),  # not the probe's id
+    ],
+)
+async def test_a_probe_answer_counts_only_when_it_is_the_probes(make_app, core, answer):
+    status, shape = answer
+
+    async def send_upstream(forward):
+        return status, [], json.dumps(shape(json.loads(forward.body)["id"])).encode()
+
+    app = make_app(policies=POLICIES, send_upstream=send_upstream)
+    token = await connect(app, core, "read-only")
+    assert kind(await post(app, core, token, rpc("tools/call", name="get_issue"))) != "Forward"
+
+
+async def test_no_probe_on_a_legacy_message_endpoint(make_app, core):
+    sent = []
+
+    async def send_upstream(forward):
+        sent.append(forward)
+        return 200, [], json.dumps(tools_list_result(json.loads(forward.body)["id"])).encode()
+
+    app = make_app(upstream_transport="sse", policies=POLICIES, send_upstream=send_upstream)
+    token = await connect(app, core, "read-only")
+    auth = {"authorization": f"Bearer {token}", "accept": "text/event-stream"}
+    stream = await call(app, core, "GET", "/mcp", headers=auth)
+    out = through(stream, b"event: endpoint\ndata: /message?sessionId=abc\n\n").decode()
+    endpoint = out.split("data: ", 1)[1].split("\n", 1)[0]
+    result = await post(app, core, token, rpc("tools/call", name="get_issue"), path=endpoint)
+    assert kind(result) == "HttpResponse" and sent == []
+
+
+@pytest.mark.parametrize(
+    ("tool", "listed"),
+    [
+        ({"name": "w", "annotations": {"readOnlyHint": "true"}}, False),  # not a JSON boolean
+        ({"name": "w", "annotations": ["readOnlyHint"]}, False),  # annotations no object
+        ({"name": "r", "annotations": {"readOnlyHint": True}}, True),
+        ("not-a-tool", False),
+        ({"annotations": {"readOnlyHint": True}}, False),  # no name
+    ],
+)
+async def test_only_well_formed_read_only_tools_pass_a_read_only_filter(
+    policy_app, core, tool, listed
+):
+    token = await connect(policy_app, core, "read-only")
+    forward = await post(policy_app, core, token, rpc("tools/list"))
+    body = {"jsonrpc": "2.0", "id": 1, "result": {"tools": [tool]}}
+    out = json.loads(through(forward, json.dumps(body).encode()))
+    assert (out["result"]["tools"] == [tool]) is listed
+
+
+async def test_catalog_entries_expire(policy_app, core, clock):
+    token = await connect(policy_app, core, "read-only")
+    listed = await post(policy_app, core, token, rpc("tools/list"))
+    through(listed, json.dumps(tools_list_result()).encode())
+    assert kind(await post(policy_app, core, token, rpc("tools/call", name="get_issue"))) == (
+        "Forward"
+    )
+    clock.advance(301)  # the catalog forgets; with no upstream to ask, the call is refused
+    assert kind(await post(policy_app, core, token, rpc("tools/call", name="get_issue"))) != (
+        "Forward"
+    )
+
+
+async def test_an_answer_too_large_to_check_is_an_error_not_the_list(policy_app, core):
+    filters = __import__("cfmcp_worker.tools_filter", fromlist=["MAX_HELD_BYTES"])
+    token = await connect(policy_app, core, "read-only")
+    forward = await post(policy_app, core, token, rpc("tools/list"))
+    forward.rewrite.begin("application/json")
+    big = json.dumps(tools_list_result()).encode() + b" " * filters.MAX_HELD_BYTES
+    out = forward.rewrite.feed(big) + forward.rewrite.flush()
+    assert b"could not be checked" in out and b"delete_issue" not in out
+    sse = await post(policy_app, core, token, rpc("tools/list"))
+    sse.rewrite.begin("text/event-stream")
+    event = b"data: " + big + b"\n\n"
+    assert sse.rewrite.feed(event) + sse.rewrite.flush() == b""
+
+
+@pytest.mark.parametrize("end", [b"\r\n\r\n", b"\r\r", b"\n\r\n", b"\n\n"])
+async def test_every_sse_event_end_is_recognised(policy_app, core, end):
+    token = await connect(policy_app, core, "read-only")
+    forward = await post(policy_app, core, token, rpc("tools/list"))
+    forward.rewrite.begin("text/event-stream")
+    event = b"data: " + json.dumps(tools_list_result()).encode() + end
+    out = forward.rewrite.feed(event)  # out at once: not held until the stream ends
+    assert b"get_issue" in out and b"delete_issue" not in out
+
+
+async def test_multi_line_and_spaceless_data_fields_are_read_and_rewritten(policy_app, core):
+    token = await connect(policy_app, core, "read-only")
+    forward = await post(policy_app, core, token, rpc("tools/list"))
+    text = json.dumps(tools_list_result(), indent=1).splitlines()
+    event = ("data:" + "\ndata:".join(text) + "\n\n").encode()  # several lines, no space
+    out = through(forward, event)
+    assert b"delete_issue" not in out and b"get_issue" in out
+
+
+async def test_a_batched_answer_is_filtered_element_by_element(policy_app, core):
+    token = await connect(policy_app, core, "read-only")
+    forward = await post(policy_app, core, token, [rpc("tools/list", 1), rpc("ping", 2)])
+    answers = [tools_list_result(1), {"jsonrpc": "2.0", "id": 2, "result": {}}]
+    out = json.loads(through(forward, json.dumps(answers).encode()))
+    assert [t["name"] for t in out[0]["result"]["tools"]] == ["get_issue", "list_issues"]
+    assert out[1] == answers[1]

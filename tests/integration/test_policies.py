@@ -212,8 +212,9 @@ async def test_step_up_widens_the_connection_after_a_new_consent(
     policy_worker: RunningWorker,
 ) -> None:
     """`careful` answers a refused call with 403 insufficient_scope naming `mcp:full`; the SDK
-    authorizes again (PIN again) and retries the call."""
-    browser = ChoosingBrowser(policy_worker.pin, "careful", None)
+    authorizes again, the owner chooses `full` (PIN again: a client's request alone never
+    checks a wider policy than its default), and the SDK retries the call."""
+    browser = ChoosingBrowser(policy_worker.pin, "careful", "full")
     http, client = sdk_session(policy_worker, browser)
     async with http, client:
         assert {tool.name for tool in (await client.list_tools()).tools} == {"echo"}

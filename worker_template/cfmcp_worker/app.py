@@ -155,7 +155,6 @@ class WorkerApp:
             chain,
             audit.Caller(claims.grant_id, claims.client_id),
             lambda scope: self.proxy.step_up_challenge(where.issuer, scope),
-            stream=stream,
             legacy_message=message,
         )
 
@@ -192,8 +191,11 @@ class WorkerApp:
         """What the client gets for the upstream's answer to `forward` (hosts pass the Forward
         they sent: its audit lines are written now, and a rewritten body loses its length)."""
         self._audit(forward, status)
-        rewritten = forward is not None and forward.rewrite is not None
-        return self.proxy.upstream_response(status, headers, rewritten)
+        rewrite = forward.rewrite if forward is not None else None
+        if rewrite is not None and hasattr(rewrite, "begin"):
+            media = next((v for n, v in headers if n.lower() == "content-type"), "")
+            rewrite.begin(media.split(";", 1)[0].strip().lower())
+        return self.proxy.upstream_response(status, headers, rewrite is not None)
 
     def upstream_error(
         self, request: HttpRequest, reason: str, forward: Forward | None = None

@@ -96,7 +96,7 @@ class AuthorizationEndpoint:
             )
         challenge = params["code_challenge"]
         scope = grant_scope(params.get("scope"), self._scopes)
-        offered = self._policies.preselected(params.get("scope"), redirect_uri)
+        offered, asked = self._policies.preselected(params.get("scope"), redirect_uri)
         token = self._signer.sign(
             REQUEST_PREFIX,
             {
@@ -107,10 +107,13 @@ class AuthorizationEndpoint:
                 "res": where.resource,
                 "s": scope,  # the generic scopes granted; the policy is chosen on the page
                 "p": offered.name,  # the policy preselected
+                "a": asked.name if asked else None,  # a wider one the client asks for
                 "exp": self._tokens.now() + REQUEST_TTL_SECONDS,
             },
         )
-        return self._consent_page(client, redirect_uri, token, offered.name)
+        return self._consent_page(
+            client, redirect_uri, token, offered.name, asked.name if asked else None
+        )
 
     @staticmethod
     def _request_problem(params: dict[str, str], where: Endpoints) -> tuple[str, str] | None:
@@ -154,7 +157,13 @@ class AuthorizationEndpoint:
         policy = self._policies.get(form.get("policy", req["p"]))
         if policy is None:
             return self._consent_page(
-                client, req["r"], form["request"], req["p"], "Choose the access to give.", 400
+                client,
+                req["r"],
+                form["request"],
+                req["p"],
+                req.get("a"),
+                "Choose the access to give.",
+                400,
             )
         verdict = await self._guard.attempt(
             request.client_ip,
@@ -166,7 +175,13 @@ class AuthorizationEndpoint:
             if verdict.spent:  # the form was already used: nothing to retry here
                 return pages.error(verdict.message)
             return self._consent_page(
-                client, req["r"], form["request"], policy.name, verdict.message, verdict.status
+                client,
+                req["r"],
+                form["request"],
+                policy.name,
+                req.get("a"),
+                verdict.message,
+                verdict.status,
             )
         scope = f"{req['s']} {policy.scope}".strip()
         code = self._tokens.issue_code(
@@ -184,6 +199,7 @@ class AuthorizationEndpoint:
         redirect_uri: str,
         request_token: str,
         chosen: str,
+        asked: str | None,
         error: str = "",
         status: int = 200,
     ) -> HttpResponse:
@@ -192,6 +208,7 @@ class AuthorizationEndpoint:
             redirect_uri=redirect_uri,
             policies=[(policy.name, policy.in_words()) for policy in self._policies.named.values()],
             chosen=chosen,
+            asked=asked,
             request_token=request_token,
             error=error,
             status=status,

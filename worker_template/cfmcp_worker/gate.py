@@ -1,15 +1,19 @@
 """The policy gate on `/mcp`: what a connection's policy lets through to the upstream.
 
 For a request whose token the proxy accepted, and the `Forward` it would send:
-- a policy that refuses no tool (`full`), no `Mcp-Method` header and no `tools/call` in the
-  body: forwarded as it is, unread;
+- a policy that refuses no tool (`full`), no `Mcp-Method` header and nothing in the body that
+  could spell `tools/call`: forwarded as it is, unread;
 - otherwise the body is read strictly (`mcp_messages`), `Mcp-Method`/`Mcp-Name` are checked
   against it (400 on a mismatch), and every `tools/call` in it is decided. A refused call
   never reaches the upstream: the answer is a JSON-RPC error (-32602, as for a tool the
   upstream does not have), or — for a policy with `step_up = true` when another policy would
   allow the tool — the MCP step-up answer, 403 `insufficient_scope` naming that policy's scope.
   A batch with one refused call is answered whole and forwarded not at all;
-- a `tools/list` gets the `ToolsListFilter` on its response; the policy's headers are added.
+- a `tools/list` gets the `ToolsListFilter` on its response, and so does every GET stream (a
+  resumed stream replays answers; a legacy SSE stream carries them all); only answers to the
+  request's own tools/list ids teach the isolate's tool catalog. The policy's headers are
+  added. A tool the catalog does not know is looked up by asking the upstream's tools/list
+  (at most once per PROBE_EVERY_SECONDS per isolate and header set; still unknown: refused).
 Each `tools/call` logs one audit line (`audit.py`) when its answer is known.
 """
 
@@ -34,11 +38,19 @@ from cfmcp_worker.mcp_messages import (
 )
 from cfmcp_worker.policy import Policies, PolicyChain
 from cfmcp_worker.responses import json_response
-from cfmcp_worker.tools_filter import MAX_HELD_BYTES, ToolCatalog, ToolsListFilter, tools_of
+from cfmcp_worker.tools_filter import (
+    MAX_HELD_BYTES,
+    Learning,
+    ToolCatalog,
+    ToolsListFilter,
+    split_lines,
+    tools_of,
+)
 
 # The host's way to send one request upstream and read the whole answer (status, headers, body).
 SendUpstream = Callable[[Forward], Awaitable[tuple[int, Headers, bytes]]]
 PROBE_PAGES = 10
+PROBE_EVERY_SECONDS = 30.0
 _MIRROR_HEADERS = ("mcp-method", "mcp-name")
 
 
@@ -48,6 +60,9 @@ class Chained:
     def __init__(self, first, second) -> None:
         self._first = first
         self._second = second
+
+    def begin(self, media_type: str) -> None:
+        self._second.begin(media_type)
 
     def feed(self, chunk: bytes) -> bytes:
         return self._second.feed(self._first.feed(chunk))
@@ -68,6 +83,8 @@ class ToolGate:
         self.catalog = ToolCatalog(clock)
         self._send = send_upstream
         self._max_bytes = max_request_bytes
+        self._clock = clock
+        self._probed_at: dict[str, float] = {}
 
     def chain_for(self, scope: str, narrowed_to: str | None) -> PolicyChain | None:
         """The policies a token's scope and its grant's narrowing name; None when one of them
@@ -88,25 +105,24 @@ class ToolGate:
         who: audit.Caller,
         step_up_challenge: Callable[[str], str],
         *,
-        stream: bool = False,
         legacy_message: bool = False,
     ) -> Forward | HttpResponse:
         """The Forward to send (filtered, with the policy's headers), or the gate's own answer.
-        `stream` marks a legacy SSE GET stream, where every tools/list result comes back."""
+        `legacy_message`: a legacy SSE upstream's POST /mcp/message (answers come back on the
+        GET stream, so no tools/list of the Worker's own is asked there)."""
         _add_headers(forward, chain.headers)
-        if stream:
+        if request.method == "GET":
             if chain.restricts_tools:
-                _add_rewrite(forward, ToolsListFilter(chain, self.catalog))
+                _add_rewrite(forward, ToolsListFilter(chain))
             return forward
         if request.method != "POST":
             return forward
         mirrored = any(name in request.headers for name in _MIRROR_HEADERS)
-        if not (chain.restricts_tools or mirrored or b'"tools/call"' in request.body):
-            return forward  # nothing to decide or audit: not read
+        body = request.body
+        if not (chain.restricts_tools or mirrored or b"tools" in body or b"\\u" in body):
+            return forward  # nothing to decide or audit (no escape could spell tools/call)
         try:
-            messages, batch = read_messages(
-                request.body, self._max_bytes, strict=chain.restricts_tools
-            )
+            messages, batch = read_messages(body, self._max_bytes)
             check_mirrors(request.headers, messages, batch)
         except MessageError as exc:
             return refused(str(exc))
@@ -119,8 +135,10 @@ class ToolGate:
                 return self._refusal(
                     messages, denied, chain, batch, step_up_challenge, legacy_message
                 )
-            if any(m.method == "tools/list" for m in messages):
-                _add_rewrite(forward, ToolsListFilter(chain, self.catalog))
+            listing = {m.id for m in messages if m.method == "tools/list" and m.id is not None}
+            if listing:
+                learning = Learning(self.catalog, _catalog_key(chain), listing)
+                _add_rewrite(forward, ToolsListFilter(chain, learning))
         forward.audit = [(who, m.name, chain.name) for m in calls]
         return forward
 
@@ -131,21 +149,29 @@ class ToolGate:
         for message in calls:
             hint = None
             if chain.read_only and chain.permits_name(message.name):
-                hint = await self._read_only_hint(message.name, forward, can_probe)
+                hint = await self._read_only_hint(message.name, chain, forward, can_probe)
             if not chain.permits(message.name, hint):
                 denied.append(message)
         return denied
 
-    async def _read_only_hint(self, tool: str, forward: Forward, can_probe: bool) -> bool | None:
-        """What the upstream says of a tool; asked when this isolate has not seen it (not on a
-        legacy SSE upstream, whose answers come back on the client's stream)."""
-        known, hint = self.catalog.lookup(tool)
+    async def _read_only_hint(
+        self, tool: str, chain: PolicyChain, forward: Forward, can_probe: bool
+    ) -> bool | None:
+        """What the upstream says of a tool; asked when this isolate has not seen it lately
+        (not on a legacy SSE upstream, whose answers come back on the client's stream)."""
+        key = _catalog_key(chain)
+        known, hint = self.catalog.lookup(tool, key)
         if not known and can_probe and self._send is not None:
-            await self._probe(forward)
-            known, hint = self.catalog.lookup(tool)
+            now = self._clock()
+            if self._probed_at.get(key, -PROBE_EVERY_SECONDS) + PROBE_EVERY_SECONDS <= now:
+                if len(self._probed_at) > 64:
+                    self._probed_at.clear()
+                self._probed_at[key] = now
+                await self._probe(forward, key)
+                known, hint = self.catalog.lookup(tool, key)
         return hint
 
-    async def _probe(self, forward: Forward) -> None:
+    async def _probe(self, forward: Forward, key: str) -> None:
         """Ask the upstream for its tools (as this client, in its session) to learn what a
         tools/call names; a failure teaches nothing, and the call is then refused."""
         headers = [
@@ -172,7 +198,7 @@ class ToolGate:
             if tools is None:
                 audit.note(f"tools/list probe answered HTTP {status} without a tool list")
                 return
-            self.catalog.learn(tools)
+            self.catalog.learn(tools, key)
             cursor = result["result"].get("nextCursor")
             if not isinstance(cursor, str) or not cursor:
                 return
@@ -188,7 +214,7 @@ class ToolGate:
     ) -> HttpResponse:
         first = denied[0]
         if chain.step_up and not batch:
-            _, hint = self.catalog.lookup(first.name)
+            _, hint = self.catalog.lookup(first.name, _catalog_key(chain))
             wider = self.policies.widening_for(first.name, hint, chain)
             if wider is not None:
                 return json_response(
@@ -220,6 +246,11 @@ class ToolGate:
         return json_response(status, errors if batch else errors[0])
 
 
+def _catalog_key(chain: PolicyChain) -> str:
+    """The upstream headers a policy adds decide which tools the upstream offers it."""
+    return json.dumps(sorted(chain.headers.items()))
+
+
 def _add_headers(forward: Forward, extra: dict[str, str]) -> None:
     if extra:
         names = {name.lower() for name in extra}
@@ -248,7 +279,7 @@ def _answer_with_id(body: bytes, ident: str) -> dict | None:
 
 def _sse_data(text: str) -> list[str]:
     events, data = [], []
-    for line in [*text.splitlines(), ""]:
+    for line in [*split_lines(text), ""]:
         if line.startswith("data:"):
             data.append(line[5:].removeprefix(" "))
         elif not line and data:

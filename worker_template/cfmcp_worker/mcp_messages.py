@@ -6,8 +6,10 @@ Only connections whose policy can refuse a tool, or requests carrying MCP 2026-0
 The gate and the upstream must read the same message: a body two parsers read differently is a
 bypass (Go's encoding/json, which GitHub's MCP server is written in, matches keys without regard
 to case, and every JSON parser keeps a different one of two duplicate keys). So a body whose
-objects repeat a key — compared case-insensitively — is refused, as is one that is not UTF-8
-JSON, nests too deeply, or has a member of the wrong type where a policy looks.
+objects repeat a key — compared case-insensitively — or spell a JSON-RPC/MCP member in another
+case (`"Method"`; `"param\u017f"` with a long s, which Go folds too; GHSA-wvj2-96wp-fq3f) is
+refused, as is one that is not UTF-8 JSON, nests too deeply, or has a member of the wrong type
+where a policy looks.
 """
 
 from __future__ import annotations
@@ -22,6 +24,10 @@ MAX_DEPTH = 128  # tool arguments nest; Pyodide's stack survives far deeper than
 PARSE_ERROR = -32700
 INVALID_REQUEST = -32600
 INVALID_PARAMS = -32602
+# Members a case-insensitive decoder would take for these even when spelled otherwise.
+MEMBERS = frozenset(
+    {"jsonrpc", "id", "method", "params", "name", "uri", "arguments", "result", "error", "cursor"}
+)
 # What Mcp-Name mirrors, per method (MCP 2026-07-28).
 NAME_PARAM = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}
 
@@ -47,20 +53,20 @@ def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
         folded = key.casefold()
         if folded in seen:
             raise MessageError(f"the key {key!r} appears twice in one object")
+        if folded in MEMBERS and key not in MEMBERS:
+            raise MessageError(f"the key {key!r} is {folded!r} in another case")
         seen.add(folded)
     return dict(pairs)
 
 
-def read_messages(body: bytes, max_bytes: int, strict: bool = True) -> tuple[list[Message], bool]:
-    """The messages of a request body and whether it was a batch; MessageError if refused.
-    `strict` (a policy decides on what is read): repeated keys are refused too; a connection
-    whose policy refuses nothing is read only to audit and to check the mirror headers."""
+def read_messages(body: bytes, max_bytes: int) -> tuple[list[Message], bool]:
+    """The messages of a request body and whether it was a batch; MessageError if refused."""
     if len(body) > max_bytes:
         raise MessageError("the request is too large")
     try:
         text = body.decode("utf-8")
         check_depth(body, MAX_DEPTH)
-        data = json.loads(text, object_pairs_hook=_unique_keys) if strict else json.loads(text)
+        data = json.loads(text, object_pairs_hook=_unique_keys)
     except MessageError:
         raise
     except (UnicodeDecodeError, JsonInputError, ValueError, RecursionError):

@@ -78,10 +78,19 @@ def consent(
     policies: list[tuple[str, list[str]]],
     chosen: str,
     request_token: str,
+    asked: str | None = None,
     error: str = "",
     status: int = 200,
 ) -> HttpResponse:
+    """The consent page; `asked`: a policy wider than the preselected one that the client asks
+    for (shown, not checked: the owner decides)."""
     error_html = f'<p class="error">{escape(error)}</p>' if error else ""
+    if asked:
+        error_html = (
+            f'<p class="notice">This app asks for <strong>{escape(asked)}</strong>, more than '
+            f"this kind of app gets by default. Choose it below only if you meant to.</p>"
+            + error_html
+        )
     html = _fill(
         consent_page.CONSENT_PAGE,
         {"error": error_html, "policies": policy_choice(policies, chosen)},

@@ -95,9 +95,8 @@ class Policy:
                 words.append("Only the tools " + ", ".join(self.allow) + ".")
             if self.deny:
                 words.append("Never the tools " + ", ".join(self.deny) + ".")
-        if self.headers:
-            sent = ", ".join(f"{name}: {value}" for name, value in self.headers.items())
-            words.append(f"The upstream is told: {sent}.")
+        if self.headers:  # names only: the page is shown before any PIN, values may be private
+            words.append("Sends the upstream " + ", ".join(self.headers) + ".")
         return words
 
 
@@ -142,14 +141,23 @@ class Policies:
             return None
         return narrower.scope
 
-    def preselected(self, requested_scope: str | None, redirect_uri: str) -> Policy:
-        """The policy the consent page offers first: the last policy the request names (a
-        step-up names the one it needs last), else the default for this kind of client."""
+    def preselected(
+        self, requested_scope: str | None, redirect_uri: str
+    ) -> tuple[Policy, Policy | None]:
+        """(the policy the consent page checks first, a wider one the client asks for). The
+        owner's default for this kind of client is checked unless the request names — last,
+        as a step-up does — a policy within it; a wider request is only shown, never checked:
+        any client can ask for any scope."""
+        default = self.named[self.by_client_kind.get(client_kind(redirect_uri), self.default)]
         for scope in reversed((requested_scope or "").split()):
-            if scope.startswith(SCOPE_PREFIX) and scope[len(SCOPE_PREFIX) :] in self.named:
-                return self.named[scope[len(SCOPE_PREFIX) :]]
-        name = self.by_client_kind.get(client_kind(redirect_uri), self.default)
-        return self.named[name]
+            asked = (
+                self.named.get(scope[len(SCOPE_PREFIX) :])
+                if scope.startswith(SCOPE_PREFIX)
+                else None
+            )
+            if asked is not None:
+                return (asked, None) if within(asked, default) else (default, asked)
+        return default, None
 
     def widening_for(self, tool: str, hint: bool | None, current: PolicyChain) -> Policy | None:
         """The step-up target for a refused tool: the first policy in the deployment's order

@@ -12,6 +12,7 @@ later `tools/call` under a read-only policy is decided without asking the upstre
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable
 
@@ -22,7 +23,9 @@ MAX_HELD_BYTES = 16 * 1024 * 1024  # one JSON body or SSE event held for filteri
 CATALOG_SECONDS = 300.0
 CATALOG_SIZE = 4096
 MAX_DEPTH = 128
-_EVENT_ENDS = (b"\r\n\r\n", b"\n\n", b"\r\r")
+# SSE line ends: CRLF, or a CR or LF alone; an event ends at a blank line (two line ends).
+_LINE_END = re.compile(r"\r\n|\r|\n")
+_EVENT_END = re.compile(rb"(?:\r\n|\r(?!\n)|\n)(?:\r\n|\r(?!\n)|\n)")
 # What a client gets instead of a JSON body the filter could not check.
 UNCHECKED = (
     b'{"jsonrpc":"2.0","id":null,"error":{"code":-32603,'
@@ -31,23 +34,24 @@ UNCHECKED = (
 
 
 class ToolCatalog:
-    """The upstream's tools as last seen in this isolate: name → readOnlyHint (None: unsaid)."""
+    """The upstream's tools as last seen in this isolate, per set of policy headers (they may
+    change what the upstream offers): name → readOnlyHint (None: unsaid)."""
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
-        self._hints: dict[str, tuple[bool | None, float]] = {}
+        self._hints: dict[tuple[str, str], tuple[bool | None, float]] = {}
 
-    def learn(self, tools: list) -> None:
+    def learn(self, tools: list, key: str) -> None:
         now = self._clock()
         if len(self._hints) + len(tools) > CATALOG_SIZE:
             self._hints.clear()
         for tool in tools:
             if isinstance(tool, dict) and isinstance(tool.get("name"), str):
-                self._hints[tool["name"]] = (read_only_hint(tool), now)
+                self._hints[(key, tool["name"])] = (read_only_hint(tool), now)
 
-    def lookup(self, name: str) -> tuple[bool, bool | None]:
+    def lookup(self, name: str, key: str) -> tuple[bool, bool | None]:
         """(known, readOnlyHint) for a tool seen within the last CATALOG_SECONDS."""
-        entry = self._hints.get(name)
+        entry = self._hints.get((key, name))
         if entry is None or entry[1] + CATALOG_SECONDS < self._clock():
             return False, None
         return True, entry[0]
@@ -70,9 +74,21 @@ def tools_of(message: object) -> list | None:
     return None
 
 
-def filter_payload(payload: object, policy: Policy, catalog: ToolCatalog) -> bool:
-    """Remove the tools `policy` refuses from every tools/list result in `payload` (a message
-    or a batch); True when it held one."""
+class Learning:
+    """Which answers may teach the catalog: those to this request's tools/list ids."""
+
+    __slots__ = ("catalog", "ids", "key")
+
+    def __init__(self, catalog: ToolCatalog, key: str, ids: set) -> None:
+        self.catalog = catalog
+        self.key = key
+        self.ids = ids
+
+
+def filter_payload(payload: object, policy: Policy, learning: Learning | None) -> bool:
+    """Remove the tools `policy` refuses from every tools/list-shaped result in `payload` (a
+    message or a batch); True when it held one. Only answers to the request's own tools/list
+    teach the catalog (a tool's result shaped like a tool list must not)."""
     messages = payload if isinstance(payload, list) else [payload]
     found = False
     for message in messages:
@@ -80,7 +96,8 @@ def filter_payload(payload: object, policy: Policy, catalog: ToolCatalog) -> boo
         if tools is None:
             continue
         found = True
-        catalog.learn(tools)
+        if learning is not None and _hashable(message.get("id")) in learning.ids:
+            learning.catalog.learn(tools, learning.key)
         message["result"]["tools"] = [
             tool
             for tool in tools
@@ -91,15 +108,30 @@ def filter_payload(payload: object, policy: Policy, catalog: ToolCatalog) -> boo
     return found
 
 
-class ToolsListFilter:
-    """A body rewriter (`Forward.rewrite`: feed/flush) applying a policy to tools/list results."""
+def _hashable(value: object) -> object:
+    return value if isinstance(value, str | int | float) else None
 
-    def __init__(self, policy: Policy, catalog: ToolCatalog) -> None:
+
+def split_lines(text: str) -> list[str]:
+    """Lines as SSE reads them: ended by CRLF, CR or LF only (not U+2028, U+0085, …)."""
+    return _LINE_END.split(text)
+
+
+class ToolsListFilter:
+    """A body rewriter (`Forward.rewrite`: begin/feed/flush) applying a policy to tools/list
+    results; `learning` names the answers that may teach the catalog (None: none may)."""
+
+    def __init__(self, policy: Policy, learning: Learning | None = None) -> None:
         self._policy = policy
-        self._catalog = catalog
+        self._learning = learning
         self._held = bytearray()
-        self._sse: bool | None = None  # None until the first non-blank byte says which
+        self._scanned = 0  # the held bytes already searched for an event end
+        self._sse: bool | None = None  # from the response's media type (`begin`), else sniffed
         self._overflowed = False
+
+    def begin(self, media_type: str) -> None:
+        """The upstream answer's media type: SSE events, or else one body read as JSON."""
+        self._sse = media_type == "text/event-stream"
 
     def feed(self, chunk: bytes) -> bytes:
         if self._overflowed:
@@ -109,7 +141,7 @@ class ToolsListFilter:
             start = self._held.lstrip()
             if not start:
                 return b""
-            self._sse = start[:1] not in (b"{", b"[")
+            self._sse = start[:1] not in (b"{", b"[", b"\xef")  # \xef: a BOM before JSON
         if len(self._held) > MAX_HELD_BYTES:  # fail closed: what cannot be checked is not sent
             self._held.clear()
             self._overflowed = True
@@ -125,29 +157,33 @@ class ToolsListFilter:
         return self._filtered_event(held) if held else b""
 
     def _complete_events(self) -> bytes:
+        """Every complete event held (ended by a blank line), each filtered; each search
+        starts where the last one stopped, so a large event costs linear time."""
         out = bytearray()
         while True:
-            ends = [(at, len(end)) for end in _EVENT_ENDS if (at := self._held.find(end)) >= 0]
-            if not ends:
+            end = _EVENT_END.search(self._held, max(0, self._scanned - 2))
+            if end is None:
+                self._scanned = len(self._held)
                 return bytes(out)
-            at, size = min(ends)
-            event = bytes(self._held[: at + size])
-            del self._held[: at + size]
+            event = bytes(self._held[: end.end()])
+            del self._held[: end.end()]
+            self._scanned = 0
             out += self._filtered_event(event)
 
     def _filtered_json(self, body: bytes) -> bytes:
+        unmarked = body.removeprefix(b"\xef\xbb\xbf")  # a BOM a client's parser may skip
         try:
-            payload = loads_bounded(body, max_bytes=MAX_HELD_BYTES, max_depth=MAX_DEPTH)
+            payload = loads_bounded(unmarked, max_bytes=MAX_HELD_BYTES, max_depth=MAX_DEPTH)
         except JsonInputError:  # a client's parser might still read a tool list in it
             return UNCHECKED if b"tools" in body else body
-        if not filter_payload(payload, self._policy, self._catalog):
+        if not filter_payload(payload, self._policy, self._learning):
             return body
         return json.dumps(payload, separators=(",", ":")).encode()
 
     def _filtered_event(self, event: bytes) -> bytes:
         if b"tools" not in event:  # cheap: most events are not tools/list results
             return event
-        lines = event.decode("utf-8", "replace").splitlines()
+        lines = split_lines(event.decode("utf-8", "replace"))
         data = [line[5:].removeprefix(" ") for line in lines if line.startswith("data:")]
         if not data:
             return event
@@ -157,7 +193,7 @@ class ToolsListFilter:
             )
         except JsonInputError:
             return b""  # holds "tools" but cannot be checked: dropped
-        if not filter_payload(payload, self._policy, self._catalog):
+        if not filter_payload(payload, self._policy, self._learning):
             return event
         kept = [line for line in lines if line and not line.startswith("data:")]
         kept.append("data: " + json.dumps(payload, separators=(",", ":")))
