@@ -538,3 +538,21 @@ async def test_a_batched_answer_is_filtered_element_by_element(policy_app, core)
     out = json.loads(through(forward, json.dumps(answers).encode()))
     assert [t["name"] for t in out[0]["result"]["tools"]] == ["get_issue", "list_issues"]
     assert out[1] == answers[1]
+
+
+async def test_the_consent_page_says_how_far_the_client_name_is_verified(make_app, core):
+    """A self-registered name is the app's own word; a metadata document's is vouched for by
+    the host publishing it."""
+    from tests.core.flow import authorize_query, pkce_pair
+
+    app = make_app()
+    client = await register(app, core, client_name="Claude")
+    _, challenge = pkce_pair()
+    page = await call(
+        app, core, "GET", "/authorize?" + authorize_query(client["client_id"], challenge)
+    )
+    assert b"name given by the app itself" in page.body
+    pinned = "https://claude.ai/oauth/claude-code-client-metadata"
+    query = authorize_query(pinned, challenge, redirect_uri="http://localhost:5555/callback")
+    page = await call(app, core, "GET", "/authorize?" + query)
+    assert page.status == 200 and b"name verified by claude.ai" in page.body

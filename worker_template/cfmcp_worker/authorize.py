@@ -205,6 +205,7 @@ class AuthorizationEndpoint:
     ) -> HttpResponse:
         return pages.consent(
             client_name=client.name,
+            vouched_by=client.vouched_by,
             redirect_uri=redirect_uri,
             policies=[(policy.name, policy.in_words()) for policy in self._policies.named.values()],
             chosen=chosen,

@@ -70,6 +70,14 @@ class Client:
         self.loopback_prefixes = loopback_prefixes
 
     @property
+    def vouched_by(self) -> str:
+        """The host whose metadata document gives this client its name ("" for a client that
+        registered itself: its name is only what it says)."""
+        if not self.client_id.startswith("https://"):
+            return ""
+        return self.client_id[len("https://") :].split("/", 1)[0].lower()
+
+    @property
     def is_confidential(self) -> bool:
         return self.auth_method != "none"
 

@@ -71,9 +71,17 @@ def policy_choice(policies: list[tuple[str, list[str]]], chosen: str) -> str:
     return "".join(items)
 
 
+def client_origin(vouched_by: str) -> str:
+    """How far the client's name can be trusted, in words."""
+    if vouched_by:
+        return f"name verified by {vouched_by}, the site that publishes this app"
+    return "name given by the app itself: any app can call itself anything"
+
+
 def consent(
     *,
     client_name: str,
+    vouched_by: str = "",
     redirect_uri: str,
     policies: list[tuple[str, list[str]]],
     chosen: str,
@@ -95,6 +103,7 @@ def consent(
         consent_page.CONSENT_PAGE,
         {"error": error_html, "policies": policy_choice(policies, chosen)},
         client_name=client_name,
+        client_origin=client_origin(vouched_by),
         redirect_uri=redirect_uri,
         redirect_host=redirect_host(redirect_uri),
         request_token=request_token,
