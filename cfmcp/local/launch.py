@@ -217,7 +217,11 @@ def run_dev(options: DevOptions) -> None:
             assert config is not None
             tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="cfmcp-dev-"))
             bundle_dir = render_to(config, Path(tmp))
-        from cfmcp.local.runtime import build_local_worker, upstream_url_of
+        from cfmcp.local.runtime import (
+            build_local_worker,
+            upstream_transport_of,
+            upstream_url_of,
+        )
 
         worker = None
         runtime_note = None
@@ -249,6 +253,7 @@ def run_dev(options: DevOptions) -> None:
         panel.show(
             origin=origin,
             upstream=upstream_url,
+            upstream_transport=upstream_transport_of(bundle_dir),
             pin=pin.pin if pin.generated else None,
             state=state,
             demo=options.demo,

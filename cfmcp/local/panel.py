@@ -20,10 +20,28 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def connect_commands(mcp_url: str, upstream_transport: str) -> list[tuple[str, str]]:
+    """(client, command) pairs for the Worker's MCP URL. The Worker's /mcp speaks the
+    upstream's transport: with a legacy HTTP+SSE upstream, GET /mcp is the event stream and
+    a streamable-HTTP POST to /mcp is answered 405, so clients must be told to use SSE."""
+    if upstream_transport == "sse":
+        return [
+            ("mcp-remote", f"npx mcp-remote {mcp_url} --transport sse-only"),
+            ("Claude Code", f"claude mcp add --transport sse cfmcp {mcp_url}"),
+            ("MCP Inspector", f"npx @modelcontextprotocol/inspector (SSE, {mcp_url})"),
+        ]
+    return [
+        ("mcp-remote", f"npx mcp-remote {mcp_url}"),
+        ("Claude Code", f"claude mcp add --transport http cfmcp {mcp_url}"),
+        ("MCP Inspector", f"npx @modelcontextprotocol/inspector (Streamable HTTP, {mcp_url})"),
+    ]
+
+
 def show(
     *,
     origin: str,
     upstream: str,
+    upstream_transport: str = "streamable-http",
     pin: str | None,
     state: Path,
     demo: bool,
@@ -36,7 +54,12 @@ def show(
     table.add_column(style="bold")
     table.add_column()
     table.add_row("MCP URL", f"[bold cyan]{mcp_url}[/]")
-    table.add_row("Upstream", upstream + ("  (demo server, fresh PAT)" if demo else ""))
+    table.add_row(
+        "Upstream",
+        upstream
+        + ("  (demo server, fresh PAT)" if demo else "")
+        + ("  (legacy HTTP+SSE)" if upstream_transport == "sse" else ""),
+    )
     if pin is not None:
         table.add_row("PIN", f"[bold yellow]{pin}[/]  (shown once; set CFMCP_PIN to choose it)")
     else:
@@ -48,11 +71,7 @@ def show(
     console.print(Panel(table, title=title, subtitle="Ctrl-C to stop", expand=False))
     # Commands go outside the panel, unwrapped, so they copy-paste as one line.
     console.print("Connect a client:", style="bold")
-    for label, command in (
-        ("mcp-remote", f"npx mcp-remote {mcp_url}"),
-        ("Claude Code", f"claude mcp add --transport http cfmcp {mcp_url}"),
-        ("MCP Inspector", f"npx @modelcontextprotocol/inspector (Streamable HTTP, {mcp_url})"),
-    ):
+    for label, command in connect_commands(mcp_url, upstream_transport):
         console.print(f"  [dim]{label}:[/] {command}", soft_wrap=True, highlight=False)
     if not _is_loopback(host):
         warn(

@@ -47,8 +47,8 @@ def build_local_worker(bundle_dir: Path, secrets: DevSecrets, state_path: Path) 
     return worker
 
 
-def upstream_url_of(bundle_dir: Path) -> str:
-    """The upstream URL rendered into a bundle (read without importing it)."""
+def _bundle_settings(bundle_dir: Path) -> dict[str, object]:
+    """The SETTINGS rendered into a bundle's deployment.py (read without importing it)."""
     import ast
 
     source = (bundle_dir / "cfmcp_worker" / "deployment.py").read_text(encoding="utf-8")
@@ -56,6 +56,15 @@ def upstream_url_of(bundle_dir: Path) -> str:
         if isinstance(node, ast.Assign) and any(
             isinstance(t, ast.Name) and t.id == "SETTINGS" for t in node.targets
         ):
-            settings = ast.literal_eval(node.value)
-            return str(settings.get("upstream_url", ""))
-    return ""
+            return dict(ast.literal_eval(node.value))
+    return {}
+
+
+def upstream_url_of(bundle_dir: Path) -> str:
+    """The upstream URL rendered into a bundle (read without importing it)."""
+    return str(_bundle_settings(bundle_dir).get("upstream_url", ""))
+
+
+def upstream_transport_of(bundle_dir: Path) -> str:
+    """The upstream transport rendered into a bundle: "streamable-http" or "sse"."""
+    return str(_bundle_settings(bundle_dir).get("upstream_transport", "streamable-http"))
