@@ -1,4 +1,7 @@
-"""Terminal output for every command: Rich for people, JSON for scripts, errors as one line."""
+"""Terminal output for every command: Rich for people, JSON for scripts, errors as one line.
+
+`cfmcp.output.Output` decides, per command, which of these to use.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ import sys
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 console = Console()
 err_console = Console(stderr=True)
@@ -18,7 +22,8 @@ def print_json(data: Any) -> None:
     sys.stdout.flush()
 
 
-def print_error(message: str, hint: str | None = None) -> None:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+def print_error(message: str, hint: str | None = None, *, wrap: bool = True) -> None:
+    """`error: MESSAGE` and `hint: HINT` on stderr (`wrap=False`: each stays one line)."""
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=not wrap)
     if hint:
-        err_console.print(f"[dim]hint:[/] {hint}", highlight=False)
+        err_console.print(f"[dim]hint:[/] {escape(hint)}", highlight=False, soft_wrap=not wrap)

@@ -20,15 +20,17 @@ import jinja2
 
 from cfmcp import __version__
 from cfmcp.config import ProjectConfig
+from cfmcp.worker.contract import (
+    BUNDLE_HASH_VAR,
+    EXACT_BINDING,
+    EXACT_CLASS,
+    EXACT_MIGRATION_TAG,
+    KV_BINDING,
+    MAIN_MODULE,
+    PYTHON_WORKERS_FLAG,
+    SECRET_NAMES,
+)
 
-MAIN_MODULE = "entry.py"
-KV_BINDING = "OAUTH_KV"
-# The SQLite-backed Durable Object that decides what must be exact (PIN attempts, single use,
-# refresh rotation); see docs/STORAGE.md. Its class is defined in entry.py.
-EXACT_BINDING = "EXACT_STATE"
-EXACT_CLASS = "ExactState"
-EXACT_MIGRATION_TAG = "cfmcp-exact-v1"  # the one migration: new_sqlite_classes = [EXACT_CLASS]
-SECRET_NAMES = ("UPSTREAM_TOKEN", "AUTH_PIN", "SIGNING_KEY")
 _TEMPLATE_SUFFIX = ".j2"
 _NOT_IN_BUNDLE = {"wrangler.toml.j2"}
 
@@ -166,6 +168,10 @@ def render_wrangler_toml(config: ProjectConfig, bundle: Bundle, kv_namespace_id:
             workers_dev=host.mode == "workers_dev",
             bundle_sha256=bundle.sha256,
             kv_namespace_id=kv_namespace_id,
+            kv_binding=KV_BINDING,
+            bundle_hash_var=BUNDLE_HASH_VAR,
+            python_workers_flag=PYTHON_WORKERS_FLAG,
+            secret_names=SECRET_NAMES,
             exact_binding=EXACT_BINDING,
             exact_class=EXACT_CLASS,
             exact_migration_tag=EXACT_MIGRATION_TAG,
@@ -173,3 +179,15 @@ def render_wrangler_toml(config: ProjectConfig, bundle: Bundle, kv_namespace_id:
             routes=[{"pattern": host.route, "zone": host.zone}] if host.mode == "route" else [],
         )
     )
+
+
+def write_eject_folder(
+    config: ProjectConfig, out: Path, *, public_url: str, kv_namespace_id: str
+) -> tuple[Bundle, list[Path]]:
+    """`cfmcp render`: the bundle's modules and a wrangler.toml in `out` (the eject path)."""
+    bundle = render_bundle(config, public_url=public_url or config.public_origin())
+    out.mkdir(parents=True, exist_ok=True)
+    files = bundle.write(out)
+    wrangler = out / "wrangler.toml"
+    wrangler.write_text(render_wrangler_toml(config, bundle, kv_namespace_id), encoding="utf-8")
+    return bundle, files

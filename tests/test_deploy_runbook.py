@@ -20,13 +20,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from cfmcp.account.api import CloudflareApi
 from cfmcp.cli import app
-from cfmcp.cloudflare_api import CloudflareApi
 from cfmcp.deploy.curl import _MARK, request_for
 from cfmcp.deploy.executor import Executor
 from cfmcp.deploy.planner import plan_deploy, public_url_for
 from cfmcp.deploy.remote import observe
-from cfmcp.deploy.state import DeployState, StateRecorder
+from cfmcp.project.state import DeployState, StateRecorder
 from cfmcp.render import render_bundle
 from tests.deployed import isolate, use_fake_env, write_project
 from tests.fake_cloudflare.fake import FakeCloudflare

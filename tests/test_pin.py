@@ -24,7 +24,7 @@ def test_weak_or_odd_pins_are_refused(pin):
 
 
 def test_deploy_refuses_a_short_pin_from_the_environment():
-    from cfmcp.deploy.secret_values import gather_secrets
+    from cfmcp.project.secrets import gather_secrets
 
     with pytest.raises(UsageError, match="CFMCP_PIN"):
         gather_secrets(("AUTH_PIN",), {"CFMCP_PIN": "1234"}, prompt=None)

@@ -13,14 +13,8 @@ from pathlib import Path
 import pytest
 
 from cfmcp.config import ProjectConfig
-from cfmcp.render import (
-    EXACT_BINDING,
-    EXACT_CLASS,
-    EXACT_MIGRATION_TAG,
-    python_literal,
-    render_bundle,
-    render_wrangler_toml,
-)
+from cfmcp.render import python_literal, render_bundle, render_wrangler_toml
+from cfmcp.worker.contract import EXACT_BINDING, EXACT_CLASS, EXACT_MIGRATION_TAG
 
 ROOT = Path(__file__).resolve().parent.parent
 

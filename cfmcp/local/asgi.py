@@ -298,7 +298,7 @@ class LocalWorker:
                     "headers": encode_headers(list(verdict.headers)),
                 }
             )
-            chunks = response.aiter_stream()
+            chunks: AsyncIterable[bytes] = response.aiter_stream()
             rewrite = getattr(forward, "rewrite", None)  # legacy SSE: the `endpoint` event
             if rewrite is not None:
                 chunks = _rewritten(chunks, rewrite)
