@@ -128,7 +128,7 @@ def merge_into_file(setup: ClientSetup, name: str) -> Path:
 
 def resolve_server(url: str, config_path: Path) -> tuple[str, str]:
     """(server name, MCP URL) from `url`, else from the project file and its deploy record."""
-    from cfmcp.config import load_config
+    from cfmcp.project.config import load_config
     from cfmcp.project.state import load_state, state_path
 
     if url:

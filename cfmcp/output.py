@@ -11,15 +11,30 @@ Models hand plain text to the UI, which adds the style here and in the commands.
 
 from __future__ import annotations
 
+import json
+import sys
 from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
 
-from cfmcp.console import console, err_console, print_error, print_json
 from cfmcp.errors import CfmcpError
 
-__all__ = ["Output", "console", "err_console", "failure_json", "print_error", "print_json"]
+console = Console()
+err_console = Console(stderr=True)
+
+
+def print_json(data: Any) -> None:
+    """Machine output on stdout (callers make sure no secret is in `data`)."""
+    sys.stdout.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    sys.stdout.flush()
+
+
+def print_error(message: str, hint: str | None = None, *, wrap: bool = True) -> None:
+    """`error: MESSAGE` and `hint: HINT` on stderr (`wrap=False`: each stays one line)."""
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=not wrap)
+    if hint:
+        err_console.print(f"[dim]hint:[/] {escape(hint)}", highlight=False, soft_wrap=not wrap)
 
 
 def failure_json(exc: CfmcpError) -> dict[str, Any]:

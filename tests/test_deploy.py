@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cfmcp.cli import app
-from cfmcp.config import load_config, save_config
+from cfmcp.project.config import load_config, save_config
 from tests.deployed import isolate, use_fake_env, write_project
 from tests.fake_cloudflare.fake import FakeCloudflare
 from tests.fake_cloudflare.fixtures import fake_cloudflare
@@ -671,7 +671,7 @@ def kv_era_deployment(fake: FakeCloudflare, config_path: Path, *, tag: str | Non
     the bundle hash."""
     from cloudflare import Cloudflare
 
-    from cfmcp.render import render_bundle
+    from cfmcp.worker.render import render_bundle
 
     client = Cloudflare(api_token=fake.token, base_url=fake.base_url, max_retries=0)
     config = load_config(config_path)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from cfmcp.account.api import DeployedScript, KvNamespace, WorkerDomain, WorkerRoute, Zone
-from cfmcp.config import ProjectConfig
 from cfmcp.deploy.models import (
     AttachDomain,
     CreateKvNamespace,
@@ -19,8 +18,9 @@ from cfmcp.deploy.models import (
 )
 from cfmcp.deploy.planner import plan_deploy
 from cfmcp.errors import NotOurs
-from cfmcp.render import Bundle
+from cfmcp.project.config import ProjectConfig
 from cfmcp.worker.contract import EXACT_BINDING, EXACT_CLASS, EXACT_MIGRATION_TAG, SECRET_NAMES
+from cfmcp.worker.render import Bundle
 
 ACCOUNT = "0123456789abcdef0123456789abcdef"
 BUNDLE = Bundle(modules={"entry.py": b"print(1)\n", "cfmcp_worker/app.py": b"x = 1\n"})

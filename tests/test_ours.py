@@ -24,8 +24,8 @@ from cfmcp.account.ours import (
     zone_of,
 )
 from cfmcp.cli import app
-from cfmcp.config import ProjectConfig
 from cfmcp.errors import NotDeployed, NotOurs
+from cfmcp.project.config import ProjectConfig
 from cfmcp.project.state import DeployState
 from cfmcp.worker.contract import BUNDLE_HASH_VAR, KV_BINDING
 from tests.deployed import isolate, use_fake_env, write_project

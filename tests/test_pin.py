@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cfmcp.errors import UsageError
-from cfmcp.pin import PIN_ALPHABET, check_pin, generate_pin
+from cfmcp.project.secrets import PIN_ALPHABET, check_pin, generate_pin
 
 
 def test_generated_pins_are_long_random_and_typeable():
@@ -35,7 +35,7 @@ def test_dashes_do_not_count_toward_the_length():
     import pytest
 
     from cfmcp.errors import UsageError
-    from cfmcp.pin import check_pin
+    from cfmcp.project.secrets import check_pin
 
     with pytest.raises(UsageError):
         check_pin("1234-567")

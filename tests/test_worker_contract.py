@@ -11,9 +11,9 @@ import ast
 from pathlib import Path
 from typing import Any
 
-from cfmcp.config import ProjectConfig
-from cfmcp.render import render_bundle, render_wrangler_toml, template_dir
+from cfmcp.project.config import ProjectConfig
 from cfmcp.worker import contract
+from cfmcp.worker.render import render_bundle, render_wrangler_toml, template_dir
 
 TEMPLATE = template_dir()
 

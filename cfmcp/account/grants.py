@@ -204,7 +204,7 @@ def open_grant_store(
 ) -> Iterator[GrantStore]:
     """The deployed Worker's grants (its KV namespace must be ours and bound: see
     `cfmcp.account.ours.our_bound_kv_namespace`), or `cfmcp dev`'s."""
-    from cfmcp.config import load_config
+    from cfmcp.project.config import load_config
 
     if local:
         if not dev_state.exists():

@@ -18,8 +18,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from cfmcp.config import ProjectConfig
 from cfmcp.errors import NotDeployed, NotOurs, ZoneNotInAccount
+from cfmcp.project.config import ProjectConfig
 from cfmcp.project.state import DeployState
 from cfmcp.worker.contract import BUNDLE_HASH_VAR, EXACT_BINDING, EXACT_CLASS, KV_BINDING
 

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cfmcp.config import ProjectConfig, load_config
 from cfmcp.errors import UsageError
+from cfmcp.project.config import ProjectConfig, load_config
 from cfmcp.project.state import DeployState, load_state, state_path
 
 if TYPE_CHECKING:

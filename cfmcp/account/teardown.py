@@ -31,9 +31,9 @@ from cfmcp.account.ours import (
     recorded_zone_id,
 )
 from cfmcp.account.session import open_session
-from cfmcp.config import ProjectConfig
 from cfmcp.errors import CfmcpError, StepFailed
 from cfmcp.output import Output
+from cfmcp.project.config import ProjectConfig
 from cfmcp.project.state import DeployState
 
 if TYPE_CHECKING:

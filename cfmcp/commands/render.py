@@ -27,9 +27,9 @@ def render(
     """Render the Worker (eject path): deploy the folder with `wrangler deploy` if you prefer."""
     from rich.markup import escape
 
-    from cfmcp.config import ProjectConfig, load_config
     from cfmcp.output import Output
-    from cfmcp.render import write_eject_folder
+    from cfmcp.project.config import ProjectConfig, load_config
+    from cfmcp.worker.render import write_eject_folder
 
     config = load_config(config_path) if config_path.exists() else ProjectConfig().validate()
     bundle, files = write_eject_folder(

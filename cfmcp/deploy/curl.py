@@ -14,7 +14,6 @@ import shlex
 from dataclasses import dataclass
 from typing import Any
 
-from cfmcp.config import ProjectConfig
 from cfmcp.deploy.executor import upload_manifest
 from cfmcp.deploy.models import (
     AttachDomain,
@@ -28,6 +27,7 @@ from cfmcp.deploy.models import (
     UploadScript,
     Value,
 )
+from cfmcp.project.config import ProjectConfig
 from cfmcp.worker.contract import BUNDLE_HASH_VAR, EXACT_BINDING, EXACT_MIGRATION_TAG
 
 _MARK = "@@cfmcp-var:"

@@ -31,7 +31,7 @@ from cfmcp.deploy.models import (
 )
 from cfmcp.errors import CloudflareError, Conflict, StepFailed
 from cfmcp.project.state import StateRecorder
-from cfmcp.render import Bundle
+from cfmcp.worker.render import Bundle
 
 RERUN = "`cfmcp deploy`: it continues from what exists"
 

@@ -19,7 +19,6 @@ from rich.panel import Panel
 
 from cfmcp.account.api import CloudflareApi
 from cfmcp.account.session import hidden_prompt, open_session
-from cfmcp.config import ProjectConfig
 from cfmcp.deploy.curl import format_curl
 from cfmcp.deploy.executor import DisplayOnlyExecutor, Executor, RichProgress
 from cfmcp.deploy.models import Plan, Step
@@ -27,10 +26,11 @@ from cfmcp.deploy.planner import plan_deploy, public_url_for
 from cfmcp.deploy.remote import Observation, observe
 from cfmcp.errors import StepFailed
 from cfmcp.output import Output, console, print_error, show_pin
+from cfmcp.project.config import ProjectConfig
 from cfmcp.project.secrets import SecretValues, gather_secrets
 from cfmcp.project.state import DeployState, StateRecorder
-from cfmcp.render import render_bundle
 from cfmcp.worker.contract import BUNDLE_HASH_VAR
+from cfmcp.worker.render import render_bundle
 from cfmcp.worker.smoke import SmokeCheck, SmokeTester
 
 

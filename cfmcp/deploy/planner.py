@@ -15,7 +15,6 @@ from cfmcp.account.ours import (
     is_our_route,
     is_our_worker,
 )
-from cfmcp.config import ProjectConfig
 from cfmcp.deploy.models import (
     AttachDomain,
     BindingSpec,
@@ -31,7 +30,7 @@ from cfmcp.deploy.models import (
     Value,
 )
 from cfmcp.errors import NotOurs
-from cfmcp.render import Bundle
+from cfmcp.project.config import ProjectConfig
 from cfmcp.worker.contract import (
     BUNDLE_HASH_VAR,
     EXACT_BINDING,
@@ -41,6 +40,7 @@ from cfmcp.worker.contract import (
     PYTHON_WORKERS_FLAG,
     SECRET_NAMES,
 )
+from cfmcp.worker.render import Bundle
 
 
 @dataclass

@@ -22,9 +22,9 @@ from cfmcp.account.ours import (
     has_exact_state,
     is_our_worker,
 )
-from cfmcp.config import ProjectConfig
 from cfmcp.deploy.models import RemoteState
 from cfmcp.errors import NoWorkersSubdomain
+from cfmcp.project.config import ProjectConfig
 from cfmcp.project.state import DeployState
 
 

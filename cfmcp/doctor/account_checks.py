@@ -11,7 +11,6 @@ from cfmcp.account.ours import bound_kv_id, is_our_domain, is_our_route, is_our_
 from cfmcp.doctor.context import DoctorContext
 from cfmcp.doctor.model import DEPLOY, CheckResult, Skip, fail, ok, skip
 from cfmcp.errors import CfmcpError
-from cfmcp.render import render_bundle
 from cfmcp.worker.contract import (
     BUNDLE_HASH_VAR,
     EXACT_BINDING,
@@ -19,6 +18,7 @@ from cfmcp.worker.contract import (
     KV_BINDING,
     SECRET_NAMES,
 )
+from cfmcp.worker.render import render_bundle
 
 
 def check_token(ctx: DoctorContext) -> CheckResult:

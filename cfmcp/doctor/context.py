@@ -22,9 +22,9 @@ from cfmcp.account.session import (
     read_token,
     with_account_from_env,
 )
-from cfmcp.config import ProjectConfig, load_config
 from cfmcp.doctor.model import INIT, SET_TOKEN, Skip
 from cfmcp.errors import CfmcpError
+from cfmcp.project.config import ProjectConfig, load_config
 from cfmcp.project.state import DeployState, load_state, state_path
 from cfmcp.worker.smoke import SmokeTester
 

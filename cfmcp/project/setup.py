@@ -16,7 +16,9 @@ import typer
 
 from cfmcp.account.ours import zone_of
 from cfmcp.account.session import connect, read_token, token_prompt
-from cfmcp.config import (
+from cfmcp.errors import CfmcpError, UsageError
+from cfmcp.output import Output, console, print_error
+from cfmcp.project.config import (
     GITHUB_UPSTREAM,
     HostnameMode,
     ProjectConfig,
@@ -24,8 +26,6 @@ from cfmcp.config import (
     save_config,
     validate_upstream_url,
 )
-from cfmcp.errors import CfmcpError, UsageError
-from cfmcp.output import Output, console, print_error
 
 if TYPE_CHECKING:
     from cfmcp.account.api import CloudflareApi

@@ -19,7 +19,7 @@ from typing import Any
 import jinja2
 
 from cfmcp import __version__
-from cfmcp.config import ProjectConfig
+from cfmcp.project.config import ProjectConfig
 from cfmcp.worker.contract import (
     BUNDLE_HASH_VAR,
     EXACT_BINDING,
@@ -40,7 +40,7 @@ def template_dir() -> Path:
     packaged = Path(str(resources.files("cfmcp"))) / "worker_template"
     if packaged.is_dir():
         return packaged
-    checkout = Path(__file__).resolve().parent.parent / "worker_template"
+    checkout = Path(__file__).resolve().parents[2] / "worker_template"
     if checkout.is_dir():
         return checkout
     raise FileNotFoundError("worker_template not found next to the cfmcp package")
