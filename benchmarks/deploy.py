@@ -84,7 +84,7 @@ def _base_env(fake: FakeCloudflare, home: Path) -> dict[str, str]:
 
 
 def bench_cfmcp(latency: float) -> dict[str, Sample]:
-    from cfmcp.config import ProjectConfig, save_config
+    from cfmcp.project.config import ProjectConfig, save_config
 
     with tempfile.TemporaryDirectory() as tmp, FakeCloudflare() as fake:
         work = Path(tmp)
@@ -112,8 +112,8 @@ def bench_cfmcp(latency: float) -> dict[str, Sample]:
 
 
 def bench_wrangler(latency: float) -> dict[str, Sample]:
-    from cfmcp.config import ProjectConfig
-    from cfmcp.render import render_bundle, render_wrangler_toml
+    from cfmcp.project.config import ProjectConfig
+    from cfmcp.worker.render import render_bundle, render_wrangler_toml
 
     with tempfile.TemporaryDirectory() as tmp, FakeCloudflare() as fake:
         work = Path(tmp)

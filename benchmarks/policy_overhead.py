@@ -37,8 +37,8 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from cfmcp import render  # noqa: E402
-from cfmcp.config import ProjectConfig  # noqa: E402
+from cfmcp.project.config import ProjectConfig  # noqa: E402
+from cfmcp.worker import render  # noqa: E402
 from tests.hosts import start_workerd  # noqa: E402
 from tests.integration.oauth import MCP_HEADERS, mcp_initialize  # noqa: E402
 from tests.integration.upstream import RecordingUpstream  # noqa: E402

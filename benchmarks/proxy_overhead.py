@@ -34,8 +34,8 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from cfmcp.config import ProjectConfig  # noqa: E402
-from cfmcp.render import render_bundle  # noqa: E402
+from cfmcp.project.config import ProjectConfig  # noqa: E402
+from cfmcp.worker.render import render_bundle  # noqa: E402
 from tests.hosts import start_worker  # noqa: E402
 from tests.integration.oauth import obtain_tokens  # noqa: E402
 

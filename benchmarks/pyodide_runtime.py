@@ -34,8 +34,8 @@ sys.path.insert(0, str(REPO))
 
 import httpx  # noqa: E402
 
-from cfmcp.config import ProjectConfig  # noqa: E402
-from cfmcp.render import render_bundle  # noqa: E402
+from cfmcp.project.config import ProjectConfig  # noqa: E402
+from cfmcp.worker.render import render_bundle  # noqa: E402
 from tests.local_http import LocalHttpServer  # noqa: E402
 from tests.workers_runtime.host import HarnessInfo, start_harness  # noqa: E402
 from tests.workers_runtime.oauth_flow import FORM, HttpxTransport, obtain_tokens  # noqa: E402

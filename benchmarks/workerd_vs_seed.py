@@ -58,8 +58,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from proxy_overhead import Session, demo_upstream, percentile  # noqa: E402
 
-from cfmcp.config import ProjectConfig  # noqa: E402
-from cfmcp.render import render_bundle  # noqa: E402
+from cfmcp.project.config import ProjectConfig  # noqa: E402
+from cfmcp.worker.render import render_bundle  # noqa: E402
 from tests.integration.browser import consent_submission  # noqa: E402
 from tests.integration.oauth import authorize_url, obtain_tokens, register  # noqa: E402
 

@@ -14,11 +14,10 @@ from typing import Any
 
 import typer
 import typer.main
-from rich.markup import escape
 
 from cfmcp import __version__
-from cfmcp.console import err_console, print_error
 from cfmcp.errors import CfmcpError
+from cfmcp.output import Output, print_error
 
 # Each module exposes register(app: typer.Typer) -> None.
 COMMAND_MODULES = [  # in the order --help lists them: set up, run, operate, eject, remove
@@ -59,7 +58,8 @@ def _root(
 
 
 def _user_errors_as_exit_codes(callback: Callable[..., Any]) -> Callable[..., Any]:
-    """Show CfmcpError (and Ctrl-C) as one line and its exit code, whoever invokes the command.
+    """Show CfmcpError (and Ctrl-C) as one line and its exit code, whoever invokes the command;
+    with --json also as the one JSON failure document (`cfmcp.output`), for every command.
 
     Ctrl-C is caught here, inside the command, because newer typer (0.29) turns a KeyboardInterrupt
     into a silent exit 130 before `main()` could say anything.
@@ -70,7 +70,7 @@ def _user_errors_as_exit_codes(callback: Callable[..., Any]) -> Callable[..., An
         try:
             return callback(*args, **kwargs)
         except CfmcpError as exc:
-            print_error(exc.message, exc.hint)
+            Output(bool(kwargs.get("json_output"))).failure(exc)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             print_error("interrupted")
@@ -170,10 +170,8 @@ def _usage_error(exc: Exception, argv: list[str]) -> tuple[str, str]:
 
 
 def _say(message: str, hint: str | None = None) -> None:
-    """print_error's format, never wrapped: a usage error is one line (plus its hint)."""
-    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
-    if hint:
-        err_console.print(f"[dim]hint:[/] {escape(hint)}", highlight=False, soft_wrap=True)
+    """A usage error is one line (plus its hint), never wrapped."""
+    print_error(message, hint, wrap=False)
 
 
 def main(argv: list[str] | None = None) -> None:

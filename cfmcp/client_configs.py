@@ -1,15 +1,20 @@
-"""How each MCP client is pointed at a cfmcp Worker: commands, JSON snippets, config files."""
+"""`cfmcp install-client`: how each MCP client is pointed at a cfmcp Worker (commands, JSON
+snippets, config files), and merging the entry into the client's own file."""
 
 from __future__ import annotations
 
 import json
 import os
 import platform
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cfmcp.errors import CfmcpError, UsageError
+from rich.markup import escape
+
+from cfmcp.errors import ClientConfigError, UsageError
+from cfmcp.output import Output
 
 
 @dataclass(frozen=True)
@@ -105,17 +110,74 @@ def merge_into_file(setup: ClientSetup, name: str) -> Path:
         try:
             data = json.loads(path.read_text(encoding="utf-8") or "{}")
         except ValueError:
-            raise CfmcpError(
+            raise ClientConfigError(
                 f"{path} is not valid JSON", hint="fix or move the file, then run this again"
             ) from None
         if not isinstance(data, dict):
-            raise CfmcpError(f"{path} does not hold a JSON object")
+            raise ClientConfigError(f"{path} does not hold a JSON object")
     servers = data.setdefault(setup.config_key, {})
     if not isinstance(servers, dict):
-        raise CfmcpError(f"'{setup.config_key}' in {path} is not an object")
+        raise ClientConfigError(f"'{setup.config_key}' in {path} is not an object")
     servers[name] = setup.entry
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     tmp.replace(path)
     return path
+
+
+def resolve_server(url: str, config_path: Path) -> tuple[str, str]:
+    """(server name, MCP URL) from `url`, else from the project file and its deploy record."""
+    from cfmcp.project.config import load_config
+    from cfmcp.project.state import load_state, state_path
+
+    if url:
+        name = load_config(config_path).name if config_path.exists() else "cfmcp"
+        return name, url.rstrip("/")
+    if not config_path.exists():
+        raise UsageError(
+            "no --url given and no cfmcp.toml here",
+            hint="pass --url https://…/mcp, or run this in your cfmcp project",
+        )
+    config = load_config(config_path)
+    recorded = load_state(state_path(config_path.parent)).public_url
+    origin = recorded or config.public_origin()
+    if not origin:
+        raise UsageError(
+            "this project has not been deployed yet, so its URL is unknown",
+            hint="run `cfmcp deploy` first, or pass --url",
+        )
+    return config.name, origin.rstrip("/") + "/mcp"
+
+
+def run_install_client(
+    client: str, *, url: str, name: str, write: bool, config_path: Path, out: Output
+) -> None:
+    """Show (or merge into the client's file) the setup of `client` for this Worker."""
+    server_name, mcp_url = resolve_server(url, config_path)
+    server_name = name or server_name
+    setup = setup_for(client, server_name, mcp_url, Path.cwd())
+    written = merge_into_file(setup, server_name) if write else None
+    out.result(
+        {
+            "client": client,
+            "name": server_name,
+            "mcp_url": mcp_url,
+            "command": setup.command,
+            "config_path": str(setup.config_path or ""),
+            "entry": setup.entry,
+            "written": bool(written),
+        }
+    )
+    if out.json:
+        return
+    out.console.print(f"[bold]{client}[/] → {mcp_url}")
+    out.console.print(setup.instructions)
+    if setup.command:
+        out.say(f"\n  [bold cyan]{escape(shlex.join(setup.command))}[/]\n")
+    snippet = setup.snippet(server_name)
+    if written:
+        out.console.print(f"Wrote the '{server_name}' entry to [bold]{written}[/]")
+    elif snippet:
+        out.console.print(f"Add this to [bold]{setup.config_path}[/] (or re-run with --write):")
+        out.console.print(snippet, highlight=False, markup=False)

@@ -18,7 +18,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cfmcp.cli import app
-from cfmcp.config import ProjectConfig, save_config
+from cfmcp.project.config import ProjectConfig, save_config
 from tests.fake_cloudflare.fake import FakeCloudflare
 from tests.integration.browser import submit_consent
 from tests.integration.oauth import (

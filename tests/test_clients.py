@@ -11,8 +11,8 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
+from cfmcp.account.grants import GrantInfo, parse_grant, select
 from cfmcp.cli import app
-from cfmcp.grants import GrantInfo, parse_grant, select
 from tests.deployed import (
     MCP_HEADERS,
     NAME,
@@ -225,8 +225,8 @@ def test_select_and_parse_grant():
 
 def test_grant_listing_follows_the_kv_cursor_past_1000_keys():
     """Through the gateway: keys come 1000 per call; values are read for grants only."""
-    from cfmcp.cloudflare_api import CloudflareApi
-    from cfmcp.grants import CloudflareKv, list_grants
+    from cfmcp.account.api import CloudflareApi
+    from cfmcp.account.grants import CloudflareKv, list_grants
     from tests.fake_cloudflare.model import KvEntry
 
     with FakeCloudflare() as fake, CloudflareApi(fake.token, base_url=fake.base_url) as api:

@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 import json
+import os
 
 import httpx
 import pytest
 import respx
 
-from cfmcp.cloudflare_api import (
+from cfmcp.account.api import CloudflareApi, map_status_error
+from cfmcp.account.session import connect
+from cfmcp.errors import (
     ApiUnavailable,
-    CloudflareApi,
     CloudflareError,
     Conflict,
     InvalidToken,
     NotFound,
     PermissionDenied,
     RateLimited,
-    map_status_error,
 )
 
 BASE = "https://cf.test/client/v4"
@@ -87,7 +88,7 @@ def test_base_url_from_wrangler_variable(monkeypatch: pytest.MonkeyPatch) -> Non
     route = respx.get("https://other.test/client/v4/user/tokens/verify").mock(
         return_value=ok({"id": "t1", "status": "active"})
     )
-    with CloudflareApi(TOKEN) as api:
+    with connect(TOKEN, os.environ) as api:  # the session reads the variable, once
         api.verify_token()
         assert api.calls[0].path == "/user/tokens/verify"
     assert route.called

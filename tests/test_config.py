@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from cfmcp.config import ProjectConfig, dump_config, load_config, save_config
 from cfmcp.errors import CfmcpError
+from cfmcp.project.config import ProjectConfig, dump_config, load_config, save_config
 
 
 def test_round_trip(tmp_path):

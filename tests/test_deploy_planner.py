@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cfmcp.cloudflare_api import DeployedScript, KvNamespace, WorkerDomain, WorkerRoute, Zone
-from cfmcp.config import ProjectConfig
+from cfmcp.account.api import DeployedScript, KvNamespace, WorkerDomain, WorkerRoute, Zone
 from cfmcp.deploy.models import (
     AttachDomain,
     CreateKvNamespace,
@@ -17,8 +16,11 @@ from cfmcp.deploy.models import (
     RemoteState,
     UploadScript,
 )
-from cfmcp.deploy.planner import OwnershipConflict, plan_deploy
-from cfmcp.render import EXACT_BINDING, EXACT_CLASS, EXACT_MIGRATION_TAG, SECRET_NAMES, Bundle
+from cfmcp.deploy.planner import plan_deploy
+from cfmcp.errors import NotOurs
+from cfmcp.project.config import ProjectConfig
+from cfmcp.worker.contract import EXACT_BINDING, EXACT_CLASS, EXACT_MIGRATION_TAG, SECRET_NAMES
+from cfmcp.worker.render import Bundle
 
 ACCOUNT = "0123456789abcdef0123456789abcdef"
 BUNDLE = Bundle(modules={"entry.py": b"print(1)\n", "cfmcp_worker/app.py": b"x = 1\n"})
@@ -196,7 +198,7 @@ def test_custom_domain_present_is_kept() -> None:
 def test_custom_domain_of_another_worker_is_a_conflict() -> None:
     cfg = config(mode="custom_domain", domain="mcp.example.com")
     domain = WorkerDomain("d1", "mcp.example.com", "someone-else")
-    with pytest.raises(OwnershipConflict, match="someone-else"):
+    with pytest.raises(NotOurs, match="someone-else"):
         plan_deploy(cfg, remote(zone=Zone("z1", "example.com"), domain=domain), BUNDLE)
 
 
@@ -217,7 +219,7 @@ def test_route_created_then_kept() -> None:
 
 def test_route_of_another_worker_is_a_conflict() -> None:
     cfg = config(mode="route", route="api.example.com/mcp*", zone="example.com")
-    with pytest.raises(OwnershipConflict):
+    with pytest.raises(NotOurs):
         plan_deploy(
             cfg,
             remote(
@@ -230,7 +232,7 @@ def test_route_of_another_worker_is_a_conflict() -> None:
 
 def test_foreign_worker_with_the_same_name_is_a_conflict() -> None:
     foreign = DeployedScript(name="gh-mcp", plain_text={"OTHER": "x"})
-    with pytest.raises(OwnershipConflict, match="not deployed by cfmcp") as caught:
+    with pytest.raises(NotOurs, match="not deployed by cfmcp") as caught:
         plan_deploy(config(), remote(script=foreign), BUNDLE)
     assert "--name" in (caught.value.hint or "")
 

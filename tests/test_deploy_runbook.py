@@ -20,14 +20,14 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from cfmcp.account.api import CloudflareApi
 from cfmcp.cli import app
-from cfmcp.cloudflare_api import CloudflareApi
 from cfmcp.deploy.curl import _MARK, request_for
 from cfmcp.deploy.executor import Executor
 from cfmcp.deploy.planner import plan_deploy, public_url_for
 from cfmcp.deploy.remote import observe
-from cfmcp.deploy.state import DeployState, StateRecorder
-from cfmcp.render import render_bundle
+from cfmcp.project.state import DeployState, StateRecorder
+from cfmcp.worker.render import render_bundle
 from tests.deployed import isolate, use_fake_env, write_project
 from tests.fake_cloudflare.fake import FakeCloudflare
 from tests.fake_cloudflare.fixtures import fake_cloudflare
@@ -150,7 +150,7 @@ def _resolve(value, variables: dict[str, str]):
 )
 def test_every_executor_call_is_the_described_request(fake, tmp_path, monkeypatch, hostname):
     config_path = project(tmp_path, fake, monkeypatch, **hostname)
-    from cfmcp.config import load_config
+    from cfmcp.project.config import load_config
 
     config = load_config(config_path)
     secrets = {"UPSTREAM_TOKEN": PAT, "AUTH_PIN": "p" * 8, "SIGNING_KEY": "s" * 40}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from cfmcp.deploy.state import DeployState, StateRecorder, load_state, state_path
+from cfmcp.project.state import DeployState, StateRecorder, load_state, state_path
 
 ACCOUNT = "0123456789abcdef0123456789abcdef"
 

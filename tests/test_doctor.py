@@ -19,15 +19,15 @@ import pytest
 import respx
 from typer.testing import CliRunner
 
+from cfmcp.account.api import CloudflareApi
 from cfmcp.cli import app
-from cfmcp.cloudflare_api import CloudflareApi
-from cfmcp.config import ProjectConfig, load_config, save_config
 from cfmcp.doctor.context import DoctorContext, DoctorOptions, Once
 from cfmcp.doctor.live_checks import check_ai_bot_block
-from cfmcp.doctor.model import Status, ok
+from cfmcp.doctor.model import Check, Status, ok
 from cfmcp.doctor.project_checks import check_compatibility_date
-from cfmcp.doctor.runner import Check, run_checks, run_one
-from cfmcp.render import render_bundle
+from cfmcp.doctor.run import run_checks, run_one
+from cfmcp.project.config import ProjectConfig, load_config, save_config
+from cfmcp.worker.render import render_bundle
 from tests.deployed import isolate, use_fake_env, write_project
 from tests.fake_cloudflare.fake import FakeCloudflare
 from tests.fake_cloudflare.fixtures import fake_cloudflare, fake_cloudflare_workers

@@ -824,8 +824,8 @@ def test_wrangler_custom_domain_route_kv_and_secrets_replay(replay_fake: FakeClo
 
 
 def _bundle(scopes: list[str]) -> Any:
-    from cfmcp.config import ProjectConfig
-    from cfmcp.render import render_bundle
+    from cfmcp.project.config import ProjectConfig
+    from cfmcp.worker.render import render_bundle
 
     config = ProjectConfig(name="fake-cf-run")
     config.upstream.url = "http://127.0.0.1:9/mcp"

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cfmcp.cli import app
-from cfmcp.config import GITHUB_UPSTREAM, load_config
+from cfmcp.project.config import GITHUB_UPSTREAM, load_config
 from tests.deployed import isolate, use_fake_env
 from tests.fake_cloudflare.fake import FakeCloudflare
 from tests.fake_cloudflare.fixtures import fake_cloudflare

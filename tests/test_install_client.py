@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cfmcp.cli import app
-from cfmcp.config import ProjectConfig, save_config
+from cfmcp.project.config import ProjectConfig, save_config
 
 URL = "https://gh.acme.workers.dev/mcp"
 

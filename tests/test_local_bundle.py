@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from cfmcp.config import ProjectConfig
 from cfmcp.errors import CfmcpError
 from cfmcp.local.bundle import check_bundle_dir
 from cfmcp.local.runtime import upstream_url_of
-from cfmcp.render import render_bundle
+from cfmcp.project.config import ProjectConfig
+from cfmcp.worker.render import render_bundle
 
 
 def _render(out: Path, upstream: str) -> Path:

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import httpx
 
-from cfmcp.config import ProjectConfig
-from cfmcp.render import render_bundle
+from cfmcp.project.config import ProjectConfig
+from cfmcp.worker.render import render_bundle
 from tests.hosts import _dev_worker
 from tests.test_workerd_exact import WRONG, consent_token
 

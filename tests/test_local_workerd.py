@@ -18,10 +18,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from cfmcp.config import ProjectConfig
 from cfmcp.local.server import bind_socket
 from cfmcp.local.workerd.locate import INSTALL_HINT, MINIFLARE_VERSION
-from cfmcp.render import render_bundle
+from cfmcp.project.config import ProjectConfig
+from cfmcp.worker.render import render_bundle
 from tests.hosts import DevHost, start_workerd, workerd_unavailable
 from tests.integration.oauth import obtain_tokens, refresh
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cfmcp.errors import UsageError
-from cfmcp.pin import PIN_ALPHABET, check_pin, generate_pin
+from cfmcp.project.secrets import PIN_ALPHABET, check_pin, generate_pin
 
 
 def test_generated_pins_are_long_random_and_typeable():
@@ -24,7 +24,7 @@ def test_weak_or_odd_pins_are_refused(pin):
 
 
 def test_deploy_refuses_a_short_pin_from_the_environment():
-    from cfmcp.deploy.secret_values import gather_secrets
+    from cfmcp.project.secrets import gather_secrets
 
     with pytest.raises(UsageError, match="CFMCP_PIN"):
         gather_secrets(("AUTH_PIN",), {"CFMCP_PIN": "1234"}, prompt=None)
@@ -35,7 +35,7 @@ def test_dashes_do_not_count_toward_the_length():
     import pytest
 
     from cfmcp.errors import UsageError
-    from cfmcp.pin import check_pin
+    from cfmcp.project.secrets import check_pin
 
     with pytest.raises(UsageError):
         check_pin("1234-567")

@@ -12,15 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from cfmcp.config import ProjectConfig
-from cfmcp.render import (
-    EXACT_BINDING,
-    EXACT_CLASS,
-    EXACT_MIGRATION_TAG,
-    python_literal,
-    render_bundle,
-    render_wrangler_toml,
-)
+from cfmcp.project.config import ProjectConfig
+from cfmcp.worker.contract import EXACT_BINDING, EXACT_CLASS, EXACT_MIGRATION_TAG
+from cfmcp.worker.render import python_literal, render_bundle, render_wrangler_toml
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -156,7 +150,7 @@ def test_wheel_ships_the_template_and_renders_from_it(tmp_path):
     assert "cfmcp/local/workerd/runner.mjs" in names
     assert "cfmcp/local/workerd/binding_wrapper.mjs" in names
     script = (
-        "import cfmcp.render as r; from cfmcp.config import ProjectConfig\n"
+        "import cfmcp.worker.render as r; from cfmcp.project.config import ProjectConfig\n"
         "print(r.template_dir()); print(r.render_bundle(ProjectConfig()).sha256)"
     )
     env = {**os.environ, "PYTHONPATH": str(site)}

@@ -6,7 +6,7 @@ import json
 
 import httpx
 
-from cfmcp.smoke import SmokeTester
+from cfmcp.worker.smoke import SmokeTester
 
 PUBLIC = "https://gh.acme.workers.dev"
 VIA = "http://127.0.0.1:9999"

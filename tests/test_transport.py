@@ -27,8 +27,8 @@ def test_without_an_answer_the_url_decides() -> None:
 def test_doctor_warns_when_the_config_names_the_other_transport() -> None:
     from types import SimpleNamespace
 
-    from cfmcp.config import ProjectConfig
     from cfmcp.doctor.live_checks import check_upstream
+    from cfmcp.project.config import ProjectConfig
 
     with ThreadedServer(build_demo_server().sse_app()) as legacy, httpx.Client(timeout=5) as http:
         config = ProjectConfig()
@@ -43,8 +43,8 @@ def test_doctor_warns_when_the_config_names_the_other_transport() -> None:
 def test_config_accepts_only_the_two_transports() -> None:
     import pytest
 
-    from cfmcp.config import ProjectConfig
     from cfmcp.errors import CfmcpError
+    from cfmcp.project.config import ProjectConfig
 
     config = ProjectConfig()
     config.upstream.transport = "websocket"

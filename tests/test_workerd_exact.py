@@ -18,8 +18,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from cfmcp.config import ProjectConfig
-from cfmcp.render import render_bundle
+from cfmcp.project.config import ProjectConfig
+from cfmcp.worker.render import render_bundle
 from tests.hosts import start_workerd, workerd_unavailable
 from tests.integration.oauth import MCP_HEADERS, mcp_initialize
 from tests.integration.upstream import RecordingUpstream

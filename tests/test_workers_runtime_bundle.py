@@ -22,8 +22,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from cfmcp.config import ProjectConfig
-from cfmcp.render import render_bundle
+from cfmcp.project.config import ProjectConfig
+from cfmcp.worker.render import render_bundle
 from tests.local_http import LocalHttpServer
 from tests.workers_runtime.host import run_pyodide_worker, start_harness
 from tests.workers_runtime.oauth_flow import HttpxTransport, obtain_tokens, refresh_once

@@ -9,9 +9,16 @@ from __future__ import annotations
 
 import os
 from enum import StrEnum
-from pathlib import Path
 
 import typer
+
+from cfmcp.commands.options import (
+    DEFAULT_CONFIG,
+    ConfigOption,
+    JsonOption,
+    SmokeViaOption,
+    YesOption,
+)
 
 
 class OutputFormat(StrEnum):
@@ -24,25 +31,17 @@ def register(app: typer.Typer) -> None:
 
 
 def deploy(
-    config_path: Path = typer.Option(Path("cfmcp.toml"), "--config", "-c", help="Project file."),
-    yes: bool = typer.Option(
-        False, "--yes", "-y", help="Apply without asking; never prompt (secrets from the env)."
-    ),
+    config_path: ConfigOption = DEFAULT_CONFIG,
+    yes: YesOption = False,
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan; make no write call."),
     output_format: OutputFormat = typer.Option(
         OutputFormat.plan,
         "--format",
         help="With --dry-run: 'plan' (default) or 'curl' (the equivalent curl commands).",
     ),
-    json_output: bool = typer.Option(False, "--json", help="Print a JSON summary (no secrets)."),
+    json_output: JsonOption = False,
     skip_smoke: bool = typer.Option(False, "--skip-smoke", help="Do not run the smoke checks."),
-    smoke_via: str = typer.Option(
-        "",
-        "--smoke-via",
-        envvar="CFMCP_SMOKE_VIA",
-        help="Send the smoke checks to this origin instead of the public URL (values are still "
-        "compared with the public URL).",
-    ),
+    smoke_via: SmokeViaOption = "",
     smoke_timeout: float = typer.Option(
         300.0, "--smoke-timeout", help="Seconds to wait for the new version to answer."
     ),
@@ -61,9 +60,8 @@ def deploy(
     What was deployed is recorded in .cfmcp/state.json next to cfmcp.toml (ids, no secrets).
     Exit codes: 0 deployed and checked, 1 a step or a smoke check failed, 2 usage.
     """
-    from cfmcp.console import print_json
-    from cfmcp.deploy.runner import DeployOptions, run_deploy
-    from cfmcp.errors import CfmcpError, UsageError
+    from cfmcp.deploy.flow import DeployOptions, run_deploy
+    from cfmcp.errors import UsageError
 
     if output_format is OutputFormat.curl and not dry_run:
         raise UsageError(
@@ -81,11 +79,6 @@ def deploy(
         smoke_timeout=smoke_timeout,
         new_upstream_token=new_upstream_token,
     )
-    try:
-        exit_code = run_deploy(options, env=dict(os.environ))
-    except CfmcpError as exc:
-        if json_output:  # scripts get a JSON verdict on stdout too (never a secret in it)
-            print_json({"ok": False, "error": exc.message, "hint": exc.hint})
-        raise
+    exit_code = run_deploy(options, env=dict(os.environ))
     if exit_code:
         raise typer.Exit(exit_code)

@@ -6,9 +6,10 @@ Exit codes: 0 no check failed (warnings and skips allowed), 1 a check failed, 2 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import typer
+
+from cfmcp.commands.options import DEFAULT_CONFIG, ConfigOption, JsonOption, SmokeViaOption
 
 
 def register(app: typer.Typer) -> None:
@@ -16,15 +17,9 @@ def register(app: typer.Typer) -> None:
 
 
 def doctor(
-    config_path: Path = typer.Option(Path("cfmcp.toml"), "--config", "-c", help="Project file."),
-    json_output: bool = typer.Option(False, "--json", help="Print the results as JSON."),
-    smoke_via: str = typer.Option(
-        "",
-        "--smoke-via",
-        envvar="CFMCP_SMOKE_VIA",
-        help="Send the live checks to this origin instead of the public URL (values are still "
-        "compared with the public URL).",
-    ),
+    config_path: ConfigOption = DEFAULT_CONFIG,
+    json_output: JsonOption = False,
+    smoke_via: SmokeViaOption = "",
     local: str = typer.Option(
         "",
         "--local",
@@ -46,6 +41,7 @@ def doctor(
     """
     from cfmcp.doctor.context import DoctorOptions
     from cfmcp.doctor.run import run_doctor
+    from cfmcp.output import Output
 
     options = DoctorOptions(
         config_path=config_path,
@@ -53,6 +49,6 @@ def doctor(
         timeout=timeout,
         local_url=local or None,
     )
-    code = run_doctor(options, dict(os.environ), json_output=json_output)
+    code = run_doctor(options, dict(os.environ), out=Output(json_output))
     if code:
         raise typer.Exit(code)

@@ -1,7 +1,7 @@
 """`cfmcp deploy --dry-run --format curl`: the plan as the equivalent shell commands.
 
 Each step becomes an `ApiRequest` (method, path, JSON body or multipart parts), built from the
-same functions the executor uses (`upload_metadata`), then printed as curl. Secrets are never
+same functions the executor uses (`upload_manifest`), then printed as curl. Secrets are never
 printed: they appear as `$UPSTREAM_TOKEN`, `$AUTH_PIN`, `$SIGNING_KEY` and are inserted with
 `jq --arg`, so any value is JSON-escaped correctly. `deploy-with-claude.md` is checked against
 this output by a test.
@@ -14,8 +14,7 @@ import shlex
 from dataclasses import dataclass
 from typing import Any
 
-from cfmcp.config import ProjectConfig
-from cfmcp.deploy.executor import upload_metadata
+from cfmcp.deploy.executor import upload_manifest
 from cfmcp.deploy.models import (
     AttachDomain,
     CreateKvNamespace,
@@ -28,7 +27,8 @@ from cfmcp.deploy.models import (
     UploadScript,
     Value,
 )
-from cfmcp.render import EXACT_BINDING, EXACT_MIGRATION_TAG
+from cfmcp.project.config import ProjectConfig
+from cfmcp.worker.contract import BUNDLE_HASH_VAR, EXACT_BINDING, EXACT_MIGRATION_TAG
 
 _MARK = "@@cfmcp-var:"
 BUNDLE_VAR = "BUNDLE_SHA256"
@@ -72,7 +72,7 @@ def request_for(step: Step, account_id: str) -> ApiRequest:
         return ApiRequest(
             "PUT",
             f"{scripts}/{step.script}",
-            upload_metadata(step, resolve, _var),
+            upload_manifest(step, resolve, _var),
             modules=step.modules,
         )
     if isinstance(step, PutSecret):
@@ -104,7 +104,7 @@ def _lookups(config: ProjectConfig) -> list[tuple[str, ApiRequest]]:
         ("the token is active", ApiRequest("GET", "/user/tokens/verify")),
         (
             f"the Worker's settings and bindings (404: no Worker {name} yet; "
-            "CFMCP_BUNDLE_SHA256 = deployed hash; secret_text = secrets set)",
+            f"{BUNDLE_HASH_VAR} = deployed hash; secret_text = secrets set)",
             ApiRequest("GET", f"/accounts/{account}/workers/scripts/{name}/settings"),
         ),
         (
@@ -226,7 +226,7 @@ def format_curl(plan: Plan, config: ProjectConfig) -> str:
     for number, step in enumerate(plan.steps, 1):
         out += [
             "",
-            f"# {number}. {_plain(step.describe())}",
+            f"# {number}. {step.describe()}",
             *_curl(request_for(step, ACCOUNT_VAR)),
         ]
     if plan.public_url:
@@ -236,8 +236,3 @@ def format_curl(plan: Plan, config: ProjectConfig) -> str:
             f"(issuer must be {plan.public_url}).",
         ]
     return "\n".join(out) + "\n"
-
-
-def _plain(text: str) -> str:
-    """Drop Rich markup from a step description."""
-    return text.replace("[bold]", "").replace("[/]", "")

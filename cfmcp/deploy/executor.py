@@ -1,8 +1,9 @@
 """Run a deploy plan: one gateway call per step, state recorded after each, progress shown.
 
 `Executor` makes the calls; `DisplayOnlyExecutor` prints the plan instead (`--dry-run`).
-`upload_metadata` is the single definition of the upload's metadata JSON, shared with the curl
-formatter so `--format curl` prints exactly what the executor sends.
+`upload_manifest` is the single definition of the JSON the upload sends as its `metadata` form
+part (Cloudflare's name for it), shared with the curl formatter so `--format curl` prints
+exactly what the executor sends. Step descriptions are plain text; the style is added here.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from rich.console import Console
+from rich.markup import escape
 
-from cfmcp.cloudflare_api import MIGRATION_TAG_MISMATCH, CloudflareApi, CloudflareError, Conflict
+from cfmcp.account.api import MIGRATION_TAG_MISMATCH, CloudflareApi
 from cfmcp.deploy.models import (
     AttachDomain,
     CreateKvNamespace,
@@ -27,23 +29,17 @@ from cfmcp.deploy.models import (
     UploadScript,
     Value,
 )
-from cfmcp.deploy.state import StateRecorder
-from cfmcp.render import Bundle
+from cfmcp.errors import CloudflareError, Conflict, StepFailed
+from cfmcp.project.state import StateRecorder
+from cfmcp.worker.render import Bundle
+
+RERUN = "`cfmcp deploy`: it continues from what exists"
 
 
-class StepFailed(Exception):
-    """Wraps the error of a step with the step, so the command can say which one failed."""
-
-    def __init__(self, step: Step, error: Exception) -> None:
-        super().__init__(str(error))
-        self.step = step
-        self.error = error
-
-
-def upload_metadata(
+def upload_manifest(
     step: UploadScript, resolve: Callable[[Value], str], secret: Callable[[str], str]
 ) -> dict[str, Any]:
-    """The `metadata` part of the script upload (secret values come from `secret`)."""
+    """The upload's `metadata` form part (secret values come from `secret`)."""
     bindings: list[dict[str, str]] = []
     for binding in step.bindings:
         if binding.type == "kv_namespace":
@@ -79,11 +75,11 @@ def upload_metadata(
     if step.keep_secrets:
         metadata["keep_bindings"] = ["secret_text"]
     if step.migration is not None:
-        metadata["migrations"] = migration_metadata(step.migration)
+        metadata["migrations"] = migration_manifest(step.migration)
     return metadata
 
 
-def migration_metadata(migration: Migration) -> dict[str, Any]:
+def migration_manifest(migration: Migration) -> dict[str, Any]:
     """`metadata.migrations` as wrangler 4.60 sends it (tests/fake_cloudflare/reference/):
     `{"old_tag"?, "new_tag", "steps": [{"new_sqlite_classes": [...]}]}`; `old_tag` only when
     the script already has a tag (the API refuses a mismatch, 10079)."""
@@ -118,14 +114,14 @@ class RichProgress:
         self._status: Any = None
 
     def started(self, step: Step) -> None:
-        self._status = self.console.status(step.describe() + " …")
+        self._status = self.console.status(escape(step.describe()) + " …")
         self._status.start()
 
     def finished(self, step: Step) -> None:
         if self._status is not None:
             self._status.stop()
             self._status = None
-        self.console.print(f"[green]✓[/] {step.describe()}", highlight=False)
+        self.console.print(f"[green]✓[/] {escape(step.describe())}", highlight=False)
 
     def stop(self) -> None:
         if self._status is not None:
@@ -167,7 +163,10 @@ class Executor:
             except Exception as exc:
                 if isinstance(self.progress, RichProgress):
                     self.progress.stop()
-                raise StepFailed(step, exc) from None
+                number = len(self.result.done) + 1
+                raise StepFailed(
+                    f"step {number} ({step.label}) failed", cause=exc, rerun=RERUN, step=step
+                ) from None
             self.result.done.append(step)
             self.progress.finished(step)
         return self.result
@@ -221,7 +220,7 @@ class Executor:
             raise TypeError(f"unknown step {step!r}")
 
     def _upload(self, step: UploadScript) -> None:
-        metadata = upload_metadata(step, self.resolve, self._secret)
+        metadata = upload_manifest(step, self.resolve, self._secret)
         try:
             self.api.upload_script(
                 self.account_id, step.script, modules=self.bundle.modules, metadata=metadata
@@ -248,9 +247,9 @@ class DisplayOnlyExecutor:
 
     def execute(self, plan: Plan) -> None:
         for line in plan.unchanged:
-            self.console.print(f"[dim]=[/] {line}", highlight=False)
+            self.console.print(f"[dim]=[/] {escape(line)}", highlight=False)
         if plan.is_noop:
             self.console.print("[green]Nothing to do:[/] the deployed Worker matches cfmcp.toml.")
             return
         for number, step in enumerate(plan.steps, 1):
-            self.console.print(f"[yellow]{number}.[/] {step.describe()}", highlight=False)
+            self.console.print(f"[yellow]{number}.[/] {escape(step.describe())}", highlight=False)

@@ -1,6 +1,7 @@
 """What exists on the account (RemoteState) and what deploy will do about it (steps, Plan).
 
-Everything here is a frozen dataclass with no I/O. A step names the values it needs; values
+Everything here is a frozen dataclass with no I/O, and speaks plain text (`describe()`):
+the command adds the style. A step names the values it needs; values
 produced by an earlier step of the same plan (a new KV namespace's id) are `Ref`s that the
 executor resolves while running, and the curl formatter prints as shell variables.
 """
@@ -10,17 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from cfmcp.cloudflare_api import DeployedScript, KvNamespace, WorkerDomain, WorkerRoute, Zone
-from cfmcp.render import EXACT_BINDING, EXACT_CLASS
-
-BUNDLE_HASH_VAR = "CFMCP_BUNDLE_SHA256"
-PYTHON_WORKERS_FLAG = "python_workers"
-
-
-def has_exact_state(script: DeployedScript) -> bool:
-    """Whether the deployed Worker binds its exact-state Durable Object. The API refuses a
-    binding to a class no migration created (10061), so this also says the class exists."""
-    return script.durable_objects.get(EXACT_BINDING) == EXACT_CLASS
+from cfmcp.account.api import DeployedScript, KvNamespace, WorkerDomain, WorkerRoute, Zone
 
 
 @dataclass(frozen=True)
@@ -98,7 +89,7 @@ class CreateKvNamespace(Step):
     label: ClassVar[str] = "create KV namespace"
 
     def describe(self) -> str:
-        return f"create KV namespace [bold]{self.title}[/]"
+        return f"create KV namespace {self.title}"
 
 
 @dataclass(frozen=True)
@@ -124,7 +115,7 @@ class UploadScript(Step):
         if self.migration is not None:
             extra += f", apply {self.migration.describe()}"
         return (
-            f"upload Worker [bold]{self.script}[/] ({len(self.modules)} modules, "
+            f"upload Worker {self.script} ({len(self.modules)} modules, "
             f"sha256 {self.bundle_sha256[:12]}…{extra}) — {self.reason}"
         )
 
@@ -136,7 +127,7 @@ class PutSecret(Step):
     label: ClassVar[str] = "set secret"
 
     def describe(self) -> str:
-        return f"set secret [bold]{self.secret_name}[/] on {self.script}"
+        return f"set secret {self.secret_name} on {self.script}"
 
 
 @dataclass(frozen=True)
@@ -146,7 +137,7 @@ class EnableWorkersDev(Step):
     label: ClassVar[str] = "enable workers.dev"
 
     def describe(self) -> str:
-        return f"enable workers.dev route [bold]{self.url}[/]"
+        return f"enable workers.dev route {self.url}"
 
 
 @dataclass(frozen=True)
@@ -157,7 +148,7 @@ class AttachDomain(Step):
     label: ClassVar[str] = "attach custom domain"
 
     def describe(self) -> str:
-        return f"attach custom domain [bold]{self.hostname}[/] to {self.script}"
+        return f"attach custom domain {self.hostname} to {self.script}"
 
 
 @dataclass(frozen=True)
@@ -168,7 +159,7 @@ class CreateRoute(Step):
     label: ClassVar[str] = "create route"
 
     def describe(self) -> str:
-        return f"create route [bold]{self.pattern}[/] → {self.script}"
+        return f"create route {self.pattern} → {self.script}"
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from cfmcp.config import ProjectConfig
+from cfmcp.account.ours import (
+    has_exact_state,
+    is_our_domain,
+    is_our_route,
+    is_our_worker,
+)
 from cfmcp.deploy.models import (
-    BUNDLE_HASH_VAR,
-    PYTHON_WORKERS_FLAG,
     AttachDomain,
     BindingSpec,
     CreateKvNamespace,
@@ -25,21 +28,19 @@ from cfmcp.deploy.models import (
     Step,
     UploadScript,
     Value,
-    has_exact_state,
 )
-from cfmcp.errors import CfmcpError
-from cfmcp.render import (
+from cfmcp.errors import NotOurs
+from cfmcp.project.config import ProjectConfig
+from cfmcp.worker.contract import (
+    BUNDLE_HASH_VAR,
     EXACT_BINDING,
     EXACT_CLASS,
     EXACT_MIGRATION_TAG,
     KV_BINDING,
+    PYTHON_WORKERS_FLAG,
     SECRET_NAMES,
-    Bundle,
 )
-
-
-class OwnershipConflict(CfmcpError):
-    """A name or hostname is already used by something cfmcp did not deploy."""
+from cfmcp.worker.render import Bundle
 
 
 @dataclass
@@ -80,22 +81,22 @@ def plan_deploy(
 
 def _check_ownership(config: ProjectConfig, remote: RemoteState) -> None:
     script = remote.script
-    if script is not None and script.var(BUNDLE_HASH_VAR) is None:
-        raise OwnershipConflict(
+    if script is not None and not is_our_worker(script):
+        raise NotOurs(
             f"a Worker named {config.name!r} already exists on account {remote.account_id} "
             "and was not deployed by cfmcp",
             hint="choose another name (`cfmcp init --name NEW`) or delete that Worker first",
         )
     host = config.hostname
-    if remote.domain is not None and remote.domain.service != config.name:
-        raise OwnershipConflict(
+    if remote.domain is not None and not is_our_domain(remote.domain, config):
+        raise NotOurs(
             f"custom domain {host.domain} is attached to Worker {remote.domain.service!r}",
             hint="detach it in the dashboard (Workers → Settings → Domains) or pick another "
             "hostname",
         )
-    if remote.route is not None and remote.route.script != config.name:
+    if remote.route is not None and not is_our_route(remote.route, config):
         owner = remote.route.script or "no Worker"
-        raise OwnershipConflict(
+        raise NotOurs(
             f"route {host.route} already exists and points to {owner!r}",
             hint="delete that route in the dashboard or use another pattern",
         )

@@ -14,27 +14,18 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from cfmcp.cloudflare_api import (
-    CloudflareApi,
-    CloudflareError,
-    DeployedScript,
-    KvNamespace,
-    TokenInfo,
-    Zone,
+from cfmcp.account.api import CloudflareApi, DeployedScript, KvNamespace, TokenInfo, Zone
+from cfmcp.account.ours import (
+    config_zone_is,
+    confirmed_kv_id,
+    find_zone,
+    has_exact_state,
+    is_our_worker,
 )
-from cfmcp.config import ProjectConfig
-from cfmcp.deploy.models import BUNDLE_HASH_VAR, RemoteState, has_exact_state
-from cfmcp.deploy.state import DeployState
-from cfmcp.errors import CfmcpError
-from cfmcp.render import KV_BINDING
-
-
-class ZoneNotInAccount(CfmcpError):
-    """The configured zone is not one of the account's zones."""
-
-
-class NoWorkersSubdomain(CfmcpError):
-    """The account has not chosen its workers.dev subdomain yet."""
+from cfmcp.deploy.models import RemoteState
+from cfmcp.errors import NoWorkersSubdomain
+from cfmcp.project.config import ProjectConfig
+from cfmcp.project.state import DeployState
 
 
 @dataclass(frozen=True)
@@ -77,9 +68,9 @@ def observe(
         first["subdomain"] = lambda: api.get_workers_subdomain(account)
         if known.script_uploaded:
             first["on_workers_dev"] = lambda: api.script_subdomain_enabled(account, name)
-    zone_known = bool(known.zone_id) and _zone_matches(config, known.zone_name)
+    zone_known = bool(known.zone_id) and config_zone_is(config, known.zone_name)
     if host.mode in ("custom_domain", "route") and not zone_known:
-        first["zone"] = lambda: _find_zone(api, config)
+        first["zone"] = lambda: find_zone(api, config)
     if host.mode == "custom_domain":
         first["domain"] = lambda: api.find_worker_domain(account, host.domain)
     if host.mode == "route" and zone_known:
@@ -87,9 +78,9 @@ def observe(
     got = _run(first, parallel)
 
     script: DeployedScript | None = got["script"]
-    ours = script is not None and script.var(BUNDLE_HASH_VAR) is not None
+    ours = script is not None and is_our_worker(script)
     second: dict[str, Callable[[], Any]] = {}
-    kv_id = _confirmed_kv_id(config, known, script, ours)
+    kv_id = confirmed_kv_id(config, known, script)
     if kv_id is None:
         second["kv"] = lambda: api.find_kv_namespace(account, config.kv_namespace_title)
     needs_tag = ours and script is not None and not has_exact_state(script)
@@ -134,60 +125,3 @@ def observe(
         ),
         token=got["token"],
     )
-
-
-def _confirmed_kv_id(
-    config: ProjectConfig, known: DeployState, script: DeployedScript | None, ours: bool
-) -> str | None:
-    """A KV namespace id we may trust without listing namespaces, or None."""
-    if script is None or not ours:
-        return None
-    bound = script.kv_namespaces.get(KV_BINDING)
-    if not bound:
-        return None
-    if known.kv_namespace_id:
-        same_title = known.kv_namespace_title == config.kv_namespace_title
-        return bound if same_title and bound == known.kv_namespace_id else None
-    # State lost: our own Worker's binding names the namespace it was deployed with.
-    return bound
-
-
-def _zone_matches(config: ProjectConfig, zone_name: str) -> bool:
-    """Whether a recorded zone is the one this config needs (so its id can be reused)."""
-    host = config.hostname
-    if not zone_name:
-        return False
-    if host.zone:
-        return host.zone.lower() == zone_name.lower()
-    hostname, zone_name = host.domain.lower(), zone_name.lower()
-    return hostname == zone_name or hostname.endswith("." + zone_name)
-
-
-def _find_zone(api: CloudflareApi, config: ProjectConfig) -> Zone:
-    """The zone of the custom domain / route, which must belong to the account."""
-    host = config.hostname
-    account = config.account_id
-    if host.zone:
-        zones = api.list_zones(account, name=host.zone)
-        match = next((z for z in zones if z.name.lower() == host.zone.lower()), None)
-        if match is None:
-            raise ZoneNotInAccount(
-                f"zone {host.zone!r} is not in account {account}",
-                hint="add the domain to this Cloudflare account, or set [hostname].zone to one "
-                "of its zones (`cfmcp init` lists them)",
-            )
-        return match
-    hostname = host.domain.lower()
-    zones = api.list_zones(account)
-    candidates = [
-        z for z in zones if hostname == z.name.lower() or hostname.endswith("." + z.name.lower())
-    ]
-    if not candidates:
-        raise ZoneNotInAccount(
-            f"no zone of account {account} contains {hostname!r}",
-            hint="add the domain to this Cloudflare account first, or pick another hostname",
-        )
-    return max(candidates, key=lambda z: len(z.name))
-
-
-__all__ = ["CloudflareError", "NoWorkersSubdomain", "Observation", "ZoneNotInAccount", "observe"]

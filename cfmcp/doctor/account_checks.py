@@ -1,16 +1,24 @@
 """Checks of the Cloudflare account: token, account, Worker, bundle, secrets, KV, hostname.
 
-Read-only: every call goes through the gateway (`cfmcp.cloudflare_api`) and nothing is written.
+Read-only: every call goes through the gateway (`cfmcp.account.api`) and nothing is written.
+Whether the Worker and its KV namespace are cfmcp's is `cfmcp.account.ours`'s rule.
 Secrets are checked by name only; their values cannot be read back and never are.
 """
 
 from __future__ import annotations
 
-from cfmcp.deploy.models import BUNDLE_HASH_VAR
+from cfmcp.account.ours import bound_kv_id, is_our_domain, is_our_route, is_our_worker
 from cfmcp.doctor.context import DoctorContext
 from cfmcp.doctor.model import DEPLOY, CheckResult, Skip, fail, ok, skip
 from cfmcp.errors import CfmcpError
-from cfmcp.render import EXACT_BINDING, EXACT_CLASS, KV_BINDING, SECRET_NAMES, render_bundle
+from cfmcp.worker.contract import (
+    BUNDLE_HASH_VAR,
+    EXACT_BINDING,
+    EXACT_CLASS,
+    KV_BINDING,
+    SECRET_NAMES,
+)
+from cfmcp.worker.render import render_bundle
 
 
 def check_token(ctx: DoctorContext) -> CheckResult:
@@ -46,7 +54,7 @@ def check_worker(ctx: DoctorContext) -> CheckResult:
     script = ctx.script()
     if script is None:
         return fail(f"Worker {name!r} does not exist on the account", "deploy it", DEPLOY)
-    if script.var(BUNDLE_HASH_VAR) is None:
+    if not is_our_worker(script):
         return fail(
             f"Worker {name!r} exists but was not deployed by cfmcp",
             "choose another name (`cfmcp init --name NEW`) or delete that Worker",
@@ -57,8 +65,9 @@ def check_worker(ctx: DoctorContext) -> CheckResult:
 
 def check_bundle(ctx: DoctorContext) -> CheckResult:
     config = ctx.config()
-    deployed = ctx.deployed_script().var(BUNDLE_HASH_VAR)
-    if deployed is None:
+    script = ctx.deployed_script()
+    deployed = script.var(BUNDLE_HASH_VAR)
+    if deployed is None:  # not is_our_worker(script)
         raise Skip("not a cfmcp Worker (see the Worker check)")
     expected = render_bundle(config, public_url=ctx.public_url()).sha256
     if deployed != expected:
@@ -68,7 +77,6 @@ def check_bundle(ctx: DoctorContext) -> CheckResult:
             "deploy the current config",
             DEPLOY,
         )
-    script = ctx.deployed_script()
     if script.compatibility_date and script.compatibility_date != config.compatibility_date:
         return fail(
             f"deployed with compatibility_date {script.compatibility_date}, "
@@ -99,7 +107,7 @@ def check_kv(ctx: DoctorContext) -> CheckResult:
     namespace = next((n for n in ctx.kv_namespaces() if n.title == title), None)
     if namespace is None:
         return fail(f"KV namespace {title!r} does not exist", "deploy creates it", DEPLOY)
-    bound = ctx.deployed_script().kv_namespaces.get(KV_BINDING)
+    bound = bound_kv_id(ctx.deployed_script())
     if bound != namespace.id:
         what = f"namespace {bound}" if bound else "nothing"
         return fail(
@@ -114,7 +122,7 @@ def check_exact_state(ctx: DoctorContext) -> CheckResult:
     """The Worker binds its SQLite-backed Durable Object (the exact state): without it the
     consent page, code and refresh-token checks cannot run."""
     script = ctx.deployed_script()
-    if script.var(BUNDLE_HASH_VAR) is None:
+    if not is_our_worker(script):
         raise Skip("not a cfmcp Worker (see the Worker check)")
     bound = script.durable_objects.get(EXACT_BINDING)
     if bound == EXACT_CLASS:
@@ -160,7 +168,7 @@ def check_hostname(ctx: DoctorContext) -> CheckResult:
             return fail(
                 f"custom domain {host.domain} is not attached", "deploy attaches it", DEPLOY
             )
-        if domain.service != config.name:
+        if not is_our_domain(domain, config):
             return fail(
                 f"custom domain {host.domain} is attached to Worker "
                 f"{domain.service!r}, not {config.name!r}",
@@ -171,7 +179,7 @@ def check_hostname(ctx: DoctorContext) -> CheckResult:
     route = next((r for r in api.list_routes(zone.id) if r.pattern == host.route), None)
     if route is None:
         return fail(f"route {host.route} does not exist", "deploy creates it", DEPLOY)
-    if route.script != config.name:
+    if not is_our_route(route, config):
         return fail(
             f"route {host.route} points to {route.script or 'no Worker'!r}",
             "delete that route in the dashboard or use another pattern",

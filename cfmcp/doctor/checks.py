@@ -6,7 +6,7 @@ from cfmcp.doctor import account_checks as account
 from cfmcp.doctor import live_checks as live
 from cfmcp.doctor import project_checks as project
 from cfmcp.doctor.context import DoctorContext
-from cfmcp.doctor.runner import Check
+from cfmcp.doctor.model import Check
 
 CHECKS: tuple[Check[DoctorContext], ...] = (
     Check("project", "project file", project.check_project),

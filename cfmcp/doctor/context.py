@@ -15,17 +15,23 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 
 import httpx
 
-from cfmcp.config import ProjectConfig, load_config
-from cfmcp.deploy.state import DeployState, load_state, state_path
+from cfmcp.account.session import (
+    ACCOUNT_ENV,
+    TOKEN_ENV,
+    base_url,
+    read_token,
+    with_account_from_env,
+)
 from cfmcp.doctor.model import INIT, SET_TOKEN, Skip
 from cfmcp.errors import CfmcpError
-from cfmcp.smoke import SmokeTester
+from cfmcp.project.config import ProjectConfig, load_config
+from cfmcp.project.state import DeployState, load_state, state_path
+from cfmcp.worker.smoke import SmokeTester
 
 if TYPE_CHECKING:
-    from cfmcp.cloudflare_api import CloudflareApi, DeployedScript, KvNamespace, TokenInfo, Zone
+    from cfmcp.account.api import CloudflareApi, DeployedScript, KvNamespace, TokenInfo, Zone
 
 T = TypeVar("T")
-TOKEN_ENV = "CLOUDFLARE_API_TOKEN"
 USER_AGENT = "cfmcp-doctor"
 
 
@@ -98,11 +104,7 @@ class DoctorContext:
     # -- project ---------------------------------------------------------------------------
 
     def _load_project(self) -> ProjectConfig:
-        config = load_config(self.options.config_path)
-        if not config.account_id and self.env.get("CLOUDFLARE_ACCOUNT_ID"):
-            config.account_id = self.env["CLOUDFLARE_ACCOUNT_ID"].strip()
-            config.validate()
-        return config
+        return with_account_from_env(load_config(self.options.config_path), self.env)
 
     def load_project(self) -> ProjectConfig:
         """The project file, or the CfmcpError saying what is wrong with it."""
@@ -125,7 +127,7 @@ class DoctorContext:
         if not account:
             raise Skip(
                 "cfmcp.toml has no account_id",
-                hint="set it with `cfmcp init --account-id ID` or CLOUDFLARE_ACCOUNT_ID",
+                hint=f"set it with `cfmcp init --account-id ID` or {ACCOUNT_ENV}",
                 next_command=INIT,
             )
         return account
@@ -133,11 +135,11 @@ class DoctorContext:
     # -- Cloudflare ------------------------------------------------------------------------
 
     def _make_api(self) -> CloudflareApi:
-        from cfmcp.cloudflare_api import CloudflareApi
+        from cfmcp.account.api import CloudflareApi
 
         if self.options.local_url:
             raise Skip("--local: the Cloudflare account is not checked")
-        token = self.env.get(TOKEN_ENV, "").strip()
+        token = read_token(self.env)
         if not token:
             raise Skip(
                 f"{TOKEN_ENV} is not set",
@@ -146,7 +148,7 @@ class DoctorContext:
             )
         return CloudflareApi(
             token,
-            base_url=self.env.get("CLOUDFLARE_API_BASE_URL") or None,
+            base_url=base_url(self.env),
             max_attempts=2,
             timeout=20.0,
         )
@@ -189,13 +191,13 @@ class DoctorContext:
         return self._subdomain.get()
 
     def _find_zone(self) -> Zone:
-        from cfmcp.deploy.remote import _find_zone
+        from cfmcp.account.ours import find_zone
 
         config = self.config()
         if config.hostname.mode == "workers_dev":
             raise Skip("workers.dev hostnames are not in a zone of the account")
         self.account_id()
-        return _find_zone(self.verified_api(), config)
+        return find_zone(self.verified_api(), config)
 
     def zone(self) -> Zone:
         """The zone of the custom domain or route (deploy's own lookup)."""

@@ -15,8 +15,8 @@ import httpx
 
 from cfmcp.doctor.context import DoctorContext
 from cfmcp.doctor.model import DEPLOY, CheckResult, fail, ok, skip, warn
-from cfmcp.smoke import SmokeCheck
 from cfmcp.transport import probe_transport
+from cfmcp.worker.smoke import SmokeCheck
 
 CLAUDE_USER_AGENT = "Claude-User"
 PING = {"jsonrpc": "2.0", "id": 1, "method": "ping"}

@@ -1,11 +1,13 @@
-"""Check results and the choice of the one next command to run."""
+"""Checks, their results and the choice of the one next command to run."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import Any
+from typing import Any, Generic, TypeVar
+
+C = TypeVar("C")
 
 INIT = "cfmcp init"
 DEPLOY = "cfmcp deploy"
@@ -43,6 +45,15 @@ class CheckResult:
             "hint": self.hint or None,
             "next_command": self.next_command or None,
         }
+
+
+@dataclass(frozen=True)
+class Check(Generic[C]):
+    """A named check: `run(context)` returns its result or raises Skip / CfmcpError."""
+
+    name: str
+    title: str
+    run: Callable[[C], CheckResult]
 
 
 class Skip(Exception):

@@ -1,17 +1,61 @@
-"""The doctor flow behind `cfmcp doctor`: build the context, run the checks, report."""
+"""The doctor flow behind `cfmcp doctor`: build the context, run the checks concurrently
+(each becomes exactly one CheckResult, in list order), report."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
-from cfmcp.console import console, print_json
 from cfmcp.doctor.checks import CHECKS
 from cfmcp.doctor.context import DoctorContext, DoctorOptions
-from cfmcp.doctor.model import CheckResult, Skip, Status
+from cfmcp.doctor.model import Check, CheckResult, Skip, Status, fail, skip
 from cfmcp.doctor.report import print_report, to_json
-from cfmcp.doctor.runner import Check, run_checks
 from cfmcp.errors import CfmcpError
+from cfmcp.output import Output, console
+
+C = TypeVar("C")
+
+
+def run_one(check: Check[C], context: C) -> CheckResult:
+    """One check, with any exception turned into a result (a bug is a failure, not a crash)."""
+    try:
+        result = check.run(context)
+    except Skip as exc:
+        result = skip(exc.reason, exc.hint, exc.next_command)
+    except CfmcpError as exc:
+        result = fail(exc.message, exc.hint or "")
+    except Exception as exc:  # a bug in a check is reported as its failure
+        result = fail(
+            f"the check itself failed: {type(exc).__name__}",
+            "please report this with `cfmcp doctor --json`",
+        )
+    return result.named(check.name, check.title)
+
+
+def run_checks(
+    checks: Sequence[Check[C]],
+    context: C,
+    on_done: Callable[[CheckResult], None] | None = None,
+) -> list[CheckResult]:
+    """Run all checks at once, one thread each; return their results in the checks' order.
+
+    `on_done` is called (from the check's thread) as each one finishes, e.g. to update a
+    spinner.
+    """
+    if not checks:
+        return []
+
+    def run_and_report(check: Check[C]) -> CheckResult:
+        result = run_one(check, context)
+        if on_done is not None:
+            on_done(result)
+        return result
+
+    with ThreadPoolExecutor(max_workers=len(checks), thread_name_prefix="cfmcp-doctor") as pool:
+        futures = [pool.submit(run_and_report, check) for check in checks]
+        return [future.result() for future in futures]
 
 
 def _public_url(ctx: DoctorContext) -> str | None:
@@ -25,18 +69,19 @@ def run_doctor(
     options: DoctorOptions,
     env: Mapping[str, str],
     *,
-    json_output: bool = False,
+    out: Output | None = None,
     checks: Sequence[Check[DoctorContext]] = CHECKS,
 ) -> int:
     """Run every check; print the table (or JSON); return 0 when none failed, else 1."""
+    out = out or Output()
     ctx = DoctorContext(options, env)
     try:
-        results = run_checks(checks, ctx) if json_output else _run_with_spinner(checks, ctx)
+        results = run_checks(checks, ctx) if out.json else _run_with_spinner(checks, ctx)
         public_url = _public_url(ctx)
     finally:
         ctx.close()
-    if json_output:
-        print_json(to_json(results, public_url))
+    if out.json:
+        out.result(to_json(results, public_url))
     else:
         if public_url:
             console.print(f"[bold]cfmcp doctor[/] · {public_url}", highlight=False)

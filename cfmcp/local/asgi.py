@@ -313,7 +313,7 @@ class LocalWorker:
                     "headers": encode_headers(list(verdict.headers)),
                 }
             )
-            chunks = response.aiter_stream()
+            chunks: AsyncIterable[bytes] = response.aiter_stream()
             rewrite = forward.rewrite  # legacy SSE's `endpoint` event, a tools/list filter
             if rewrite is not None:
                 chunks = _rewritten(chunks, rewrite)

@@ -70,7 +70,7 @@ class Core:
 
 def bundle_sha256_of(bundle_dir: Path) -> str:
     """The hash `cfmcp render`/`deploy` gives these modules (every .py file in the folder)."""
-    from cfmcp.render import Bundle
+    from cfmcp.worker.render import Bundle
 
     modules = {
         path.relative_to(bundle_dir).as_posix(): path.read_bytes()

@@ -25,7 +25,7 @@ SERVER_NAME = "cfmcp-demo"
 def build_demo_server() -> MCPServer:
     """The demo MCP server with its tools."""
     server = MCPServer(SERVER_NAME, instructions="A demo server behind cfmcp.", log_level="WARNING")
-    reads = ToolAnnotations(readOnlyHint=True)
+    reads = ToolAnnotations(read_only_hint=True)
     notes: list[str] = []
 
     @server.tool(annotations=reads)
@@ -38,7 +38,7 @@ def build_demo_server() -> MCPServer:
         """Add two numbers."""
         return a + b
 
-    @server.tool(annotations=ToolAnnotations(readOnlyHint=False, destructiveHint=False))
+    @server.tool(annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False))
     def write_note(text: str) -> str:
         """Keep a note (in memory): the demo's one tool that writes."""
         notes.append(text)

@@ -15,15 +15,15 @@ import tempfile
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from cfmcp.errors import CfmcpError, UsageError
 from cfmcp.local.runtime import DevSecrets
 
 if TYPE_CHECKING:
-    from cfmcp.config import ProjectConfig
     from cfmcp.local.workerd.locate import WorkerdSetup
     from cfmcp.local.workerd.process import WorkerdProcess, WorkerdReady
+    from cfmcp.project.config import ProjectConfig
 
 ENV_TOKEN = "CFMCP_UPSTREAM_TOKEN"
 ENV_PIN = "CFMCP_PIN"
@@ -117,10 +117,10 @@ def upstream_token(demo: bool) -> str:
 def choose_pin() -> PinChoice:
     pin = os.environ.get(ENV_PIN, "").strip()
     if pin:
-        from cfmcp.pin import check_pin
+        from cfmcp.project.secrets import check_pin
 
         return PinChoice(check_pin(pin, f"the PIN from {ENV_PIN}"), generated=False)
-    from cfmcp.pin import generate_pin
+    from cfmcp.project.secrets import generate_pin
 
     return PinChoice(generate_pin(), generated=True)  # as strong as `deploy`'s (~59 bits)
 
@@ -129,9 +129,9 @@ def signing_key() -> str:
     return os.environ.get(ENV_SIGNING_KEY, "").strip() or secrets.token_urlsafe(32)
 
 
-def load_project_config(options: DevOptions, upstream_override: str | None) -> ProjectConfig:
+def dev_project_config(options: DevOptions, upstream_override: str | None) -> ProjectConfig:
     """cfmcp.toml when present (or named), defaults otherwise; --upstream wins."""
-    from cfmcp.config import ProjectConfig, load_config, validate_upstream_url
+    from cfmcp.project.config import ProjectConfig, load_config, validate_upstream_url
 
     if options.config is not None:
         config = load_config(options.config)
@@ -152,7 +152,7 @@ def load_project_config(options: DevOptions, upstream_override: str | None) -> P
 
 def render_to(config: ProjectConfig, out: Path) -> Path:
     """Render the bundle with no public URL (the issuer is the request origin)."""
-    from cfmcp.render import render_bundle
+    from cfmcp.worker.render import render_bundle
 
     try:
         bundle = render_bundle(config, public_url="")
@@ -184,7 +184,7 @@ def run_dev(options: DevOptions) -> None:
     given_bundle = check_bundle_dir(options.bundle) if options.bundle is not None else None
     config = None
     if given_bundle is None and not options.demo:
-        config = load_project_config(options, options.upstream)
+        config = dev_project_config(options, options.upstream)
     setup = None
     if options.runtime == "workerd":
         from cfmcp.local.workerd.locate import locate
@@ -202,13 +202,13 @@ def run_dev(options: DevOptions) -> None:
         elif options.port:
             # "port in use" said the same way, before workerd starts; workerd binds it itself
             bind_socket(options.host, options.port).close()
-        bound: list[tuple[object, object]] = []
+        bound: list[tuple[Any, Any]] = []  # (ASGI app, bound socket)
         if options.demo:
             from cfmcp.local.demo import demo_app
 
             demo_sock = bind_socket("127.0.0.1", 0)
             stack.callback(demo_sock.close)
-            config = load_project_config(options, f"{origin_of(demo_sock)}/mcp")
+            config = dev_project_config(options, f"{origin_of(demo_sock)}/mcp")
             config.oauth.server_name = "cfmcp demo"
             bound.append((demo_app(secrets_.upstream_token), demo_sock))
         if given_bundle is not None:
@@ -289,9 +289,9 @@ def start_workerd(
     config: ProjectConfig | None,
 ) -> tuple[WorkerdProcess, WorkerdReady]:
     """Start the runner for `bundle_dir` with KV and Durable Objects persisted under `state`."""
-    from cfmcp.config import DEFAULT_COMPATIBILITY_DATE
     from cfmcp.local.workerd.process import WorkerdOptions, WorkerdProcess
-    from cfmcp.render import EXACT_BINDING, EXACT_CLASS, KV_BINDING
+    from cfmcp.project.config import DEFAULT_COMPATIBILITY_DATE
+    from cfmcp.worker.contract import EXACT_BINDING, EXACT_CLASS, KV_BINDING
 
     state.mkdir(parents=True, exist_ok=True)
     worker = WorkerdProcess(

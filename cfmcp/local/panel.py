@@ -8,7 +8,7 @@ from pathlib import Path
 from rich.panel import Panel
 from rich.table import Table
 
-from cfmcp.console import console, err_console
+from cfmcp.output import console, err_console
 
 
 def _is_loopback(host: str) -> bool:

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from cfmcp.config import ProjectConfig
 from cfmcp.local.exact import SqliteSql
-from cfmcp.render import render_bundle
+from cfmcp.project.config import ProjectConfig
+from cfmcp.worker.render import render_bundle
 from tests.core.memory_kv import MemoryKv
 
 SERVER_NAME = 'Acme <b>MCP</b> & "Co"'

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from cfmcp.config import ProjectConfig
-from cfmcp.render import render_bundle
+from cfmcp.project.config import ProjectConfig
+from cfmcp.worker.render import render_bundle
 from tests.hosts import KINDS, pyodide_harness_available, start_worker, workerd_unavailable
 from tests.integration.running import (
     REFRESH_GRACE_SECONDS,

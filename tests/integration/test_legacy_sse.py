@@ -14,9 +14,9 @@ import pytest
 from mcp import Client
 from mcp.client.sse import sse_client
 
-from cfmcp.config import ProjectConfig
 from cfmcp.local.demo import build_demo_server, require_bearer
-from cfmcp.render import render_bundle
+from cfmcp.project.config import ProjectConfig
+from cfmcp.worker.render import render_bundle
 from tests.hosts import start_worker
 from tests.integration.oauth import obtain_tokens
 from tests.integration.running import new_pin, worker_env

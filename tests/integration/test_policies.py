@@ -22,8 +22,8 @@ from mcp.client.auth import OAuthClientProvider
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.auth import AuthorizationCodeResult, OAuthClientMetadata
 
-from cfmcp.config import ProjectConfig
-from cfmcp.render import render_bundle
+from cfmcp.project.config import ProjectConfig
+from cfmcp.worker.render import render_bundle
 from tests.hosts import KINDS, start_worker
 from tests.integration.browser import approve
 from tests.integration.conftest import _skip_unavailable

@@ -53,9 +53,11 @@ async def serve_with_workerd(
     try:
         if bound:
             # The runner's end stops the uvicorn servers the way Ctrl-C does.
-            exited.add_done_callback(
-                lambda task: task.cancelled() or signal.raise_signal(signal.SIGTERM)
-            )
+            def stop_servers(task: asyncio.Task[int]) -> None:
+                if not task.cancelled():
+                    signal.raise_signal(signal.SIGTERM)
+
+            exited.add_done_callback(stop_servers)
             await serve_apps(bound, on_ready)
         else:
             on_ready()

@@ -17,22 +17,21 @@ import typer
 from rich.console import Console
 from rich.panel import Panel
 
-from cfmcp.cloudflare_api import CloudflareApi
-from cfmcp.config import ProjectConfig
-from cfmcp.console import console, err_console, print_json
+from cfmcp.account.api import CloudflareApi
+from cfmcp.account.session import hidden_prompt, open_session
 from cfmcp.deploy.curl import format_curl
-from cfmcp.deploy.executor import DisplayOnlyExecutor, Executor, RichProgress, StepFailed
+from cfmcp.deploy.executor import DisplayOnlyExecutor, Executor, RichProgress
 from cfmcp.deploy.models import Plan, Step
 from cfmcp.deploy.planner import plan_deploy, public_url_for
 from cfmcp.deploy.remote import Observation, observe
-from cfmcp.deploy.secret_values import SecretValues, gather_secrets
-from cfmcp.deploy.state import DeployState, StateRecorder, load_state, state_path
-from cfmcp.errors import CfmcpError
-from cfmcp.project import api_token, load_project_config
-from cfmcp.render import render_bundle
-from cfmcp.smoke import SmokeCheck, SmokeTester
-
-TOKEN_ENV = "CLOUDFLARE_API_TOKEN"
+from cfmcp.errors import StepFailed
+from cfmcp.output import Output, console, print_error, show_pin
+from cfmcp.project.config import ProjectConfig
+from cfmcp.project.secrets import SecretValues, gather_secrets
+from cfmcp.project.state import DeployState, StateRecorder
+from cfmcp.worker.contract import BUNDLE_HASH_VAR
+from cfmcp.worker.render import render_bundle
+from cfmcp.worker.smoke import SmokeCheck, SmokeTester
 
 
 @dataclass(frozen=True)
@@ -61,7 +60,7 @@ def _remember_observation(obs: Observation, recorder: StateRecorder, kv_title: s
     changes["script_uploaded"] = script is not None
     if script is not None:
         changes["secrets_set"] = tuple(sorted(script.secret_names))
-        changes["bundle_sha256"] = script.var("CFMCP_BUNDLE_SHA256") or ""
+        changes["bundle_sha256"] = script.var(BUNDLE_HASH_VAR) or ""
     changes["workers_dev_enabled"] = bool(remote.script_on_workers_dev)
     if remote.domain is not None:
         changes["custom_domain"] = remote.domain.hostname
@@ -72,32 +71,22 @@ def _remember_observation(obs: Observation, recorder: StateRecorder, kv_title: s
 
 def _plan_json(plan: Plan) -> dict[str, Any]:
     return {
-        "steps": [{"action": s.label, "detail": _plain(s.describe())} for s in plan.steps],
+        "steps": [{"action": s.label, "detail": s.describe()} for s in plan.steps],
         "unchanged": list(plan.unchanged),
     }
 
 
-def _plain(text: str) -> str:
-    return text.replace("[bold]", "").replace("[/]", "")
-
-
 def _show_pin(pin: str, out: Console, *, uncertain: bool = False) -> None:
-    note = (
-        "\n[yellow]The step that sets it failed, so it may not be set: if the re-run shows "
-        "a new PIN, that one replaces this one.[/]"
-        if uncertain
-        else ""
+    warning = (
+        "The step that sets it failed, so it may not be set: if the re-run shows "
+        "a new PIN, that one replaces this one."
     )
-    out.print(
-        Panel(
-            f"[bold]{pin}[/]\n\n"
-            "Users type this PIN on the consent page when they connect a client.\n"
-            "It is shown only this once and stored only as a Cloudflare secret: keep it safe.\n"
-            "Change it later with `cfmcp rotate-pin`." + note,
-            title="Your PIN",
-            border_style="yellow",
-            expand=False,
-        )
+    show_pin(
+        out,
+        pin,
+        title="Your PIN",
+        extra="Change it later with `cfmcp rotate-pin`.",
+        warning=warning if uncertain else "",
     )
 
 
@@ -122,19 +111,14 @@ def _smoke(plan: Plan, options: DeployOptions, out: Console) -> list[SmokeCheck]
 
 def run_deploy(options: DeployOptions, env: Mapping[str, str]) -> int:
     """Run the whole deploy; return the exit code (errors for the user raise CfmcpError)."""
-    config = load_project_config(options.config_path, env)
     quiet = options.json_output
-    out = err_console if quiet else console
+    output = Output(quiet)
+    out = output.console
     prompt_allowed = not options.yes
-    token = api_token(
-        env,
-        prompt_allowed=prompt_allowed,
-        hint=f"set {TOKEN_ENV} (Workers Scripts: Edit, Workers KV Storage: Edit)",
-    )
-    path = state_path(options.config_path.resolve().parent)
-    state = load_state(path)
+    session = open_session(options.config_path, env, prompt_allowed=prompt_allowed)
+    config, state = session.config, session.state
 
-    with CloudflareApi(token, base_url=env.get("CLOUDFLARE_API_BASE_URL") or None) as api:
+    with session.connect() as api:
         if quiet or options.curl:
             obs = observe(api, config, state)
         else:
@@ -146,7 +130,7 @@ def run_deploy(options: DeployOptions, env: Mapping[str, str]) -> int:
         plan = plan_deploy(config, obs.remote, bundle, replace_secrets=replace)
 
         if options.dry_run:
-            return _dry_run(plan, config, options, api)
+            return _dry_run(plan, config, options, api, output)
 
         if not quiet:
             DisplayOnlyExecutor(console).execute(plan)
@@ -160,20 +144,10 @@ def run_deploy(options: DeployOptions, env: Mapping[str, str]) -> int:
         secrets = gather_secrets(
             plan.secret_names,
             env,
-            prompt=(
-                lambda text: typer.prompt(
-                    text, default="", show_default=False, hide_input=True, err=True
-                )
-            )
-            if prompt_allowed
-            else None,
+            prompt=hidden_prompt if prompt_allowed else None,
         )
-        start = (
-            state
-            if state.applies_to(config.account_id, config.name)
-            else DeployState(account_id=config.account_id, worker=config.name)
-        )
-        recorder = StateRecorder(path, start)
+        start = state if state.account_id else DeployState(config.account_id, config.name)
+        recorder = StateRecorder(session.state_file, start)
         _remember_observation(obs, recorder, config.kv_namespace_title)
         recorder.update(public_url=plan.public_url)
 
@@ -184,37 +158,34 @@ def run_deploy(options: DeployOptions, env: Mapping[str, str]) -> int:
         except StepFailed as failed:
             # The PIN may already be set (or the failed call applied and only its answer was
             # lost): show a generated one now, or it could never be shown again.
-            if secrets.generated_pin and _sends_pin([*executor.result.done, failed.step]):
+            step = failed.step
+            if (
+                secrets.generated_pin
+                and isinstance(step, Step)
+                and _sends_pin([*executor.result.done, step])
+            ):
                 _show_pin(
                     secrets.generated_pin, out, uncertain=not _sends_pin(executor.result.done)
                 )
-            error = failed.error
-            done = len(executor.result.done)
-            message = f"step {done + 1} ({failed.step.label}) failed: " + (
-                error.message if isinstance(error, CfmcpError) else type(error).__name__
-            )
-            hint = error.hint if isinstance(error, CfmcpError) else None
-            raise CfmcpError(
-                message,
-                hint=(hint + "; " if hint else "") + "re-run `cfmcp deploy`: it continues from "
-                "what exists",
-            ) from None
+            raise
         calls = len(api.calls)
 
     if secrets.generated_pin:
         _show_pin(secrets.generated_pin, out)
     checks = [] if options.skip_smoke else _smoke(plan, options, out)
     ok = all(c.ok for c in checks)
-    _summary(config.name, plan, calls, checks, secrets, options, ok)
+    _summary(config.name, plan, calls, checks, secrets, options, ok, output)
     return 0 if ok else 1
 
 
-def _dry_run(plan: Plan, config: ProjectConfig, options: DeployOptions, api: CloudflareApi) -> int:
+def _dry_run(
+    plan: Plan, config: ProjectConfig, options: DeployOptions, api: CloudflareApi, out: Output
+) -> int:
     if options.curl:
         sys.stdout.write(format_curl(plan, config))
         sys.stdout.flush()
-    elif options.json_output:
-        print_json(
+    elif out.json:
+        out.result(
             {
                 "dry_run": True,
                 "public_url": plan.public_url,
@@ -225,7 +196,9 @@ def _dry_run(plan: Plan, config: ProjectConfig, options: DeployOptions, api: Clo
             }
         )
     else:
-        console.print(f"[bold]Plan[/] for Worker [bold]{config.name}[/] → {plan.public_url}")
+        console.print(
+            f"[bold]Plan[/] for Worker [bold]{config.name}[/] → {plan.public_url}", highlight=False
+        )
         DisplayOnlyExecutor(console).execute(plan)
         console.print("[dim]Dry run: nothing was changed.[/]")
     return 0
@@ -239,10 +212,11 @@ def _summary(
     secrets: SecretValues,
     options: DeployOptions,
     ok: bool,
+    out: Output,
 ) -> None:
     mcp_url = plan.public_url + "/mcp"
-    if options.json_output:
-        print_json(
+    if out.json:
+        out.result(
             {
                 "ok": ok,
                 "worker": name,
@@ -261,9 +235,7 @@ def _summary(
         mark = "[green]✓[/]" if check.ok else "[red]✗[/]"
         console.print(f"{mark} {check.detail}", highlight=False)
     if not ok:
-        err_console.print(
-            "[bold red]error:[/] the Worker was deployed but a smoke check failed", highlight=False
-        )
+        print_error("the Worker was deployed but a smoke check failed")
         return
     verb = "Deployed" if plan.steps else "Already up to date"
     console.print(

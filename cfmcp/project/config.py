@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from cfmcp.errors import CfmcpError
-from cfmcp.policies import ConsentConfig, validate_policies
+from cfmcp.errors import ProjectFileError
+from cfmcp.project.policies import ConsentConfig, validate_policies
 
 CONFIG_FILENAME = "cfmcp.toml"
 DEFAULT_COMPATIBILITY_DATE = "2026-03-01"
@@ -78,39 +78,39 @@ class ProjectConfig:
         return f"{self.name}-oauth"
 
     def validate(self) -> ProjectConfig:
-        """Raise CfmcpError naming the first invalid value; return self when all are valid."""
+        """Raise ProjectFileError naming the first invalid value; return self when all are valid."""
         if not _WORKER_NAME.match(self.name):
-            raise CfmcpError(
+            raise ProjectFileError(
                 f"invalid worker name {self.name!r}",
                 hint="use 1-63 lower-case letters, digits and dashes",
             )
         if self.account_id and not re.fullmatch(r"[0-9a-f]{32}", self.account_id):
-            raise CfmcpError(
+            raise ProjectFileError(
                 f"invalid account id {self.account_id!r}",
                 hint="a Cloudflare account id is 32 hex digits (dashboard → Workers → Account ID)",
             )
         if not _DATE.match(self.compatibility_date):
-            raise CfmcpError(
+            raise ProjectFileError(
                 f"invalid compatibility_date {self.compatibility_date!r}", hint="use YYYY-MM-DD"
             )
         validate_upstream_url(self.upstream.url)
         if not _HEADER_NAME.match(self.upstream.auth_header):
-            raise CfmcpError(f"invalid header name {self.upstream.auth_header!r}")
+            raise ProjectFileError(f"invalid header name {self.upstream.auth_header!r}")
         if self.upstream.auth_format.count("{token}") != 1:
-            raise CfmcpError(
+            raise ProjectFileError(
                 f"invalid auth_format {self.upstream.auth_format!r}",
                 hint='it must contain "{token}" exactly once, e.g. "Bearer {token}"',
             )
         if self.upstream.transport not in ("streamable-http", "sse"):
-            raise CfmcpError(
+            raise ProjectFileError(
                 f"invalid upstream transport {self.upstream.transport!r}",
                 hint='use "streamable-http" or "sse" (the legacy HTTP+SSE transport)',
             )
         for name, value in self.upstream.extra_headers.items():
             if not _HEADER_NAME.match(name) or name.lower() in _FORBIDDEN_EXTRA:
-                raise CfmcpError(f"extra header {name!r} is not allowed")
+                raise ProjectFileError(f"extra header {name!r} is not allowed")
             if any(ch in value for ch in "\r\n\0"):
-                raise CfmcpError(f"extra header {name!r} has a line break in its value")
+                raise ProjectFileError(f"extra header {name!r} has a line break in its value")
         self._validate_hostname()
         self._validate_oauth()
         validate_policies(self.policies, self.consent, self.upstream.auth_header)
@@ -119,23 +119,23 @@ class ProjectConfig:
     def _validate_hostname(self) -> None:
         host = self.hostname
         if host.mode not in ("workers_dev", "custom_domain", "route"):
-            raise CfmcpError(
+            raise ProjectFileError(
                 f"invalid hostname mode {host.mode!r}",
                 hint="use workers_dev, custom_domain or route",
             )
         if host.mode == "custom_domain" and not _HOSTNAME.match(host.domain):
-            raise CfmcpError(
+            raise ProjectFileError(
                 f"invalid custom domain {host.domain!r}",
                 hint="give a hostname such as mcp.example.com",
             )
         if host.mode == "route":
             if not host.route or "/" not in host.route:
-                raise CfmcpError(
+                raise ProjectFileError(
                     f"invalid route pattern {host.route!r}",
                     hint="give a pattern such as mcp.example.com/*",
                 )
             if not _HOSTNAME.match(host.zone):
-                raise CfmcpError(
+                raise ProjectFileError(
                     f"invalid zone {host.zone!r}", hint="give the zone name, e.g. example.com"
                 )
 
@@ -144,17 +144,19 @@ class ProjectConfig:
         if not oauth.scopes or not all(
             re.fullmatch(r"[\x21\x23-\x5b\x5d-\x7e]+", s) for s in oauth.scopes
         ):
-            raise CfmcpError("invalid oauth.scopes", hint='give scope tokens such as ["mcp"]')
+            raise ProjectFileError("invalid oauth.scopes", hint='give scope tokens such as ["mcp"]')
         if not 0 < len(oauth.server_name) <= 80:
-            raise CfmcpError("oauth.server_name must be 1-80 characters")
+            raise ProjectFileError("oauth.server_name must be 1-80 characters")
         if oauth.code_ttl < 30 or oauth.code_ttl > 600:
-            raise CfmcpError("oauth.code_ttl must be between 30 and 600 seconds")
+            raise ProjectFileError("oauth.code_ttl must be between 30 and 600 seconds")
         if not 0 <= oauth.refresh_grace_seconds <= 3600:
-            raise CfmcpError("oauth.refresh_grace_seconds must be between 0 and 3600")
+            raise ProjectFileError("oauth.refresh_grace_seconds must be between 0 and 3600")
         if oauth.access_token_ttl < 300:
-            raise CfmcpError("oauth.access_token_ttl must be at least 300 seconds")
+            raise ProjectFileError("oauth.access_token_ttl must be at least 300 seconds")
         if oauth.refresh_token_ttl < oauth.access_token_ttl:
-            raise CfmcpError("oauth.refresh_token_ttl must not be shorter than access_token_ttl")
+            raise ProjectFileError(
+                "oauth.refresh_token_ttl must not be shorter than access_token_ttl"
+            )
 
     def public_origin(self, workers_subdomain: str | None = None) -> str:
         """The Worker's public origin, or "" when it is only known after lookup/deploy."""
@@ -173,17 +175,17 @@ class ProjectConfig:
 def validate_upstream_url(url: str) -> None:
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise CfmcpError(
+        raise ProjectFileError(
             f"invalid upstream URL {url!r}",
             hint="give the MCP endpoint, e.g. https://api.githubcopilot.com/mcp",
         )
     if parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "localhost", "::1"):
-        raise CfmcpError(
+        raise ProjectFileError(
             f"upstream URL {url!r} is not https",
             hint="the PAT would travel in clear text; use https",
         )
     if parts.username or parts.password:
-        raise CfmcpError(
+        raise ProjectFileError(
             "the upstream URL must not contain credentials",
             hint="the PAT is set as a secret, never in the URL",
         )
@@ -193,7 +195,7 @@ def _section(cls: type, data: dict[str, Any], where: str) -> Any:
     allowed = {f.name for f in fields(cls)}
     unknown = set(data) - allowed
     if unknown:
-        raise CfmcpError(
+        raise ProjectFileError(
             f"unknown key(s) in [{where}]: {', '.join(sorted(unknown))}",
             hint=f"allowed: {', '.join(sorted(allowed))}",
         )
@@ -212,25 +214,25 @@ def config_from_dict(data: dict[str, Any]) -> ProjectConfig:
     for key, cls in sections.items():
         value = data.pop(key, {})
         if not isinstance(value, dict):
-            raise CfmcpError(f"[{key}] must be a table")
+            raise ProjectFileError(f"[{key}] must be a table")
         parsed[key] = _section(cls, value, key)
     if not isinstance(data.get("policies", {}), dict):
-        raise CfmcpError("[policies] must be a table of policies")
+        raise ProjectFileError("[policies] must be a table of policies")
     top = _section(ProjectConfig, {**data, **parsed}, "top level")
     return top.validate()
 
 
 def load_config(path: Path) -> ProjectConfig:
     if not path.exists():
-        raise CfmcpError(f"{path} not found", hint="run `cfmcp init` first")
+        raise ProjectFileError(f"{path} not found", hint="run `cfmcp init` first")
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
-        raise CfmcpError(f"{path} is not valid TOML: {exc}") from None
+        raise ProjectFileError(f"{path} is not valid TOML: {exc}") from None
     try:
         return config_from_dict(data)
     except TypeError as exc:
-        raise CfmcpError(f"{path}: {exc}") from None
+        raise ProjectFileError(f"{path}: {exc}") from None
 
 
 def _toml_value(value: Any) -> str:

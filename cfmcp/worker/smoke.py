@@ -22,9 +22,8 @@ from typing import Any
 
 import httpx
 
-SMOKE_VIA_ENV = "CFMCP_SMOKE_VIA"
-AS_METADATA = "/.well-known/oauth-authorization-server"
-PR_METADATA = "/.well-known/oauth-protected-resource/mcp"
+from cfmcp.worker.contract import AS_METADATA_PATH, BUNDLE_HEADER, RESOURCE_METADATA_PATH
+
 SMOKE_CLIENT = {
     "client_name": "cfmcp smoke test",
     "redirect_uris": ["http://127.0.0.1:8976/callback"],
@@ -42,10 +41,6 @@ class SmokeCheck:
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "ok": self.ok, "detail": self.detail}
-
-
-# The Worker names its bundle on the metadata responses (worker_template/cfmcp_worker/app.py).
-BUNDLE_HEADER = "Cfmcp-Bundle"
 
 
 class SmokeTester:
@@ -97,7 +92,7 @@ class SmokeTester:
             self._sleep(interval)
 
     def check_issuer(self) -> SmokeCheck:
-        data, problem, headers = self._json_with_headers(AS_METADATA)
+        data, problem, headers = self._json_with_headers(AS_METADATA_PATH)
         if problem:
             return SmokeCheck("issuer", False, problem)
         live_bundle = headers.get(BUNDLE_HEADER, "")
@@ -117,7 +112,7 @@ class SmokeTester:
         return SmokeCheck("issuer", True, f"issuer = {issuer}")
 
     def check_resource(self) -> SmokeCheck:
-        data, problem = self._json(PR_METADATA)
+        data, problem = self._json(RESOURCE_METADATA_PATH)
         if problem:
             return SmokeCheck("resource", False, problem)
         resource = data.get("resource")

@@ -26,11 +26,11 @@ from functools import cache
 from types import ModuleType
 from typing import Any
 
-from cfmcp.errors import CfmcpError
+from cfmcp.errors import NotNarrower, ProjectFileError, UnknownPolicy
+from cfmcp.worker.contract import BUILT_IN_POLICIES
 
-FULL = "full"
-READ_ONLY = "read-only"
-BUILT_IN = (FULL, READ_ONLY)
+BUILT_IN = BUILT_IN_POLICIES  # full, read-only: what the Worker defines whatever the file says
+FULL, READ_ONLY = BUILT_IN
 RULE_TYPES: dict[str, type] = {
     "allow": list,
     "deny": list,
@@ -65,25 +65,25 @@ class ConsentConfig:
 def validate_policies(
     policies: dict[str, Any], consent: ConsentConfig, upstream_auth_header: str
 ) -> None:
-    """Raise CfmcpError naming the first invalid policy value."""
+    """Raise ProjectFileError naming the first invalid policy value."""
     if not isinstance(policies, dict):
-        raise CfmcpError("[policies] must be a table of policies")
+        raise ProjectFileError("[policies] must be a table of policies")
     for name, rules in policies.items():
         _validate_policy(name, rules, upstream_auth_header)
     known = set(BUILT_IN) | set(policies)
     if consent.default_policy not in known:
-        raise CfmcpError(
+        raise ProjectFileError(
             f"consent.default_policy names no policy: {consent.default_policy!r}",
             hint=f"known policies: {', '.join(sorted(known))}",
         )
     for kind, name in consent.client_policies.items():
         if not _CLIENT_KIND.match(kind):
-            raise CfmcpError(
+            raise ProjectFileError(
                 f"invalid client kind {kind!r} in consent.client_policies",
                 hint='use a redirect host such as "claude.ai", "loopback", or a scheme "cursor:"',
             )
         if name not in known:
-            raise CfmcpError(
+            raise ProjectFileError(
                 f"consent.client_policies[{kind!r}] names no policy: {name!r}",
                 hint=f"known policies: {', '.join(sorted(known))}",
             )
@@ -92,38 +92,38 @@ def validate_policies(
 def _validate_policy(name: str, rules: Any, upstream_auth_header: str) -> None:
     where = f"[policies.{name}]"
     if not _POLICY_NAME.match(name):
-        raise CfmcpError(
+        raise ProjectFileError(
             f"invalid policy name {name!r}",
             hint="use 1-32 lower-case letters, digits and dashes",
         )
     if not isinstance(rules, dict):
-        raise CfmcpError(f"{where} must be a table")
+        raise ProjectFileError(f"{where} must be a table")
     unknown = set(rules) - set(RULE_TYPES)
     if unknown:
-        raise CfmcpError(
+        raise ProjectFileError(
             f"unknown key(s) in {where}: {', '.join(sorted(unknown))}",
             hint=f"allowed: {', '.join(sorted(RULE_TYPES))}",
         )
     for key, value in rules.items():
         if not isinstance(value, RULE_TYPES[key]):
-            raise CfmcpError(f"{where} {key} must be a {RULE_TYPES[key].__name__}")
+            raise ProjectFileError(f"{where} {key} must be a {RULE_TYPES[key].__name__}")
     for key in ("allow", "deny"):
         if not all(isinstance(p, str) and p.strip() for p in rules.get(key, [])):
-            raise CfmcpError(f"{where} {key} must list tool names or globs")
+            raise ProjectFileError(f"{where} {key} must list tool names or globs")
     if name == FULL and any(k in rules for k in ("allow", "deny", "read_only")):
-        raise CfmcpError(
+        raise ProjectFileError(
             f"{where} cannot restrict tools: `full` is every tool",
             hint="define a policy of another name",
         )
     if "allow" in rules and not rules["allow"]:
-        raise CfmcpError(f"{where} allow is empty (it would allow no tool)")
+        raise ProjectFileError(f"{where} allow is empty (it would allow no tool)")
     reserved = _RESERVED_HEADERS | {upstream_auth_header.lower()}
     for header, value in rules.get("headers", {}).items():
         lowered = header.lower()
         if not _HEADER_NAME.match(header) or lowered in reserved or lowered.startswith("mcp-"):
-            raise CfmcpError(f"{where} cannot set the header {header!r}")
+            raise ProjectFileError(f"{where} cannot set the header {header!r}")
         if not isinstance(value, str) or any(ch in value for ch in "\r\n\0"):
-            raise CfmcpError(f"{where} header {header!r} needs a one-line text value")
+            raise ProjectFileError(f"{where} header {header!r} needs a one-line text value")
 
 
 def policy_names(policies: dict[str, Any]) -> list[str]:
@@ -135,7 +135,7 @@ def policy_names(policies: dict[str, Any]) -> list[str]:
 def worker_rules() -> ModuleType:
     """The Worker's own policy module (`cfmcp_worker/policy.py` in the template), so the CLI
     decides "is this narrower" by the very rule the Worker applies at refresh."""
-    from cfmcp.render import template_dir
+    from cfmcp.worker.render import template_dir
 
     path = template_dir() / "cfmcp_worker" / "policy.py"
     spec = importlib.util.spec_from_file_location("cfmcp_worker_policy_rules", path)
@@ -146,16 +146,16 @@ def worker_rules() -> ModuleType:
 
 
 def narrowed_scope(config: Any, scope: str, policy: str) -> str:
-    """The scope of a grant of `scope` narrowed to `policy`, by the Worker's rule; CfmcpError
-    when the policy is unknown or would widen the grant."""
+    """The scope of a grant of `scope` narrowed to `policy`, by the Worker's rule; UnknownPolicy
+    or NotNarrower when it is unknown or would widen the grant."""
     known = policy_names(config.policies)
     if policy not in known:
-        raise CfmcpError(f"no policy {policy!r}", hint=f"known policies: {', '.join(known)}")
+        raise UnknownPolicy(f"no policy {policy!r}", hint=f"known policies: {', '.join(known)}")
     rules = worker_rules().Policies(config.policies)
     narrowed = rules.narrowed_scope(scope, policy)
     if narrowed is None:
         current = rules.of_scope(scope)
-        raise CfmcpError(
+        raise NotNarrower(
             f"{policy!r} is not narrower than the connection's policy "
             f"{current.name if current else scope!r}",
             hint="widening needs the PIN: reconnect from the client and choose on the consent page",

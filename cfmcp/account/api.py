@@ -1,5 +1,7 @@
 """The one gateway to the Cloudflare API: typed results, cfmcp errors with a hint.
 
+Its errors (`CloudflareError` and subclasses) live in `cfmcp.errors` with the others.
+
 This is the only module that imports the `cloudflare` SDK, and it is imported only inside
 command functions so `cfmcp --help` stays fast. Every method returns cfmcp's own dataclasses and
 raises a `CloudflareError` subclass whose message is one line and whose hint says what to do.
@@ -16,17 +18,23 @@ Three SDK behaviours are overridden on purpose:
 
 from __future__ import annotations
 
-import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from cfmcp.errors import CfmcpError
+from cfmcp.errors import (
+    ApiUnavailable,
+    CloudflareError,
+    Conflict,
+    InvalidToken,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+)
 
 DEFAULT_BASE_URL = "https://api.cloudflare.com/client/v4"
-BASE_URL_ENV = "CLOUDFLARE_API_BASE_URL"  # wrangler's convention
 TOKEN_URL = "https://dash.cloudflare.com/profile/api-tokens"
 
 PERM_SCRIPTS = "Workers Scripts: Edit (Account)"
@@ -37,49 +45,6 @@ PERM_ACCOUNT = "Account Settings: Read (Account)"
 PERM_BOTS = "Bot Management: Read (Zone)"
 
 T = TypeVar("T")
-
-
-# --------------------------------------------------------------------------------------- errors
-
-
-class CloudflareError(CfmcpError):
-    """A Cloudflare API call failed; `status` and `codes` come from the response."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        hint: str | None = None,
-        status: int | None = None,
-        codes: Sequence[int] = (),
-    ) -> None:
-        super().__init__(message, hint=hint)
-        self.status = status
-        self.codes = tuple(codes)
-
-
-class InvalidToken(CloudflareError):
-    """The API token is malformed, expired, revoked or unknown."""
-
-
-class PermissionDenied(CloudflareError):
-    """The token is valid but lacks a permission (the hint names it)."""
-
-
-class NotFound(CloudflareError):
-    """The addressed object does not exist."""
-
-
-class Conflict(CloudflareError):
-    """The name or hostname is already taken."""
-
-
-class RateLimited(CloudflareError):
-    """Still rate limited after retrying with backoff."""
-
-
-class ApiUnavailable(CloudflareError):
-    """The API could not be reached or kept failing with server errors."""
 
 
 # ------------------------------------------------------------------------------------ results
@@ -155,12 +120,6 @@ class ApiCall:
 # ------------------------------------------------------------------------------- the gateway
 
 
-def resolve_base_url(explicit: str | None = None, env: Mapping[str, str] | None = None) -> str:
-    """`CLOUDFLARE_API_BASE_URL` (wrangler's variable) or the public API."""
-    env = os.environ if env is None else env
-    return (explicit or env.get(BASE_URL_ENV) or DEFAULT_BASE_URL).rstrip("/")
-
-
 class CloudflareApi:
     """Typed, minimal access to the Cloudflare API calls cfmcp needs."""
 
@@ -183,7 +142,7 @@ class CloudflareApi:
                 "no Cloudflare API token given",
                 hint=f"set CLOUDFLARE_API_TOKEN (create one at {TOKEN_URL})",
             )
-        self.base_url = resolve_base_url(base_url)
+        self.base_url = (base_url or DEFAULT_BASE_URL).rstrip("/")  # cfmcp.account.session
         self.calls: list[ApiCall] = []
         self._lock = threading.Lock()
         self._max_attempts = max(1, max_attempts)
@@ -275,16 +234,16 @@ class CloudflareApi:
     def _verify(self, account_id: str | None) -> TokenInfo:
         """One verify call: `/accounts/{id}/tokens/verify`, or `/user/tokens/verify`."""
         if account_id:
-            result = self._call(
+            owned = self._call(
                 "verify the API token",
                 PERM_SCRIPTS,
                 lambda: self._client.accounts.tokens.verify(account_id=account_id),
             )
-            return _token_info(result, True)
-        result = self._call(
+            return _token_info(owned, True)
+        user = self._call(
             "verify the API token", PERM_SCRIPTS, lambda: self._client.user.tokens.verify()
         )
-        return _token_info(result, False)
+        return _token_info(user, False)
 
     def list_accounts(self) -> list[Account]:
         page = self._call(
@@ -315,6 +274,8 @@ class CloudflareApi:
             lambda: self._client.kv.namespaces.create(account_id=account_id, title=title),
             retry_server_errors=False,
         )
+        if result is None:
+            raise CloudflareError(f"create KV namespace {title!r} failed: the answer has no result")
         return KvNamespace(id=result.id, title=result.title)
 
     # -- scripts ---------------------------------------------------------------------------
@@ -360,7 +321,7 @@ class CloudflareApi:
             f"upload Worker {name!r}",
             PERM_SCRIPTS,
             lambda: self._client.workers.scripts.update(
-                name, account_id=account_id, metadata=dict(metadata), files=files
+                name, account_id=account_id, metadata=cast(Any, dict(metadata)), files=files
             ),
         )
 
@@ -597,7 +558,7 @@ _CONFLICT_CODES = {10014, 10020, 100116, 100117}
 MIGRATION_TAG_MISMATCH = 10079
 
 
-def _errors(body: object) -> list[dict[str, Any]]:
+def _errors(body: object) -> list[Mapping[str, Any]]:
     if isinstance(body, Mapping):
         errors = body.get("errors")
         if isinstance(errors, list):

@@ -1,35 +1,49 @@
-"""The Worker's grants (one per approved client connection) as stored in its KV namespace.
+"""`cfmcp clients`: the Worker's grants (one per approved client connection) as stored in its
+KV namespace, listing and revoking them.
 
 The format is the Worker's own (`cfmcp_worker/tokens.py`): `grant:<id>` holds the Grant JSON,
 and revoking writes `revoked:<id>` for at least the access token lifetime, then deletes the
 grant — exactly `TokenService.revoke_grant`, so the running Worker honours it (every `/mcp`
 request checks the marker; refresh checks it and needs the grant).
 Only non-secret fields are read here; the refresh token hashes are never kept or shown.
+Grants live in the deployed Worker's namespace (through the API), or with `--local` in
+`cfmcp dev`'s SQLite file.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+import typer
+from rich.markup import escape
+
+from cfmcp.errors import UnknownGrant, UsageError
+from cfmcp.output import Output
+from cfmcp.worker.contract import (
+    GRANT_PREFIX,
+    NARROWED_PREFIX,
+    POLICY_SCOPE_PREFIX,
+    REVOKED_PREFIX,
+)
 
 if TYPE_CHECKING:
-    from cfmcp.cloudflare_api import CloudflareApi
+    from cfmcp.account.api import CloudflareApi
+    from cfmcp.project.config import ProjectConfig
 
-GRANT_PREFIX = "grant:"
-REVOKED_PREFIX = "revoked:"  # the grant's status: "1" revoked, "policy:<name>" narrowed
-NARROWED_PREFIX = "policy:"
-POLICY_SCOPE_PREFIX = "mcp:"
 MIN_TTL_SECONDS = 60
 PROPAGATION_NOTE = (
     "Revocation reaches every Cloudflare location within about 60 s (KV "
     "propagation), plus up to 10 s of caching inside a running Worker."
 )
+LOCAL_NOTE = "A running `cfmcp dev` honours it within 10 s (its in-process cache)."
 
 
 class GrantKv(Protocol):
@@ -191,3 +205,152 @@ class LocalKv:
 
     def delete(self, key: str) -> None:
         asyncio.run(self._store.delete(key))
+
+
+# ----------------------------------------------------------------------------- the commands
+
+
+@dataclass(frozen=True)
+class GrantStore:
+    """Where the grants are: the KV to read and write, the revocation marker's TTL, a label."""
+
+    kv: GrantKv
+    marker_ttl: int
+    where: str
+    local: bool
+
+
+@contextmanager
+def open_grant_store(
+    config_path: Path,
+    env: Mapping[str, str],
+    *,
+    local: bool,
+    dev_state: Path,
+    prompt_allowed: bool,
+) -> Iterator[GrantStore]:
+    """The deployed Worker's grants (its KV namespace must be ours and bound: see
+    `cfmcp.account.ours.our_bound_kv_namespace`), or `cfmcp dev`'s."""
+    from cfmcp.project.config import load_config
+
+    if local:
+        if not dev_state.exists():
+            raise UsageError(
+                f"no dev KV file at {dev_state}",
+                hint="run `cfmcp dev` first, or pass --state PATH",
+            )
+        oauth = load_config(config_path).oauth if config_path.exists() else None
+        ttl = marker_ttl(oauth.access_token_ttl, oauth.refresh_token_ttl) if oauth else 0
+        store = LocalKv(dev_state)
+        try:
+            yield GrantStore(
+                store,
+                ttl or marker_ttl(30 * 24 * 3600, 90 * 24 * 3600),
+                f"local KV {dev_state}",
+                local=True,
+            )
+        finally:
+            store.close()
+        return
+    from cfmcp.account.ours import our_bound_kv_namespace, our_worker
+    from cfmcp.account.session import open_session
+
+    session = open_session(config_path, env, prompt_allowed=prompt_allowed)
+    config = session.config
+    with session.connect() as api:
+        script = our_worker(api, config)
+        namespace = our_bound_kv_namespace(api, config, session.state, script)
+        yield GrantStore(
+            CloudflareKv(api, config.account_id, namespace),
+            marker_ttl(config.oauth.access_token_ttl, config.oauth.refresh_token_ttl),
+            f"Worker {config.name}",
+            local=False,
+        )
+
+
+def show_grants(store: GrantStore, out: Output) -> None:
+    """`cfmcp clients list`: a table for people, `{"grants": [...]}` for scripts."""
+    grants = list_grants(store.kv, parallel=1 if store.local else 8)
+    out.result({"grants": [g.to_json() for g in grants]})
+    if out.json:
+        return
+    if not grants:
+        out.say(f"No connected clients on {escape(store.where)}.")
+        return
+    out.console.print(_table(grants, store.where))
+    out.say("[dim]Revoke one with `cfmcp clients revoke GRANT_ID`.[/]")
+
+
+def revoke_grants(
+    store: GrantStore, grant_id: str | None, *, revoke_all: bool, yes: bool, out: Output
+) -> None:
+    """`cfmcp clients revoke`: one grant (id or unique prefix), or all of them."""
+    grants = list_grants(store.kv, parallel=1 if store.local else 8)
+    if revoke_all:
+        chosen = grants
+    else:
+        match = select(grants, grant_id or "")
+        if match is None:
+            raise UnknownGrant(
+                f"no grant {grant_id!r} on {store.where}",
+                hint="`cfmcp clients list` shows the grant ids",
+            )
+        chosen = [match]
+    if not chosen:
+        out.say(f"No connected clients on {escape(store.where)}: nothing to revoke.")
+    elif not yes:
+        for g in chosen:
+            out.say(escape(f"  {g.grant_id}  {g.client_name or '-'}  ({g.short_client_id})"))
+        if not typer.confirm(
+            f"Revoke {len(chosen)} connection(s) on {store.where}?", default=False, err=True
+        ):
+            raise typer.Abort()
+    for g in chosen:
+        revoke(store.kv, g.grant_id, store.marker_ttl)
+        who = g.client_name or g.short_client_id
+        out.say(f"[green]✓[/] revoked {escape(g.grant_id)} ({escape(who)})")
+    note = (LOCAL_NOTE if store.local else PROPAGATION_NOTE) if chosen else ""
+    if note:
+        out.say(f"[dim]{note}[/]")
+    out.result({"revoked": [g.grant_id for g in chosen], "note": note})
+
+
+def narrow_grant(
+    store: GrantStore, grant_id: str, policy: str, config: ProjectConfig, out: Output
+) -> None:
+    """`cfmcp clients set-policy`: narrow one grant (id or unique prefix) to `policy`."""
+    from cfmcp.project.policies import narrowed_scope
+
+    grant = select(list_grants(store.kv, parallel=1 if store.local else 8), grant_id)
+    if grant is None:
+        raise UnknownGrant(
+            f"no grant {grant_id!r} on {store.where}",
+            hint="`cfmcp clients list` shows the grant ids",
+        )
+    scope = narrowed_scope(config, grant.scope, policy)
+    set_policy(store.kv, grant, scope, policy, store.marker_ttl)
+    note = LOCAL_NOTE if store.local else PROPAGATION_NOTE
+    who = grant.client_name or grant.short_client_id
+    out.say(f"[green]✓[/] {escape(grant.grant_id)} ({escape(who)}): {grant.policy} → {policy}")
+    out.say(f"[dim]{note}[/]")
+    out.result({"grant_id": grant.grant_id, "policy": policy, "note": note})
+
+
+def _table(grants: list[GrantInfo], where: str) -> Any:
+    from rich import box
+    from rich.table import Table
+
+    table = Table(
+        title=f"{len(grants)} connected client(s) on {escape(where)}",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    table.add_column("grant", no_wrap=True)
+    table.add_column("client", min_width=12)
+    table.add_column("client id", no_wrap=True)
+    table.add_column("policy", no_wrap=True)
+    table.add_column("created", no_wrap=True)
+    for g in grants:
+        table.add_row(g.grant_id, g.client_name or "-", g.short_client_id, g.policy, g.created)
+    return table

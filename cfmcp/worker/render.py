@@ -19,16 +19,18 @@ from typing import Any
 import jinja2
 
 from cfmcp import __version__
-from cfmcp.config import ProjectConfig
+from cfmcp.project.config import ProjectConfig
+from cfmcp.worker.contract import (
+    BUNDLE_HASH_VAR,
+    EXACT_BINDING,
+    EXACT_CLASS,
+    EXACT_MIGRATION_TAG,
+    KV_BINDING,
+    MAIN_MODULE,
+    PYTHON_WORKERS_FLAG,
+    SECRET_NAMES,
+)
 
-MAIN_MODULE = "entry.py"
-KV_BINDING = "OAUTH_KV"
-# The SQLite-backed Durable Object that decides what must be exact (PIN attempts, single use,
-# refresh rotation); see docs/STORAGE.md. Its class is defined in entry.py.
-EXACT_BINDING = "EXACT_STATE"
-EXACT_CLASS = "ExactState"
-EXACT_MIGRATION_TAG = "cfmcp-exact-v1"  # the one migration: new_sqlite_classes = [EXACT_CLASS]
-SECRET_NAMES = ("UPSTREAM_TOKEN", "AUTH_PIN", "SIGNING_KEY")
 _TEMPLATE_SUFFIX = ".j2"
 _NOT_IN_BUNDLE = {"wrangler.toml.j2"}
 
@@ -38,7 +40,7 @@ def template_dir() -> Path:
     packaged = Path(str(resources.files("cfmcp"))) / "worker_template"
     if packaged.is_dir():
         return packaged
-    checkout = Path(__file__).resolve().parent.parent / "worker_template"
+    checkout = Path(__file__).resolve().parents[2] / "worker_template"
     if checkout.is_dir():
         return checkout
     raise FileNotFoundError("worker_template not found next to the cfmcp package")
@@ -170,6 +172,10 @@ def render_wrangler_toml(config: ProjectConfig, bundle: Bundle, kv_namespace_id:
             workers_dev=host.mode == "workers_dev",
             bundle_sha256=bundle.sha256,
             kv_namespace_id=kv_namespace_id,
+            kv_binding=KV_BINDING,
+            bundle_hash_var=BUNDLE_HASH_VAR,
+            python_workers_flag=PYTHON_WORKERS_FLAG,
+            secret_names=SECRET_NAMES,
             exact_binding=EXACT_BINDING,
             exact_class=EXACT_CLASS,
             exact_migration_tag=EXACT_MIGRATION_TAG,
@@ -177,3 +183,15 @@ def render_wrangler_toml(config: ProjectConfig, bundle: Bundle, kv_namespace_id:
             routes=[{"pattern": host.route, "zone": host.zone}] if host.mode == "route" else [],
         )
     )
+
+
+def write_eject_folder(
+    config: ProjectConfig, out: Path, *, public_url: str, kv_namespace_id: str
+) -> tuple[Bundle, list[Path]]:
+    """`cfmcp render`: the bundle's modules and a wrangler.toml in `out` (the eject path)."""
+    bundle = render_bundle(config, public_url=public_url or config.public_origin())
+    out.mkdir(parents=True, exist_ok=True)
+    files = bundle.write(out)
+    wrangler = out / "wrangler.toml"
+    wrangler.write_text(render_wrangler_toml(config, bundle, kv_namespace_id), encoding="utf-8")
+    return bundle, files

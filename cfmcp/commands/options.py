@@ -1,0 +1,43 @@
+"""The options several commands share, declared once (Typer `Annotated` aliases).
+
+Use as `json_output: JsonOption = False`; the parameter names matter: `cli.py` reads
+`json_output` to print failures as JSON.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+SMOKE_VIA_ENV = "CFMCP_SMOKE_VIA"
+DEFAULT_CONFIG = Path("cfmcp.toml")
+
+ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="Project file.")]
+JsonOption = Annotated[
+    bool,
+    typer.Option(
+        "--json",
+        help='Print JSON on stdout (never a secret); a failure is {"ok": false, "error", '
+        '"code", "hint"}.',
+    ),
+]
+YesOption = Annotated[
+    bool,
+    typer.Option(
+        "--yes",
+        "-y",
+        help="Do not ask: no confirmation and no prompt (values from the environment, or "
+        "generated).",
+    ),
+]
+SmokeViaOption = Annotated[
+    str,
+    typer.Option(
+        "--smoke-via",
+        envvar=SMOKE_VIA_ENV,
+        help="Send the live checks to this origin instead of the public URL (values are still "
+        "compared with the public URL).",
+    ),
+]

@@ -1,0 +1,352 @@
+"""`cfmcp init`: write (or edit) `cfmcp.toml`, asking only what flags and the environment don't say.
+
+Interactive by default; non-interactive takes every answer from flags and the environment.
+Re-running in a project edits its file: existing values are the defaults. The Cloudflare token is
+only used to check things on the spot (token, accounts, zones); it is never written anywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+from cfmcp.account.ours import zone_of
+from cfmcp.account.session import connect, read_token, token_prompt
+from cfmcp.errors import CfmcpError, UsageError
+from cfmcp.output import Output, console, print_error
+from cfmcp.project.config import (
+    GITHUB_UPSTREAM,
+    HostnameMode,
+    ProjectConfig,
+    load_config,
+    save_config,
+    validate_upstream_url,
+)
+
+if TYPE_CHECKING:
+    from cfmcp.account.api import CloudflareApi
+
+GITHUB_PRESET = "github"
+DAY = 24 * 3600
+
+
+@dataclass(frozen=True)
+class InitAnswers:
+    """What flags (and the environment) already answered; empty/0 means "not given"."""
+
+    name: str = ""
+    account_id: str = ""
+    upstream: str = ""
+    auth_header: str = ""
+    auth_format: str = ""
+    extra_headers: tuple[str, ...] = ()
+    workers_dev: bool = False
+    domain: str = ""
+    route: str = ""
+    zone: str = ""
+    access_token_ttl: int = 0
+    refresh_token_ttl: int = 0
+    server_name: str = ""
+
+
+class _Asker:
+    """Prompts in interactive mode; in non-interactive mode returns the default."""
+
+    def __init__(self, interactive: bool) -> None:
+        self.interactive = interactive
+
+    def text(
+        self,
+        question: str,
+        default: str,
+        *,
+        hidden: bool = False,
+        check: Callable[[str], object] | None = None,
+    ) -> str:
+        """Ask until `check` (which raises CfmcpError on a bad answer) accepts the answer."""
+        if not self.interactive:
+            return default
+        while True:
+            answer = str(
+                typer.prompt(
+                    question, default=default or None, hide_input=hidden, show_default=not hidden
+                )
+            ).strip()
+            try:
+                if check is not None:
+                    check(answer)
+            except CfmcpError as exc:
+                print_error(exc.message, exc.hint)
+                continue
+            return answer
+
+    def choice(self, question: str, options: list[tuple[str, str]], default: str) -> str:
+        """`options` are (key, label); the answer is a key (or its 1-based number)."""
+        if not self.interactive:
+            return default
+        console.print(f"[bold]{question}[/]")
+        for number, (_key, label) in enumerate(options, 1):
+            console.print(f"  {number}) {label}", highlight=False)
+        keys = [key for key, _ in options]
+        default_number = str(keys.index(default) + 1) if default in keys else "1"
+        while True:
+            answer = str(typer.prompt("Choose", default=default_number)).strip()
+            if answer.isdigit() and 1 <= int(answer) <= len(options):
+                return keys[int(answer) - 1]
+            if answer in keys:
+                return answer
+            console.print(f"[red]Pick 1-{len(options)}.[/]")
+
+
+def _check_name(name: str) -> None:
+    ProjectConfig(name=name).validate()
+
+
+def _parse_extra_headers(values: tuple[str, ...]) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for value in values:
+        name, sep, text = value.partition(":")
+        if not sep or not name.strip():
+            raise UsageError(f"invalid --extra-header {value!r}", hint='use "Name: value"')
+        headers[name.strip()] = text.strip()
+    return headers
+
+
+def _choose_account(api: CloudflareApi, current: str, ask: _Asker) -> str:
+    accounts = api.list_accounts()
+    if not accounts:
+        raise UsageError(
+            "this token can reach no account",
+            hint="give the token access to your account, or pass --account-id",
+        )
+    if len(accounts) == 1:
+        console.print(f"Account: [bold]{accounts[0].name}[/] ({accounts[0].id})", highlight=False)
+        return accounts[0].id
+    return ask.choice(
+        "Which Cloudflare account?",
+        [(a.id, f"{a.name} ({a.id})") for a in accounts],
+        current or accounts[0].id,
+    )
+
+
+def _upstream(config: ProjectConfig, answers: InitAnswers, ask: _Asker) -> None:
+    url = answers.upstream
+    if url.lower() == GITHUB_PRESET:
+        url = GITHUB_UPSTREAM
+    if not url:
+        current = config.upstream.url
+        preset = ask.choice(
+            "Which MCP server should the Worker front?",
+            [
+                (GITHUB_PRESET, f"GitHub ({GITHUB_UPSTREAM}, PAT as a Bearer token)"),
+                ("custom", "Another MCP server (custom URL)"),
+            ],
+            GITHUB_PRESET if current == GITHUB_UPSTREAM else "custom",
+        )
+        url = (
+            GITHUB_UPSTREAM
+            if preset == GITHUB_PRESET
+            else ask.text(
+                "Upstream MCP URL",
+                current if current != GITHUB_UPSTREAM else "",
+                check=validate_upstream_url,
+            )
+        )
+    config.upstream.url = url
+    if url == GITHUB_UPSTREAM and not (answers.auth_header or answers.auth_format):
+        config.upstream.auth_header = "Authorization"
+        config.upstream.auth_format = "Bearer {token}"
+    else:
+        config.upstream.auth_header = answers.auth_header or ask.text(
+            "Header that carries the token upstream", config.upstream.auth_header
+        )
+        config.upstream.auth_format = answers.auth_format or ask.text(
+            "Its value ({token} is replaced by the PAT)", config.upstream.auth_format
+        )
+    if answers.extra_headers:
+        config.upstream.extra_headers = _parse_extra_headers(answers.extra_headers)
+    from cfmcp.transport import STREAMABLE_HTTP, detect_transport
+
+    # Streamable HTTP or the legacy HTTP+SSE transport (a short probe, else the URL's path).
+    config.upstream.transport = (
+        STREAMABLE_HTTP if url == GITHUB_UPSTREAM else detect_transport(url, timeout=3.0)
+    )
+
+
+def _hostname(
+    config: ProjectConfig,
+    answers: InitAnswers,
+    ask: _Asker,
+    api: CloudflareApi | None,
+    subdomain: str | None,
+) -> None:
+    host = config.hostname
+    given = [bool(answers.workers_dev), bool(answers.domain), bool(answers.route)]
+    if sum(given) > 1:
+        raise UsageError("give only one of --workers-dev, --domain, --route")
+    if answers.route and not answers.zone:
+        raise UsageError(
+            "--route needs --zone", hint="e.g. --route 'mcp.example.com/*' --zone example.com"
+        )
+    mode: HostnameMode
+    if answers.workers_dev:
+        mode = "workers_dev"
+    elif answers.domain:
+        mode = "custom_domain"
+    elif answers.route:
+        mode = "route"
+    else:
+        where = (
+            f"{config.name}.{subdomain}.workers.dev"
+            if subdomain
+            else f"{config.name}.<your-subdomain>.workers.dev"
+        )
+        mode = ask.choice(  # type: ignore[assignment]  # one of the three keys offered
+            "Where should it be served?",
+            [
+                ("workers_dev", f"workers.dev: https://{where}"),
+                ("custom_domain", "a custom domain in one of your zones"),
+                ("route", "a route in one of your zones"),
+            ],
+            host.mode,
+        )
+    host.mode = mode
+    zones = _zone_names(api, config.account_id) if api is not None and mode != "workers_dev" else []
+    if mode == "custom_domain":
+        where = f"in {', '.join(zones)}" if zones else "e.g. mcp.example.com"
+        host.domain = (
+            (answers.domain or ask.text(f"Hostname ({where})", host.domain)).lower().rstrip(".")
+        )
+        host.route = ""
+        host.zone = answers.zone or zone_of(host.domain, zones) or host.zone
+        if zones and not zone_of(host.domain, zones):
+            raise UsageError(
+                f"{host.domain} is in none of the account's zones",
+                hint="zones: " + ", ".join(zones),
+            )
+    elif mode == "route":
+        host.route = answers.route or ask.text("Route pattern (e.g. mcp.example.com/*)", host.route)
+        host.zone = answers.zone or ask.text(
+            "Zone" + (f" ({', '.join(zones)})" if zones else ""),
+            zone_of(host.route.split("/", 1)[0].lstrip("*."), zones) or host.zone,
+        )
+        host.domain = ""
+        if zones and host.zone not in zones:
+            raise UsageError(
+                f"zone {host.zone!r} is not in the account", hint="zones: " + ", ".join(zones)
+            )
+    else:
+        host.domain = host.route = host.zone = ""
+
+
+def _zone_names(api: CloudflareApi, account_id: str) -> list[str]:
+    return sorted(z.name for z in api.list_zones(account_id))
+
+
+def _ttls(config: ProjectConfig, answers: InitAnswers, ask: _Asker) -> None:
+    oauth = config.oauth
+    if answers.access_token_ttl:
+        oauth.access_token_ttl = answers.access_token_ttl
+    else:
+        days = ask.text("Access token lifetime in days", _days(oauth.access_token_ttl))
+        oauth.access_token_ttl = _seconds(days)
+    if answers.refresh_token_ttl:
+        oauth.refresh_token_ttl = answers.refresh_token_ttl
+    else:
+        days = ask.text("Refresh token lifetime in days", _days(oauth.refresh_token_ttl))
+        oauth.refresh_token_ttl = _seconds(days)
+    if oauth.refresh_token_ttl < oauth.access_token_ttl and not answers.refresh_token_ttl:
+        oauth.refresh_token_ttl = oauth.access_token_ttl
+    if oauth.access_token_ttl <= 0:
+        raise UsageError("token lifetimes must be positive")
+
+
+def _days(seconds: int) -> str:
+    days = seconds / DAY
+    return str(int(days)) if days == int(days) else f"{days:g}"
+
+
+def _seconds(days: str) -> int:
+    try:
+        return int(float(days) * DAY)
+    except ValueError:
+        raise UsageError(f"{days!r} is not a number of days") from None
+
+
+def run_init(
+    config_path: Path,
+    answers: InitAnswers,
+    *,
+    interactive: bool,
+    env: dict[str, str],
+    out: Output,
+) -> None:
+    """Ask, check, write cfmcp.toml, print the next command."""
+    json_output = out.json
+    ask = _Asker(interactive)
+    editing = config_path.exists()
+    config = load_config(config_path) if editing else ProjectConfig()
+    if editing and interactive:
+        console.print(f"Editing [bold]{config_path}[/]: press Enter to keep a value.")
+
+    token = read_token(env, token_prompt if interactive else None)
+    api = connect(token, env) if token else None
+    try:
+        if api is not None:
+            account_hint = answers.account_id or config.account_id or None
+            info = api.verify_token(account_hint)
+            if not json_output:
+                console.print(f"[green]✓[/] Cloudflare API token is {info.status or 'active'}")
+        config.account_id = answers.account_id or config.account_id
+        if not config.account_id:
+            if api is None:
+                raise UsageError(
+                    "no account id",
+                    hint="pass --account-id (or set "
+                    "CLOUDFLARE_ACCOUNT_ID), or set CLOUDFLARE_API_TOKEN to list "
+                    "your accounts",
+                )
+            config.account_id = _choose_account(api, config.account_id, ask)
+        config.name = answers.name or ask.text("Worker name", config.name, check=_check_name)
+        _upstream(config, answers, ask)
+        subdomain = None
+        if api is not None and (answers.workers_dev or not (answers.domain or answers.route)):
+            subdomain = api.get_workers_subdomain(config.account_id)
+        _hostname(config, answers, ask, api, subdomain)
+        if answers.server_name:
+            config.oauth.server_name = answers.server_name
+        _ttls(config, answers, ask)
+    finally:
+        if api is not None:
+            api.close()
+    try:
+        config.validate()
+    except CfmcpError as exc:  # a bad answer is a usage error (exit 2)
+        raise UsageError(exc.message, hint=exc.hint) from None
+    save_config(config, config_path)
+
+    origin = config.public_origin(subdomain) or f"https://{config.name}.<subdomain>.workers.dev"
+    if json_output:
+        out.result(
+            {
+                "config": str(config_path),
+                "edited": editing,
+                "public_url": origin,
+                "mcp_url": origin + "/mcp",
+                "next": "cfmcp deploy",
+                "settings": config.to_dict(),
+            }
+        )
+        return
+    console.print(
+        f"[green]✓[/] {'Updated' if editing else 'Wrote'} [bold]{config_path}[/] (no secrets in it)"
+    )
+    console.print(f"  MCP URL will be [bold]{origin}/mcp[/]", highlight=False)
+    console.print(
+        "Next: [bold]cfmcp deploy[/]  (first deploy asks for the upstream PAT, or set "
+        "CFMCP_UPSTREAM_TOKEN)"
+    )
