@@ -12,7 +12,9 @@ from typer.testing import CliRunner
 
 from cfmcp.account.grants import GrantInfo, parse_grant, select
 from cfmcp.cli import app
-from tests.deployed import (
+from tests.fake_cloudflare.fake import FakeCloudflare
+from tests.fake_cloudflare.fixtures import fake_cloudflare_workers
+from tests.support.deployed import (
     NAME,
     connect,
     deploy_live,
@@ -21,8 +23,6 @@ from tests.deployed import (
     recording_upstream,
     refresh_status,
 )
-from tests.fake_cloudflare.fake import FakeCloudflare
-from tests.fake_cloudflare.fixtures import fake_cloudflare_workers
 
 PIN = "FAKE-clients-pin-3333"
 
