@@ -31,11 +31,16 @@ sys.path.insert(0, str(ROOT))
 
 from cfmcp.project.config import ProjectConfig  # noqa: E402
 from cfmcp.worker.render import render_bundle  # noqa: E402
-from tests.hosts import start_workerd  # noqa: E402
-from tests.integration.oauth import MCP_HEADERS, mcp_initialize  # noqa: E402
 from tests.integration.upstream import RecordingUpstream  # noqa: E402
+from tests.support.hosts import start_workerd  # noqa: E402
+from tests.support.oauth import (  # noqa: E402  # noqa: E402
+    MCP_HEADERS,
+    async_http_sender,
+    mcp_initialize,
+    obtain_tokens,
+    run_async,
+)
 from tests.test_workerd_exact import consent_token  # noqa: E402
-from tests.workers_runtime.oauth_flow import HttpxTransport, obtain_tokens  # noqa: E402
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -48,7 +53,9 @@ async def measure(host, pin: str, rounds: int, count: bool) -> dict[str, tuple[l
     times: dict[str, list[float]] = {k: [] for k in ("deny", "wrong_pin", "refresh", "mcp")}
     calls = dict.fromkeys(times, 0)
     async with httpx.AsyncClient(base_url=host.origin, timeout=60) as client:
-        flow = await obtain_tokens(HttpxTransport(client), host.origin, pin)
+        flow = await run_async(
+            obtain_tokens(pin, resource=f"{host.origin}/mcp"), async_http_sender(client)
+        )
         refresh_token = flow.token_reply.json()["refresh_token"]
         access = flow.access_token
         token = await consent_token(client)

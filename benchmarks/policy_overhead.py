@@ -39,11 +39,16 @@ sys.path.insert(0, str(ROOT))
 
 from cfmcp.project.config import ProjectConfig  # noqa: E402
 from cfmcp.worker import render  # noqa: E402
-from tests.hosts import start_workerd  # noqa: E402
-from tests.integration.oauth import MCP_HEADERS, mcp_initialize  # noqa: E402
 from tests.integration.upstream import RecordingUpstream  # noqa: E402
+from tests.support.hosts import start_workerd  # noqa: E402
+from tests.support.oauth import (  # noqa: E402
+    MCP_HEADERS,
+    async_http_sender,
+    mcp_initialize,
+    obtain_tokens,
+    run_async,
+)
 from tests.workers_runtime.host import start_harness  # noqa: E402
-from tests.workers_runtime.oauth_flow import HttpxTransport, obtain_tokens  # noqa: E402
 
 BASELINE = "8e13dc5"  # main before policies
 POLICY_SETTINGS = ("policies", "default_policy", "client_policies")
@@ -102,9 +107,10 @@ class Connection:
 
 
 async def connect(client: httpx.AsyncClient, pin: str, policy: str | None) -> Connection:
-    flow = await obtain_tokens(HttpxTransport(client), str(client.base_url), pin, policy)
-    assert flow.token_reply.status == 200, flow.token_reply.body
-    return await Connection(client, flow.access_token).open()
+    resource = str(client.base_url).rstrip("/") + "/mcp"
+    flow = obtain_tokens(pin, resource=resource, policy=policy)
+    tokens = await run_async(flow, async_http_sender(client))
+    return await Connection(client, tokens.access_token).open()
 
 
 async def measure(

@@ -36,8 +36,8 @@ sys.path.insert(0, str(ROOT))
 
 from cfmcp.project.config import ProjectConfig  # noqa: E402
 from cfmcp.worker.render import render_bundle  # noqa: E402
-from tests.hosts import start_worker  # noqa: E402
-from tests.integration.oauth import obtain_tokens  # noqa: E402
+from tests.support.hosts import start_worker  # noqa: E402
+from tests.support.oauth import obtain_tokens  # noqa: E402
 
 UPSTREAM_CODE = """
 import asyncio, json, os, socket

@@ -36,9 +36,14 @@ import httpx  # noqa: E402
 
 from cfmcp.project.config import ProjectConfig  # noqa: E402
 from cfmcp.worker.render import render_bundle  # noqa: E402
-from tests.local_http import LocalHttpServer  # noqa: E402
+from tests.support.local_http import LocalHttpServer  # noqa: E402
+from tests.support.oauth import (  # noqa: E402
+    FORM_TYPE,
+    async_http_sender,
+    obtain_tokens,
+    run_async,
+)
 from tests.workers_runtime.host import HarnessInfo, start_harness  # noqa: E402
-from tests.workers_runtime.oauth_flow import FORM, HttpxTransport, obtain_tokens  # noqa: E402
 
 TIME_HEADER = "x-harness-python-ms"
 FETCH_CALL_HEADER = "x-harness-fetch-call-ms"
@@ -148,7 +153,9 @@ async def measure_requests(bundle: Path, requests: int, refreshes: int, codes: i
             code_grants: list[float] = []
             flow = None
             for _ in range(codes):
-                flow = await obtain_tokens(HttpxTransport(client), info.origin, pin)
+                flow = await run_async(
+                    obtain_tokens(pin, resource=f"{info.origin}/mcp"), async_http_sender(client)
+                )
                 assert flow.token_reply.status == 200, flow.token_reply.body
                 code_grants.append(float(flow.token_reply.headers[TIME_HEADER]))
             assert flow is not None
@@ -175,7 +182,7 @@ async def measure_requests(bundle: Path, requests: int, refreshes: int, codes: i
                     "client_id": flow.client_id,
                 }
                 reply = await client.post(
-                    "/token", content=urlencode(form).encode(), headers={"content-type": FORM}
+                    "/token", content=urlencode(form).encode(), headers={"content-type": FORM_TYPE}
                 )
                 assert reply.status_code == 200, reply.text
                 refresh_token = reply.json()["refresh_token"]

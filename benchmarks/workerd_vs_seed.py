@@ -60,8 +60,12 @@ from proxy_overhead import Session, demo_upstream, percentile  # noqa: E402
 
 from cfmcp.project.config import ProjectConfig  # noqa: E402
 from cfmcp.worker.render import render_bundle  # noqa: E402
-from tests.integration.browser import consent_submission  # noqa: E402
-from tests.integration.oauth import authorize_url, obtain_tokens, register  # noqa: E402
+from tests.support.oauth import (  # noqa: E402
+    authorize_url,
+    consent_submission,
+    obtain_tokens_over_http,
+    register,
+)
 
 SEED_DIR = ROOT.parent / "shared" / "peers" / "seed-worker"
 SEED_LAUNCHER = ROOT / "benchmarks" / "seed_worker.mjs"
@@ -488,7 +492,7 @@ def main() -> None:
             targets.append(stack.enter_context(start_cfmcp_dev(bundle, env, tmp)))
         for target in targets:
             if target.name != "seed":
-                target.token = obtain_tokens(target.origin, pin).access_token
+                target.token = obtain_tokens_over_http(target.origin, pin).access_token
                 target.oauth = cfmcp_flow(target.origin, pin)
             target.find_processes()
 

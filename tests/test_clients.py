@@ -13,8 +13,9 @@ from typer.testing import CliRunner
 
 from cfmcp.account.grants import GrantInfo, parse_grant, select
 from cfmcp.cli import app
-from tests.deployed import (
-    MCP_HEADERS,
+from tests.fake_cloudflare.fake import FakeCloudflare
+from tests.fake_cloudflare.fixtures import fake_cloudflare_workers
+from tests.support.deployed import (
     NAME,
     connect,
     deploy_live,
@@ -22,10 +23,8 @@ from tests.deployed import (
     mcp_status,
     recording_upstream,
     refresh_status,
-    token_request,
 )
-from tests.fake_cloudflare.fake import FakeCloudflare
-from tests.fake_cloudflare.fixtures import fake_cloudflare_workers
+from tests.support.oauth import MCP_HEADERS, token_request
 
 PIN = "FAKE-clients-pin-3333"
 

@@ -15,10 +15,10 @@ from typer.testing import CliRunner
 
 from cfmcp.cli import app
 from cfmcp.project.config import load_config, save_config
-from tests.deployed import isolate, use_fake_env, write_project
 from tests.fake_cloudflare.fake import FakeCloudflare
 from tests.fake_cloudflare.fixtures import fake_cloudflare
 from tests.fake_cloudflare.model import WORKERS_SCRIPTS_EDIT
+from tests.support.deployed import isolate, use_fake_env, write_project
 
 PAT = "ghp_FAKEupstreamPAT0123456789abcdefABCDEF"
 NAME = "gh-mcp"

@@ -28,9 +28,9 @@ from cfmcp.deploy.planner import plan_deploy, public_url_for
 from cfmcp.deploy.remote import observe
 from cfmcp.project.state import DeployState, StateRecorder
 from cfmcp.worker.render import render_bundle
-from tests.deployed import isolate, use_fake_env, write_project
 from tests.fake_cloudflare.fake import FakeCloudflare
 from tests.fake_cloudflare.fixtures import fake_cloudflare
+from tests.support.deployed import isolate, use_fake_env, write_project
 
 RUNBOOK = Path(__file__).resolve().parent.parent / "deploy-with-claude.md"
 BEGIN = "<!-- BEGIN GENERATED: cfmcp deploy --dry-run --format curl -->"

@@ -13,9 +13,9 @@ import pytest
 from typer.testing import CliRunner
 
 from cfmcp.cli import app
-from tests.deployed import isolate, use_fake_env, write_project
 from tests.fake_cloudflare.fake import FakeCloudflare
 from tests.fake_cloudflare.fixtures import fake_cloudflare_workers
+from tests.support.deployed import isolate, use_fake_env, write_project
 
 PAT = "ghp_FAKEsmokePAT0123456789abcdefABCDEFxyz"
 NAME = "gh-mcp"

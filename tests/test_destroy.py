@@ -9,9 +9,9 @@ import pytest
 from typer.testing import CliRunner
 
 from cfmcp.cli import app
-from tests.deployed import isolate, use_fake_env, write_project
 from tests.fake_cloudflare.fake import FakeCloudflare
 from tests.fake_cloudflare.fixtures import fake_cloudflare
+from tests.support.deployed import isolate, use_fake_env, write_project
 
 PAT = "ghp_FAKEdestroyPAT0123456789abcdefABCDEF"
 NAME = "gh-mcp"

@@ -28,11 +28,11 @@ from cfmcp.doctor.project_checks import check_compatibility_date
 from cfmcp.doctor.run import run_checks, run_one
 from cfmcp.project.config import ProjectConfig, load_config, save_config
 from cfmcp.worker.render import render_bundle
-from tests.deployed import isolate, use_fake_env, write_project
 from tests.fake_cloudflare.fake import FakeCloudflare
 from tests.fake_cloudflare.fixtures import fake_cloudflare, fake_cloudflare_workers
-from tests.hosts import start_worker
-from tests.local_http import LocalHttpServer
+from tests.support.deployed import isolate, use_fake_env, write_project
+from tests.support.hosts import start_worker
+from tests.support.local_http import LocalHttpServer
 from tests.test_deploy import PAT, deploy, kv_era_deployment
 
 NAME = "gh-mcp"

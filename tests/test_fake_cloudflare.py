@@ -32,7 +32,7 @@ from tests.fake_cloudflare.fixtures import (  # noqa: F401 - pytest fixtures
     fake_cloudflare,
     fake_cloudflare_workers,
 )
-from tests.integration.oauth import obtain_tokens
+from tests.support.oauth import obtain_tokens_over_http
 
 REFERENCE = Path("/work/shared/reference")
 FAKE_PIN = "FAKE-PIN-00000000"
@@ -982,7 +982,7 @@ def test_worker_kv_is_the_api_kv(worker_fake: FakeCloudflare) -> None:
     origin = fake.worker_origin("mcp-front")
     # A connection the Worker approves and redeems writes its grant to KV (a wrong PIN writes
     # nothing there: attempts are counted in the exact state, docs/STORAGE.md).
-    obtain_tokens(origin, FAKE_PIN, client_name="fake-cf test client")
+    obtain_tokens_over_http(origin, FAKE_PIN, client_name="fake-cf test client")
     keys = [
         k.name for k in client.kv.namespaces.keys.list(account_id=fake.account_id, namespace_id=ns)
     ]

@@ -10,9 +10,9 @@ from typer.testing import CliRunner
 
 from cfmcp.cli import app
 from cfmcp.project.config import GITHUB_UPSTREAM, load_config
-from tests.deployed import isolate, use_fake_env
 from tests.fake_cloudflare.fake import FakeCloudflare
 from tests.fake_cloudflare.fixtures import fake_cloudflare
+from tests.support.deployed import isolate, use_fake_env
 
 ACCOUNT = "0123456789abcdef0123456789abcdef"
 

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from cfmcp.local.server import bind_socket
-from tests.integration.oauth import obtain_tokens
+from tests.support.oauth import obtain_tokens_over_http
 
 pytestmark = pytest.mark.integration
 
@@ -143,7 +143,7 @@ def test_unreachable_upstream_is_a_warning(tmp_path: Path) -> None:
     env = _env(CFMCP_UPSTREAM_TOKEN="pat-unreachable", CFMCP_PIN="24681357")
     with dev_process(tmp_path, "--upstream", "http://127.0.0.1:9/mcp", env=env) as (origin, out):
         assert httpx.get(f"{origin}/.well-known/oauth-authorization-server").status_code == 200
-        tokens = obtain_tokens(origin, "24681357")
+        tokens = obtain_tokens_over_http(origin, "24681357")
         response = httpx.post(
             f"{origin}/mcp", json={}, headers={"Authorization": f"Bearer {tokens.access_token}"}
         )
@@ -162,7 +162,7 @@ def test_demo_end_to_end_with_generated_pin(tmp_path: Path) -> None:
         assert "claude mcp add --transport http" in text
         pins = re.findall(r"PIN\s+([2-9a-z]{4}-[2-9a-z]{4}-[2-9a-z]{4})\s", text)  # generate_pin
         assert len(pins) == 1, text
-        tokens = obtain_tokens(origin, pins[0])
+        tokens = obtain_tokens_over_http(origin, pins[0])
         result = anyio.run(_call_add, f"{origin}/mcp", tokens.access_token)
         assert result == "42.0"
         unauth = httpx.post(f"{origin}/mcp", json={})
@@ -184,7 +184,7 @@ def test_demo_end_to_end_with_generated_pin(tmp_path: Path) -> None:
 def test_pin_from_environment_is_not_printed(tmp_path: Path) -> None:
     env = _env(CFMCP_PIN="97531864")
     with dev_process(tmp_path, "--demo", env=env) as (origin, out):
-        obtain_tokens(origin, "97531864")
+        obtain_tokens_over_http(origin, "97531864")
     text = out.read_text()
     assert "97531864" not in text
     assert "CFMCP_PIN" in text

@@ -13,7 +13,7 @@ import httpx
 
 from cfmcp.project.config import ProjectConfig
 from cfmcp.worker.render import render_bundle
-from tests.hosts import _dev_worker
+from tests.support.hosts import _dev_worker
 from tests.test_workerd_exact import WRONG, consent_token
 
 

@@ -22,8 +22,8 @@ from cfmcp.local.server import bind_socket
 from cfmcp.local.workerd.locate import INSTALL_HINT, MINIFLARE_VERSION
 from cfmcp.project.config import ProjectConfig
 from cfmcp.worker.render import render_bundle
-from tests.hosts import DevHost, start_workerd, workerd_unavailable
-from tests.integration.oauth import obtain_tokens, refresh
+from tests.support.hosts import DevHost, start_workerd, workerd_unavailable
+from tests.support.oauth import obtain_tokens_over_http, refresh
 
 pytestmark = pytest.mark.integration
 LATENCY_MS = 200
@@ -145,7 +145,7 @@ def _free_port() -> int:
 def test_state_survives_a_restart(bundle_dir: Path, tmp_path: Path) -> None:
     env, port, state = _secrets(), _free_port(), tmp_path / "state"
     with start_workerd(bundle_dir, env, state=state, port=port) as host:
-        tokens = obtain_tokens(host.origin, env["AUTH_PIN"])
+        tokens = obtain_tokens_over_http(host.origin, env["AUTH_PIN"])
     assert (state / "kv").is_dir() and (state / "do").is_dir()
     with start_workerd(bundle_dir, env, state=tmp_path / "fresh", port=port) as host:
         refused = refresh(host.origin, tokens.client_id, str(tokens.refresh_token))
@@ -180,7 +180,7 @@ def test_secrets_stay_off_argv_environ_and_disk_and_nothing_outlives_it(
 ) -> None:
     env, state = _secrets(), tmp_path / "state"
     with start_workerd(bundle_dir, env, state=state) as host:
-        obtain_tokens(host.origin, env["AUTH_PIN"])  # state gets written
+        obtain_tokens_over_http(host.origin, env["AUTH_PIN"])  # state gets written
         processes = _descendants(host.pid)
         names = {pid: Path(f"/proc/{pid}/cmdline").read_bytes() for pid in processes}
         assert any(b"runner.mjs" in cmd for cmd in names.values()), names
@@ -224,7 +224,7 @@ def slow_kv_host(bundle_dir: Path) -> Iterator[tuple[DevHost, dict[str, str]]]:
 
 def test_kv_latency_and_operation_counts(slow_kv_host: tuple[DevHost, dict[str, str]]) -> None:
     host, env = slow_kv_host
-    tokens = obtain_tokens(host.origin, env["AUTH_PIN"])
+    tokens = obtain_tokens_over_http(host.origin, env["AUTH_PIN"])
     host.reset_ops()
     assert host.ops() == {"kv_get": 0, "kv_put": 0, "kv_delete": 0, "kv_list": 0, "do_call": 0}
     started = time.perf_counter()

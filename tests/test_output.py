@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from cfmcp.cli import app
 from cfmcp.errors import ERROR_CODES, CfmcpError, NotOurs, StepFailed
 from cfmcp.output import failure_json
-from tests.deployed import isolate
+from tests.support.deployed import isolate
 
 FAILING = [
     (["init", "--non-interactive", "--json"], "usage", 2),

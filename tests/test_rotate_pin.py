@@ -10,7 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from cfmcp.cli import app
-from tests.deployed import (
+from tests.fake_cloudflare.fixtures import fake_cloudflare_workers
+from tests.support.deployed import (
     ENV_TO_CLEAR,
     NAME,
     connect,
@@ -22,8 +23,7 @@ from tests.deployed import (
     use_fake_env,
     write_project,
 )
-from tests.fake_cloudflare.fixtures import fake_cloudflare_workers
-from tests.integration.oauth import pkce_pair, register
+from tests.support.oauth import pkce_pair, register
 
 OLD_PIN = "FAKE-old-pin-1111"
 NEW_PIN = "FAKE-new-pin-2222"

@@ -20,15 +20,20 @@ import pytest
 
 from cfmcp.project.config import ProjectConfig
 from cfmcp.worker.render import render_bundle
-from tests.hosts import start_workerd, workerd_unavailable
-from tests.integration.oauth import MCP_HEADERS, mcp_initialize
 from tests.integration.upstream import RecordingUpstream
-from tests.workers_runtime.oauth_flow import (
+from tests.support.hosts import start_workerd, workerd_unavailable
+from tests.support.oauth import (
+    MCP_HEADERS,
     REDIRECT_URI,
-    HttpxTransport,
+    async_http_sender,
+    authorization_code,
+    code_form,
+    mcp_initialize,
     obtain_tokens,
     pkce_pair,
-    register,
+    refresh_form,
+    registration,
+    run_async,
 )
 
 KV_LATENCY_MS = 10
@@ -86,7 +91,7 @@ def ops(ready) -> dict[str, int]:
 
 
 async def consent_token(client: httpx.AsyncClient) -> str:
-    client_id = await register(HttpxTransport(client))
+    client_id = (await run_async(registration(), async_http_sender(client)))["client_id"]
     _, challenge = pkce_pair()
     page = await client.get(
         "/authorize",
@@ -137,23 +142,17 @@ def test_the_bound_test_fails_when_the_one_arbiter_is_bypassed(upstream, tmp_pat
 
 
 def test_concurrent_redemptions_of_one_code_make_one_grant(workerd) -> None:
-    from tests.workers_runtime import oauth_flow
-
     async def scenario():
         async with httpx.AsyncClient(
             base_url=workerd.origin, timeout=60, headers={"cf-connecting-ip": "198.51.100.21"}
         ) as client:
-            transport = HttpxTransport(client)
-            client_id = await register(transport)
-            verifier, challenge = pkce_pair()
-            code = await oauth_flow.approve(transport, workerd.origin, client_id, challenge, PIN)
-            form = {
-                "grant_type": "authorization_code",
-                "code": code,
-                "redirect_uri": REDIRECT_URI,
-                "client_id": client_id,
-                "code_verifier": verifier,
-            }
+            send = async_http_sender(client)
+            client_id = (await run_async(registration(), send))["client_id"]
+            resource = f"{workerd.origin}/mcp"
+            code, verifier = await run_async(
+                authorization_code(client_id, PIN, resource=resource), send
+            )
+            form = code_form(client_id, code, verifier)
             before = ops(workerd)
             answers = await asyncio.gather(*(client.post("/token", data=form) for _ in range(5)))
             return answers, before, ops(workerd)
@@ -170,13 +169,10 @@ def test_concurrent_refreshes_make_one_rotation_whose_tokens_work(workerd) -> No
         async with httpx.AsyncClient(
             base_url=workerd.origin, timeout=60, headers={"cf-connecting-ip": "198.51.100.22"}
         ) as client:
-            flow = await obtain_tokens(HttpxTransport(client), workerd.origin, PIN)
-            assert flow.token_reply.status == 200, flow.token_reply.body
-            form = {
-                "grant_type": "refresh_token",
-                "client_id": flow.client_id,
-                "refresh_token": flow.token_reply.json()["refresh_token"],
-            }
+            flow = await run_async(
+                obtain_tokens(PIN, resource=f"{workerd.origin}/mcp"), async_http_sender(client)
+            )
+            form = refresh_form(flow.client_id, flow.refresh_token or "")
             answers = await asyncio.gather(*(client.post("/token", data=form) for _ in range(5)))
             calls = await asyncio.gather(
                 *(
@@ -205,7 +201,9 @@ def test_mcp_requests_make_no_durable_object_call_and_no_kv_write(workerd) -> No
         async with httpx.AsyncClient(
             base_url=workerd.origin, timeout=60, headers={"cf-connecting-ip": "198.51.100.23"}
         ) as client:
-            flow = await obtain_tokens(HttpxTransport(client), workerd.origin, PIN)
+            flow = await run_async(
+                obtain_tokens(PIN, resource=f"{workerd.origin}/mcp"), async_http_sender(client)
+            )
             headers = {**MCP_HEADERS, "authorization": f"Bearer {flow.access_token}"}
             before = ops(workerd)
             for _ in range(20):

@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.local_http import LocalHttpServer
+from tests.support.local_http import LocalHttpServer
 from tests.workers_runtime.host import HARNESS, HarnessError, run_pyodide_worker, start_harness
 from tests.workers_runtime.sse_upstream import GatedSse, read_events_gated
 

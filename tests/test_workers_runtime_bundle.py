@@ -18,15 +18,25 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
 from cfmcp.project.config import ProjectConfig
 from cfmcp.worker.render import render_bundle
-from tests.local_http import LocalHttpServer
+from tests.support.local_http import LocalHttpServer
+from tests.support.oauth import (
+    AsyncSend,
+    Request,
+    Tokens,
+    async_http_sender,
+    obtain_tokens,
+    refresh_form,
+    run_async,
+    token_call,
+)
 from tests.workers_runtime.host import run_pyodide_worker, start_harness
-from tests.workers_runtime.oauth_flow import HttpxTransport, obtain_tokens, refresh_once
 from tests.workers_runtime.sse_upstream import GatedSse, read_events_gated
 
 pytestmark = pytest.mark.pyodide
@@ -63,17 +73,20 @@ def new_pin() -> str:
     return f"{secrets.randbelow(10**8):08d}"
 
 
-async def token_reply_over_http(origin: str, pin: str):
+async def token_reply_over_http(origin: str, pin: str) -> Tokens:
     async with httpx.AsyncClient(base_url=origin, timeout=30) as client:
-        return await obtain_tokens(HttpxTransport(client), origin, pin)
+        return await run_async(
+            obtain_tokens(pin, resource=f"{origin}/mcp"), async_http_sender(client)
+        )
 
 
 async def refresh_over_http(origin: str, pin: str):
     async with httpx.AsyncClient(base_url=origin, timeout=30) as client:
-        transport = HttpxTransport(client)
-        flow = await obtain_tokens(transport, origin, pin)
-        assert flow.token_reply.status == 200, flow.token_reply.body
-        return await refresh_once(transport, flow)
+        send = async_http_sender(client)
+        flow = await run_async(obtain_tokens(pin, resource=f"{origin}/mcp"), send)
+        return await run_async(
+            token_call(refresh_form(flow.client_id, flow.refresh_token or "")), send
+        )
 
 
 def test_real_bundle_serves_metadata_and_asks_for_a_token(bundle: Path):
@@ -330,8 +343,9 @@ def test_kv_write_rate_limit_is_absorbed_by_the_adapter(bundle: Path):
 
         async def refresh_twice():
             async with httpx.AsyncClient(base_url=info.origin, timeout=30) as client:
-                flow = await obtain_tokens(HttpxTransport(client), info.origin, pin)
-                assert flow.token_reply.status == 200, flow.token_reply.body
+                flow = await run_async(
+                    obtain_tokens(pin, resource=f"{info.origin}/mcp"), async_http_sender(client)
+                )
                 form = {
                     "grant_type": "refresh_token",
                     "client_id": flow.client_id,
@@ -362,8 +376,8 @@ def test_a_code_and_its_tokens_work_at_once_at_another_location(bundle: Path, ss
                 httpx.AsyncClient(base_url=browser, timeout=30) as at_browser,
                 httpx.AsyncClient(base_url=client, timeout=30) as at_client,
             ):
-                transport = SplitTransport(HttpxTransport(at_browser), HttpxTransport(at_client))
-                flow = await obtain_tokens(transport, browser, pin)
+                send = split_sender(async_http_sender(at_browser), async_http_sender(at_client))
+                flow = await run_async(obtain_tokens(pin, resource=f"{browser}/mcp"), send)
                 sse.release.set()  # let the upstream answer at once
                 used = await at_browser.post(
                     "/mcp",
@@ -388,15 +402,14 @@ def test_a_code_and_its_tokens_work_at_once_at_another_location(bundle: Path, ss
     assert refreshed.status_code == 200, refreshed.text  # grant replicated after 60 s
 
 
-class SplitTransport:
+def split_sender(browser: AsyncSend, client: AsyncSend) -> AsyncSend:
     """Consent at the browser's location; registration and /token at the client's."""
 
-    def __init__(self, browser: HttpxTransport, client: HttpxTransport) -> None:
-        self.browser, self.client = browser, client
+    async def send(request: Request):
+        side = browser if urlsplit(request.url).path.startswith("/authorize") else client
+        return await side(request)
 
-    async def send(self, method: str, path: str, headers: dict[str, str], body: bytes):
-        side = self.browser if path.startswith("/authorize") else self.client
-        return await side.send(method, path, headers, body)
+    return send
 
 
 def test_mcp_requests_write_nothing_to_kv(bundle: Path, sse: GatedSse):

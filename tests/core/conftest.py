@@ -11,7 +11,7 @@ import pytest
 from cfmcp.local.exact import SqliteSql
 from cfmcp.project.config import ProjectConfig
 from cfmcp.worker.render import render_bundle
-from tests.core.memory_kv import MemoryKv
+from tests.support.memory_kv import MemoryKv
 
 SERVER_NAME = 'Acme <b>MCP</b> & "Co"'
 UPSTREAM = "https://upstream.example.com/mcp"

@@ -1,19 +1,25 @@
-"""Drive the Worker core through an OAuth flow the way real clients do (no network)."""
+"""The Worker core in-process, for its unit tests: requests handed to `WorkerApp.handle`, and
+the OAuth flow of tests/support/oauth.py driven over it (`core_sender`, no network).
+
+The flow helpers return what the tests assert on: the core's own `HttpResponse` for single
+requests, the registered client and the token JSON for whole flows.
+"""
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import re
-import secrets
 from html import unescape
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from tests.core.conftest import ORIGIN, PIN
+from tests.support import oauth
+from tests.support.oauth import FORM_TYPE, pkce_pair
 
-FORM = {"content-type": "application/x-www-form-urlencoded"}
-LOOPBACK_REDIRECT = "http://127.0.0.1:33418/callback"
+FORM = {"content-type": FORM_TYPE}
+LOOPBACK_REDIRECT = oauth.REDIRECT_URI
+RESOURCE = ORIGIN + "/mcp"
+__all__ = ["FORM", "LOOPBACK_REDIRECT", "pkce_pair"]
 
 
 def request(core, method: str, path: str, *, headers=None, body: bytes = b"", ip="203.0.113.7"):
@@ -37,48 +43,18 @@ def body_json(response) -> dict:
     return json.loads(response.body)
 
 
-def pkce_pair() -> tuple[str, str]:
-    verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
-    return verifier, challenge.rstrip(b"=").decode()
-
-
 async def register(app, core, **metadata) -> dict:
-    data = {
-        "client_name": "Test Client",
-        "redirect_uris": [LOOPBACK_REDIRECT],
-        "token_endpoint_auth_method": "none",
-        "grant_types": ["authorization_code", "refresh_token"],
-        **metadata,
-    }
-    response = await call(
-        app,
-        core,
-        "POST",
-        "/register",
-        body=json.dumps(data).encode(),
-        headers={"content-type": "application/json"},
-    )
-    assert response.status == 201, response.body
-    return body_json(response)
+    """Register a public client (the driver's metadata, named "Test Client")."""
+    flow = oauth.registration(**{"client_name": "Test Client", **metadata})
+    return await oauth.run_async(flow, oauth.core_sender(app, ORIGIN))
 
 
 def authorize_query(client_id: str, challenge: str, **overrides) -> str:
-    params = {
-        "response_type": "code",
-        "client_id": client_id,
-        "redirect_uri": LOOPBACK_REDIRECT,
-        "code_challenge": challenge,
-        "code_challenge_method": "S256",
-        "state": "st-123",
-        "resource": ORIGIN + "/mcp",
-        "scope": "mcp",
-    }
-    params.update(overrides)
-    return urlencode({k: v for k, v in params.items() if v is not None})
+    return oauth.authorize_query(client_id, challenge, **{"resource": RESOURCE, **overrides})
 
 
 def request_token_from(page_body: bytes) -> str:
+    """The signed consent request in the page's form (for tests that tamper with it)."""
     match = re.search(rb'name="request" value="([^"]+)"', page_body)
     assert match, page_body[:500]
     return unescape(match.group(1).decode())
@@ -114,31 +90,18 @@ def redirect_params(response) -> dict[str, str]:
 async def get_code(
     app, core, client: dict, policy: str | None = None, **overrides
 ) -> tuple[str, str]:
-    verifier, challenge = pkce_pair()
-    page = await call(
-        app,
-        core,
-        "GET",
-        "/authorize?" + authorize_query(client["client_id"], challenge, **overrides),
+    """Approve with the PIN through the consent page (choosing `policy`, else the checked
+    one); (code, code_verifier)."""
+    flow = oauth.authorization_code(
+        client["client_id"], PIN, policy=policy, **{"resource": RESOURCE, **overrides}
     )
-    assert page.status == 200, page.body
-    response = await submit_pin(app, core, request_token_from(page.body), policy=policy)
-    assert response.status == 302, response.body
-    return redirect_params(response)["code"], verifier
+    return await oauth.run_async(flow, oauth.core_sender(app, ORIGIN))
 
 
 def code_form(client: dict, code: str, verifier: str, **overrides) -> dict:
     """The authorization_code grant's form for `client`; `overrides` add or replace fields,
     and a field set to None is left out."""
-    form = {
-        "grant_type": "authorization_code",
-        "code": code,
-        "code_verifier": verifier,
-        "redirect_uri": LOOPBACK_REDIRECT,
-        "client_id": client["client_id"],
-    }
-    form.update(overrides)
-    return {k: v for k, v in form.items() if v is not None}
+    return oauth.code_form(client["client_id"], code, verifier, **overrides)
 
 
 async def token_request(app, core, form: dict, headers=None):
@@ -153,12 +116,10 @@ async def token_request(app, core, form: dict, headers=None):
 
 
 async def full_flow(app, core, policy: str | None = None, **client_metadata) -> tuple[dict, dict]:
-    """Register, consent (choosing `policy`, else what the page preselects), redeem."""
-    client = await register(app, core, **client_metadata)
-    code, verifier = await get_code(app, core, client, policy)
-    form = code_form(
-        client, code, verifier, resource=ORIGIN + "/mcp", client_secret=client.get("client_secret")
+    """Register, approve (choosing `policy`, else the checked one), redeem: (client, the
+    token JSON)."""
+    flow = oauth.obtain_tokens(
+        PIN, resource=RESOURCE, policy=policy, **{"client_name": "Test Client", **client_metadata}
     )
-    response = await token_request(app, core, form)
-    assert response.status == 200, response.body
-    return client, body_json(response)
+    tokens = await oauth.run_async(flow, oauth.core_sender(app, ORIGIN))
+    return tokens.client, tokens.raw

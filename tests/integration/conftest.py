@@ -10,7 +10,6 @@ import pytest
 
 from cfmcp.project.config import ProjectConfig
 from cfmcp.worker.render import render_bundle
-from tests.hosts import KINDS, pyodide_harness_available, start_worker, workerd_unavailable
 from tests.integration.running import (
     REFRESH_GRACE_SECONDS,
     RunningWorker,
@@ -18,6 +17,7 @@ from tests.integration.running import (
     worker_env,
 )
 from tests.integration.upstream import RecordingUpstream
+from tests.support.hosts import KINDS, pyodide_harness_available, start_worker, workerd_unavailable
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -18,8 +18,8 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from tests.integration.oauth import authorize_url, pkce_pair, token_request
 from tests.integration.running import RunningWorker
+from tests.support.oauth import authorize_url, pkce_pair, token_request
 
 NODE_DIR = Path(__file__).resolve().parent.parent / "node"
 DRIVER = NODE_DIR / "consent_in_browser.mjs"

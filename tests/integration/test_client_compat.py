@@ -21,9 +21,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import httpx
 import pytest
 
-from tests.integration.browser import submit_consent
-from tests.integration.oauth import MCP_HEADERS, mcp_initialize, pkce_pair
 from tests.integration.running import RunningWorker
+from tests.support.oauth import MCP_HEADERS, mcp_initialize, pkce_pair, submit_consent
 
 PRM = "/.well-known/oauth-protected-resource"
 ASM = "/.well-known/oauth-authorization-server"

@@ -17,8 +17,8 @@ import httpx
 import pytest
 from fastmcp import Client
 
-from tests.integration.browser import approve
 from tests.integration.running import RunningWorker
+from tests.support.oauth import approve
 
 
 class HeadlessBrowser:

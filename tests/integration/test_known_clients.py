@@ -17,10 +17,9 @@ from mcp.client.auth import OAuthClientProvider
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.auth import OAuthClientMetadata
 
-from tests.integration.browser import approve
-from tests.integration.oauth import MCP_HEADERS, authorize_url, mcp_initialize, pkce_pair
 from tests.integration.running import RunningWorker
 from tests.integration.test_sdk_client import HeadlessBrowser, MemoryStorage
+from tests.support.oauth import MCP_HEADERS, approve, authorize_url, mcp_initialize, pkce_pair
 
 CLAUDE_CALLBACK = "https://claude.ai/api/mcp/auth_callback"
 CLAUDE_CODE_METADATA = "https://claude.ai/oauth/claude-code-client-metadata"

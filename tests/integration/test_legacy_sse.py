@@ -17,10 +17,10 @@ from mcp.client.sse import sse_client
 from cfmcp.local.demo import build_demo_server, require_bearer
 from cfmcp.project.config import ProjectConfig
 from cfmcp.worker.render import render_bundle
-from tests.hosts import start_worker
-from tests.integration.oauth import obtain_tokens
 from tests.integration.running import new_pin, worker_env
 from tests.integration.upstream import Recorder, ThreadedServer
+from tests.support.hosts import start_worker
+from tests.support.oauth import obtain_tokens_over_http
 
 
 class SseUpstream(ThreadedServer):
@@ -49,7 +49,7 @@ def sse_worker(worker_kind: str, sse_upstream: SseUpstream, tmp_path_factory) ->
     render_bundle(config.validate(), public_url="").write(out)
     pin = new_pin()
     with start_worker(worker_kind, out, worker_env(sse_upstream.pat, pin)) as origin:
-        tokens = obtain_tokens(origin, pin)
+        tokens = obtain_tokens_over_http(origin, pin)
         yield origin, tokens.access_token
 
 

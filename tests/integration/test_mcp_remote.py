@@ -23,7 +23,7 @@ BROWSER_SCRIPT = """#!{python}
 import os, sys, traceback
 sys.path.insert(0, {repo!r})
 import httpx
-from tests.integration.browser import approve
+from tests.support.oauth import approve
 try:
     location = approve(sys.argv[1], os.environ["CFMCP_TEST_PIN"])
     httpx.get(location, timeout=15, trust_env=False)

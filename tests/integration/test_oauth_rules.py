@@ -9,20 +9,21 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from tests.hosts import start_worker
-from tests.integration.browser import approve, submit_consent
-from tests.integration.oauth import (
-    MCP_HEADERS,
-    REDIRECT_URI,
-    authorize_url,
-    mcp_initialize,
-    obtain_tokens,
-    pkce_pair,
-    register,
-    token_request,
-)
 from tests.integration.running import RunningWorker, new_pin, worker_env
 from tests.integration.upstream import RecordingUpstream
+from tests.support.hosts import start_worker
+from tests.support.oauth import (
+    MCP_HEADERS,
+    REDIRECT_URI,
+    approve,
+    authorize_url,
+    mcp_initialize,
+    obtain_tokens_over_http,
+    pkce_pair,
+    register,
+    submit_consent,
+    token_request,
+)
 
 INITIALIZE = mcp_initialize("cfmcp-rules-test")
 
@@ -104,7 +105,7 @@ def test_unregistered_redirect_is_shown_not_followed(worker: RunningWorker) -> N
 
 
 def test_revoked_access_token_stops_working(worker: RunningWorker) -> None:
-    tokens = obtain_tokens(worker.origin, worker.pin, client_name="revoking app")
+    tokens = obtain_tokens_over_http(worker.origin, worker.pin, client_name="revoking app")
     auth = {**MCP_HEADERS, "Authorization": f"Bearer {tokens.access_token}"}
     assert httpx.post(worker.mcp_url, json=INITIALIZE, headers=auth, timeout=15).status_code == 200
     revoke = httpx.post(

@@ -24,13 +24,18 @@ from mcp.shared.auth import AuthorizationCodeResult, OAuthClientMetadata
 
 from cfmcp.project.config import ProjectConfig
 from cfmcp.worker.render import render_bundle
-from tests.hosts import KINDS, start_worker
-from tests.integration.browser import approve
 from tests.integration.conftest import _skip_unavailable
 from tests.integration.running import RunningWorker, new_pin, worker_env
 from tests.integration.test_mcp_remote import node_client, run_mcp_remote_client
 from tests.integration.test_sdk_client import REDIRECT, MemoryStorage
 from tests.integration.upstream import RecordingUpstream
+from tests.support.hosts import KINDS, start_worker
+from tests.support.oauth import (
+    MCP_HEADERS,
+    approve,
+    mcp_initialize,
+    obtain_tokens_over_http,
+)
 
 POLICY_HEADER = ("X-Demo-Readonly", "true")
 __all__ = ["node_client"]  # a fixture from test_mcp_remote
@@ -128,9 +133,7 @@ def test_a_call_before_any_listing_is_decided_by_asking_the_upstream(
 ) -> None:
     """First in the module: this Worker has seen no tools/list yet, so a read-only call makes
     it ask the upstream's tools/list itself, in the client's session."""
-    from tests.integration.oauth import MCP_HEADERS, mcp_initialize, obtain_tokens
-
-    tokens = obtain_tokens(policy_worker.origin, policy_worker.pin)  # loopback: read-only
+    tokens = obtain_tokens_over_http(policy_worker.origin, policy_worker.pin)  # read-only
     headers = {**MCP_HEADERS, "Authorization": f"Bearer {tokens.access_token}"}
     with httpx.Client(base_url=policy_worker.origin, timeout=15, trust_env=False) as http:
         started = http.post("/mcp", json=mcp_initialize("probe test"), headers=headers)
@@ -226,9 +229,7 @@ async def test_step_up_widens_the_connection_after_a_new_consent(
 
 
 def test_mcp_headers_must_mirror_the_body(policy_worker: RunningWorker) -> None:
-    from tests.integration.oauth import obtain_tokens
-
-    tokens = obtain_tokens(policy_worker.origin, policy_worker.pin)
+    tokens = obtain_tokens_over_http(policy_worker.origin, policy_worker.pin)
     before = upstream_posts(policy_worker)
     response = httpx.post(
         policy_worker.mcp_url,

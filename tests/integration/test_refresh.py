@@ -6,8 +6,8 @@ import time
 
 import httpx
 
-from tests.integration.oauth import MCP_HEADERS, mcp_initialize, obtain_tokens, refresh
 from tests.integration.running import REFRESH_GRACE_SECONDS, RunningWorker
+from tests.support.oauth import MCP_HEADERS, mcp_initialize, obtain_tokens_over_http, refresh
 
 INITIALIZE = mcp_initialize("cfmcp-refresh-test")
 
@@ -22,7 +22,7 @@ def _initialize(worker: RunningWorker, access_token: str) -> httpx.Response:
 
 
 def test_refresh_rotates_and_old_token_expires_after_grace(worker: RunningWorker) -> None:
-    first = obtain_tokens(worker.origin, worker.pin)
+    first = obtain_tokens_over_http(worker.origin, worker.pin)
     assert first.refresh_token, "the token response carries no refresh_token"
     assert first.raw.get("token_type", "").lower() == "bearer"
 
@@ -55,8 +55,8 @@ def test_refresh_rotates_and_old_token_expires_after_grace(worker: RunningWorker
 
 
 def test_refresh_token_bound_to_its_client(worker: RunningWorker) -> None:
-    mine = obtain_tokens(worker.origin, worker.pin, client_name="first app")
-    other = obtain_tokens(worker.origin, worker.pin, client_name="second app")
+    mine = obtain_tokens_over_http(worker.origin, worker.pin, client_name="first app")
+    other = obtain_tokens_over_http(worker.origin, worker.pin, client_name="second app")
     assert mine.client_id != other.client_id
     assert mine.refresh_token
     stolen = refresh(worker.origin, other.client_id, mine.refresh_token)

@@ -18,9 +18,8 @@ from mcp.shared.auth import (
     OAuthToken,
 )
 
-from tests.integration.browser import approve
-from tests.integration.oauth import obtain_tokens
 from tests.integration.running import RunningWorker
+from tests.support.oauth import approve, obtain_tokens_over_http
 
 REDIRECT = "http://127.0.0.1:9/callback"
 
@@ -115,7 +114,7 @@ async def test_sdk_oauth_flow_then_tools(worker: RunningWorker) -> None:
 
 
 async def test_progress_notifications_stream_event_by_event(worker: RunningWorker) -> None:
-    tokens = await anyio.to_thread.run_sync(obtain_tokens, worker.origin, worker.pin)
+    tokens = await anyio.to_thread.run_sync(obtain_tokens_over_http, worker.origin, worker.pin)
     count, delay = 4, 0.5
     arrivals: list[float] = []
 

@@ -7,26 +7,26 @@ import secrets
 import httpx
 import pytest
 
-from tests.hosts import start_worker
-from tests.integration.browser import submit_consent
-from tests.integration.oauth import (
+from tests.integration.running import RunningWorker, new_pin, worker_env
+from tests.support.hosts import start_worker
+from tests.support.oauth import (
     MCP_HEADERS,
     REDIRECT_URI,
     Tokens,
     authorize_url,
     mcp_initialize,
-    obtain_tokens,
+    obtain_tokens_over_http,
     pkce_pair,
     register,
+    submit_consent,
 )
-from tests.integration.running import RunningWorker, new_pin, worker_env
 
 INITIALIZE = mcp_initialize("cfmcp-security-test")
 
 
 @pytest.fixture(scope="module")
 def tokens(worker: RunningWorker) -> Tokens:
-    return obtain_tokens(worker.origin, worker.pin)
+    return obtain_tokens_over_http(worker.origin, worker.pin)
 
 
 def _post_mcp(url: str, token: str | None = None, **kwargs: object) -> httpx.Response:
@@ -182,7 +182,7 @@ def test_upstream_401_becomes_502(worker_kind: str, upstream: object, bundle_dir
     pin = new_pin()
     env = worker_env("wrong-" + secrets.token_urlsafe(8), pin)
     with start_worker(worker_kind, bundle_dir, env) as origin:  # type: ignore[arg-type]
-        tokens = obtain_tokens(origin, pin)
+        tokens = obtain_tokens_over_http(origin, pin)
         response = _post_mcp(f"{origin}/mcp", tokens.access_token)
     assert response.status_code == 502, response.text
     assert "www-authenticate" not in response.headers

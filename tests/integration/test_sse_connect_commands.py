@@ -25,11 +25,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.hosts import DevHost, _dev_worker, start_workerd, workerd_unavailable
 from tests.integration.running import new_pin, worker_env
 from tests.integration.test_inspector_cli import LAUNCHER, NODE22, _free_port
 from tests.integration.test_legacy_sse import SseUpstream
 from tests.integration.test_mcp_remote import BROWSER_SCRIPT, CLIENT
+from tests.support.hosts import DevHost, _dev_worker, start_workerd, workerd_unavailable
 
 REPO = Path(__file__).resolve().parents[2]
 TIMEOUT_SECONDS = 45

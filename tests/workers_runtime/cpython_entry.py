@@ -18,7 +18,7 @@ import sys
 import types
 from pathlib import Path
 
-from tests.workers_runtime.oauth_flow import Reply, obtain_tokens, refresh_once
+from tests.support.oauth import core_sender, obtain_tokens, refresh_form, run_async, token_call
 
 ORIGIN = "https://mcp.example.test"
 
@@ -57,23 +57,6 @@ def install_runtime_stand_ins() -> None:
     sys.modules.update({"js": js, "pyodide": pyodide, "pyodide.ffi": ffi, "workers": workers})
 
 
-class AppTransport:
-    """Hands each request to WorkerApp.handle in-process."""
-
-    def __init__(self, entry: types.ModuleType, app) -> None:
-        self.entry = entry
-        self.app = app
-
-    async def send(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Reply:
-        request = self.entry.HttpRequest(
-            method, ORIGIN + path, {k.lower(): v for k, v in headers.items()}, body, "203.0.113.9"
-        )
-        result = await self.app.handle(request)
-        if not isinstance(result, self.entry.HttpResponse):
-            raise AssertionError(f"{method} {path}: expected a response, got {result!r}")
-        return Reply(result.status, {k.lower(): v for k, v in result.headers}, result.body)
-
-
 async def run(bundle_dir: Path, pin: str) -> dict:
     install_runtime_stand_ins()
     sys.path.insert(0, str(bundle_dir))
@@ -92,9 +75,10 @@ async def run(bundle_dir: Path, pin: str) -> dict:
         kv=entry.JsKvStore(PythonKvBinding()),
         exact_state=exact.ExactClient(exact.direct_sender(ledger)),
     )
-    transport = AppTransport(entry, app)
-    result = await obtain_tokens(transport, ORIGIN, pin)
-    refreshed = await refresh_once(transport, result)
+    send = core_sender(app, ORIGIN, ip="203.0.113.9")
+    result = await run_async(obtain_tokens(pin, resource=ORIGIN + "/mcp"), send)
+    form = refresh_form(result.client_id, result.refresh_token or "")
+    refreshed = await run_async(token_call(form), send)
     return {
         "token_status": result.token_reply.status,
         "refresh_status": refreshed.status,

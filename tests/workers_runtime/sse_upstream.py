@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler
 
 import httpx
 
-from tests.local_http import LocalHttpServer
+from tests.support.local_http import LocalHttpServer
 
 
 class GatedSse:

@@ -28,8 +28,8 @@ from cfmcp.errors import NotDeployed, NotOurs
 from cfmcp.project.config import ProjectConfig
 from cfmcp.project.state import DeployState
 from cfmcp.worker.contract import BUNDLE_HASH_VAR, KV_BINDING
-from tests.deployed import isolate, use_fake_env, write_project
 from tests.fake_cloudflare.fixtures import fake_cloudflare
+from tests.support.deployed import isolate, use_fake_env, write_project
 
 ACCOUNT = "0123456789abcdef0123456789abcdef"
 CONFIG = ProjectConfig(name="gh-mcp", account_id=ACCOUNT)

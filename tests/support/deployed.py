@@ -7,11 +7,9 @@ client is that URL's `/mcp`, while every request goes to the local origin.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
@@ -20,16 +18,17 @@ from typer.testing import CliRunner
 from cfmcp.cli import app
 from cfmcp.project.config import ProjectConfig, save_config
 from tests.fake_cloudflare.fake import FakeCloudflare
-from tests.integration.browser import submit_consent
-from tests.integration.oauth import (
-    MCP_HEADERS,
-    REDIRECT_URI,
-    mcp_initialize,
-    pkce_pair,
-    register,
-    token_request,
-)
 from tests.integration.upstream import RecordingUpstream
+from tests.support.oauth import (
+    MCP_HEADERS,
+    Reply,
+    http_sender,
+    mcp_initialize,
+    obtain_tokens,
+    refresh,
+    run,
+)
+from tests.support.oauth import consent as consent_flow
 
 NAME = "gh-mcp"
 PUBLIC_URL = f"https://{NAME}.fake-subdomain.workers.dev"
@@ -125,50 +124,17 @@ def deploy_live(
     return path
 
 
-def authorize_url(origin: str, client_id: str, challenge: str, state: str) -> str:
-    return f"{origin}/authorize?" + urlencode(
-        {
-            "response_type": "code",
-            "client_id": client_id,
-            "redirect_uri": REDIRECT_URI,
-            "code_challenge": challenge,
-            "code_challenge_method": "S256",
-            "state": state,
-            "scope": "mcp",
-            "resource": RESOURCE,
-        }
-    )
-
-
-def consent(origin: str, client_id: str, challenge: str, pin: str) -> httpx.Response:
+def consent(origin: str, client_id: str, challenge: str, pin: str) -> Reply:
     """Open the consent page and submit `pin`; the (unfollowed) answer to the POST."""
-    state = secrets.token_urlsafe(12)
-    return submit_consent(authorize_url(origin, client_id, challenge, state), pin).submit
+    return run(consent_flow(client_id, challenge, pin, resource=RESOURCE), http_sender(origin))
 
 
 def connect(origin: str, pin: str, client_name: str) -> Connection:
     """A whole OAuth flow: register, approve with the PIN, redeem the code."""
-    client_id = register(origin, client_name=client_name)
-    verifier, challenge = pkce_pair()
-    submit = consent(origin, client_id, challenge, pin)
-    assert submit.status_code in (302, 303), f"consent: {submit.status_code} {submit.text[:300]}"
-    location = submit.headers["location"]
-    assert location.startswith(REDIRECT_URI), location
-    code = parse_qs(urlsplit(location).query)["code"][0]
-    response = token_request(
-        origin,
-        {
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": REDIRECT_URI,
-            "client_id": client_id,
-            "code_verifier": verifier,
-            "resource": RESOURCE,
-        },
-    )
-    assert response.status_code == 200, f"token: {response.status_code} {response.text}"
-    body = response.json()
-    return Connection(client_id, body["access_token"], body["refresh_token"])
+    flow = obtain_tokens(pin, resource=RESOURCE, client_name=client_name)
+    tokens = run(flow, http_sender(origin))
+    assert tokens.refresh_token is not None
+    return Connection(tokens.client_id, tokens.access_token, tokens.refresh_token)
 
 
 def mcp_status(origin: str, access_token: str) -> int:
@@ -183,12 +149,4 @@ def mcp_status(origin: str, access_token: str) -> int:
 
 
 def refresh_status(origin: str, connection: Connection) -> int:
-    response = token_request(
-        origin,
-        {
-            "grant_type": "refresh_token",
-            "refresh_token": connection.refresh_token,
-            "client_id": connection.client_id,
-        },
-    )
-    return response.status_code
+    return refresh(origin, connection.client_id, connection.refresh_token).status
