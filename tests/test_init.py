@@ -203,6 +203,7 @@ def test_interactive_token_prompt_and_custom_domain(tmp_path, fake, monkeypatch)
                 fake.token,  # hidden token prompt
                 "gh-mcp",  # name
                 "1",  # GitHub preset
+                "",  # read-only preselected for claude.ai and ChatGPT (default: yes)
                 "2",  # custom domain
                 "mcp.example.com",
                 "",
@@ -216,6 +217,8 @@ def test_interactive_token_prompt_and_custom_domain(tmp_path, fake, monkeypatch)
     config = load_config(tmp_path / "cfmcp.toml")
     assert config.upstream.url == GITHUB_UPSTREAM
     assert (config.hostname.domain, config.hostname.zone) == ("mcp.example.com", "example.com")
+    assert config.policies["read-only"]["headers"] == {"X-MCP-Readonly": "true"}
+    assert config.consent.client_policies["claude.ai"] == "read-only"
     assert fake.token not in (tmp_path / "cfmcp.toml").read_text()
     assert fake.token not in result.stdout.replace(answers, "")
 
@@ -271,6 +274,7 @@ def test_interactive_account_choice_when_the_token_reaches_several(tmp_path, fak
         "30",
         "--refresh-token-days",
         "90",
+        "--no-github-read-only",
         input="2\n",
     )
     assert result.exit_code == 0, result.output
@@ -279,3 +283,27 @@ def test_interactive_account_choice_when_the_token_reaches_several(tmp_path, fak
     assert chosen in (fake.account_id, OTHER_ACCOUNT_ID)
     listed = [line for line in result.output.splitlines() if line.strip().startswith("2)")]
     assert listed and chosen in listed[0]
+    assert load_config(tmp_path / "cfmcp.toml").policies == {}  # --no-github-read-only
+
+
+def test_the_github_preset_without_prompts_and_on_a_rerun(tmp_path):
+    """Without prompts the preset is taken; a file that has policies keeps its own."""
+    args = ["--non-interactive", "--name", "gh", "--account-id", ACCOUNT, "--upstream", "github"]
+    assert init(*args).exit_code == 0
+    path = tmp_path / "cfmcp.toml"
+    config = load_config(path)
+    assert config.policies == {
+        "read-only": {"read_only": True, "headers": {"X-MCP-Readonly": "true"}}
+    }
+    assert config.consent.client_policies == {
+        "claude.ai": "read-only",
+        "claude.com": "read-only",
+        "chatgpt.com": "read-only",
+    }
+    text = path.read_text().replace(
+        "[policies.read-only]", '[policies.mine]\nallow = ["get_*"]\n[policies.read-only]'
+    )
+    text = text.replace('"claude.ai" = "read-only"', '"claude.ai" = "mine"')
+    path.write_text(text)
+    assert init(*args).exit_code == 0
+    assert load_config(path).consent.client_policies["claude.ai"] == "mine"

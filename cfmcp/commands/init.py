@@ -58,6 +58,13 @@ def init(
         0, "--refresh-token-days", help="Refresh token lifetime in days (default 90)."
     ),
     server_name: str = typer.Option("", "--server-name", help="Name shown on the consent page."),
+    github_read_only: bool | None = typer.Option(
+        None,
+        "--github-read-only/--no-github-read-only",
+        help="GitHub upstream: preselect read-only (X-MCP-Readonly) for claude.ai and ChatGPT "
+        "on the consent page [default: yes].",
+        show_default=False,
+    ),
     json_output: JsonOption = False,
 ) -> None:
     """Create or edit cfmcp.toml for `cfmcp deploy`."""
@@ -78,6 +85,7 @@ def init(
         access_token_ttl=int(access_days * DAY),
         refresh_token_ttl=int(refresh_days * DAY),
         server_name=server_name,
+        github_read_only=github_read_only,
     )
     run_init(
         config_path,

@@ -51,6 +51,8 @@ class InitAnswers:
     access_token_ttl: int = 0
     refresh_token_ttl: int = 0
     server_name: str = ""
+    # GitHub upstream: hosted chat apps read-only by default (None: ask, or yes without prompts).
+    github_read_only: bool | None = None
 
 
 class _Asker:
@@ -83,6 +85,11 @@ class _Asker:
                 print_error(exc.message, exc.hint)
                 continue
             return answer
+
+    def yes_no(self, question: str, default: bool) -> bool:
+        if not self.interactive:
+            return default
+        return bool(typer.confirm(question, default=default))
 
     def choice(self, question: str, options: list[tuple[str, str]], default: str) -> str:
         """`options` are (key, label); the answer is a key (or its 1-based number)."""
@@ -175,6 +182,28 @@ def _upstream(config: ProjectConfig, answers: InitAnswers, ask: _Asker) -> None:
     config.upstream.transport = (
         STREAMABLE_HTTP if url == GITHUB_UPSTREAM else detect_transport(url, timeout=3.0)
     )
+    if url == GITHUB_UPSTREAM:
+        _github_policies(config, answers, ask)
+
+
+def _github_policies(config: ProjectConfig, answers: InitAnswers, ask: _Asker) -> None:
+    """The GitHub preset: `read-only` sends GitHub's X-MCP-Readonly (its server refuses writes
+    too), and claude.ai / ChatGPT connections get it preselected; local apps keep `full`.
+    Offered once: a file that already has policies keeps them."""
+    from cfmcp.project.policies import GITHUB_CLIENT_POLICIES, GITHUB_POLICIES
+
+    if config.policies or config.consent.client_policies:
+        return
+    wanted = answers.github_read_only
+    if wanted is None:
+        wanted = ask.yes_no(
+            "Preselect read-only access for claude.ai and ChatGPT (you choose per connection "
+            "on the consent page; local apps such as Claude Code default to full)?",
+            True,
+        )
+    if wanted:
+        config.policies = {name: dict(rules) for name, rules in GITHUB_POLICIES.items()}
+        config.consent.client_policies = dict(GITHUB_CLIENT_POLICIES)
 
 
 def _hostname(
