@@ -194,6 +194,8 @@ ERROR_CODES = tuple(
                 ZoneNotInAccount,
                 NoWorkersSubdomain,
                 UnknownGrant,
+                UnknownPolicy,
+                NotNarrower,
                 CloudflareError,
                 InvalidToken,
                 PermissionDenied,
