@@ -259,24 +259,29 @@ def _worker_app(env) -> WorkerApp | None:
     return _cached_app[1]
 
 
-async def _to_http_request(js_request, max_body: int) -> HttpRequest:
+async def _to_http_request(js_request, max_body: int) -> tuple[HttpRequest, object]:
+    """The core's HttpRequest, and the body as the JS ArrayBuffer it was read from (None when
+    it was read otherwise), which `_proxy` sends on unchanged instead of converting it back."""
     # One string crossing is cheaper than converting a JS object to a dict entry by entry.
     headers = json.loads(js.JSON.stringify(js.Object.fromEntries(js_request.headers)))
     method = str(js_request.method).upper()
-    body = b""
-    if method not in ("GET", "HEAD") and not _is_null(js_request.body):
+    body, buffer = b"", None
+    if method not in ("GET", "HEAD"):
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) <= max_body:
-            body = (await js_request.arrayBuffer()).to_bytes()
-        else:  # unknown or too large: read one byte past the cap so the core answers 413
-            body, _ = await _read_stream(js_request.body, max_body)
-    return HttpRequest(
+            buffer = await js_request.arrayBuffer()
+            body = buffer.to_bytes()
+        elif not _is_null(stream := js_request.body):
+            # unknown or too large: read one byte past the cap so the core answers 413
+            body, _ = await _read_stream(stream, max_body)
+    request = HttpRequest(
         method=method,
         url=str(js_request.url),
         headers=headers,
         body=body,
         client_ip=headers.get("cf-connecting-ip"),
     )
+    return request, buffer
 
 
 def _js_headers(pairs):
@@ -317,14 +322,16 @@ def _misconfigured_response():
     )
 
 
-async def _proxy(app: WorkerApp, request: HttpRequest, forward: Forward):
-    """Send the Forward upstream and return the runtime Response for the client."""
+async def _proxy(app: WorkerApp, request: HttpRequest, forward: Forward, buffer=None):
+    """Send the Forward upstream and return the runtime Response for the client. `buffer`:
+    the request body's ArrayBuffer, sent as it is when the Forward carries that same body."""
     init = js.Object.new()
     init.method = forward.method
     init.headers = _js_headers(forward.headers)
     init.redirect = "manual"
     if forward.body and forward.method not in ("GET", "HEAD"):
-        init.body = to_js(forward.body)
+        same = buffer is not None and forward.body is request.body
+        init.body = buffer if same else to_js(forward.body)
     try:
         upstream = await js.fetch(forward.url, init)
     except Exception as exc:  # network failure: a JsException from fetch()
@@ -399,8 +406,8 @@ class Default(WorkerEntrypoint):
         app = _worker_app(self.env)
         if app is None:
             return _misconfigured_response()
-        http_request = await _to_http_request(js_request, app.settings.max_request_bytes)
+        http_request, buffer = await _to_http_request(js_request, app.settings.max_request_bytes)
         result = await app.handle(http_request)
         if isinstance(result, Forward):
-            return await _proxy(app, http_request, result)
+            return await _proxy(app, http_request, result, buffer)
         return _to_js_response(result)

@@ -285,6 +285,26 @@ async def test_expired_access_token(app, core, clock):
     assert 'error="invalid_token"' in header(response, "www-authenticate")
 
 
+async def test_an_access_token_used_before_still_expires(app, core, clock):
+    """The isolate remembers tokens whose signature it checked, never that they are valid."""
+    _, tokens = await full_flow(app, core)
+    assert type(await _mcp(app, core, tokens["access_token"])).__name__ == "Forward"
+    clock.advance(30 * 24 * 3600 + 1)
+    response = await _mcp(app, core, tokens["access_token"])
+    assert response.status == 401
+    assert 'error="invalid_token"' in header(response, "www-authenticate")
+
+
+async def test_a_tampered_access_token_is_refused_after_the_genuine_one(app, core):
+    _, tokens = await full_flow(app, core)
+    genuine = tokens["access_token"]
+    assert type(await _mcp(app, core, genuine)).__name__ == "Forward"
+    prefix, payload, mac = genuine.split(".")
+    forged = f"{prefix}.{payload}.{mac[:-2]}{'AA' if mac[-2:] != 'AA' else 'BB'}"
+    assert (await _mcp(app, core, forged)).status == 401
+    assert (await _mcp(app, core, forged)).status == 401
+
+
 async def test_kv_never_holds_raw_tokens_codes_or_secrets(app, core, kv, exact_sql):
     client = await register(app, core, token_endpoint_auth_method="client_secret_post")
     code, verifier = await get_code(app, core, client)

@@ -30,6 +30,7 @@ CODE_PREFIX = "cfcode"
 ACCESS_PREFIX = "cfat"
 REFRESH_PREFIX = "cfrt"
 REVOCATION_CACHE_SECONDS = 10.0
+SIGNED_ACCESS_CACHE_SIZE = 256  # access tokens per isolate whose signature is known good
 # A client that redeems one code twice this soon after (ChatGPT may send two /token POSTs)
 # gets the same grant again; later, a replay revokes the grant (RFC 6749 §4.1.2).
 CODE_RETRY_SECONDS = 10
@@ -208,6 +209,10 @@ class TokenService:
         self._refresh_grace = refresh_grace
         self._clock = clock
         self._status_cache: dict[str, tuple[str | None, float]] = {}
+        # Access tokens whose signature this isolate has checked, with their payload: a client
+        # sends the same token on every request, and its signature cannot stop being valid
+        # (the expiry and the revocation are still checked on every request).
+        self._signed_access: dict[str, dict] = {}
 
     def now(self) -> int:
         return int(self._clock())
@@ -402,8 +407,15 @@ class TokenService:
 
     def read_access_token(self, token: str) -> AccessClaims | None:
         """Claims of a validly signed, unexpired access token (revocation checked separately)."""
-        payload = self._signer.verify(ACCESS_PREFIX, token)
-        if payload is None or payload.get("exp", 0) < self.now():
+        payload = self._signed_access.get(token)
+        if payload is None:
+            payload = self._signer.verify(ACCESS_PREFIX, token)
+            if payload is None:
+                return None
+            if len(self._signed_access) >= SIGNED_ACCESS_CACHE_SIZE:
+                self._signed_access.clear()
+            self._signed_access[token] = payload
+        if payload.get("exp", 0) < self.now():
             return None
         return AccessClaims(
             payload["g"], payload["c"], payload["aud"], payload["s"], payload["exp"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 MCP_PATH = "/mcp"
@@ -31,6 +32,7 @@ _SCHEME_LABEL = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
+@functools.lru_cache(maxsize=256)  # every /mcp request compares its token's audience
 def canonical_url(url: str) -> str | None:
     """Lower-case scheme and host, drop the default port and a trailing slash; None if invalid."""
     try:
