@@ -556,3 +556,11 @@ async def test_the_consent_page_says_how_far_the_client_name_is_verified(make_ap
     query = authorize_query(pinned, challenge, redirect_uri="http://localhost:5555/callback")
     page = await call(app, core, "GET", "/authorize?" + query)
     assert page.status == 200 and b"name verified by claude.ai" in page.body
+
+
+async def test_a_tools_call_spelled_with_unicode_escapes_is_still_audited(policy_app, core):
+    """`\\u0074ools/call` holds no `tools` byte string; the body is read all the same."""
+    token = await connect(policy_app, core, "full")
+    body = b'{"jsonrpc":"2.0","id":1,"method":"\\u0074ools/call","params":{"name":"get_issue"}}'
+    forward = await post(policy_app, core, token, body)
+    assert [tool for _, tool, _ in forward.audit] == ["get_issue"]
