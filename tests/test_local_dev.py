@@ -158,7 +158,8 @@ def test_demo_end_to_end_with_generated_pin(tmp_path: Path) -> None:
     with dev_process(tmp_path, "--demo", env=env) as (origin, out):
         text = out.read_text()
         assert f"{origin}/mcp" in text
-        assert f"npx mcp-remote {origin}/mcp" in text
+        assert f"npx -y mcp-remote {origin}/mcp" in text
+        assert "claude mcp login cfmcp" in text
         assert "claude mcp add --transport http" in text
         pins = re.findall(r"PIN\s+([2-9a-z]{4}-[2-9a-z]{4}-[2-9a-z]{4})\s", text)  # generate_pin
         assert len(pins) == 1, text

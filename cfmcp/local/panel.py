@@ -23,17 +23,20 @@ def _is_loopback(host: str) -> bool:
 def connect_commands(mcp_url: str, upstream_transport: str) -> list[tuple[str, str]]:
     """(client, command) pairs for the Worker's MCP URL. The Worker's /mcp speaks the
     upstream's transport: with a legacy HTTP+SSE upstream, GET /mcp is the event stream and
-    a streamable-HTTP POST to /mcp is answered 405, so clients must be told to use SSE."""
-    if upstream_transport == "sse":
-        return [
-            ("mcp-remote", f"npx mcp-remote {mcp_url} --transport sse-only"),
-            ("Claude Code", f"claude mcp add --transport sse cfmcp {mcp_url}"),
-            ("MCP Inspector", f"npx @modelcontextprotocol/inspector (SSE, {mcp_url})"),
-        ]
+    a streamable-HTTP POST to /mcp is answered 405, so clients must be told to use SSE.
+    `npx -y`: npx would otherwise stop to ask before installing; Claude Code signs in (the
+    consent page, the PIN) with `claude mcp login`."""
+    sse = upstream_transport == "sse"
+    transport = "sse" if sse else "http"
     return [
-        ("mcp-remote", f"npx mcp-remote {mcp_url}"),
-        ("Claude Code", f"claude mcp add --transport http cfmcp {mcp_url}"),
-        ("MCP Inspector", f"npx @modelcontextprotocol/inspector (Streamable HTTP, {mcp_url})"),
+        ("mcp-remote", f"npx -y mcp-remote {mcp_url}" + (" --transport sse-only" if sse else "")),
+        ("Claude Code", f"claude mcp add --transport {transport} cfmcp {mcp_url}"),
+        ("  then sign in", "claude mcp login cfmcp"),
+        (
+            "MCP Inspector",
+            f"npx -y @modelcontextprotocol/inspector ({'SSE' if sse else 'Streamable HTTP'}, "
+            f"{mcp_url})",
+        ),
     ]
 
 

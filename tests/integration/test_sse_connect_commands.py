@@ -119,8 +119,8 @@ def test_panel_tells_clients_to_use_sse(dev_host: tuple[DevHost, str]) -> None:
     commands = _panel_commands(host)
     url = f"{host.origin}/mcp"
     assert commands["Claude Code"] == f"claude mcp add --transport sse cfmcp {url}"
-    assert commands["mcp-remote"] == f"npx mcp-remote {url} --transport sse-only"
-    assert commands["MCP Inspector"] == f"npx @modelcontextprotocol/inspector (SSE, {url})"
+    assert commands["mcp-remote"] == f"npx -y mcp-remote {url} --transport sse-only"
+    assert commands["MCP Inspector"] == f"npx -y @modelcontextprotocol/inspector (SSE, {url})"
     assert "legacy HTTP+SSE" in host.log_path.read_text()  # type: ignore[union-attr]
 
 
@@ -130,13 +130,13 @@ def test_printed_mcp_remote_command_connects(
     host, pin = dev_host
     sse_upstream.recorder.clear()
     argv = shlex.split(_panel_commands(host)["mcp-remote"])
-    assert argv[:2] == ["npx", "mcp-remote"]
+    assert argv[:3] == ["npx", "-y", "mcp-remote"]
     env, browser_log = _client_env(tmp_path, pin)
     output = tmp_path / "client.log"
     with open(output, "wb") as out:
         # mcp-remote-client: the same package's client, which lists the tools and exits
         proc = subprocess.Popen(
-            [str(CLIENT), *argv[2:]],
+            [str(CLIENT), *argv[3:]],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
