@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cfmcp.errors import CfmcpError
+from cfmcp.errors import CfmcpError, ProjectFileError
 from cfmcp.project.config import ProjectConfig, dump_config, load_config, save_config
 
 
@@ -63,3 +63,28 @@ def test_public_origin():
     config.hostname.mode = "route"
     config.hostname.route = "mcp.example.com/*"
     assert config.public_origin() == "https://mcp.example.com"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            '[oauth]\naccess_token_ttl = "10"\n',
+            '[oauth] access_token_ttl must be a whole number, not "10"',
+        ),
+        ('[oauth]\nscopes = "mcp"\n', "[oauth] scopes must be a list of texts"),
+        ("name = 5\n", "[top level] name must be text in quotes, not a number"),
+        ('[hostname]\nmode = "nope"\n', "[hostname] mode must be one of"),
+        ('[upstream]\nextra_headers = { "A" = 1 }\n', "[upstream] extra_headers must be a table"),
+        ('[consent]\nclient_policies = { "claude.ai" = 3 }\n', "[consent] client_policies"),
+        ("[oauth]\ncode_ttl = true\n", "[oauth] code_ttl must be a whole number, not true"),
+    ],
+)
+def test_a_value_of_the_wrong_type_is_named_not_a_python_error(tmp_path, text, message):
+    """Wrong types used to surface as `'<' not supported between 'str' and 'int'` (or, for a
+    scope given as text, as one scope per letter)."""
+    path = tmp_path / "cfmcp.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ProjectFileError) as caught:
+        load_config(path)
+    assert message in caught.value.message

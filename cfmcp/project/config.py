@@ -11,7 +11,7 @@ import re
 import tomllib
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args, get_origin, get_type_hints
 from urllib.parse import urlsplit
 
 from cfmcp.errors import ProjectFileError
@@ -199,7 +199,46 @@ def _section(cls: type, data: dict[str, Any], where: str) -> Any:
             f"unknown key(s) in [{where}]: {', '.join(sorted(unknown))}",
             hint=f"allowed: {', '.join(sorted(allowed))}",
         )
+    hints = get_type_hints(cls)
+    for key, value in data.items():
+        problem = _type_problem(hints[key], value)
+        if problem:
+            raise ProjectFileError(f"[{where}] {key} must be {problem}, not {_shown(value)}")
     return cls(**data)
+
+
+def _type_problem(expected: Any, value: Any) -> str:
+    """What `value` should have been for the field type `expected` ("" when it is that)."""
+    origin, args = get_origin(expected), get_args(expected)
+    if expected is bool:
+        return "" if isinstance(value, bool) else "true or false"
+    if expected is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+        return "" if ok else "a whole number"
+    if expected is str:
+        return "" if isinstance(value, str) else "text in quotes"
+    if origin is Literal:
+        return "" if value in args else "one of " + ", ".join(map(repr, args))
+    if origin is list:
+        ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+        return "" if ok else 'a list of texts, e.g. ["mcp"]'
+    if origin is dict:
+        inner = args[1] if args else Any
+        if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+            return "a table"
+        ok = inner is not str or all(isinstance(v, str) for v in value.values())
+        return "" if ok else "a table of texts"
+    return ""  # a section: checked on its own
+
+
+def _shown(value: Any) -> str:
+    """A TOML value as the user wrote it, in a message."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value)
+    kind = {int: "a number", float: "a number", list: "a list", dict: "a table"}
+    return kind.get(type(value), type(value).__name__)
 
 
 def config_from_dict(data: dict[str, Any]) -> ProjectConfig:
