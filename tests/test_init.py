@@ -307,3 +307,9 @@ def test_the_github_preset_without_prompts_and_on_a_rerun(tmp_path):
     path.write_text(text)
     assert init(*args).exit_code == 0
     assert load_config(path).consent.client_policies["claude.ai"] == "mine"
+
+
+def test_help_states_each_default_once():
+    text = " ".join(init("--help").output.replace("│", " ").split())
+    assert "[default: 0]" not in text  # the days options' real defaults are in their help
+    assert "(default 30, or the file's value)" in text and "(default: yes)" in text

@@ -52,17 +52,23 @@ def init(
     route: str = typer.Option("", "--route", help="Serve on this route pattern (with --zone)."),
     zone: str = typer.Option("", "--zone", help="Zone of the custom domain / route."),
     access_days: float = typer.Option(
-        0, "--access-token-days", help="Access token lifetime in days (default 30)."
+        0,
+        "--access-token-days",
+        help="Access token lifetime in days (default 30, or the file's value).",
+        show_default=False,
     ),
     refresh_days: float = typer.Option(
-        0, "--refresh-token-days", help="Refresh token lifetime in days (default 90)."
+        0,
+        "--refresh-token-days",
+        help="Refresh token lifetime in days (default 90, or the file's value).",
+        show_default=False,
     ),
     server_name: str = typer.Option("", "--server-name", help="Name shown on the consent page."),
     github_read_only: bool | None = typer.Option(
         None,
         "--github-read-only/--no-github-read-only",
         help="GitHub upstream: preselect read-only (X-MCP-Readonly) for claude.ai and ChatGPT "
-        "on the consent page [default: yes].",
+        "on the consent page (default: yes).",
         show_default=False,
     ),
     json_output: JsonOption = False,
