@@ -100,9 +100,10 @@ def setup_for(client: str, name: str, mcp_url: str, project_dir: Path) -> Client
 def merge_into_file(setup: ClientSetup, name: str) -> Path:
     """Add (or replace) this server's entry in the client's JSON config, keeping the rest."""
     if setup.config_path is None or setup.config_key is None or setup.entry is None:
+        instead = shlex.join(setup.command) if setup.command else setup.instructions
         raise UsageError(
-            f"{setup.client} is not configured through a file",
-            hint="run the printed command instead",
+            f"{setup.client} is not configured through a file (leave out --write)",
+            hint=f"instead: {instead}",
         )
     path = setup.config_path
     data: dict[str, Any] = {}

@@ -68,3 +68,10 @@ def test_url_from_project_config(tmp_path):
 def test_unknown_client_and_missing_url_are_usage_errors():
     assert _run("netscape", "--url", URL).exit_code == 2
     assert _run("cursor").exit_code == 2
+
+
+def test_write_for_a_command_client_names_the_command_to_run():
+    result = _run("claude-code", "--url", URL, "--write")
+    assert result.exit_code == 2
+    text = " ".join(result.output.split())
+    assert f"claude mcp add --transport http cfmcp {URL}" in text
