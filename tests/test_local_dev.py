@@ -217,3 +217,38 @@ def test_generated_pin_is_as_strong_as_deploys(monkeypatch: pytest.MonkeyPatch) 
     for pin in pins:
         symbols = pin.replace("-", "")
         assert len(symbols) >= 12 and set(symbols) <= set(PIN_ALPHABET), pin
+
+
+def test_the_start_up_probe_does_not_wait_for_an_endless_event_stream():
+    """A legacy SSE endpoint answers headers, then streams forever: it is up."""
+    import threading
+    from http.server import BaseHTTPRequestHandler
+
+    from cfmcp.local.launch import probe_upstream
+    from tests.support.local_http import LocalHttpServer
+
+    stop = threading.Event()
+
+    class Endless(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.end_headers()
+            while not stop.is_set():
+                self.wfile.write(b": keep-alive\n\n")
+                self.wfile.flush()
+                stop.wait(0.2)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    with LocalHttpServer(Endless) as server:
+        answers: list[str | None] = []
+        probe = threading.Thread(target=lambda: answers.append(probe_upstream(server.origin)))
+        probe.start()
+        probe.join(timeout=10)  # reading the whole body would never end
+        stop.set()
+        assert answers == [None]
+    closed = LocalHttpServer(Endless)
+    closed.close()
+    assert probe_upstream(closed.origin + "/sse") == "ConnectError"

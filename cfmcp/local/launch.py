@@ -163,11 +163,15 @@ def render_to(config: ProjectConfig, out: Path) -> Path:
 
 
 def probe_upstream(url: str) -> str | None:
-    """None when the upstream answers anything at all, else a short reason."""
+    """None when the upstream answers anything at all, else a short reason. Only the status
+    line and headers are waited for: a legacy SSE endpoint's body never ends."""
     import httpx
 
     try:
-        httpx.get(url, timeout=PROBE_TIMEOUT_SECONDS, follow_redirects=False, trust_env=False)
+        with httpx.stream(
+            "GET", url, timeout=PROBE_TIMEOUT_SECONDS, follow_redirects=False, trust_env=False
+        ):
+            pass
     except httpx.HTTPError as exc:
         return type(exc).__name__
     return None
