@@ -151,6 +151,7 @@ def test_unreachable_upstream_is_a_warning(tmp_path: Path) -> None:
     text = out.read_text()
     assert "warning:" in text and "not reachable" in text
     assert "pat-unreachable" not in text
+    assert "a new signing key this run" in " ".join(text.split())  # no CFMCP_SIGNING_KEY
 
 
 def test_demo_end_to_end_with_generated_pin(tmp_path: Path) -> None:
@@ -161,6 +162,7 @@ def test_demo_end_to_end_with_generated_pin(tmp_path: Path) -> None:
         assert f"npx -y mcp-remote {origin}/mcp" in text
         assert "claude mcp login cfmcp" in text
         assert "claude mcp add --transport http" in text
+        assert "tokens last while CFMCP_SIGNING_KEY" in " ".join(text.split())
         pins = re.findall(r"PIN\s+([2-9a-z]{4}-[2-9a-z]{4}-[2-9a-z]{4})\s", text)  # generate_pin
         assert len(pins) == 1, text
         tokens = obtain_tokens_over_http(origin, pins[0])

@@ -263,6 +263,7 @@ def run_dev(options: DevOptions) -> None:
             demo=options.demo,
             host=options.host,
             runtime=runtime_note,
+            signing_key_kept=bool(os.environ.get(ENV_SIGNING_KEY, "").strip()),
         )
 
         def ready() -> None:

@@ -50,6 +50,7 @@ def show(
     demo: bool,
     host: str,
     runtime: str | None = None,
+    signing_key_kept: bool = False,
 ) -> None:
     """Print the connection panel. `pin` is shown only when it was generated for this run."""
     mcp_url = f"{origin}/mcp"
@@ -67,7 +68,14 @@ def show(
         table.add_row("PIN", f"[bold yellow]{pin}[/]  (shown once; set CFMCP_PIN to choose it)")
     else:
         table.add_row("PIN", "from CFMCP_PIN")
-    table.add_row("State", f"{state}  (tokens last while CFMCP_SIGNING_KEY stays the same)")
+    if signing_key_kept:
+        table.add_row("State", f"{state}  (tokens last while CFMCP_SIGNING_KEY stays the same)")
+    else:
+        table.add_row(
+            "State",
+            f"{state}  (a new signing key this run: clients connected to an earlier run sign "
+            "in again; set CFMCP_SIGNING_KEY to keep them)",
+        )
     if runtime is not None:
         table.add_row("Runtime", runtime)
     title = "cfmcp dev" + (" --demo" if demo else "")
