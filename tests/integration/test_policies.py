@@ -18,16 +18,15 @@ import httpx
 import httpx2
 import pytest
 from mcp import Client
-from mcp.client.auth import OAuthClientProvider
 from mcp.client.streamable_http import streamable_http_client
-from mcp.shared.auth import AuthorizationCodeResult, OAuthClientMetadata
+from mcp.shared.auth import AuthorizationCodeResult
 
 from cfmcp.project.config import ProjectConfig
 from cfmcp.worker.render import render_bundle
 from tests.integration.conftest import _skip_unavailable
 from tests.integration.running import RunningWorker, new_pin, worker_env
 from tests.integration.test_mcp_remote import node_client, run_mcp_remote_client
-from tests.integration.test_sdk_client import REDIRECT, MemoryStorage
+from tests.integration.test_sdk_client import MemoryStorage, public_client_provider
 from tests.integration.upstream import RecordingUpstream
 from tests.support.hosts import KINDS, start_worker
 from tests.support.oauth import (
@@ -97,19 +96,7 @@ class ChoosingBrowser:
 
 
 def sdk_session(worker: RunningWorker, browser: ChoosingBrowser):
-    provider = OAuthClientProvider(
-        server_url=worker.mcp_url,
-        client_metadata=OAuthClientMetadata(
-            client_name="policy test",
-            redirect_uris=[REDIRECT],
-            grant_types=["authorization_code", "refresh_token"],
-            response_types=["code"],
-            token_endpoint_auth_method="none",
-        ),
-        storage=MemoryStorage(),
-        redirect_handler=browser.redirect,
-        callback_handler=browser.callback,
-    )
+    provider = public_client_provider(worker.mcp_url, browser, MemoryStorage(), "policy test")
     http = httpx2.AsyncClient(auth=provider, timeout=30)
     return http, Client(streamable_http_client(worker.mcp_url, http_client=http), mode="legacy")
 

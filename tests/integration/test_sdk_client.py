@@ -66,14 +66,15 @@ def _text(result: object) -> str:
     return "".join(getattr(c, "text", "") for c in getattr(result, "content", []))
 
 
-async def test_sdk_oauth_flow_then_tools(worker: RunningWorker) -> None:
-    worker.upstream.recorder.clear()
-    browser = HeadlessBrowser(worker.pin)
-    storage = MemoryStorage()
-    provider = OAuthClientProvider(
-        server_url=worker.mcp_url,
+def public_client_provider(
+    mcp_url: str, browser, storage: MemoryStorage, client_name: str
+) -> OAuthClientProvider:
+    """The SDK's OAuth provider as a public client registering itself, its browser steps
+    done by `browser` (redirect / callback)."""
+    return OAuthClientProvider(
+        server_url=mcp_url,
         client_metadata=OAuthClientMetadata(
-            client_name="cfmcp sdk test",
+            client_name=client_name,
             redirect_uris=[REDIRECT],
             grant_types=["authorization_code", "refresh_token"],
             response_types=["code"],
@@ -83,6 +84,13 @@ async def test_sdk_oauth_flow_then_tools(worker: RunningWorker) -> None:
         redirect_handler=browser.redirect,
         callback_handler=browser.callback,
     )
+
+
+async def test_sdk_oauth_flow_then_tools(worker: RunningWorker) -> None:
+    worker.upstream.recorder.clear()
+    browser = HeadlessBrowser(worker.pin)
+    storage = MemoryStorage()
+    provider = public_client_provider(worker.mcp_url, browser, storage, "cfmcp sdk test")
     async with (
         httpx2.AsyncClient(auth=provider, timeout=30) as http,
         Client(streamable_http_client(worker.mcp_url, http_client=http), mode="legacy") as client,
