@@ -25,7 +25,7 @@ from workers import DurableObject, WorkerEntrypoint
 from cfmcp_worker import deployment  # the core, bundled next to this module
 from cfmcp_worker.app import WorkerApp
 from cfmcp_worker.exact import ExactClient, ExactLedger, pin_limits
-from cfmcp_worker.http_types import Forward, HttpRequest, HttpResponse
+from cfmcp_worker.http_types import Forward, HttpRequest, HttpResponse, media_type
 from cfmcp_worker.settings import Secrets, Settings
 from cfmcp_worker.tools_filter import MAX_HELD_BYTES
 
@@ -350,7 +350,7 @@ async def _proxy(app: WorkerApp, request: HttpRequest, forward: Forward, buffer=
         stream = None
     rewrite = forward.rewrite  # a legacy SSE upstream's endpoint event, a tools/list filter
     if rewrite is not None and stream is not None:
-        if _media_type(verdict.headers) == "application/json":
+        if media_type(verdict.headers) == "application/json":
             # One finite JSON body (a filtered tools/list): read and rewritten in one piece,
             # which costs far less than a TransformStream calling into Python per chunk. Read
             # at most one byte past what the filter holds: beyond that it answers an error.
@@ -360,11 +360,6 @@ async def _proxy(app: WorkerApp, request: HttpRequest, forward: Forward, buffer=
         stream = _rewritten_stream(stream, rewrite)
     # The upstream's ReadableStream is passed through untouched: the runtime streams it.
     return js.Response.new(stream, _response_init(verdict.status, verdict.headers))
-
-
-def _media_type(headers: list[tuple[str, str]]) -> str:
-    value = next((v for n, v in headers if n.lower() == "content-type"), "")
-    return value.split(";", 1)[0].strip().lower()
 
 
 def _rewritten_stream(stream, rewrite):

@@ -52,8 +52,12 @@ def kind(result) -> str:
 
 
 def through(forward, body: bytes) -> bytes:
-    """The upstream body as the client receives it through the Forward's rewriter."""
+    """The upstream body as the client receives it through the Forward's rewriter; the media
+    type the app would pass on from the upstream's headers is what the body looks like."""
     if forward.rewrite is None:
         return body
+    if hasattr(forward.rewrite, "begin"):
+        looks_json = body.lstrip()[:1] in (b"{", b"[", b"\xef")  # \xef: a BOM before JSON
+        forward.rewrite.begin("application/json" if looks_json else "text/event-stream")
     out = b"".join(forward.rewrite.feed(body[i : i + 7]) for i in range(0, len(body), 7))
     return out + forward.rewrite.flush()

@@ -179,6 +179,7 @@ async def test_sse_filter_is_linear_in_event_size(policy_app, core):
         "result": {"content": [{"type": "text", "text": "x" * (4 << 20)}]},
     }
     data = b"data: " + json.dumps(text).encode() + b"\n\n"
+    forward.rewrite.begin("text/event-stream")
     started = time.perf_counter()
     for i in range(0, len(data), 4096):
         forward.rewrite.feed(data[i : i + 4096])

@@ -15,7 +15,14 @@ from cfmcp_worker.clients import ClientRegistry, MetadataFetcher, RegistrationEr
 from cfmcp_worker.crypto import Signer
 from cfmcp_worker.exact import ExactClient
 from cfmcp_worker.gate import SendUpstream, ToolGate
-from cfmcp_worker.http_types import Forward, Headers, HttpRequest, HttpResponse, PassThrough
+from cfmcp_worker.http_types import (
+    Forward,
+    Headers,
+    HttpRequest,
+    HttpResponse,
+    PassThrough,
+    media_type,
+)
 from cfmcp_worker.kv import KvStore
 from cfmcp_worker.legacy_sse import MESSAGE_PATH, LegacySse
 from cfmcp_worker.pin_guard import PinGuard
@@ -193,8 +200,7 @@ class WorkerApp:
         self._audit(forward, status)
         rewrite = forward.rewrite if forward is not None else None
         if rewrite is not None and hasattr(rewrite, "begin"):
-            media = next((v for n, v in headers if n.lower() == "content-type"), "")
-            rewrite.begin(media.split(";", 1)[0].strip().lower())
+            rewrite.begin(media_type(headers))
         return self.proxy.upstream_response(status, headers, rewrite is not None)
 
     def upstream_error(

@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable
 
 from cfmcp_worker import audit
 from cfmcp_worker.crypto import random_token
-from cfmcp_worker.http_types import Forward, Headers, HttpRequest, HttpResponse
+from cfmcp_worker.http_types import SSE, Forward, Headers, HttpRequest, HttpResponse, media_type
 from cfmcp_worker.jsonin import JsonInputError, loads_bounded
 from cfmcp_worker.mcp_messages import (
     INVALID_PARAMS,
@@ -43,7 +43,7 @@ from cfmcp_worker.tools_filter import (
     Learning,
     ToolCatalog,
     ToolsListFilter,
-    split_lines,
+    event_payloads,
     tools_of,
 )
 
@@ -189,11 +189,13 @@ class ToolGate:
                 body["params"] = {"cursor": cursor}
             probe = Forward("POST", forward.url, headers, json.dumps(body).encode())
             try:
-                status, _, answer = await self._send(probe)
+                status, answer_headers, answer = await self._send(probe)
             except Exception as exc:  # the host's fetch failed; decided as unknown
                 audit.note(f"tools/list probe failed: {type(exc).__name__}")
                 return
-            result = _answer_with_id(answer, ident) if status == 200 else None
+            result = _answer_with_id(answer, media_type(answer_headers), ident)
+            if status != 200:
+                result = None
             tools = tools_of(result)
             if tools is None:
                 audit.note(f"tools/list probe answered HTTP {status} without a tool list")
@@ -262,10 +264,10 @@ def _add_rewrite(forward: Forward, rewrite) -> None:
     forward.rewrite = rewrite if forward.rewrite is None else Chained(forward.rewrite, rewrite)
 
 
-def _answer_with_id(body: bytes, ident: str) -> dict | None:
+def _answer_with_id(body: bytes, media: str, ident: str) -> dict | None:
     """The JSON-RPC message with id `ident` in a JSON body or an SSE stream's events."""
-    text = body.decode("utf-8", "replace").lstrip()
-    candidates = [text] if text[:1] in ("{", "[") else _sse_data(text)
+    text = body.decode("utf-8", "replace")
+    candidates = event_payloads(text) if media == SSE else [text]
     for candidate in candidates:
         try:
             payload = loads_bounded(candidate.encode(), max_bytes=MAX_HELD_BYTES, max_depth=128)
@@ -275,14 +277,3 @@ def _answer_with_id(body: bytes, ident: str) -> dict | None:
             if isinstance(message, dict) and message.get("id") == ident:
                 return message
     return None
-
-
-def _sse_data(text: str) -> list[str]:
-    events, data = [], []
-    for line in [*split_lines(text), ""]:
-        if line.startswith("data:"):
-            data.append(line[5:].removeprefix(" "))
-        elif not line and data:
-            events.append("\n".join(data))
-            data = []
-    return events

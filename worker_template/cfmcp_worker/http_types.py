@@ -10,6 +10,13 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 Headers = list[tuple[str, str]]
+SSE = "text/event-stream"
+
+
+def media_type(headers: Headers) -> str:
+    """The Content-Type's media type, lower-case, without parameters ("" when none)."""
+    value = next((v for n, v in headers if n.lower() == "content-type"), "")
+    return value.split(";", 1)[0].strip().lower()
 
 
 class HttpRequest:

@@ -12,7 +12,15 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from cfmcp_worker.http_types import Forward, Headers, HttpRequest, HttpResponse, PassThrough
+from cfmcp_worker.http_types import (
+    SSE,
+    Forward,
+    Headers,
+    HttpRequest,
+    HttpResponse,
+    PassThrough,
+    media_type,
+)
 from cfmcp_worker.responses import cors_headers, json_response
 from cfmcp_worker.settings import Secrets, Settings
 from cfmcp_worker.tokens import REVOKED, AccessClaims, TokenService
@@ -197,8 +205,7 @@ class McpProxy:
             and name.lower() != "x-accel-buffering"
             and not (rewritten and name.lower() == "content-length")
         ]
-        media = next((v for n, v in headers if n.lower() == "content-type"), "")
-        if media.split(";", 1)[0].strip().lower() == "text/event-stream":
+        if media_type(headers) == SSE:
             kept.append(("X-Accel-Buffering", "no"))  # MCP 2026-07-28: SSE is not buffered
         return PassThrough(status, kept + cors_headers())
 

@@ -16,6 +16,7 @@ import re
 import time
 from collections.abc import Callable
 
+from cfmcp_worker.http_types import SSE
 from cfmcp_worker.jsonin import JsonInputError, loads_bounded
 from cfmcp_worker.policy import Policy
 
@@ -117,6 +118,22 @@ def split_lines(text: str) -> list[str]:
     return _LINE_END.split(text)
 
 
+def data_lines(lines: list[str]) -> list[str]:
+    """The values of an event's `data:` fields (one leading space dropped, as SSE does)."""
+    return [line[5:].removeprefix(" ") for line in lines if line.startswith("data:")]
+
+
+def event_payloads(text: str) -> list[str]:
+    """The data of every event in an SSE stream's text, each event's lines joined."""
+    events: list[list[str]] = [[]]
+    for line in split_lines(text):
+        if line:
+            events[-1].append(line)
+        elif events[-1]:
+            events.append([])
+    return ["\n".join(data) for data in map(data_lines, events) if data]
+
+
 class ToolsListFilter:
     """A body rewriter (`Forward.rewrite`: begin/feed/flush) applying a policy to tools/list
     results; `learning` names the answers that may teach the catalog (None: none may)."""
@@ -126,22 +143,19 @@ class ToolsListFilter:
         self._learning = learning
         self._held = bytearray()
         self._scanned = 0  # the held bytes already searched for an event end
-        self._sse: bool | None = None  # from the response's media type (`begin`), else sniffed
+        # From the answer's media type (`begin`, which the app calls before any body); until
+        # then the body is one JSON body, held whole: what is not known is not streamed.
+        self._sse = False
         self._overflowed = False
 
     def begin(self, media_type: str) -> None:
         """The upstream answer's media type: SSE events, or else one body read as JSON."""
-        self._sse = media_type == "text/event-stream"
+        self._sse = media_type == SSE
 
     def feed(self, chunk: bytes) -> bytes:
         if self._overflowed:
             return b""
         self._held += chunk
-        if self._sse is None:
-            start = self._held.lstrip()
-            if not start:
-                return b""
-            self._sse = start[:1] not in (b"{", b"[", b"\xef")  # \xef: a BOM before JSON
         if len(self._held) > MAX_HELD_BYTES:  # fail closed: what cannot be checked is not sent
             self._held.clear()
             self._overflowed = True
@@ -184,7 +198,7 @@ class ToolsListFilter:
         if b"tools" not in event:  # cheap: most events are not tools/list results
             return event
         lines = split_lines(event.decode("utf-8", "replace"))
-        data = [line[5:].removeprefix(" ") for line in lines if line.startswith("data:")]
+        data = data_lines(lines)
         if not data:
             return event
         try:
