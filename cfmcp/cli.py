@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 import typer
+import typer.core
 import typer.main
 
 from cfmcp import __version__
@@ -32,11 +33,32 @@ COMMAND_MODULES = [  # in the order --help lists them: set up, run, operate, eje
     "cfmcp.commands.destroy",
 ]
 
+
+class _FlagsWithoutType:
+    """Help lists a flag without a type column (typer 0.29 shows `<bool>` next to every flag)."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        params: list[Any] = super().get_params(ctx)  # type: ignore[misc]
+        for param in params:
+            if getattr(param, "is_flag", False) and param.metavar is None:
+                param.metavar = ""
+        return params
+
+
+class _Command(_FlagsWithoutType, typer.core.TyperCommand):
+    pass
+
+
+class _Group(_FlagsWithoutType, typer.core.TyperGroup):
+    pass
+
+
 app = typer.Typer(
     name="cfmcp",
+    cls=_Group,
     help="Put an OAuth 2.1 front door on a PAT-only MCP server, as a Python Cloudflare Worker.",
     no_args_is_help=False,  # see _wrap_commands
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_show_locals=False,
     rich_markup_mode="rich",
 )
@@ -86,11 +108,15 @@ def _wrap_commands(typer_app: typer.Typer) -> None:
     2 (newer); without it every click says "Missing command", shown as one line, exit 2.
     """
     typer_app.info.no_args_is_help = False
+    typer_app.info.cls = _Group
     for command in typer_app.registered_commands:
+        if command.cls in (None, typer.core.TyperCommand):
+            command.cls = _Command
         if command.callback is not None:
             command.callback = _user_errors_as_exit_codes(command.callback)
     for group in typer_app.registered_groups:
         group.no_args_is_help = False
+        group.cls = _Group
         if group.typer_instance is not None:
             _wrap_commands(group.typer_instance)
 

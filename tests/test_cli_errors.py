@@ -81,6 +81,46 @@ def test_help_exits_0(tmp_path: Path, argv: tuple[str, ...]) -> None:
     assert "Traceback" not in result.stderr + result.stdout
 
 
+EVERY_COMMAND = [
+    (),
+    ("init",),
+    ("deploy",),
+    ("dev",),
+    ("doctor",),
+    ("install-client",),
+    ("rotate-pin",),
+    ("render",),
+    ("destroy",),
+    ("clients",),
+    ("clients", "list"),
+    ("clients", "revoke"),
+    ("clients", "set-policy"),
+]
+
+
+@pytest.mark.parametrize("argv", EVERY_COMMAND, ids=lambda v: " ".join(v) or "cfmcp")
+def test_help_shows_flags_without_a_type(tmp_path: Path, argv: tuple[str, ...]) -> None:
+    # typer 0.29 prints `<bool>` next to every flag (`--json <bool>` reads as if it took a value)
+    result = run_cfmcp(*argv, "--help", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "--help" in result.stdout
+    assert "<bool>" not in result.stdout
+    assert "BOOLEAN" not in result.stdout
+
+
+def test_shell_completion_completes_commands(tmp_path: Path) -> None:
+    script = run_cfmcp("--show-completion", "bash", cwd=tmp_path)
+    assert script.returncode == 0, script.stderr
+    assert "_CFMCP_COMPLETE=complete_bash" in script.stdout
+    # what the installed bash function runs on <Tab> after `cfmcp de`
+    env = _env() | {"_CFMCP_COMPLETE": "complete_bash", "COMP_WORDS": "cfmcp de", "COMP_CWORD": "1"}
+    result = subprocess.run(
+        [str(CFMCP)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert set(result.stdout.split()) == {"deploy", "dev", "destroy"}
+
+
 def test_version_exits_0(tmp_path: Path) -> None:
     from cfmcp import __version__
 
