@@ -17,7 +17,7 @@ import typer.core
 import typer.main
 
 from cfmcp import __version__
-from cfmcp.errors import CfmcpError
+from cfmcp.errors import CfmcpError, Interrupted
 from cfmcp.output import Output, print_error
 
 # Each module exposes register(app: typer.Typer) -> None.
@@ -95,8 +95,8 @@ def _user_errors_as_exit_codes(callback: Callable[..., Any]) -> Callable[..., An
             Output(bool(kwargs.get("json_output"))).failure(exc)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
-            print_error("interrupted")
-            raise typer.Exit(EXIT_INTERRUPTED) from None
+            Output(bool(kwargs.get("json_output"))).failure(Interrupted("interrupted"))
+            raise typer.Exit(Interrupted.exit_code) from None
 
     return run
 
