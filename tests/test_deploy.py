@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -938,3 +939,31 @@ def test_on_a_real_terminal_secrets_are_typed_hidden(fake, tmp_path, monkeypatch
     assert PAT not in terminal.output and "typed-pin" not in terminal.output  # never echoed
     assert "echoed" not in terminal.output  # getpass had its terminal
     assert fake.script(NAME).secrets()["AUTH_PIN"] == "FAKE-typed-pin-0042"
+
+
+def test_render_after_deploy_is_exactly_what_was_uploaded(fake, tmp_path, monkeypatch):
+    config = make_project(tmp_path, fake)  # workers.dev: the URL is known only from the account
+    assert deploy(monkeypatch, fake, config, "--yes", "--skip-smoke").exit_code == 0
+    out = tmp_path / "worker"
+    result = CliRunner().invoke(
+        app, ["render", "--config", str(config), "--out", str(out), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    rendered = json.loads(result.stdout)
+    script = fake.script(NAME)
+    uploaded = {m.name: m.content for m in script.modules}
+    assert {name: (out / name).read_bytes() for name in rendered["modules"]} == uploaded
+    assert rendered["public_url"] == f"https://{NAME}.fake-subdomain.workers.dev"
+    assert rendered["matches_deployed"] is True
+    assert rendered["sha256"] == rendered["deployed_sha256"]
+    [namespace] = fake.state.kv_namespaces.values()
+    assert rendered["kv_namespace_id"] == namespace.id
+    wrangler = tomllib.loads((out / "wrangler.toml").read_text())
+    assert wrangler["kv_namespaces"][0]["id"] == namespace.id
+    # cfmcp.toml changed since: render says so (deploy would upload the new bundle)
+    changed = load_config(config)
+    changed.oauth.server_name = "Renamed"
+    save_config(changed, config)
+    again = CliRunner().invoke(app, ["render", "--config", str(config), "--out", str(out)])
+    assert again.exit_code == 0, again.output
+    assert "differs from the bundle the last deploy uploaded" in " ".join(again.output.split())
