@@ -18,7 +18,7 @@ import typer.main
 
 from cfmcp import __version__
 from cfmcp.errors import CfmcpError, Interrupted
-from cfmcp.output import Output, print_error
+from cfmcp.output import Output, print_error, trace_calls
 
 # Each module exposes register(app: typer.Typer) -> None.
 COMMAND_MODULES = [  # in the order --help lists them: set up, run, operate, eject, remove
@@ -81,7 +81,8 @@ def _root(
 
 def _user_errors_as_exit_codes(callback: Callable[..., Any]) -> Callable[..., Any]:
     """Show CfmcpError (and Ctrl-C) as one line and its exit code, whoever invokes the command;
-    with --json also as the one JSON failure document (`cfmcp.output`), for every command.
+    with --json also as the one JSON failure document (`cfmcp.output`), for every command;
+    `--verbose` turns on the API call trace.
 
     Ctrl-C is caught here, inside the command, because newer typer (0.29) turns a KeyboardInterrupt
     into a silent exit 130 before `main()` could say anything.
@@ -89,6 +90,7 @@ def _user_errors_as_exit_codes(callback: Callable[..., Any]) -> Callable[..., An
 
     @functools.wraps(callback)
     def run(*args: Any, **kwargs: Any) -> Any:
+        trace_calls(bool(kwargs.get("verbose")))
         try:
             return callback(*args, **kwargs)
         except CfmcpError as exc:

@@ -967,3 +967,18 @@ def test_render_after_deploy_is_exactly_what_was_uploaded(fake, tmp_path, monkey
     again = CliRunner().invoke(app, ["render", "--config", str(config), "--out", str(out)])
     assert again.exit_code == 0, again.output
     assert "differs from the bundle the last deploy uploaded" in " ".join(again.output.split())
+
+
+def test_verbose_shows_each_api_call_and_no_secret(fake, tmp_path, monkeypatch):
+    config = make_project(tmp_path, fake)
+    monkeypatch.setenv("CFMCP_PIN", "FAKE-verbose-pin-0042")
+    result = deploy(monkeypatch, fake, config, "--yes", "--skip-smoke", "--verbose", "--json")
+    assert result.exit_code == 0, result.output
+    json.loads(result.stdout)  # the trace stays off stdout
+    traced = [line for line in result.stderr.splitlines() if line.startswith("api: ")]
+    assert len(traced) == len(fake.calls) >= 5
+    assert any(line.startswith("api: PUT /accounts/") and "→ 200" in line for line in traced)
+    for secret in (PAT, fake.token, "FAKE-verbose-pin-0042"):
+        assert secret not in result.stderr + result.stdout
+    quiet = deploy(monkeypatch, fake, config, "--yes", "--skip-smoke")
+    assert "api: " not in quiet.output
