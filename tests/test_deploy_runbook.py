@@ -416,7 +416,7 @@ def test_updates_do_what_deploy_plans(tmp_path, monkeypatch):
         assert not fake.calls.find("PUT", f"/accounts/*/workers/scripts/{NAME}")
 
         # A changed setting: the same upload `cfmcp deploy` plans for the changed cfmcp.toml.
-        server_name = 'Team <GitHub>\'s "MCP"'
+        server_name = 'Team <GitHub>\'s "MCP" é \\ & co'  # quotes, HTML, non-ASCII
         path = write_project(tmp_path, fake.account_id, name=NAME)
         config = load_config(path)
         config.oauth.server_name = server_name
