@@ -136,6 +136,21 @@ def test_url_from_project_config(tmp_path):
     assert data["mcp_url"] == "https://mcp.example.com/mcp" and data["name"] == "gh-mcp"
 
 
+@pytest.mark.parametrize(
+    ("system", "env", "expected"),
+    [
+        ("Darwin", {}, "home/Library/Application Support/Claude/claude_desktop_config.json"),
+        ("Windows", {"APPDATA": "roaming"}, "roaming/Claude/claude_desktop_config.json"),
+        ("Linux", {"XDG_CONFIG_HOME": "xdg"}, "xdg/Claude/claude_desktop_config.json"),
+    ],
+)
+def test_claude_desktop_config_per_os(tmp_path, monkeypatch, system, env, expected):
+    monkeypatch.setattr("platform.system", lambda: system)
+    for variable, value in env.items():
+        monkeypatch.setenv(variable, str(tmp_path / value))
+    assert _json("claude-desktop", "--url", URL)[1]["config_path"] == str(tmp_path / expected)
+
+
 def test_missing_url_is_a_usage_error():
     assert _run("cursor").exit_code == 2
 

@@ -1,10 +1,11 @@
-"""`install-client --write` read back by the real clients: Gemini CLI (`gemini mcp list`),
-Codex (`codex mcp get --json`) and opencode (`opencode mcp list`), each run offline in a
-network namespace of its own (`unshare -n`) against a temporary HOME.
+"""`install-client` checked by the real clients: Gemini CLI (`gemini mcp list`), Codex
+(`codex mcp get --json`) and opencode (`opencode mcp list`) read the files `--write` merged
+into, and Claude Code runs the printed command (`claude mcp add`, then `claude mcp get`).
+Each runs offline in a network namespace of its own (`unshare -n`) with a temporary HOME.
 
-They are npm packages (`@google/gemini-cli`, `@openai/codex`, `opencode-ai`) the test suite
-does not install: put their bin folder in CFMCP_CLIENT_CLIS (or on PATH) to run these;
-otherwise they are skipped.
+They are npm packages (`@google/gemini-cli`, `@openai/codex`, `opencode-ai`,
+`@anthropic-ai/claude-code`) the test suite does not install: put their bin folder in
+CFMCP_CLIENT_CLIS (or on PATH) to run these; otherwise they are skipped.
 """
 
 from __future__ import annotations
@@ -114,3 +115,18 @@ def test_opencode_reads_the_merged_jsonc(home):
     assert "cfmcp" in listed and URL in listed, listed
     assert "other" in listed and OTHER in listed, listed
     assert "2 server(s)" in listed, listed
+
+
+@pytest.mark.parametrize(("extra", "kind"), [((), "http"), (("--transport", "sse"), "sse")])
+def test_claude_code_accepts_the_printed_command(home, extra, kind):
+    claude = _cli("claude")
+    result = CliRunner().invoke(
+        app, ["install-client", "claude-code", "--url", URL, *extra, "--json"]
+    )
+    data = json.loads(result.stdout)
+    command, sign_in = data["command"], data["sign_in"].split()
+    assert command[0] == "claude" and sign_in[:3] == ["claude", "mcp", "login"]
+    _run([claude, *command[1:]], home)
+    shown = _run([claude, "mcp", "get", "cfmcp"], home)
+    assert f"Type: {kind}" in shown and f"URL: {URL}" in shown, shown
+    assert "Usage: claude mcp login" in _run([claude, *sign_in[1:3], "--help"], home)

@@ -191,8 +191,9 @@ def gemini(server: Server) -> ClientSetup:
     )
     return ClientSetup(
         "gemini",
-        "Gemini CLI reads this on start (a project's .gemini/settings.json works too).",
-        sign_in=f"/mcp auth {server.name}  (inside Gemini CLI)",
+        "Gemini CLI reads this on start (a project's .gemini/settings.json works too); it "
+        "signs in only from inside its TUI, with the command below.",
+        sign_in=f"/mcp auth {server.name}",
         config=ConfigFile(
             Path.home() / ".gemini" / "settings.json", "jsonc", ("mcpServers",), JSON_WITH_COMMENTS
         ),

@@ -29,15 +29,19 @@ Outcome = Literal["shown", "added", "replaced", "unchanged"]
 TRANSPORTS = ("streamable-http", "sse")
 
 
-def setup_for(client: str, server: Server) -> ClientSetup:
-    """The setup of `client` for `server` (a usage error names the known clients)."""
-    make = CLIENTS.get(client)
-    if make is None:
+def check_client(client: str) -> None:
+    """A usage error, naming the known clients, unless `client` is one of them."""
+    if client not in CLIENTS:
         raise UsageError(
             f"unknown client {client!r}; choose one of: {', '.join(CLIENTS)}",
             hint="see `cfmcp install-client --help`",
         )
-    return make(server)
+
+
+def setup_for(client: str, server: Server) -> ClientSetup:
+    """The setup of `client` for `server`."""
+    check_client(client)
+    return CLIENTS[client](server)
 
 
 def snippet(setup: ClientSetup, name: str) -> str | None:
@@ -162,8 +166,7 @@ def run_install_client(
     out: Output,
 ) -> None:
     """Show (or merge into the client's file) the setup of `client` for this Worker."""
-    if client not in CLIENTS:
-        setup_for(client, Server("", ""))  # the usage error, before anything else is read
+    check_client(client)  # before anything else is read
     server = resolve_server(url, config_path, transport)
     if name:
         server = Server(name, server.url, server.sse, server.cwd)

@@ -26,7 +26,7 @@ def install_client(
     transport: str = typer.Option(
         "",
         "--transport",
-        help="streamable-http or sse (default: the project's [upstream] transport).",
+        help="streamable-http or sse (default: the project's \\[upstream] transport).",
     ),
     write: bool = typer.Option(
         False,
