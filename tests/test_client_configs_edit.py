@@ -64,6 +64,12 @@ def test_crlf_tabs_and_bom_stay():
     assert loads(new, JSONC) == {"servers": {"a": 1, "cfmcp": ENTRY}}
 
 
+def test_indentation_is_taken_from_keys_not_from_comments():
+    text = '{\n/*\n * odd comment\n */\n    "servers": {}\n}\n'
+    new = put_entry(text, JSONC, SERVERS, "cfmcp", {"url": "u"})
+    assert new.endswith('    "servers": {\n        "cfmcp": {\n            "url": "u"\n        }\n    }\n}\n')
+
+
 def test_one_line_objects_stay_on_one_line():
     new = put_entry('{"servers": {"a": 1}}', JSON, SERVERS, "cfmcp", ENTRY)
     assert (

@@ -1,6 +1,6 @@
 """Put one server entry into a JSON(C) config file by editing its text, not by re-serialising
 it: the user's comments, key order, indentation and line endings all stay. The result is
-parsed again and must equal the intended merge, else nothing is returned but an error.
+parsed again and must equal the intended merge, else `UnsafeEdit` is raised.
 """
 
 from __future__ import annotations
@@ -120,7 +120,8 @@ class _Style:
     @classmethod
     def of(cls, text: str) -> _Style:
         newline = "\r\n" if "\r\n" in text else "\n"
-        indents = re.findall(r"\n([ \t]+)\S", text)
+        # the indentation of lines that start with a key or a closing bracket (not comments)
+        indents = re.findall(r"\n([ \t]+)[\"}\]]", text)
         if any(indent.startswith("\t") for indent in indents):
             return cls(newline, "\t")
         return cls(newline, " " * min((len(i) for i in indents), default=2))
