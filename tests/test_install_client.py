@@ -189,6 +189,8 @@ def test_codex_says_it_has_no_sse_and_the_web_clients_mention_it(tmp_path):
     _sse_project(tmp_path)
     assert "no legacy SSE transport" in _json("codex", "--url", URL)[1]["instructions"]
     assert "SSE" in _json("claude-ai", "--url", URL)[1]["instructions"]
+    for client in ("cursor", "windsurf", "opencode"):
+        assert "picks the transport itself" in _json(client, "--url", URL)[1]["instructions"]
 
 
 def test_transport_option_overrides_and_is_checked():

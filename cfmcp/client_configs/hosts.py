@@ -64,6 +64,14 @@ def _mcp_remote(server: Server) -> list[str]:
     return ["npx", "-y", "mcp-remote", server.url, *sse]
 
 
+def _same_entry_for_sse(server: Server, host: str) -> str:
+    return (
+        f" The same entry serves this legacy-SSE Worker: {host} picks the transport itself."
+        if server.sse
+        else ""
+    )
+
+
 def _config_home() -> Path:
     return Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
 
@@ -145,7 +153,7 @@ def cursor(server: Server) -> ClientSetup:
     return ClientSetup(
         "cursor",
         "Cursor picks this up on restart (Settings → MCP); click the server's Connect / "
-        "Needs login to sign in.",
+        "Needs login to sign in." + _same_entry_for_sse(server, "Cursor"),
         config=ConfigFile(Path.home() / ".cursor" / "mcp.json", "json", ("mcpServers",)),
         entry={"url": server.url},
     )
@@ -173,7 +181,8 @@ def windsurf(server: Server) -> ClientSetup:
     # Comments are not documented: plain JSON.
     return ClientSetup(
         "windsurf",
-        "Windsurf: press Refresh in Cascade's MCP panel (or restart) and sign in when asked.",
+        "Windsurf: press Refresh in Cascade's MCP panel (or restart) and sign in when asked."
+        + _same_entry_for_sse(server, "Windsurf"),
         config=ConfigFile(
             Path.home() / ".codeium" / "windsurf" / "mcp_config.json", "json", ("mcpServers",)
         ),
@@ -243,7 +252,8 @@ def opencode(server: Server) -> ClientSetup:
     # the same for a legacy-SSE Worker.
     return ClientSetup(
         "opencode",
-        "opencode connects on start; sign in with the command below (or /mcps in the TUI).",
+        "opencode connects on start; sign in with the command below (or /mcps in the TUI)."
+        + _same_entry_for_sse(server, "opencode"),
         sign_in=f"opencode mcp auth {server.name}",
         config=ConfigFile(_opencode_config(), "jsonc", ("mcp",), JSONC),
         entry={"type": "remote", "url": server.url},

@@ -180,7 +180,7 @@ def run_install_client(
         except (ClientConfigError, ClientServerExists):
             if text and setup.config and not out.json:
                 out.console.print(f"Nothing was changed. Add this to {setup.config.path} by hand:")
-                out.console.print(text, highlight=False, markup=False)
+                out.console.print(text.rstrip("\n"), highlight=False, markup=False)
             raise
     config = setup.config
     out.result(
@@ -223,6 +223,6 @@ def _show(
         out.say(f"{verb} the '{escape(server.name)}' entry in [bold]{escape(str(written))}[/]")
     elif text and setup.config:
         out.say(f"Add this to [bold]{escape(str(setup.config.path))}[/] (or re-run with --write):")
-        out.console.print(text, highlight=False, markup=False)
+        out.console.print(text.rstrip("\n"), highlight=False, markup=False)
     if setup.sign_in:
         out.say(f"Then sign in: [bold cyan]{escape(setup.sign_in)}[/]")
