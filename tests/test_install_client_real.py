@@ -5,7 +5,9 @@ Each runs offline in a network namespace of its own (`unshare -n`) with a tempor
 
 They are npm packages (`@google/gemini-cli`, `@openai/codex`, `opencode-ai`,
 `@anthropic-ai/claude-code`) the test suite does not install: put their bin folder in
-CFMCP_CLIENT_CLIS (or on PATH) to run these; otherwise they are skipped.
+CFMCP_CLIENT_CLIS (or on PATH) to run these; otherwise they are skipped. Last run with
+@google/gemini-cli 0.61.0, @openai/codex 0.169.0, opencode-ai 1.18.33 and
+@anthropic-ai/claude-code 2.1.328.
 """
 
 from __future__ import annotations
