@@ -345,7 +345,21 @@ REFUSED = [
         "home/.codex/config.toml",
         '[mcp_servers.cfmcp]\ncommand = "old-bridge"\n',
         "client_server_exists",
-        "command old-bridge",
+        "(no url)",
+    ),
+    (
+        "vscode",
+        ".vscode/mcp.json",
+        f'{{"servers": {{"cfmcp": {{"url": "{URL}"}}}}}}',
+        "client_server_exists",
+        "(no type)",
+    ),
+    (
+        "cursor",
+        "home/.cursor/mcp.json",
+        '{"mcpServers": {"cfmcp": 1}}',
+        "client_server_exists",
+        "not an object",
     ),
 ]
 

@@ -62,12 +62,13 @@ def _matches(current: Any, entry: dict[str, Any]) -> bool:
     return isinstance(current, dict) and all(current.get(k) == v for k, v in entry.items())
 
 
-def _describe(current: Any) -> str:
-    if isinstance(current, dict):
-        for key in ("url", "httpUrl", "serverUrl", "command"):
-            if isinstance(current.get(key), str):
-                return f"{key} {current[key]}"
-    return "a different entry"
+def _difference(current: Any, entry: dict[str, Any]) -> str:
+    """What the file's entry has where cfmcp's differs, e.g. "url https://old/mcp"."""
+    if not isinstance(current, dict):
+        return "not an object"
+    differ = [key for key, value in entry.items() if current.get(key) != value]
+    shown = [f"{key} {current[key]}" if key in current else f"no {key}" for key in differ[:2]]
+    return ", ".join(shown)
 
 
 def _read_entry(config: ConfigFile, text: str, name: str) -> tuple[bool, Any]:
@@ -110,7 +111,7 @@ def merge_into_file(setup: ClientSetup, name: str, *, force: bool) -> tuple[Outc
             return "unchanged", config.path
         if present and not force:
             raise ClientServerExists(
-                f"{config.path} already has a server {name!r} ({_describe(current)})",
+                f"{config.path} already has a server {name!r} ({_difference(current, entry)})",
                 hint="re-run with --force to replace it, or choose another --name",
             )
         outcome = "replaced" if present else "added"
