@@ -67,7 +67,9 @@ def test_crlf_tabs_and_bom_stay():
 def test_indentation_is_taken_from_keys_not_from_comments():
     text = '{\n/*\n * odd comment\n */\n    "servers": {}\n}\n'
     new = put_entry(text, JSONC, SERVERS, "cfmcp", {"url": "u"})
-    assert new.endswith('    "servers": {\n        "cfmcp": {\n            "url": "u"\n        }\n    }\n}\n')
+    assert new.endswith(
+        '    "servers": {\n        "cfmcp": {\n            "url": "u"\n        }\n    }\n}\n'
+    )
 
 
 def test_one_line_objects_stay_on_one_line():

@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 from cfmcp.client_configs.jsonc import JSON, JSONC, Dialect
 
+# "jsonc": comments allowed (trailing commas too unless the file's dialect says otherwise)
 Format = Literal["json", "jsonc", "toml"]
 JSON_WITH_COMMENTS = Dialect(comments=True, trailing_commas=False)
 
