@@ -355,3 +355,13 @@ def test_remembered_account_token_kind_is_tried_first_then_the_other() -> None:
         info = api.verify_token(ACCOUNT, account_owned_first=True)
     assert not info.account_owned
     assert account.call_count == 1 and user.call_count == 1
+
+
+def test_verbose_trace_cuts_kv_key_names_to_their_kind():
+    from cfmcp.account.api import _without_kv_keys
+
+    base = "/accounts/a/storage/kv/namespaces/n/values/"
+    assert _without_kv_keys(base + "grant%3Aabc123def") == base + "grant:…"
+    assert _without_kv_keys(base + "revoked:abc?x=1") == base + "revoked:…?x=1"
+    assert _without_kv_keys(base + "plainkey") == base + "…"
+    assert _without_kv_keys("/accounts/a/workers/scripts/w") == "/accounts/a/workers/scripts/w"
