@@ -79,6 +79,13 @@ class ClientConfigError(CfmcpError):
     code = "client_config"
 
 
+class ClientServerExists(CfmcpError):
+    """The client's config file already has a server of that name that points elsewhere
+    (`install-client --write --force` replaces it)."""
+
+    code = "client_server_exists"
+
+
 # --------------------------------------------------------------- the account and its objects
 
 
@@ -213,6 +220,7 @@ ERROR_CODES = tuple(
                 Interrupted,
                 ProjectFileError,
                 ClientConfigError,
+                ClientServerExists,
                 NotDeployed,
                 NotOurs,
                 ZoneNotInAccount,
