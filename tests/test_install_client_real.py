@@ -3,9 +3,10 @@
 into, and Claude Code runs the printed command (`claude mcp add`, then `claude mcp get`).
 Each runs offline in a network namespace of its own (`unshare -n`) with a temporary HOME.
 
-They are npm packages (`@google/gemini-cli`, `@openai/codex`, `opencode-ai`,
-`@anthropic-ai/claude-code`) the test suite does not install: put their bin folder in
-CFMCP_CLIENT_CLIS (or on PATH) to run these; otherwise they are skipped. Last run with
+They are npm packages. `scripts/test` installs `@google/gemini-cli` (tests/node, ~100 MB);
+`@openai/codex`, `opencode-ai` and `@anthropic-ai/claude-code` (~1.1 GB together) it does not:
+put their bin folder in CFMCP_CLIENT_CLIS (or on PATH) to run those; otherwise they are
+skipped. Last run with
 @google/gemini-cli 0.61.0, @openai/codex 0.169.0, opencode-ai 1.18.33 and
 @anthropic-ai/claude-code 2.1.328.
 """
@@ -29,9 +30,13 @@ OTHER = "https://other.example.com/mcp"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
+NODE_BIN = Path(__file__).resolve().parent / "node" / "node_modules" / ".bin"
+
+
 def _cli(name: str) -> str:
     folder = os.environ.get("CFMCP_CLIENT_CLIS")
     found = shutil.which(name, path=folder) if folder else shutil.which(name)
+    found = found or shutil.which(name, path=str(NODE_BIN))  # scripts/test installs gemini
     if not found:
         pytest.skip(f"{name} is not installed (set CFMCP_CLIENT_CLIS to its bin folder)")
     return found
