@@ -190,6 +190,22 @@ class ApiUnavailable(CloudflareError):
     code = "api_unavailable"
 
 
+# ------------------------------------------------------------------- the upstream's PAT
+
+
+class PatRefused(CfmcpError):
+    """The upstream MCP server answered 401/403 to the PAT: wrong, expired or revoked."""
+
+    code = "pat_refused"
+
+
+class PatUnchecked(CfmcpError):
+    """The upstream could not say whether it accepts the PAT (no answer, or one that proves
+    nothing): deploy does not set a PAT nobody has seen work unless told to."""
+
+    code = "pat_unchecked"
+
+
 class StepFailed(CfmcpError):
     """One step of a multi-step change (deploy, destroy, rotate-pin) failed; what was done
     before it stays done and a re-run continues. `what` says which step ("step 2 (upload
@@ -235,6 +251,8 @@ ERROR_CODES = tuple(
                 Conflict,
                 RateLimited,
                 ApiUnavailable,
+                PatRefused,
+                PatUnchecked,
             )
         }
         | {"step_failed"}
