@@ -7,8 +7,10 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from cfmcp.worker.contract import PAT_EXPIRATION_HEADER
+
 # GitHub names a PAT's expiry on every authenticated answer, e.g. "2026-12-31 00:00:00 UTC".
-EXPIRATION_HEADER = "github-authentication-token-expiration"
+EXPIRATION_HEADER = PAT_EXPIRATION_HEADER
 EXPIRY_WARNING_DAYS = 14
 REPLACE_COMMAND = "cfmcp deploy --new-upstream-token"
 
