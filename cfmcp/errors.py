@@ -206,6 +206,12 @@ class PatUnchecked(CfmcpError):
     code = "pat_unchecked"
 
 
+class DevNotRunning(CfmcpError):
+    """`cfmcp doctor --local`: nothing answers where the local Worker should be."""
+
+    code = "dev_not_running"
+
+
 class StepFailed(CfmcpError):
     """One step of a multi-step change (deploy, destroy, rotate-pin) failed; what was done
     before it stays done and a re-run continues. `what` says which step ("step 2 (upload
@@ -253,6 +259,7 @@ ERROR_CODES = tuple(
                 ApiUnavailable,
                 PatRefused,
                 PatUnchecked,
+                DevNotRunning,
             )
         }
         | {"step_failed"}

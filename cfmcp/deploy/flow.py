@@ -208,7 +208,9 @@ def _remember_pat(pat: PatGate, recorder: StateRecorder) -> None:
     stamp = datetime.now(UTC).replace(microsecond=0).isoformat()
     verdict = pat.verdict
     expires = verdict.expires_at if verdict is not None else None
-    recorder.update(pat_set_at=stamp, pat_expires_at=iso(expires) or "")
+    recorder.update(
+        pat_set_at=stamp, pat_checked=pat.outcome == "checked", pat_expires_at=iso(expires) or ""
+    )
 
 
 def _dry_run(

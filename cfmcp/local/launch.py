@@ -257,7 +257,21 @@ def run_dev(options: DevOptions) -> None:
             signing_key_kept=bool(os.environ.get(ENV_SIGNING_KEY, "").strip()),
         )
 
+        from cfmcp.local.dev_record import DevRecord, remove_dev_record, write_dev_record
+
         def ready() -> None:
+            write_dev_record(
+                DevRecord(
+                    origin=origin,
+                    upstream_url=upstream_url,
+                    upstream_transport=upstream_transport_of(bundle_dir),
+                    runtime=options.runtime,
+                    state=str(state.resolve()),
+                    demo=options.demo,
+                    pid=os.getpid(),
+                )
+            )
+            stack.callback(remove_dev_record, os.getpid())
             if options.ready_file is None:
                 return
             if ready_extra:

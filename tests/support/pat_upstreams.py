@@ -30,6 +30,16 @@ def with_header(app: Any, name: str, value: str) -> Any:
     return wrapped
 
 
+def require_current_bearer(app: Any, upstream: PatUpstream) -> Any:
+    """Like the demo's `require_bearer`, but for whatever `upstream.pat` is now (so a test can
+    revoke the PAT a Worker was deployed with)."""
+
+    async def guarded(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await require_bearer(app, upstream.pat)(scope, receive, send)
+
+    return guarded
+
+
 class PatUpstream(ThreadedServer):
     """The demo server at /mcp (streamable HTTP) or /sse (legacy SSE), needing `self.pat`;
     `expires`: the value of GitHub's expiry header on every answer (also on a 401)."""
@@ -38,13 +48,18 @@ class PatUpstream(ThreadedServer):
         self.pat = "FAKE-pat-" + secrets.token_urlsafe(18)
         self.recorder = Recorder()
         server = build_demo_server()
-        app: Any = require_bearer(
-            server.sse_app() if sse else server.streamable_http_app(), self.pat
+        app: Any = require_current_bearer(
+            server.sse_app() if sse else server.streamable_http_app(), self
         )
         if expires is not None:
             app = with_header(app, EXPIRATION_HEADER, expires)
         self.path = "/sse" if sse else "/mcp"
         super().__init__(self.recorder.wrap(app))
+
+    def revoke(self) -> str:
+        """Refuse the current PAT from now on; return the new one it accepts instead."""
+        self.pat = "FAKE-pat-" + secrets.token_urlsafe(18)
+        return self.pat
 
     @property
     def url(self) -> str:
