@@ -95,6 +95,8 @@ def _from_records(ctx: DoctorContext, moment: datetime) -> CheckResult:
     set_at = parse_expiration(state.pat_set_at) if state and state.pat_set_at else None
     if record is not None and record.refused:
         return _refused(ctx, record, set_at)
+    if record is not None and _before(record, set_at):
+        record = None  # about the PAT deploy has replaced since: state.json knows better
     recorded_expiry = record.expires_at if record is not None else None
     if recorded_expiry is None and state is not None and state.pat_expires_at:
         recorded_expiry = parse_expiration(state.pat_expires_at)
@@ -118,7 +120,7 @@ def _from_records(ctx: DoctorContext, moment: datetime) -> CheckResult:
 
 def _refused(ctx: DoctorContext, record: PatRecord, set_at: datetime | None) -> CheckResult:
     status = f"HTTP {record.http_status}" if record.http_status else "refused"
-    if set_at is not None and record.seen_at is not None and record.seen_at < set_at:
+    if _before(record, set_at):
         return ok(
             f"the upstream refused the previous PAT ({_when(record.seen_at)}, {status}); "
             f"`cfmcp deploy` replaced it {_when(set_at)} and no refusal was recorded since"
@@ -129,3 +131,8 @@ def _refused(ctx: DoctorContext, record: PatRecord, set_at: datetime | None) -> 
         f"create a new PAT, then {_replace(ctx)}",
         _fix_command(ctx),
     )
+
+
+def _before(record: PatRecord, set_at: datetime | None) -> bool:
+    """The record was made before `cfmcp deploy` last set the PAT (so it is about another)."""
+    return set_at is not None and record.seen_at is not None and record.seen_at < set_at
