@@ -17,7 +17,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
+from cfmcp.cli import app
 from cfmcp.commands.doctor import with_local_value
 from cfmcp.doctor.local import find_local_target
 from cfmcp.local.dev_record import DEFAULT_DEV_ORIGIN
@@ -182,3 +184,15 @@ def test_local_without_a_value_means_the_running_dev(args, expected):
 def test_without_a_record_the_default_dev_address_is_checked(tmp_path):
     assert find_local_target("auto").origin == DEFAULT_DEV_ORIGIN
     assert find_local_target("http://127.0.0.1:9000/mcp/").origin == "http://127.0.0.1:9000"
+
+
+def test_a_local_worker_that_answers_wrongly_gets_dev_advice_not_deploy_advice(tmp_path):
+    with PatUpstream() as not_a_worker:  # answers, but it is no cfmcp Worker
+        result = CliRunner().invoke(app, ["doctor", "--local", not_a_worker.origin, "--json"])
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    failed = [c for c in report["checks"] if c["status"] == "fail"]
+    assert failed and all(c["next_command"] == "cfmcp dev" for c in failed)
+    assert all("restart `cfmcp dev`" in c["hint"] for c in failed)
+    assert report["next_command"] == "cfmcp dev"
+    assert "deploy" not in result.stdout
