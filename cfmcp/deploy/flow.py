@@ -144,6 +144,8 @@ def run_deploy(options: DeployOptions, env: Mapping[str, str]) -> int:
 
         secrets = gather_secrets(plan.secret_names, env, interactive=prompt_allowed)
         pat = _check_pat(config, secrets, env, options, out)
+        if not quiet:
+            _say_pat(pat, out)
         start = state if state.account_id else DeployState(config.account_id, config.name)
         recorder = StateRecorder(session.state_file, start)
         _remember_observation(obs, recorder, config.kv_namespace_title)
@@ -201,6 +203,12 @@ def _check_pat(
         return check()
     with out.status(f"Checking the PAT with {config.upstream.url} …"):
         return check()
+
+
+def _say_pat(pat: PatGate, out: Console) -> None:
+    """What was (or was not) checked of the PAT, before anything is written."""
+    mark = "[yellow]![/]" if pat.warning else ("[green]✓[/]" if pat.verdict else "[dim]-[/]")
+    out.print(f"{mark} {escape(pat.message)}", highlight=False)
 
 
 def _remember_pat(pat: PatGate, recorder: StateRecorder) -> None:
@@ -268,8 +276,6 @@ def _summary(
             }
         )
         return
-    pat_mark = "[yellow]![/]" if pat.warning else ("[green]✓[/]" if pat.verdict else "[dim]-[/]")
-    console.print(f"{pat_mark} {escape(pat.message)}", highlight=False)
     for check in checks:
         mark = "[green]✓[/]" if check.ok else "[red]✗[/]"
         console.print(f"{mark} {check.detail}", highlight=False)
