@@ -136,6 +136,9 @@ def test_a_refusal_seen_by_the_dev_worker_gets_dev_advice(tmp_path):
         with dev(
             tmp_path, "--upstream", upstream.url, CFMCP_UPSTREAM_TOKEN=wrong, CFMCP_PIN=PIN
         ) as (_, origin):
+            started = " ".join((tmp_path / "dev.log").read_text().split())
+            assert "warning: the upstream refuses this PAT (POST initialize → 401)" in started
+            assert wrong not in started
             tokens = obtain_tokens_over_http(origin, PIN)
             answer = httpx.post(
                 f"{origin}/mcp",

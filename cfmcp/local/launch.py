@@ -168,6 +168,27 @@ def probe_upstream(url: str) -> str | None:
     return None
 
 
+def pat_problem(bundle_dir: Path, token: str) -> str | None:
+    """What is wrong with the PAT, as the upstream answers it now (None: nothing known)."""
+    from datetime import UTC, datetime
+
+    from cfmcp.local.runtime import upstream_config_of
+    from cfmcp.pat.probe import check_pat
+    from cfmcp.pat.verdict import PatStatus, expires_soon, expiry_phrase
+
+    upstream = upstream_config_of(bundle_dir)
+    verdict = check_pat(upstream, token, timeout=PROBE_TIMEOUT_SECONDS)
+    if verdict.status is PatStatus.refused:
+        return (
+            f"the upstream refuses this PAT ({verdict.detail}): MCP requests will get a 502 "
+            f"saying so; restart with a valid {ENV_TOKEN}"
+        )
+    now = datetime.now(UTC)
+    if verdict.expires_at is not None and expires_soon(verdict.expires_at, now):
+        return expiry_phrase(verdict.expires_at, now) + f": restart with a new {ENV_TOKEN} soon"
+    return None
+
+
 def run_dev(options: DevOptions) -> None:
     """Serve the Worker locally until interrupted."""
     from cfmcp.local import panel
@@ -245,6 +266,10 @@ def run_dev(options: DevOptions) -> None:
                     f"upstream {upstream_url} is not reachable right now ({reason}); "
                     "MCP requests will fail with 502 until it is up"
                 )
+            else:
+                problem = pat_problem(bundle_dir, secrets_.upstream_token)
+                if problem:
+                    panel.warn(problem)
         panel.show(
             origin=origin,
             upstream=upstream_url,
