@@ -170,7 +170,6 @@ def test_without_a_terminal_json_failure_is_json(tmp_path: Path) -> None:
     assert "CLOUDFLARE_API_TOKEN" in failure["hint"]
 
 
-
 @pytest.mark.parametrize("argv", [("--local",), ("--local", "--json"), ("--json", "--local")])
 def test_doctor_local_takes_an_optional_value(tmp_path: Path, argv: tuple[str, ...]) -> None:
     """`--local` alone is no usage error on any typer/click: it means the `cfmcp dev` running
