@@ -196,3 +196,38 @@ def test_doctor_local_takes_an_optional_value(tmp_path: Path, argv: tuple[str, .
     assert " ".join(result.stderr.split()) == (  # one message (60 columns may wrap it)
         f"error: nothing answers at http://127.0.0.1:{port} — start it with `cfmcp dev`"
     )
+
+
+@pytest.mark.skipif(os.name == "nt", reason="a pseudo-terminal is POSIX")
+def test_ctrl_c_at_a_prompt_under_json_is_the_json_failure(tmp_path: Path) -> None:
+    from tests.support.terminal import Terminal
+
+    (tmp_path / "cfmcp.toml").write_text(f'name = "gh-mcp"\naccount_id = "{"0" * 32}"\n')
+    terminal = Terminal([str(CFMCP), "destroy", "--json"], cwd=tmp_path, env=_env())
+    try:
+        terminal.expect("Cloudflare API token")
+        terminal.send(b"\x03")
+        code = terminal.wait()
+    finally:
+        terminal.close()
+    assert code == 130, terminal.output
+    assert '"code": "interrupted"' in terminal.output and '"ok": false' in terminal.output
+    assert "Traceback" not in terminal.output
+
+
+@pytest.mark.skipif(os.name == "nt", reason="a pseudo-terminal is POSIX")
+def test_a_hidden_answer_that_is_not_utf8_is_asked_again(tmp_path: Path) -> None:
+    from tests.support.terminal import Terminal
+
+    terminal = Terminal([str(CFMCP), "init"], cwd=tmp_path, env=_env())
+    try:
+        terminal.expect("Cloudflare API token")
+        terminal.type_hidden(b"FAKE-sec\xffret")
+        terminal.expect("not UTF-8")
+        terminal.expect("Cloudflare API token")
+        terminal.send(b"\x03")
+        code = terminal.wait()
+    finally:
+        terminal.close()
+    assert code == 130, terminal.output
+    assert "Traceback" not in terminal.output and "FAKE-sec" not in terminal.output

@@ -17,15 +17,16 @@ from typing import TYPE_CHECKING, Any
 
 from cfmcp.errors import CfmcpError, UsageError
 from cfmcp.local.runtime import DevSecrets
+from cfmcp.project.secrets import PIN_ENV, SIGNING_KEY_ENV, UPSTREAM_TOKEN_ENV
 
 if TYPE_CHECKING:
     from cfmcp.local.workerd.locate import WorkerdSetup
     from cfmcp.local.workerd.process import WorkerdProcess, WorkerdReady
     from cfmcp.project.config import ProjectConfig
 
-ENV_TOKEN = "CFMCP_UPSTREAM_TOKEN"
-ENV_PIN = "CFMCP_PIN"
-ENV_SIGNING_KEY = "CFMCP_SIGNING_KEY"
+ENV_TOKEN = UPSTREAM_TOKEN_ENV  # the same variables as deploy's (cfmcp.project.secrets)
+ENV_PIN = PIN_ENV
+ENV_SIGNING_KEY = SIGNING_KEY_ENV
 DEFAULT_STATE = Path(".cfmcp") / "dev-state.sqlite3"  # python: one SQLite file
 DEFAULT_WORKERD_STATE = Path(".cfmcp") / "dev-state"  # workerd: miniflare's kv/ and do/ folders
 RUNTIMES = ("python", "workerd")
