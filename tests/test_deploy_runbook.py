@@ -17,6 +17,7 @@
    unchanged one uploads nothing, and set-secrets rotates the PIN.
 5. A snippet that generates a PIN returns it when a call fails once the PIN is sent: the chat
    can show the PIN the Worker may hold (as `cfmcp deploy` does).
+6. The upload snippet writes Python string literals byte for byte as render.py does.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import random
 import re
 import shutil
 import subprocess
@@ -45,7 +47,7 @@ from cfmcp.deploy.remote import observe
 from cfmcp.project.config import ProjectConfig, load_config, save_config
 from cfmcp.project.state import DeployState
 from cfmcp.worker.contract import AS_METADATA_PATH, RESOURCE_METADATA_PATH
-from cfmcp.worker.render import render_bundle, template_dir
+from cfmcp.worker.render import python_literal, render_bundle, template_dir
 from cfmcp.worker.smoke import SMOKE_CLIENT, SmokeTester
 from tests.fake_cloudflare.calls import Call
 from tests.fake_cloudflare.fake import FakeCloudflare
@@ -423,7 +425,7 @@ def test_updates_do_what_deploy_plans(tmp_path, monkeypatch):
         assert not fake.calls.find("PUT", f"/accounts/*/workers/scripts/{NAME}")
 
         # A changed setting: the same upload `cfmcp deploy` plans for the changed cfmcp.toml.
-        server_name = 'Team <GitHub>\'s "MCP" é \\ & co'  # quotes, HTML, non-ASCII
+        server_name = 'Team <GitHub>\'s "MCP" é \\ & co 👨‍💻\xa0'  # quotes, HTML, non-ASCII
         path = write_project(tmp_path, fake.account_id, name=NAME)
         config = load_config(path)
         config.oauth.server_name = server_name
@@ -540,3 +542,30 @@ def test_upload_returns_the_pin_when_a_later_call_fails(tmp_path):
             )
         secrets = fake.script(NAME).secrets()
         assert failed.value.answer["pin"] == secrets["AUTH_PIN"] and "SIGNING_KEY" not in secrets
+
+
+def runbook_py(values: list[Any]) -> list[str]:
+    """The upload snippet's `py` (how it writes Python literals), run in Node on each value."""
+    match = re.search(r"^ *const pyStr = .*?^ *const py = .*?;$", snippets()["upload"], re.M | re.S)
+    assert match, "the upload snippet has no pyStr and py"
+    script = match.group(0) + (
+        "\nconst values = JSON.parse(require('fs').readFileSync(0, 'utf8'));"
+        "\nprocess.stdout.write(JSON.stringify(values.map(py)));"
+    )
+    run = subprocess.run(
+        ["node", "-e", script], input=json.dumps(values), capture_output=True, text=True, timeout=60
+    )
+    assert run.returncode == 0, run.stderr
+    return list(json.loads(run.stdout))
+
+
+@needs_node
+def test_the_runbook_writes_python_strings_as_render_does():
+    special = ["Team 👨‍💻", "\u200d", "\u00a0", "\x85", "\u2028", "\u2029", "\ufeff", "\u0378"]
+    special += ["\U0001fae8", "\U0010ffff", "\ud800", "\udfff", "é", "e\u0301", "\x00\x1f\x7f"]
+    special += ["'", '"', "'\"", "\\", "\t\n\r", "".join(map(chr, range(128)))]
+    sample = random.Random(0).sample(range(0x110000), 3000)
+    values: list[Any] = special + [chr(c) for c in sample]
+    values.append("".join(chr(c) for c in sample if not 0xD800 <= c < 0xE000))
+    values.append({"server_name": "Team 👨‍💻 ", "x": ["é", None, True, 1]})
+    assert runbook_py(values) == [python_literal(v) for v in values]
