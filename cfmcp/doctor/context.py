@@ -25,7 +25,8 @@ from cfmcp.account.session import (
 from cfmcp.doctor.model import INIT, SET_TOKEN, Skip
 from cfmcp.errors import CfmcpError
 from cfmcp.project.config import ProjectConfig, load_config
-from cfmcp.project.state import DeployState, load_state, state_path
+from cfmcp.project.public_url import known_public_origin, project_state
+from cfmcp.project.state import DeployState
 from cfmcp.worker.smoke import SmokeTester
 
 if TYPE_CHECKING:
@@ -119,7 +120,7 @@ class DoctorContext:
     def state(self) -> DeployState:
         """What the last deploy recorded, when it is about this account and Worker."""
         config = self.config()
-        state = load_state(state_path(self.options.config_path.resolve().parent))
+        state = project_state(self.options.config_path)
         return state if state.applies_to(config.account_id, config.name) else DeployState()
 
     def account_id(self) -> str:
@@ -222,9 +223,9 @@ class DoctorContext:
         try:
             subdomain = self.workers_subdomain()
         except Skip as unknown:
-            recorded = self.state().public_url
+            recorded = known_public_origin(config, self.state())
             if recorded:
-                return recorded.rstrip("/")
+                return recorded
             raise Skip(
                 f"the workers.dev URL is unknown ({unknown.reason}) and no deploy is "
                 "recorded in .cfmcp/state.json",
