@@ -210,17 +210,67 @@ def test_a_new_table_is_appended_and_the_file_kept_byte_for_byte():
     assert new == CODEX + '\n[mcp_servers.cfmcp]\nurl = "https://gh.acme.workers.dev/mcp"\n'
 
 
-def test_an_existing_table_and_its_sub_tables_are_replaced_in_place():
+CODEX_OWNED = ("url", "command", "args")
+
+
+def test_replacing_a_table_changes_only_cfmcps_keys_and_keeps_the_users():
     text = (
-        'model = "o3"\n\n[mcp_servers.cfmcp]\nurl = "https://old.example.com/mcp"\n'
-        'startup_timeout_sec = 5\n\n[mcp_servers.cfmcp.env]\nA = "1"\n\n'
+        'model = "o3"\n\n[mcp_servers.cfmcp]  # my bridge\ncommand = "old-bridge"\n'
+        'args = [\n  "-y",  # pinned\n  "old",\n]\nstartup_timeout_sec = 5\n'
+        'enabled_tools = ["a", "b"]\n\n[mcp_servers.cfmcp.http_headers]\nX = "1"\n\n'
         '# the docs server\n[mcp_servers.docs]\ncommand = "npx"\n'
     )
-    new = put_table(text, PATH, {"url": "https://new.example.com/mcp"})
+    new = put_table(text, PATH, {"url": "https://new.example.com/mcp"}, CODEX_OWNED)
     assert new == (
-        'model = "o3"\n\n[mcp_servers.cfmcp]\nurl = "https://new.example.com/mcp"\n\n'
+        'model = "o3"\n\n[mcp_servers.cfmcp]  # my bridge\nstartup_timeout_sec = 5\n'
+        'enabled_tools = ["a", "b"]\nurl = "https://new.example.com/mcp"\n\n'
+        '[mcp_servers.cfmcp.http_headers]\nX = "1"\n\n'
         '# the docs server\n[mcp_servers.docs]\ncommand = "npx"\n'
     )
+    again = put_table(new, PATH, {"url": "https://newer.example.com/mcp"}, CODEX_OWNED)
+    assert again == new.replace("new.example.com", "newer.example.com")
+
+
+def test_a_table_with_only_a_header_gets_the_keys_below_it():
+    text = "[mcp_servers.cfmcp]\n[mcp_servers.cfmcp.env]\nA = '1'"
+    assert put_table(text, PATH, {"url": "u"}, CODEX_OWNED) == (
+        "[mcp_servers.cfmcp]\nurl = \"u\"\n[mcp_servers.cfmcp.env]\nA = '1'"
+    )
+
+
+def test_replacing_a_json_entry_keeps_the_users_keys_and_drops_cfmcps_stale_ones():
+    text = '{"mcpServers": {"cfmcp": {"httpUrl": "old", "timeout": 5, "trust": true}}}'
+    new = put_entry(
+        text, JSON, ("mcpServers",), "cfmcp", {"url": "u", "type": "sse"}, {"httpUrl", "url"}
+    )
+    assert json.loads(new)["mcpServers"]["cfmcp"] == {
+        "timeout": 5,
+        "trust": True,
+        "url": "u",
+        "type": "sse",
+    }
+
+
+SCANNER_CASES = [
+    '# see """ docs\n[mcp_servers.cfmcp]\nurl = "old"\n',
+    'd = """a\\"""b"""\n[mcp_servers.cfmcp]\nurl = "old"\n',
+    'b = "has \'\'\' inside"\n[mcp_servers.cfmcp]\nurl = "old"\n',
+    'e = """x""""\n[mcp_servers.cfmcp]\nurl = "old"\n',
+    "lit = '''\n[mcp_servers.cfmcp]\n'''\n[mcp_servers.cfmcp]\nurl = \"old\"\n",
+    '[mcp_servers.cfmcp]\nurl = "old"\nextra = [\n  ["x"],\n  "]",\n]\n[other]\n',
+    '[mcp_servers.cfmcp] # a ] and " in a comment\nurl = "old"\n',
+    '[mcp_servers."cf]mcp"]\n[mcp_servers.cfmcp]\nurl = "old"\n',
+    'k = "a=b"\n"x=y" = 1\n[mcp_servers.cfmcp]\n"url" = "old"\n',
+]
+
+
+@pytest.mark.parametrize("text", SCANNER_CASES)
+def test_the_toml_scanner_understands_strings_and_comments(text):
+    new = put_table(text, PATH, {"url": "new"}, CODEX_OWNED)
+    assert new.count('url = "new"') == 1 and '"old"' not in new
+    expected = tomllib.loads(text)
+    expected["mcp_servers"]["cfmcp"]["url"] = "new"
+    assert tomllib.loads(new) == expected
 
 
 def test_odd_names_are_quoted_and_lists_written():
@@ -233,9 +283,9 @@ def test_odd_names_are_quoted_and_lists_written():
     assert tomllib.loads("k = " + toml_string(odd))["k"] == odd
 
 
-def test_quoted_header_of_an_existing_table_is_found():
+def test_quoted_header_of_an_existing_table_is_found_and_kept():
     text = '[mcp_servers."cfmcp"]\nurl = "old"\n'
-    assert put_table(text, PATH, {"url": "new"}) == '[mcp_servers.cfmcp]\nurl = "new"\n'
+    assert put_table(text, PATH, {"url": "new"}) == '[mcp_servers."cfmcp"]\nurl = "new"\n'
 
 
 def test_a_header_inside_a_multiline_string_is_not_a_header():

@@ -61,7 +61,13 @@ def test_trailing_commas_in_objects_and_arrays():
 def test_crlf_and_bom():
     text = '\ufeff{\r\n  // c\r\n  "a": 1\r\n}\r\n'
     assert loads(text, JSONC) == {"a": 1}
-    assert loads('\ufeff{"a": 1}', JSON) == {"a": 1}
+
+
+@pytest.mark.parametrize("dialect", [JSON, Dialect(comments=True)])
+def test_a_bom_is_refused_unless_the_dialect_allows_it(dialect):
+    with pytest.raises(JsoncError, match="byte order mark") as raised:
+        loads('\ufeff{"a": 1}', dialect)
+    assert "without a BOM" in raised.value.hint
 
 
 @pytest.mark.parametrize(

@@ -345,7 +345,7 @@ REFUSED = [
         "home/.codex/config.toml",
         '[mcp_servers.cfmcp]\ncommand = "old-bridge"\n',
         "client_server_exists",
-        "(no url)",
+        "(no url, also command)",
     ),
     (
         "vscode",
@@ -417,3 +417,282 @@ def test_a_failure_in_json_mode_prints_only_the_failure_document(tmp_path):
     result = _run("cursor", "--url", URL, "--write", "--json")
     assert set(json.loads(result.stdout)) == {"ok", "error", "code", "hint"}
     assert re.search(r"line 1, column 2", json.loads(result.stdout)["error"])
+
+
+# ------------------------------------------------------------ bad --name and --url input
+
+
+@pytest.mark.parametrize("client", ["codex", "cursor", "vscode"])
+@pytest.mark.parametrize("name", ["a\udcffb", "tab\there", "nl\n", " padded", "x" * 65, "\u202e"])
+def test_a_bad_name_is_a_usage_error_and_nothing_is_created(tmp_path, client, name):
+    result = _run(client, "--url", URL, "--name", name, "--write")
+    assert result.exit_code == 2 and "--name" in result.output, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert not (tmp_path / "home").exists() and not (tmp_path / ".vscode").exists()
+
+
+def test_codex_names_are_what_codex_mcp_add_accepts(tmp_path):
+    result = _run("codex", "--url", URL, "--name", "my server", "--write")
+    assert result.exit_code == 2 and "letters, digits, '-' and '_'" in result.output
+    assert not (tmp_path / "home").exists()
+    assert _json("cursor", "--url", URL, "--name", "My Server ✓", "--write")[0] == 0
+    assert "My Server ✓" in _servers(tmp_path / FILE_CLIENTS["cursor"][0], ("mcpServers",))
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://x.example/m\udcff",
+        "https://x.example/m cp",
+        "https://x.example/mcp\n",
+        "ftp://x.example/mcp",
+        "x.example/mcp",
+        "https:///mcp",
+        "https://x.example:99999/mcp",
+        "https://x.exämple/mcp",
+    ],
+)
+def test_a_bad_url_is_a_usage_error_and_nothing_is_created(tmp_path, url):
+    for client in ("codex", "cursor"):
+        result = _run(client, "--url", url, "--write")
+        assert result.exit_code == 2 and "--url" in result.output, result.output
+        assert not (tmp_path / "home").exists()
+
+
+def test_a_text_that_cannot_be_encoded_is_refused_before_any_folder_is_made(tmp_path):
+    from cfmcp.client_configs.files import write_config
+    from cfmcp.errors import ClientConfigError
+
+    target = tmp_path / "new" / "folder" / "mcp.json"
+    with pytest.raises(ClientConfigError, match="UTF-8"):
+        write_config(target, '{"a": "\udcff"}', None)
+    assert not (tmp_path / "new").exists()
+
+
+# --------------------------------------------------------- files cfmcp must not replace
+
+
+def test_a_read_only_config_is_refused_and_kept(tmp_path):
+    path = tmp_path / "home" / ".cursor" / "mcp.json"
+    path.parent.mkdir(parents=True)
+    path.write_text("{}")
+    path.chmod(0o444)
+    code, data = _json("cursor", "--url", URL, "--write")
+    assert code == 1 and data["code"] == "client_config" and "read-only" in data["error"]
+    assert path.read_text() == "{}" and path.stat().st_mode & 0o777 == 0o444
+    assert [p.name for p in path.parent.iterdir()] == ["mcp.json"]
+
+
+def test_an_unwritable_folder_is_refused_before_anything_is_made(tmp_path):
+    if os.geteuid() == 0:
+        pytest.skip("root writes into any folder")
+    home = tmp_path / "home"
+    home.mkdir()
+    home.chmod(0o555)
+    try:
+        code, data = _json("cursor", "--url", URL, "--write")
+        assert code == 1 and data["code"] == "client_config" and "not a writable" in data["error"]
+        assert list(home.iterdir()) == []
+    finally:
+        home.chmod(0o755)
+
+
+@pytest.mark.parametrize("before", [None, "{}"])
+def test_a_file_changed_by_another_program_meanwhile_is_not_overwritten(tmp_path, before):
+    from cfmcp.client_configs import files
+    from cfmcp.errors import ClientConfigError
+
+    path = tmp_path / "mcp.json"
+    if before is not None:
+        path.write_text(before)
+    read = files.read_config(path)
+    path.write_text('{"theirs": 1}')  # another program, between the read and the write
+    with pytest.raises(ClientConfigError, match="changed while"):
+        files.write_config(path, '{"ours": 1}', read)
+    assert path.read_text() == '{"theirs": 1}'
+    assert [p.name for p in tmp_path.iterdir()] == ["mcp.json"]
+
+
+# ----------------------------------------------------------------- shell-quoted commands
+
+
+def test_printed_commands_are_shell_quoted():
+    odd = "https://x.example/mcp?a=1&b=2"
+    _, codex = _json("codex", "--url", odd, "--name", "gh")
+    assert f"`codex mcp add gh --url '{odd}'`" in codex["instructions"]
+    for client, sign_in in (
+        ("claude-code", "claude mcp login 'my server'"),
+        ("opencode", "opencode mcp auth 'my server'"),
+        ("gemini", "/mcp auth my server"),  # a TUI command: Gemini takes the rest of the line
+    ):
+        assert _json(client, "--url", URL, "--name", "my server")[1]["sign_in"] == sign_in
+
+
+# ------------------------------------------------------------- --force keeps the user's keys
+
+
+def test_force_keeps_the_users_own_keys_in_a_codex_table(tmp_path):
+    path = tmp_path / "home" / ".codex" / "config.toml"
+    path.parent.mkdir(parents=True)
+    path.write_text(
+        '[mcp_servers.cfmcp]  # work\ncommand = "npx"\nargs = ["-y", "old"]\n'
+        'startup_timeout_sec = 20\nenabled_tools = ["search"]\n\n'
+        '[mcp_servers.cfmcp.http_headers]\nX-Team = "a"\n'
+    )
+    code, data = _json("codex", "--url", URL, "--write", "--force")
+    assert code == 0 and data["outcome"] == "replaced"
+    assert path.read_text().startswith("[mcp_servers.cfmcp]  # work\n")
+    assert _servers(path, ("mcp_servers",))["cfmcp"] == {
+        "url": URL,
+        "startup_timeout_sec": 20,
+        "enabled_tools": ["search"],
+        "http_headers": {"X-Team": "a"},
+    }
+    again = _json("codex", "--url", URL, "--write")[1]
+    assert again["outcome"] == "unchanged"
+
+
+def test_force_keeps_the_users_keys_in_a_json_entry_and_drops_stale_transport_keys(tmp_path):
+    path = tmp_path / "home" / ".gemini" / "settings.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"mcpServers": {"cfmcp": {"httpUrl": "x", "timeout": 9}}}))
+    code, _ = _json("gemini", "--url", URL, "--transport", "sse", "--write", "--force")
+    assert code == 0
+    assert _servers(path, ("mcpServers",))["cfmcp"] == {"timeout": 9, "url": URL, "type": "sse"}
+
+
+def test_a_stale_transport_key_means_the_entry_is_not_unchanged(tmp_path):
+    path = tmp_path / "home" / ".gemini" / "settings.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"mcpServers": {"cfmcp": {"httpUrl": URL, "url": "old"}}}))
+    code, data = _json("gemini", "--url", URL, "--write")
+    assert code == 1 and data["code"] == "client_server_exists"
+    assert "(also url)" in data["error"]
+
+
+# ---------------------------------------------------------------------------- BOM
+
+
+@pytest.mark.parametrize("client", ["claude-desktop", "gemini"])
+def test_a_bom_is_refused_where_the_host_rejects_it(tmp_path, client):
+    path = tmp_path / FILE_CLIENTS[client][0]
+    path.parent.mkdir(parents=True)
+    content = '\ufeff{"mcpServers": {}}\n'.encode()
+    path.write_bytes(content)
+    code, data = _json(client, "--url", URL, "--write")
+    assert code == 1 and data["code"] == "client_config" and "byte order mark" in data["error"]
+    assert "cannot read the file as it is" in data["hint"]
+    assert path.read_bytes() == content
+
+
+def test_a_bom_stays_in_a_vscode_file():
+    path = os.path.join(".vscode", "mcp.json")
+    os.mkdir(".vscode")
+    with open(path, "wb") as handle:
+        handle.write('\ufeff{"servers": {}}\n'.encode())
+    assert _json("vscode", "--url", URL, "--write")[0] == 0
+    with open(path, "rb") as handle:
+        assert handle.read().startswith("\ufeff{".encode())
+
+
+# ------------------------------------------------------- the project's URL after a deploy
+
+ACCOUNT = "a" * 32
+
+
+def _deployed(tmp_path, config, **recorded):
+    from cfmcp.project.state import DeployState, state_path
+
+    config.account_id = ACCOUNT
+    save_config(config, tmp_path / "cfmcp.toml")
+    path = state_path(tmp_path)
+    path.parent.mkdir(exist_ok=True)
+    state = DeployState(account_id=ACCOUNT, **recorded)
+    path.write_text(json.dumps(state.to_json()))
+
+
+def _render_url(tmp_path):
+    from cfmcp.worker.eject import eject
+
+    return eject(tmp_path / "cfmcp.toml", tmp_path / "out").public_url
+
+
+def test_a_workers_dev_url_comes_from_the_recorded_subdomain(tmp_path):
+    _deployed(
+        tmp_path,
+        ProjectConfig(name="gh"),
+        worker="gh",
+        workers_subdomain="acme",
+        public_url="https://gh.acme.workers.dev",
+    )
+    assert _json("mcp-remote")[1]["mcp_url"] == "https://gh.acme.workers.dev/mcp"
+    assert _render_url(tmp_path) == "https://gh.acme.workers.dev"
+
+
+def test_a_renamed_worker_does_not_get_the_old_workers_url(tmp_path):
+    old = "https://old.acme.workers.dev"
+    _deployed(
+        tmp_path, ProjectConfig(name="new"), worker="old", workers_subdomain="acme", public_url=old
+    )
+    result = _run("mcp-remote")
+    assert result.exit_code == 2 and "not been deployed" in result.output
+    assert _render_url(tmp_path) == ""
+
+
+def test_a_custom_domain_recorded_before_a_switch_to_workers_dev_is_not_reused(tmp_path):
+    _deployed(
+        tmp_path,
+        ProjectConfig(name="gh"),
+        worker="gh",
+        workers_subdomain="acme",
+        public_url="https://mcp.example.com",
+    )
+    assert _json("mcp-remote")[1]["mcp_url"] == "https://gh.acme.workers.dev/mcp"
+    assert _render_url(tmp_path) == "https://gh.acme.workers.dev"
+
+
+def test_a_workers_dev_url_recorded_before_a_switch_to_a_custom_domain_is_not_reused(tmp_path):
+    config = ProjectConfig(name="gh")
+    config.hostname.mode = "custom_domain"
+    config.hostname.domain = "mcp.example.com"
+    _deployed(
+        tmp_path,
+        config,
+        worker="gh",
+        workers_subdomain="acme",
+        public_url="https://gh.acme.workers.dev",
+    )
+    assert _json("mcp-remote")[1]["mcp_url"] == "https://mcp.example.com/mcp"
+    assert _render_url(tmp_path) == "https://mcp.example.com"
+
+
+def test_a_record_of_another_account_is_not_used(tmp_path, monkeypatch):
+    _deployed(tmp_path, ProjectConfig(name="gh"), worker="gh", workers_subdomain="acme")
+    state = json.loads((tmp_path / ".cfmcp" / "state.json").read_text())
+    state["account_id"] = "b" * 32
+    (tmp_path / ".cfmcp" / "state.json").write_text(json.dumps(state))
+    assert _run("mcp-remote").exit_code == 2
+    assert _render_url(tmp_path) == ""
+
+
+@pytest.mark.parametrize(
+    ("recorded", "expected"),
+    [
+        ({"workers_subdomain": "acme"}, "https://gh.acme.workers.dev"),
+        ({"public_url": "https://mcp.example.com"}, None),  # from a custom-domain deploy
+    ],
+)
+def test_doctor_without_the_account_uses_the_same_rule(tmp_path, recorded, expected):
+    from cfmcp.doctor.context import DoctorContext, DoctorOptions
+    from cfmcp.doctor.model import Skip
+
+    _deployed(tmp_path, ProjectConfig(name="gh"), worker="gh", **recorded)
+    context = DoctorContext(DoctorOptions(config_path=tmp_path / "cfmcp.toml"), {})
+    try:
+        if expected is None:
+            with pytest.raises(Skip, match=r"workers\.dev URL is unknown"):
+                context.public_url()
+        else:
+            assert context.public_url() == expected
+    finally:
+        context.close()

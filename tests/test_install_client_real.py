@@ -92,6 +92,18 @@ def test_gemini_reads_the_merged_settings(home, extra, shown):
     assert f"other: {OTHER} (http)" in listed, listed
 
 
+def test_gemini_rejects_a_bom_so_install_client_refuses_that_file(home):
+    gemini = _cli("gemini")
+    settings = home / ".gemini" / "settings.json"
+    settings.parent.mkdir(parents=True)
+    content = f'\ufeff{{"mcpServers": {{"other": {{"httpUrl": "{OTHER}"}}}}}}\n'.encode()
+    settings.write_bytes(content)
+    assert "is not valid JSON" in _run([gemini, "mcp", "list"], home)
+    result = CliRunner().invoke(app, ["install-client", "gemini", "--url", URL, "--write"])
+    assert result.exit_code == 1 and "byte order mark" in " ".join(result.output.split())
+    assert settings.read_bytes() == content
+
+
 @pytest.mark.parametrize("sse", [False, True])
 def test_codex_reads_the_merged_config(home, sse):
     codex = _cli("codex")

@@ -24,6 +24,7 @@ from cfmcp.client_configs.jsonc import JSON, JSONC, Dialect
 
 # "jsonc": comments allowed (trailing commas too unless the file's dialect says otherwise)
 Format = Literal["json", "jsonc", "toml"]
+# Gemini CLI: strip-json-comments, then JSON.parse (a BOM fails it, checked with 0.61.0)
 JSON_WITH_COMMENTS = Dialect(comments=True, trailing_commas=False)
 
 
@@ -44,7 +45,7 @@ class ConfigFile:
     path: Path
     format: Format
     servers_at: tuple[str, ...]  # keys from the root to the object holding the servers
-    dialect: Dialect = JSON  # JSON formats only
+    dialect: Dialect = JSON  # JSON formats only; JSON: no comments, trailing commas or BOM
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,7 @@ def claude_code(server: Server) -> ClientSetup:
         "claude-code",
         "Run this command, then sign in (the consent page asks for your PIN).",
         command=["claude", "mcp", "add", "--transport", transport, server.name, server.url],
-        sign_in=f"claude mcp login {server.name}",
+        sign_in=shlex.join(["claude", "mcp", "login", server.name]),
     )
 
 
@@ -150,7 +151,7 @@ def claude_desktop(server: Server) -> ClientSetup:
 def cursor(server: Server) -> ClientSetup:
     # cursor.com/docs/mcp: ~/.cursor/mcp.json (a project's .cursor/mcp.json also works),
     # `mcpServers.NAME.url` for Streamable HTTP and SSE alike (Cursor picks the transport).
-    # Not documented to allow comments, and a trailing comma breaks it: plain JSON.
+    # Not documented to allow comments (or a BOM), and a trailing comma breaks it: plain JSON.
     return ClientSetup(
         "cursor",
         "Cursor picks this up on restart (Settings → MCP); click the server's Connect / "
@@ -230,8 +231,9 @@ def codex(server: Server) -> ClientSetup:
         )
     return ClientSetup(
         "codex",
-        f"Codex reads this on start (or run `codex mcp add {server.name} --url {server.url}`).",
-        sign_in=f"codex mcp login {server.name}",
+        "Codex reads this on start (or run "
+        f"`{shlex.join(['codex', 'mcp', 'add', server.name, '--url', server.url])}`).",
+        sign_in=shlex.join(["codex", "mcp", "login", server.name]),
         config=ConfigFile(_codex_config(), "toml", ("mcp_servers",)),
         entry={"url": server.url},
     )
@@ -255,7 +257,7 @@ def opencode(server: Server) -> ClientSetup:
         "opencode",
         "opencode connects on start; sign in with the command below (or /mcps in the TUI)."
         + _same_entry_for_sse(server, "opencode"),
-        sign_in=f"opencode mcp auth {server.name}",
+        sign_in=shlex.join(["opencode", "mcp", "auth", server.name]),
         config=ConfigFile(_opencode_config(), "jsonc", ("mcp",), JSONC),
         entry={"type": "remote", "url": server.url},
     )

@@ -3,9 +3,10 @@ client's config file.
 
 A merge changes one entry and nothing else. It refuses, leaving the file untouched, when the
 file does not parse (in the syntax its host accepts), when a server of that name already
-points elsewhere (unless `--force`), or when the edit cannot be verified; the refusal shows
-the snippet to paste by hand. An entry that already holds every value cfmcp would write is
-left as it is ("unchanged").
+points elsewhere (unless `--force`), when the edit cannot be verified, or when the file is
+read-only or changed meanwhile; the refusal shows the snippet to paste by hand. In an entry
+that is there already only cfmcp's own keys are set (see entries.py), so one that holds
+them as cfmcp would write them is left as it is ("unchanged").
 """
 
 from __future__ import annotations
@@ -18,10 +19,12 @@ from typing import Any, Literal
 from rich.markup import escape
 
 from cfmcp.client_configs import json_edit, toml_edit
+from cfmcp.client_configs.entries import merged_entry
 from cfmcp.client_configs.files import read_config, write_config
 from cfmcp.client_configs.hosts import CLIENTS, ClientSetup, ConfigFile, Server
 from cfmcp.client_configs.json_edit import UnsafeEdit
 from cfmcp.client_configs.jsonc import JsoncError, parse
+from cfmcp.client_configs.names import check_name, check_url
 from cfmcp.errors import ClientConfigError, ClientServerExists, UsageError
 from cfmcp.output import Output
 
@@ -56,19 +59,28 @@ def snippet(setup: ClientSetup, name: str) -> str | None:
     return json.dumps(value, indent=2, ensure_ascii=False)
 
 
-def _matches(current: Any, entry: dict[str, Any]) -> bool:
-    """The current entry already holds every value cfmcp would write (other keys are the
-    user's own and stay)."""
-    return isinstance(current, dict) and all(current.get(k) == v for k, v in entry.items())
+def _matches(current: Any, entry: dict[str, Any], owned: frozenset[str]) -> bool:
+    """The current entry is what merging `entry` into it would give (so nothing to write)."""
+    return isinstance(current, dict) and merged_entry(current, entry, owned) == current
 
 
-def _difference(current: Any, entry: dict[str, Any]) -> str:
+def owned_keys(setup: ClientSetup, server: Server) -> frozenset[str]:
+    """The keys cfmcp writes in this client's entry, in any transport (see entries.py)."""
+    keys: set[str] = set()
+    for sse in (False, True):
+        other = CLIENTS[setup.client](Server(server.name, server.url, sse, server.cwd))
+        keys.update(other.entry or {})
+    return frozenset(keys)
+
+
+def _difference(current: Any, entry: dict[str, Any], owned: frozenset[str]) -> str:
     """What the file's entry has where cfmcp's differs, e.g. "url https://old/mcp"."""
     if not isinstance(current, dict):
         return "not an object"
     differ = [key for key, value in entry.items() if current.get(key) != value]
-    shown = [f"{key} {current[key]}" if key in current else f"no {key}" for key in differ[:2]]
-    return ", ".join(shown)
+    shown = [f"{key} {current[key]}" if key in current else f"no {key}" for key in differ]
+    shown += [f"also {key}" for key in current if key in owned and key not in entry]
+    return ", ".join(shown[:2])
 
 
 def _read_entry(config: ConfigFile, text: str, name: str) -> tuple[bool, Any]:
@@ -84,9 +96,10 @@ def _read_entry(config: ConfigFile, text: str, name: str) -> tuple[bool, Any]:
         found = json_edit.existing_entry(parse(text, config.dialect), config.servers_at, name)
         return found.present, found.value
     except (JsoncError, ValueError) as exc:  # tomllib.TOMLDecodeError is a ValueError
+        hint = exc.hint if isinstance(exc, JsoncError) else ""
         raise ClientConfigError(
             f"{path} is not valid {kind} ({exc})",
-            hint="fix the file (or move it away), then run this again",
+            hint=hint or "fix the file (or move it away), then run this again",
         ) from None
     except UnsafeEdit as exc:
         raise ClientConfigError(
@@ -94,7 +107,7 @@ def _read_entry(config: ConfigFile, text: str, name: str) -> tuple[bool, Any]:
         ) from None
 
 
-def merge_into_file(setup: ClientSetup, name: str, *, force: bool) -> tuple[Outcome, Path]:
+def merge_into_file(setup: ClientSetup, server: Server, *, force: bool) -> tuple[Outcome, Path]:
     """Add (or with `force` replace) this server's entry in the client's config file."""
     if setup.config is None or setup.entry is None:
         instead = shlex.join(setup.command) if setup.command else setup.instructions
@@ -102,40 +115,50 @@ def merge_into_file(setup: ClientSetup, name: str, *, force: bool) -> tuple[Outc
             f"{setup.client} is not configured through a file (leave out --write)",
             hint=f"instead: {instead}",
         )
-    config, entry = setup.config, setup.entry
+    config, entry, name = setup.config, setup.entry, server.name
+    owned = owned_keys(setup, server)
     text = read_config(config.path)
     outcome: Outcome = "added"
     if text is not None:
         present, current = _read_entry(config, text, name)
-        if present and _matches(current, entry):
+        if present and _matches(current, entry, owned):
             return "unchanged", config.path
         if present and not force:
+            differs = _difference(current, entry, owned)
             raise ClientServerExists(
-                f"{config.path} already has a server {name!r} ({_difference(current, entry)})",
-                hint="re-run with --force to replace it, or choose another --name",
+                f"{config.path} already has a server {name!r} ({differs})",
+                hint="re-run with --force to repoint it (its other settings stay), or choose "
+                "another --name",
             )
         outcome = "replaced" if present else "added"
     try:
         if config.format == "toml":
-            new = toml_edit.put_table(text or "", (*config.servers_at, name), entry)
+            new = toml_edit.put_table(text or "", (*config.servers_at, name), entry, owned)
         else:
-            new = json_edit.put_entry(text or "", config.dialect, config.servers_at, name, entry)
+            new = json_edit.put_entry(
+                text or "", config.dialect, config.servers_at, name, entry, owned
+            )
     except UnsafeEdit as exc:
         raise ClientConfigError(
             f"cannot merge into {config.path} safely: {exc}", hint="add the entry by hand"
         ) from None
-    return outcome, write_config(config.path, new)
+    return outcome, write_config(config.path, new, text)
 
 
 def resolve_server(url: str, config_path: Path, transport: str) -> Server:
     """The Worker from `url`, else from the project file and its deploy record."""
+    import os
+
+    from cfmcp.account.session import with_account_from_env
     from cfmcp.project.config import load_config
-    from cfmcp.project.state import load_state, state_path
+    from cfmcp.project.public_url import known_public_origin, project_state
 
     if transport and transport not in TRANSPORTS:
         raise UsageError(
             f"unknown transport {transport!r}", hint=f"use one of: {', '.join(TRANSPORTS)}"
         )
+    if url:
+        check_url(url)
     config = load_config(config_path) if config_path.exists() else None
     sse = (transport or (config.upstream.transport if config else "")) == "sse"
     if url:
@@ -145,8 +168,8 @@ def resolve_server(url: str, config_path: Path, transport: str) -> Server:
             "no --url given and no cfmcp.toml here",
             hint="pass --url https://…/mcp, or run this in your cfmcp project",
         )
-    recorded = load_state(state_path(config_path.parent)).public_url
-    origin = recorded or config.public_origin()
+    config = with_account_from_env(config, os.environ)
+    origin = known_public_origin(config, project_state(config_path))
     if not origin:
         raise UsageError(
             "this project has not been deployed yet, so its URL is unknown",
@@ -168,6 +191,8 @@ def run_install_client(
 ) -> None:
     """Show (or merge into the client's file) the setup of `client` for this Worker."""
     check_client(client)  # before anything else is read
+    if name:
+        check_name(client, name)
     server = resolve_server(url, config_path, transport)
     if name:
         server = Server(name, server.url, server.sse, server.cwd)
@@ -177,7 +202,7 @@ def run_install_client(
     written: Path | None = None
     if write:
         try:
-            outcome, written = merge_into_file(setup, server.name, force=force)
+            outcome, written = merge_into_file(setup, server, force=force)
         except (ClientConfigError, ClientServerExists):
             if text and setup.config and not out.json:
                 out.console.print(f"Nothing was changed. Add this to {setup.config.path} by hand:")

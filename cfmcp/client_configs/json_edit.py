@@ -8,9 +8,11 @@ from __future__ import annotations
 import copy
 import json
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
+from cfmcp.client_configs.entries import merged_entry
 from cfmcp.client_configs.jsonc import Dialect, JsoncError, Member, Node, ObjectNode, parse
 
 
@@ -38,14 +40,22 @@ def existing_entry(root: Node | None, servers_at: tuple[str, ...], name: str) ->
 
 
 def put_entry(
-    text: str, dialect: Dialect, servers_at: tuple[str, ...], name: str, entry: dict[str, Any]
+    text: str,
+    dialect: Dialect,
+    servers_at: tuple[str, ...],
+    name: str,
+    entry: dict[str, Any],
+    owned: Collection[str] = (),
 ) -> str:
-    """`text` with `entry` as the server `name` (added, or replacing the old value)."""
+    """`text` with `entry` as the server `name`: added, or merged into the old value (its
+    keys that are not `owned` by cfmcp stay, see cfmcp.client_configs.entries)."""
     try:
         root = parse(text, dialect)
     except JsoncError as exc:
         raise UnsafeEdit(str(exc)) from None
     found = _walk(root, servers_at)  # first: it refuses what is not an object
+    current = existing_entry(root, servers_at, name)
+    entry = merged_entry(current.value, entry, owned) if current.present else entry
     wanted = _merged(None if root is None else root.value, servers_at, name, entry)
     style = _Style.of(text)
     if found is None:  # no value yet: a BOM and any comments stay in front

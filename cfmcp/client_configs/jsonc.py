@@ -1,5 +1,5 @@
 """A JSON reader that also accepts what some hosts allow in their config files: `//` and
-`/* */` comments and trailing commas (each only when asked), and a leading UTF-8 BOM.
+`/* */` comments, trailing commas and a leading UTF-8 BOM (each only when asked).
 
 Besides the value, it keeps where each object member sits in the text, so an editor can
 insert or replace one member and leave every other byte (comments included) as it was.
@@ -21,12 +21,14 @@ _BOM = "\ufeff"
 
 
 class JsoncError(ValueError):
-    """The text is not JSON (or JSONC, as allowed); `line` and `column` count from 1."""
+    """The text is not JSON (or JSONC, as allowed); `line` and `column` count from 1. `hint`
+    is what to do, when the reason calls for more than "fix the file"."""
 
-    def __init__(self, message: str, text: str, pos: int) -> None:
+    def __init__(self, message: str, text: str, pos: int, hint: str = "") -> None:
         self.line = text.count("\n", 0, pos) + 1
         self.column = pos - (text.rfind("\n", 0, pos) + 1) + 1
         self.reason = message
+        self.hint = hint
         super().__init__(f"line {self.line}, column {self.column}: {message}")
 
 
@@ -66,6 +68,7 @@ class Dialect:
 
     comments: bool = False
     trailing_commas: bool = False
+    bom: bool = False  # a leading U+FEFF (JSON.parse, as Node reads a file, rejects it)
 
     def describe(self) -> str:
         """How error messages name this syntax."""
@@ -77,7 +80,7 @@ class Dialect:
 
 
 JSON = Dialect()
-JSONC = Dialect(comments=True, trailing_commas=True)
+JSONC = Dialect(comments=True, trailing_commas=True, bom=True)
 
 
 def parse(text: str, dialect: Dialect = JSONC) -> Node | None:
@@ -103,7 +106,17 @@ class _Reader:
     def __init__(self, text: str, dialect: Dialect) -> None:
         self.text = text
         self.dialect = dialect
-        self.pos = 1 if text.startswith(_BOM) else 0
+        self.pos = 0
+        if text.startswith(_BOM):
+            if not dialect.bom:
+                raise JsoncError(
+                    "the file starts with a byte order mark (BOM), which this host rejects",
+                    text,
+                    0,
+                    hint="the client cannot read the file as it is: save it as UTF-8 without "
+                    "a BOM, then run this again",
+                )
+            self.pos = 1
 
     def error(self, message: str, pos: int | None = None) -> JsoncError:
         return JsoncError(message, self.text, self.pos if pos is None else pos)

@@ -35,7 +35,9 @@ def install_client(
         "windsurf, gemini, codex, opencode); comments and other servers stay.",
     ),
     force: bool = typer.Option(
-        False, "--force", help="With --write: replace a server of the same name."
+        False,
+        "--force",
+        help="With --write: repoint a server of the same name (its other settings stay).",
     ),
     config_path: ConfigOption = DEFAULT_CONFIG,
     json_output: JsonOption = False,

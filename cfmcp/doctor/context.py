@@ -28,7 +28,8 @@ from cfmcp.doctor.model import INIT, SET_TOKEN, Skip
 from cfmcp.errors import CfmcpError
 from cfmcp.pat.record import PatRecord, parse_record
 from cfmcp.project.config import ProjectConfig, UpstreamConfig, load_config
-from cfmcp.project.state import DeployState, load_state, state_path
+from cfmcp.project.public_url import known_public_origin, project_state
+from cfmcp.project.state import DeployState
 from cfmcp.worker.contract import PAT_STATUS_KEY
 from cfmcp.worker.smoke import SmokeTester
 
@@ -127,7 +128,7 @@ class DoctorContext:
     def state(self) -> DeployState:
         """What the last deploy recorded, when it is about this account and Worker."""
         config = self.config()
-        state = load_state(state_path(self.options.config_path.resolve().parent))
+        state = project_state(self.options.config_path)
         return state if state.applies_to(config.account_id, config.name) else DeployState()
 
     def account_id(self) -> str:
@@ -289,9 +290,9 @@ class DoctorContext:
         try:
             subdomain = self.workers_subdomain()
         except Skip as unknown:
-            recorded = self.state().public_url
+            recorded = known_public_origin(config, self.state())
             if recorded:
-                return recorded.rstrip("/")
+                return recorded
             raise Skip(
                 f"the workers.dev URL is unknown ({unknown.reason}) and no deploy is "
                 "recorded in .cfmcp/state.json",

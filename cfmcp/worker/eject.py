@@ -1,19 +1,22 @@
 """`cfmcp render` (the eject path): the bundle `cfmcp deploy` would upload, and a wrangler.toml.
 
 What deploy learns from the account is taken from the project's state file when it recorded
-this account and Worker: the public URL (a workers.dev one is known only from the account) and
-the KV namespace id. Nothing falls back to a silent default: without a cfmcp.toml it stops, and
-what it cannot know (a workers.dev URL no deploy recorded, a KV namespace not created yet) is
-rendered the way the Worker copes without it and said by the command.
+this account and Worker: the workers.dev subdomain (so the public URL, see
+cfmcp.project.public_url) and the KV namespace id. Nothing falls back to a silent default:
+without a cfmcp.toml it stops, and what it cannot know (a workers.dev URL no deploy recorded,
+a KV namespace not created yet) is rendered the way the Worker copes without it and said by
+the command.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from cfmcp.account.session import with_account_from_env
 from cfmcp.project.config import load_config
-from cfmcp.project.state import load_state, state_path
+from cfmcp.project.public_url import known_public_origin, project_state
 from cfmcp.worker.render import Bundle, write_eject_folder
 
 KV_ID_PLACEHOLDER = "<KV_NAMESPACE_ID>"
@@ -36,11 +39,11 @@ class Ejected:
 def eject(
     config_path: Path, out: Path, *, public_url: str = "", kv_namespace_id: str = ""
 ) -> Ejected:
-    config = load_config(config_path)
-    state = load_state(state_path(config_path.resolve().parent))
+    config = with_account_from_env(load_config(config_path), os.environ)
+    state = project_state(config_path)
     if not state.applies_to(config.account_id, config.name):
         state = type(state)()
-    url = (public_url or config.public_origin() or state.public_url).rstrip("/")
+    url = (public_url or known_public_origin(config, state)).rstrip("/")
     kv_id = kv_namespace_id or state.kv_namespace_id
     bundle, files = write_eject_folder(
         config, out, public_url=url, kv_namespace_id=kv_id or KV_ID_PLACEHOLDER
