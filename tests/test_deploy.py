@@ -964,6 +964,15 @@ def test_render_after_deploy_is_exactly_what_was_uploaded(fake, tmp_path, monkey
     assert rendered["kv_namespace_id"] == namespace.id
     wrangler = tomllib.loads((out / "wrangler.toml").read_text())
     assert wrangler["kv_namespaces"][0]["id"] == namespace.id
+    # an option that changes what deploy would do is named, never taken for a change
+    other_url = ["--public-url", "https://elsewhere.example.com"]
+    moved = CliRunner().invoke(app, ["render", "-c", str(config), "-o", str(out), *other_url])
+    assert "--public-url renders another issuer URL in" in " ".join(moved.output.split())
+    other_kv = ["--kv-namespace-id", "f" * 32]
+    rebound = CliRunner().invoke(app, ["render", "-c", str(config), "-o", str(out), *other_kv])
+    text = " ".join(rebound.output.split())
+    assert "the bundle the last `cfmcp deploy` uploaded" in text
+    assert f"binds the KV namespace you passed, not the deployed one ({namespace.id})" in text
     # cfmcp.toml changed since: render says so (deploy would upload the new bundle)
     changed = load_config(config)
     changed.oauth.server_name = "Renamed"

@@ -46,6 +46,7 @@ def render(
             "kv_namespace_id": done.kv_namespace_id or None,
             "deployed_sha256": done.deployed_sha256 or None,
             "matches_deployed": done.matches_deployed,
+            "overrides": list(done.overrides),
         }
     )
     if json_output:
@@ -58,13 +59,20 @@ def render(
             "takes its issuer from each request's origin; `cfmcp deploy` renders "
             "https://NAME.SUBDOMAIN.workers.dev in (another sha256) — pass --public-url to match"
         )
+    differs = f"differs from the bundle the last deploy uploaded ({done.deployed_sha256[:12]}…)"
     if done.matches_deployed:
         output.say("[green]✓[/] the bundle the last `cfmcp deploy` uploaded")
+    elif done.matches_deployed is False and "--public-url" in done.overrides:
+        output.say(f"[yellow]{differs}[/]: --public-url renders another issuer URL in")
     elif done.matches_deployed is False:
         output.say(
-            f"[yellow]differs from the bundle the last deploy uploaded[/] "
-            f"({done.deployed_sha256[:12]}…): cfmcp.toml or cfmcp changed since; "
+            f"[yellow]{differs}[/]: cfmcp.toml or cfmcp changed since; "
             "`cfmcp deploy` would upload this one"
+        )
+    if "--kv-namespace-id" in done.overrides and done.deployed_kv_namespace_id:
+        output.say(
+            "[yellow]wrangler.toml binds the KV namespace you passed[/], not the deployed "
+            f"one ({escape(done.deployed_kv_namespace_id)})"
         )
     if not done.kv_namespace_id:
         output.say(

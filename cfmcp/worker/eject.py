@@ -29,6 +29,9 @@ class Ejected:
     public_url: str  # "" when not known: the Worker then takes its issuer from each request
     kv_namespace_id: str  # "" when no deploy recorded one (wrangler.toml has the placeholder)
     deployed_sha256: str  # the bundle the last deploy uploaded, "" when none is recorded
+    deployed_kv_namespace_id: str  # the namespace the last deploy bound, "" when none
+    # the options that made this differ from what deploy would do ("--public-url", …)
+    overrides: tuple[str, ...] = ()
 
     @property
     def matches_deployed(self) -> bool | None:
@@ -43,9 +46,18 @@ def eject(
     state = project_state(config_path)
     if not state.applies_to(config.account_id, config.name):
         state = type(state)()
-    url = (public_url or known_public_origin(config, state)).rstrip("/")
+    own_url = known_public_origin(config, state)
+    url = (public_url or own_url).rstrip("/")
     kv_id = kv_namespace_id or state.kv_namespace_id
+    overrides = tuple(
+        option
+        for option, given, own in (
+            ("--public-url", url, own_url),
+            ("--kv-namespace-id", kv_id, state.kv_namespace_id),
+        )
+        if given != own
+    )
     bundle, files = write_eject_folder(
         config, out, public_url=url, kv_namespace_id=kv_id or KV_ID_PLACEHOLDER
     )
-    return Ejected(bundle, files, url, kv_id, state.bundle_sha256)
+    return Ejected(bundle, files, url, kv_id, state.bundle_sha256, state.kv_namespace_id, overrides)
