@@ -33,7 +33,7 @@ def test_doctor_warns_when_the_config_names_the_other_transport() -> None:
     with ThreadedServer(build_demo_server().sse_app()) as legacy, httpx.Client(timeout=5) as http:
         config = ProjectConfig()
         config.upstream.url = f"{legacy.origin}/sse"
-        ctx = SimpleNamespace(config=lambda: config, http=http)
+        ctx = SimpleNamespace(upstream_config=lambda: config.upstream, http=http, local=False)
         result = check_upstream(ctx)
         assert result.status == "warn" and 'transport = "sse"' in result.hint
         config.upstream.transport = "sse"
