@@ -22,7 +22,7 @@ from pyodide.ffi import create_proxy, to_js
 from workers import DurableObject, WorkerEntrypoint
 
 # isort: split
-from cfmcp_worker import deployment  # the core, bundled next to this module
+from cfmcp_worker import deployment, log_lines  # the core, bundled next to this module
 from cfmcp_worker.app import WorkerApp
 from cfmcp_worker.exact import ExactClient, ExactLedger, pin_limits
 from cfmcp_worker.http_types import Forward, HttpRequest, HttpResponse, media_type
@@ -186,10 +186,10 @@ async def fetch_metadata_document(url: str) -> tuple[int, bytes] | None:
             return int(response.status), b""
         body, complete = await _read_stream(response.body, METADATA_MAX_BYTES)
     except Exception as exc:  # JS TypeError/AbortError/TimeoutError arrive as JsException
-        print(f"cfmcp: client metadata document {url} not fetched: {_describe(exc)}")
+        log_lines.note(f"client metadata document {url} not fetched: {_describe(exc)}")
         return None
     if not complete:
-        print(f"cfmcp: client metadata document {url} is larger than {METADATA_MAX_BYTES} bytes")
+        log_lines.note(f"client metadata document {url} is larger than {METADATA_MAX_BYTES} bytes")
         return None
     return int(response.status), body
 
