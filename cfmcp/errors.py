@@ -162,6 +162,12 @@ class ApiUnavailable(CloudflareError):
     code = "api_unavailable"
 
 
+class LiveTailError(CfmcpError):
+    """`cfmcp logs`: the live tail's WebSocket could not be opened, broke off or was closed."""
+
+    code = "tail_failed"
+
+
 class StepFailed(CfmcpError):
     """One step of a multi-step change (deploy, destroy, rotate-pin) failed; what was done
     before it stays done and a re-run continues. `what` says which step ("step 2 (upload
@@ -203,6 +209,7 @@ ERROR_CODES = tuple(
                 Conflict,
                 RateLimited,
                 ApiUnavailable,
+                LiveTailError,
             )
         }
         | {"step_failed"}
