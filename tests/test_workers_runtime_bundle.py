@@ -481,3 +481,28 @@ def test_the_log_lines_under_pyodide_name_each_request_and_hold_no_secret(
         flow.client_id,
     ):
         assert secret not in log
+
+
+def test_an_exception_in_the_entry_module_is_a_500_and_a_line_without_its_message(
+    bundle: Path, tmp_path: Path
+):
+    """An exception's message can quote what a request carried: the runtime never sees it
+    (no traceback in the logs), the `error` line names its type and where it was raised."""
+    broken = tmp_path / "raising"
+    shutil.copytree(bundle, broken)
+    entry = broken / "entry.py"
+    source = entry.read_text()
+    line = "    method = str(js_request.method).upper()\n"
+    assert source.count(line) == 1, "_to_http_request changed; update this test"
+    raising = '    raise ValueError("cfat.a-token-in-an-exception " + str(js_request.url))\n'
+    entry.write_text(source.replace(line, raising + line))
+    with start_harness(broken, worker_env(new_pin())) as info:
+        reply = httpx.get(f"{info.origin}/mcp?secret=query-value", timeout=30)
+        log = info.log()
+    assert reply.status_code == 500 and reply.json() == {"error": "server_error"}
+    assert "a-token-in-an-exception" not in log and "query-value" not in log
+    assert "Traceback" not in log
+    printed = [text.removeprefix("[worker stdout] ") for text in log.splitlines()]
+    (error,) = [json.loads(text) for text in printed if text.startswith('{"cfmcp":"error"')]
+    assert error["type"] == "ValueError"
+    assert error["where"][-1].startswith("entry.py:") and "_to_http_request" in error["where"][-1]

@@ -7,6 +7,9 @@ ID Metadata Documents, and carries out the core's decisions: a complete `HttpRes
 `Forward` to the upstream MCP server whose response body is handed back to the runtime as the
 upstream's own ReadableStream (never read in Python, so SSE streams through event by event).
 
+An exception here is logged as an `error` line (its type and frames, never its message, which
+can quote request data) and answered with a 500, as the core does for its own.
+
 Nothing here draws randomness or builds the app at import time: the runtime imports this module
 while taking a memory snapshot, where entropy is unavailable. One `WorkerApp` is created on the
 first request and reused for the isolate's lifetime.
@@ -26,6 +29,7 @@ from cfmcp_worker import deployment, log_lines  # the core, bundled next to this
 from cfmcp_worker.app import WorkerApp
 from cfmcp_worker.exact import ExactClient, ExactLedger, pin_limits
 from cfmcp_worker.http_types import Forward, HttpRequest, HttpResponse, media_type
+from cfmcp_worker.responses import server_error
 from cfmcp_worker.settings import Secrets, Settings
 from cfmcp_worker.tools_filter import MAX_HELD_BYTES
 
@@ -396,6 +400,13 @@ class Default(WorkerEntrypoint):
     """The Worker's fetch handler (compatibility dates from 2025-08-14 need this class)."""
 
     async def fetch(self, request):
+        try:
+            return await self._fetch(request)
+        except Exception as exc:  # logged without its message: it may quote request data
+            log_lines.error(exc)
+            return _to_js_response(server_error())
+
+    async def _fetch(self, request):
         # Since 2025 the runtime hands over a `workers.Request`; earlier, the JS Request itself.
         js_request = getattr(request, "js_object", request)
         app = _worker_app(self.env)
