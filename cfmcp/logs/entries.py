@@ -25,7 +25,8 @@ LOG = "log"
 EXCEPTION = "exception"
 INVOCATION = "invocation"
 _CREDENTIAL = re.compile(
-    r"\b(cfat|cfrt|cfcode|cfc|cfreq)\.[A-Za-z0-9_.~+/=-]+|(?i:\b(bearer|basic)\s+)[^\s\"',;]+"
+    r"\b(cfat|cfrt|cfcode|cfc|cfreq)\.[A-Za-z0-9_.~+/=-]+"
+    r"|(?i:\b(bearer|basic)\s+)[A-Za-z0-9_.~+/=-]{8,}"
 )
 
 
