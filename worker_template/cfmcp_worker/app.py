@@ -113,9 +113,10 @@ class WorkerApp:
     async def handle(self, request: HttpRequest) -> HttpResponse | Forward:
         """The answer to `request`, or the Forward whose answer `upstream_response` (or
         `upstream_error`) will decide; the request's log line is written with the answer."""
-        line = request.line = log_lines.RequestLine(request.method, request.path, self._clock())
+        path = request.path
+        line = request.line = log_lines.RequestLine(request.method, path, self._clock())
         try:
-            result = await self._route(request)
+            result = await self._route(request, path)
         except Exception as exc:  # a bug: logged without its message, which may quote input
             log_lines.error(exc)
             result = server_error()
@@ -123,8 +124,8 @@ class WorkerApp:
             line.finish(result.status, self._clock())
         return result
 
-    async def _route(self, request: HttpRequest) -> HttpResponse | Forward:
-        path, method = request.path, request.method
+    async def _route(self, request: HttpRequest, path: str) -> HttpResponse | Forward:
+        method = request.method
         if method == "OPTIONS" and path in CORS_PATHS:
             return preflight()
         where = self.endpoints(request)
@@ -154,17 +155,16 @@ class WorkerApp:
         claims = await self.proxy.authorize(request, where.issuer, where.resource)
         if isinstance(claims, HttpResponse):
             return claims
-        client = self.clients.name_of(claims.client_id)
-        line = request.line
-        if line is not None:
-            line.client, line.grant = client, log_lines.short_grant(claims.grant_id)
-            line.mcp_method = request.headers.get("mcp-method")
-            line.tool = request.headers.get("mcp-name") if line.mcp_method == "tools/call" else None
+        line = request.line  # set by handle
+        line.client = client = self.clients.name_of(claims.client_id)
+        line.grant = claims.grant_id[: log_lines.GRANT_SHOWN]
+        method = line.mcp_method = request.headers.get("mcp-method")
+        if method == "tools/call":
+            line.tool = request.headers.get("mcp-name")
         chain = self.gate.chain_for(claims.scope, claims.narrowed_to)
         if chain is None:
             return self.proxy.policy_gone(where.issuer)
-        if line is not None:
-            line.policy = chain.name
+        line.policy = chain.name
         message = request.path == MESSAGE_PATH
         stream = self.legacy_sse is not None and request.method == "GET" and not message
         if message:

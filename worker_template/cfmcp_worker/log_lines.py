@@ -26,6 +26,7 @@ secret, signing key, header, query string, request body or tool argument.
 from __future__ import annotations
 
 import json
+import sys
 
 MARKER = "cfmcp"
 REQUEST = "request"
@@ -53,11 +54,19 @@ DENIED = "denied"
 GRANT_SHOWN = 8
 MAX_FRAMES = 12
 
-_output = print
+_encode = json.JSONEncoder(separators=(",", ":")).encode  # made once: json.dumps with
+# separators builds a new encoder per call, twice the cost of the line itself under Pyodide
+
+
+def _stdout(line: str) -> None:
+    sys.stdout.write(line + "\n")  # one write (print makes two); the runtime logs each line
+
+
+_output = _stdout
 
 
 def set_output(write) -> None:
-    """Where lines go (default `print`): `cfmcp dev` shows them as it reads them."""
+    """Where lines go (default: stdout): `cfmcp dev` shows them as it reads them."""
     global _output
     _output = write
 
@@ -68,7 +77,7 @@ def write(kind: str, fields: dict) -> None:
     for name, value in fields.items():
         if value is not None:
             line[name] = value
-    _output(json.dumps(line, separators=(",", ":")))
+    _output(_encode(line))
 
 
 def short_grant(grant_id: str | None) -> str | None:
@@ -128,18 +137,21 @@ class RequestLine:
         if self.written:
             return
         self.written = True
-        elapsed = round((now - self.started) * 1000, 1)
-        write(
-            REQUEST,
-            {
-                "method": self.method,
-                "path": self.path,
-                "status": status,
-                "headers_ms" if streamed else "ms": elapsed,
-                "client": self.client,
-                "grant": self.grant,
-                "policy": self.policy,
-                "mcp_method": self.mcp_method,
-                "tool": self.tool,
-            },
-        )
+        line = {
+            MARKER: REQUEST,
+            "method": self.method,
+            "path": self.path,
+            "status": status,
+            "headers_ms" if streamed else "ms": round((now - self.started) * 1000, 1),
+        }
+        if self.client is not None:
+            line["client"] = self.client
+        if self.grant is not None:
+            line["grant"] = self.grant
+        if self.policy is not None:
+            line["policy"] = self.policy
+        if self.mcp_method is not None:
+            line["mcp_method"] = self.mcp_method
+            if self.tool is not None:
+                line["tool"] = self.tool
+        _output(_encode(line))
