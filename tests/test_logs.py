@@ -261,6 +261,45 @@ def test_the_tail_is_deleted_when_its_websocket_breaks_off(fake, deployed, logs_
     assert fake.calls.count("DELETE", TAILS + "/*") == 1
 
 
+def test_sigterm_stops_it_as_ctrl_c_does(fake, deployed, logs_process):
+    logs = logs_process()
+    code, stderr = logs.stop(signal.SIGTERM)
+    assert code == 130 and "Traceback" not in stderr
+    assert fake.calls.count("DELETE", TAILS + "/*") == 1
+
+
+def test_a_reader_that_goes_away_ends_it_quietly_and_deletes_the_tail(fake, deployed):
+    """`cfmcp logs --json | head -1`: the pipe closes after one line."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CLOUDFLARE", "CFMCP"))}
+    env.update(fake.env(), PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from cfmcp.cli import main; main()", "logs", "--json"],
+        cwd=deployed.parent,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        fake.tails.wait_connected(NAME)
+        origin = fake.worker_origin(NAME)
+        httpx.get(f"{origin}/.well-known/oauth-authorization-server", timeout=20)
+        assert proc.stdout is not None
+        assert b'"cfmcp":"request"' in proc.stdout.readline()
+        proc.stdout.close()  # the reader is gone
+        for _ in range(3):  # the next lines meet a closed pipe
+            httpx.get(f"{origin}/favicon.ico", timeout=20)
+        assert proc.wait(timeout=20) == 0
+        assert proc.stderr is not None
+        stderr = proc.stderr.read().decode()
+        assert "Traceback" not in stderr and "Exception ignored" not in stderr, stderr
+        assert fake.calls.count("DELETE", TAILS + "/*") == 1
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
 # -- errors: one line, a hint, the --json failure on one line --------------------------------
 
 

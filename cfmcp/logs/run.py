@@ -6,7 +6,10 @@ then a live tail streams its events until Ctrl-C (exit 130), and the tail is del
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+import os
+import sys
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from rich.markup import escape
@@ -39,13 +42,22 @@ class Printer:
                     self._console.print(render.render(entry), soft_wrap=True, highlight=False)
 
 
+@contextlib.contextmanager
+def _until_stdout_closes() -> Iterator[None]:
+    """A reader of stdout that went away (`cfmcp logs --json | head`) ends the tail quietly."""
+    try:
+        yield
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit
+
+
 def run_logs(
     config_path: Path, env: Mapping[str, str], request_filter: RequestFilter, json_output: bool
 ) -> None:
     session = open_session(config_path, env, prompt_allowed=not json_output)
     config = session.config
     printer = Printer(request_filter, json_output)
-    with session.connect() as api:
+    with session.connect() as api, _until_stdout_closes():
         our_worker(api, config)
         tail.follow(
             api,
