@@ -218,3 +218,15 @@ async def _tokens(app, core) -> dict:
     return json.loads(
         (await token_request(app, core, code_form(client, code, verifier, resource=RESOURCE))).body
     )
+
+
+def test_a_note_never_carries_a_query_string(core, capsys):
+    import importlib
+
+    log_lines = importlib.import_module("cfmcp_worker.log_lines")
+    log_lines.note("upstream request failed: TypeError: fetch https://up.example/mcp?key=s3cr3t x")
+    (line,) = lines_of(capsys)
+    assert line == {
+        "cfmcp": "note",
+        "message": "upstream request failed: TypeError: fetch https://up.example/mcp?… x",
+    }

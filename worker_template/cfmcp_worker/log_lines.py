@@ -14,7 +14,8 @@ unknown; cfmcp/worker/contract.py holds the same names for the CLI):
 - `tools/call`, the audit line, one per tool call, allowed or refused (`audit.py`): `grant`,
   `client`, `tool`, `policy`, `decision` (`allowed` / `denied`), `status` (the upstream's;
   absent when the call never reached it), `headers_ms`.
-- `note`: `message`, something an operator should know (an upstream that failed, a probe).
+- `note`: `message`, something an operator should know (an upstream that failed, a probe);
+  a URL in it loses its query string (a host's error text may quote the URL it fetched).
 - `error`: `type` and `where` (file:line function, innermost last) of an exception the Worker
   caught and answered with a 500. Never its message: that can quote request data.
 
@@ -26,6 +27,7 @@ secret, signing key, header, query string, request body or tool argument.
 from __future__ import annotations
 
 import json
+import re
 import sys
 
 MARKER = "cfmcp"
@@ -84,8 +86,11 @@ def short_grant(grant_id: str | None) -> str | None:
     return grant_id[:GRANT_SHOWN] if grant_id else None
 
 
+_QUERY = re.compile(r"(\w+://[^\s?#\"'<>]*)\?[^\s#\"'<>]*")
+
+
 def note(message: str) -> None:
-    write(NOTE, {"message": message})
+    write(NOTE, {"message": _QUERY.sub(r"\1?…", message)})
 
 
 def error(exc: BaseException) -> None:
