@@ -230,3 +230,12 @@ def test_a_note_never_carries_a_query_string(core, capsys):
         "cfmcp": "note",
         "message": "upstream request failed: TypeError: fetch https://up.example/mcp?… x",
     }
+
+
+async def test_a_metadata_document_client_is_named_by_its_document(app, core, capsys):
+    """Claude Code's pinned document names it; an unknown document's client is its host."""
+    assert app.clients.name_of("https://claude.ai/oauth/claude-code-client-metadata") == (
+        "Claude Code"
+    )
+    assert app.clients.name_of("https://apps.example.com/oauth/client.json") == "apps.example.com"
+    assert app.clients.name_of("cfc.not-base64!.mac") == "unknown client"

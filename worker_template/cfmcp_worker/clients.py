@@ -74,9 +74,7 @@ class Client:
     def vouched_by(self) -> str:
         """The host whose metadata document gives this client its name ("" for a client that
         registered itself: its name is only what it says)."""
-        if not self.client_id.startswith("https://"):
-            return ""
-        return self.client_id[len("https://") :].split("/", 1)[0].lower()
+        return document_host(self.client_id)
 
     @property
     def is_confidential(self) -> bool:
@@ -216,7 +214,7 @@ class ClientRegistry:
             pinned = PINNED_CLIENT_METADATA.get(client_id)
             if isinstance(pinned, dict) and isinstance(pinned.get("client_name"), str):
                 return pinned["client_name"]
-            return Client(client_id, "", (), "none").vouched_by
+            return document_host(client_id)
         name = self._names.get(client_id)
         if name is None:
             name = _signed_name(client_id)
@@ -325,6 +323,13 @@ def _client_from_document(url: str, document: dict) -> Client | str:
         PINNED_LOOPBACK_PREFIXES.get(url, ()) if document is PINNED_CLIENT_METADATA.get(url) else ()
     )
     return Client(url, name, uris, method, prefixes)
+
+
+def document_host(client_id: str) -> str:
+    """The host of a metadata document's URL ("" for a client id that is none)."""
+    if not client_id.startswith("https://"):
+        return ""
+    return client_id[len("https://") :].split("/", 1)[0].lower()
 
 
 def _signed_name(client_id: str) -> str:
