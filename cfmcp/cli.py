@@ -13,11 +13,12 @@ from collections.abc import Callable
 from typing import Any
 
 import typer
+import typer.core
 import typer.main
 
 from cfmcp import __version__
-from cfmcp.errors import CfmcpError
-from cfmcp.output import Output, print_error
+from cfmcp.errors import CfmcpError, Interrupted
+from cfmcp.output import Output, print_error, trace_calls
 
 # Each module exposes register(app: typer.Typer) -> None.
 COMMAND_MODULES = [  # in the order --help lists them: set up, run, operate, eject, remove
@@ -33,11 +34,32 @@ COMMAND_MODULES = [  # in the order --help lists them: set up, run, operate, eje
     "cfmcp.commands.destroy",
 ]
 
+
+class _FlagsWithoutType:
+    """Help lists a flag without a type column (typer 0.29 shows `<bool>` next to every flag)."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        params: list[Any] = super().get_params(ctx)  # type: ignore[misc]
+        for param in params:
+            if getattr(param, "is_flag", False) and param.metavar is None:
+                param.metavar = ""
+        return params
+
+
+class _Command(_FlagsWithoutType, typer.core.TyperCommand):
+    pass
+
+
+class _Group(_FlagsWithoutType, typer.core.TyperGroup):
+    pass
+
+
 app = typer.Typer(
     name="cfmcp",
+    cls=_Group,
     help="Put an OAuth 2.1 front door on a PAT-only MCP server, as a Python Cloudflare Worker.",
     no_args_is_help=False,  # see _wrap_commands
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_show_locals=False,
     rich_markup_mode="rich",
 )
@@ -60,7 +82,8 @@ def _root(
 
 def _user_errors_as_exit_codes(callback: Callable[..., Any]) -> Callable[..., Any]:
     """Show CfmcpError (and Ctrl-C) as one line and its exit code, whoever invokes the command;
-    with --json also as the one JSON failure document (`cfmcp.output`), for every command.
+    with --json also as the one JSON failure document (`cfmcp.output`), for every command;
+    `--verbose` turns on the API call trace.
 
     Ctrl-C is caught here, inside the command, because newer typer (0.29) turns a KeyboardInterrupt
     into a silent exit 130 before `main()` could say anything.
@@ -68,14 +91,15 @@ def _user_errors_as_exit_codes(callback: Callable[..., Any]) -> Callable[..., An
 
     @functools.wraps(callback)
     def run(*args: Any, **kwargs: Any) -> Any:
+        trace_calls(bool(kwargs.get("verbose")))
         try:
             return callback(*args, **kwargs)
         except CfmcpError as exc:
             Output(bool(kwargs.get("json_output"))).failure(exc)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
-            print_error("interrupted")
-            raise typer.Exit(EXIT_INTERRUPTED) from None
+            Output(bool(kwargs.get("json_output"))).failure(Interrupted("interrupted"))
+            raise typer.Exit(Interrupted.exit_code) from None
 
     return run
 
@@ -87,11 +111,15 @@ def _wrap_commands(typer_app: typer.Typer) -> None:
     2 (newer); without it every click says "Missing command", shown as one line, exit 2.
     """
     typer_app.info.no_args_is_help = False
+    typer_app.info.cls = _Group
     for command in typer_app.registered_commands:
+        if command.cls in (None, typer.core.TyperCommand):
+            command.cls = _Command
         if command.callback is not None:
             command.callback = _user_errors_as_exit_codes(command.callback)
     for group in typer_app.registered_groups:
         group.no_args_is_help = False
+        group.cls = _Group
         if group.typer_instance is not None:
             _wrap_commands(group.typer_instance)
 

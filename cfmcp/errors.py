@@ -43,6 +43,27 @@ class UsageError(CfmcpError):
     code = "usage"
 
 
+class NoAnswer(UsageError):
+    """A question nobody can answer: no terminal, or its input ended. The hint says how to
+    give the answer without one (an option, a variable, --yes)."""
+
+    code = "no_answer"
+
+
+class Declined(CfmcpError):
+    """The person said no to a confirmation: nothing was changed."""
+
+    exit_code = 130
+    code = "declined"
+
+
+class Interrupted(CfmcpError):
+    """Ctrl-C: what was done before it stays done (multi-step commands say what to re-run)."""
+
+    exit_code = 130
+    code = "interrupted"
+
+
 # ----------------------------------------------------------------------- the user's folder
 
 
@@ -56,6 +77,13 @@ class ClientConfigError(CfmcpError):
     """An MCP client's own config file cannot be read or merged into."""
 
     code = "client_config"
+
+
+class ClientServerExists(CfmcpError):
+    """The client's config file already has a server of that name that points elsewhere
+    (`install-client --write --force` replaces it)."""
+
+    code = "client_server_exists"
 
 
 # --------------------------------------------------------------- the account and its objects
@@ -185,7 +213,7 @@ class StepFailed(CfmcpError):
         self.step = step  # the deploy step (cfmcp.deploy.models.Step), when there is one
 
 
-# The codes `--json` can print, besides "interrupted" and "aborted" (see cfmcp.output).
+# The codes `--json` can print (see cfmcp.output).
 ERROR_CODES = tuple(
     sorted(
         {
@@ -193,8 +221,12 @@ ERROR_CODES = tuple(
             for cls in (
                 CfmcpError,
                 UsageError,
+                NoAnswer,
+                Declined,
+                Interrupted,
                 ProjectFileError,
                 ClientConfigError,
+                ClientServerExists,
                 NotDeployed,
                 NotOurs,
                 ZoneNotInAccount,

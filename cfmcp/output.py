@@ -24,6 +24,27 @@ console = Console()
 err_console = Console(stderr=True)
 
 
+_trace_calls = False
+
+
+def trace_calls(on: bool) -> None:
+    """`--verbose`: show each Cloudflare API call (`trace_call`) for the rest of the command."""
+    global _trace_calls
+    _trace_calls = on
+
+
+def trace_call(method: str, path: str, status: int | None, seconds: float) -> None:
+    """One API call on stderr, when `--verbose` asked for it. Callers pass no secret: method,
+    a path with KV key names cut to their kind, a status and a time — never headers or bodies."""
+    if _trace_calls:
+        err_console.print(
+            f"[dim]api:[/] {escape(method)} {escape(path)} → {status or '-'} "
+            f"[dim]({seconds * 1000:.0f} ms)[/]",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
 def print_json(data: Any) -> None:
     """Machine output on stdout (callers make sure no secret is in `data`)."""
     sys.stdout.write(json.dumps(data, indent=2, sort_keys=True) + "\n")

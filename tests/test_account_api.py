@@ -382,3 +382,13 @@ def test_live_tail_errors_name_the_permission_and_a_gone_tail_is_no_error() -> N
         api.create_tail(ACCOUNT, "gh-mcp")
     assert "live tail" in raised.value.message and "Workers Scripts: Edit" in str(raised.value.hint)
     assert api.delete_tail(ACCOUNT, "gh-mcp", "gone") is False
+
+
+def test_verbose_trace_cuts_kv_key_names_to_their_kind():
+    from cfmcp.account.api import _without_kv_keys
+
+    base = "/accounts/a/storage/kv/namespaces/n/values/"
+    assert _without_kv_keys(base + "grant%3Aabc123def") == base + "grant:…"
+    assert _without_kv_keys(base + "revoked:abc?x=1") == base + "revoked:…?x=1"
+    assert _without_kv_keys(base + "plainkey") == base + "…"
+    assert _without_kv_keys("/accounts/a/workers/scripts/w") == "/accounts/a/workers/scripts/w"

@@ -8,11 +8,10 @@ with the lowest and the newest typer/click the pyproject ranges allow.
 
 from __future__ import annotations
 
+import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -81,6 +80,46 @@ def test_help_exits_0(tmp_path: Path, argv: tuple[str, ...]) -> None:
     assert "Traceback" not in result.stderr + result.stdout
 
 
+EVERY_COMMAND = [
+    (),
+    ("init",),
+    ("deploy",),
+    ("dev",),
+    ("doctor",),
+    ("install-client",),
+    ("rotate-pin",),
+    ("render",),
+    ("destroy",),
+    ("clients",),
+    ("clients", "list"),
+    ("clients", "revoke"),
+    ("clients", "set-policy"),
+]
+
+
+@pytest.mark.parametrize("argv", EVERY_COMMAND, ids=lambda v: " ".join(v) or "cfmcp")
+def test_help_shows_flags_without_a_type(tmp_path: Path, argv: tuple[str, ...]) -> None:
+    # typer 0.29 prints `<bool>` next to every flag (`--json <bool>` reads as if it took a value)
+    result = run_cfmcp(*argv, "--help", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "--help" in result.stdout
+    assert "<bool>" not in result.stdout
+    assert "BOOLEAN" not in result.stdout
+
+
+def test_shell_completion_completes_commands(tmp_path: Path) -> None:
+    script = run_cfmcp("--show-completion", "bash", cwd=tmp_path)
+    assert script.returncode == 0, script.stderr
+    assert "_CFMCP_COMPLETE=complete_bash" in script.stdout
+    # what the installed bash function runs on <Tab> after `cfmcp de`
+    env = _env() | {"_CFMCP_COMPLETE": "complete_bash", "COMP_WORDS": "cfmcp de", "COMP_CWORD": "1"}
+    result = subprocess.run(
+        [str(CFMCP)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert set(result.stdout.split()) == {"deploy", "dev", "destroy"}
+
+
 def test_version_exits_0(tmp_path: Path) -> None:
     from cfmcp import __version__
 
@@ -89,28 +128,43 @@ def test_version_exits_0(tmp_path: Path) -> None:
     assert result.stdout.strip() == f"cfmcp {__version__}"
 
 
-@pytest.mark.skipif(os.name == "nt", reason="SIGINT to a child process is POSIX")
+@pytest.mark.skipif(os.name == "nt", reason="a pseudo-terminal is POSIX")
 def test_ctrl_c_is_one_line_and_exit_130(tmp_path: Path) -> None:
-    # `cfmcp init` waits at its first prompt (the Cloudflare token) for input that never comes.
-    proc = subprocess.Popen(
-        [str(CFMCP), "init"],
-        cwd=tmp_path,
-        env=_env(),
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    from tests.support.terminal import Terminal
+
+    # `cfmcp init` waits at its first prompt (the Cloudflare token); Ctrl-C on the terminal.
+    terminal = Terminal([str(CFMCP), "init"], cwd=tmp_path, env=_env())
     try:
-        time.sleep(3)  # time to reach the prompt
-        assert proc.poll() is None, "cfmcp init ended before it could be interrupted"
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=20)
+        terminal.expect("Cloudflare API token")
+        terminal.send(b"\x03")
+        code = terminal.wait()
     finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert "Traceback" not in out + err
-    assert proc.returncode == 130, err
-    # (the hidden prompt may sit on the same line: some clicks write it to stderr, no newline)
-    assert err.count("error:") == 1, err
-    assert err.rstrip().endswith("error: interrupted"), err
+        terminal.close()
+    assert "Traceback" not in terminal.output
+    assert code == 130, terminal.output
+    assert terminal.output.count("error:") == 1, terminal.output
+    assert terminal.output.rstrip().endswith("error: interrupted"), terminal.output
+
+
+def test_without_a_terminal_a_question_is_a_usage_error(tmp_path: Path) -> None:
+    # stdin is not a terminal (CI, a pipe): nothing is asked, nothing hangs, no echo warning
+    result = run_cfmcp("init", cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert result.stdout == ""
+    assert "echoed" not in result.stderr and "Traceback" not in result.stderr
+    error, hint = " ".join(result.stderr.split()).split(" hint: ")
+    assert error == "error: cannot ask 'Cloudflare API token': no terminal"
+    assert hint.startswith("set CLOUDFLARE_API_TOKEN")
+    assert not (tmp_path / "cfmcp.toml").exists()
+
+
+def test_without_a_terminal_json_failure_is_json(tmp_path: Path) -> None:
+    (tmp_path / "cfmcp.toml").write_text(
+        'name = "gh-mcp"\naccount_id = "' + "0" * 32 + '"\n'
+        '[upstream]\nurl = "https://api.githubcopilot.com/mcp"\n'
+    )
+    result = run_cfmcp("destroy", "--json", cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    failure = json.loads(result.stdout)
+    assert failure["ok"] is False and failure["code"] == "no_answer"
+    assert "CLOUDFLARE_API_TOKEN" in failure["hint"]

@@ -15,6 +15,7 @@ from cfmcp.account.grants import GrantInfo, parse_grant, select
 from cfmcp.cli import app
 from tests.fake_cloudflare.fake import FakeCloudflare
 from tests.fake_cloudflare.fixtures import fake_cloudflare_workers
+from tests.support.cli import invoke
 from tests.support.deployed import (
     NAME,
     connect,
@@ -41,9 +42,7 @@ def deployed(fake, upstream, tmp_path, monkeypatch) -> Path:
 
 
 def clients(config: Path, command: str, *args: str, input: str | None = None):
-    return CliRunner().invoke(
-        app, ["clients", command, "--config", str(config), *args], input=input
-    )
+    return invoke(["clients", command, "--config", str(config), *args], input=input)
 
 
 def listed(config: Path) -> list[dict]:
@@ -113,7 +112,7 @@ def test_revoke_all_needs_confirmation(fake, deployed):
     origin = fake.worker_origin(NAME)
     connections = [connect(origin, PIN, f"client {n}") for n in range(3)]
     declined = clients(deployed, "revoke", "--all", input="n\n")
-    assert declined.exit_code != 0
+    assert declined.exit_code == 130
     assert "client 0" in declined.output and "client 2" in declined.output
     assert len(listed(deployed)) == 3
     accepted = clients(deployed, "revoke", "--all", input="y\n")

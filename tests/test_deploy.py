@@ -7,7 +7,10 @@ calls, config changes, faults at every write step, lost state, and user errors.
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -18,6 +21,7 @@ from cfmcp.project.config import load_config, save_config
 from tests.fake_cloudflare.fake import FakeCloudflare
 from tests.fake_cloudflare.fixtures import fake_cloudflare
 from tests.fake_cloudflare.model import WORKERS_SCRIPTS_EDIT
+from tests.support.cli import invoke
 from tests.support.deployed import isolate, use_fake_env, write_project
 
 PAT = "ghp_FAKEupstreamPAT0123456789abcdefABCDEF"
@@ -378,10 +382,9 @@ def test_first_deploy_needs_the_pat_without_prompting(fake, tmp_path, monkeypatc
 def test_interactive_deploy_confirms_and_prompts_for_the_pat(fake, tmp_path, monkeypatch):
     config = make_project(tmp_path, fake)
     use_fake_env(monkeypatch, fake)
-    result = CliRunner().invoke(
-        app,
+    result = invoke(
         ["deploy", "--config", str(config), "--skip-smoke"],
-        input=f"y\n{PAT}\nFAKE-typed-pin-0042\n",
+        input=f"y\n{PAT}\nFAKE-typed-pin-0042\nfake-typed-pin-0042\n",
     )
     assert result.exit_code == 0, result.output
     assert fake.script(NAME).secrets()["UPSTREAM_TOKEN"] == PAT
@@ -390,12 +393,32 @@ def test_interactive_deploy_confirms_and_prompts_for_the_pat(fake, tmp_path, mon
     assert "Your PIN" not in result.output  # shown only when generated
 
 
+def test_a_refused_or_mistyped_pin_is_asked_again_and_the_pat_kept(fake, tmp_path, monkeypatch):
+    config = make_project(tmp_path, fake)
+    use_fake_env(monkeypatch, fake)
+    typed = [
+        "y",
+        PAT,
+        "short-1",  # too short: asked again (the PAT is not asked again)
+        "FAKE-typed-pin-0042",
+        "FAKE-typed-pin-0043",  # the second typing differs: both asked again
+        "FAKE-typed-pin-0042",
+        "faketypedpin0042",  # the same PIN as the Worker compares them (case, dashes)
+    ]
+    result = invoke(
+        ["deploy", "--config", str(config), "--skip-smoke"], input="\n".join(typed) + "\n"
+    )
+    assert result.exit_code == 0, result.output
+    assert "too short" in result.output and "the two PINs differ" in result.output
+    assert result.output.count("Upstream MCP server token") == 1
+    assert fake.script(NAME).secrets()["AUTH_PIN"] == "FAKE-typed-pin-0042"
+    assert fake.script(NAME).secrets()["UPSTREAM_TOKEN"] == PAT
+
+
 def test_interactive_deploy_generates_the_pin_on_enter(fake, tmp_path, monkeypatch):
     config = make_project(tmp_path, fake)
     use_fake_env(monkeypatch, fake)
-    result = CliRunner().invoke(
-        app, ["deploy", "--config", str(config), "--skip-smoke"], input=f"y\n{PAT}\n\n"
-    )
+    result = invoke(["deploy", "--config", str(config), "--skip-smoke"], input=f"y\n{PAT}\n\n")
     assert result.exit_code == 0, result.output
     pin = fake.script(NAME).secrets()["AUTH_PIN"]
     assert result.output.count(pin) == 1 and "Your PIN" in result.output
@@ -430,8 +453,9 @@ def test_token_without_access_to_the_account(fake, tmp_path, monkeypatch):
 def test_declining_the_plan_changes_nothing(fake, tmp_path, monkeypatch):
     config = make_project(tmp_path, fake)
     use_fake_env(monkeypatch, fake)
-    result = CliRunner().invoke(app, ["deploy", "--config", str(config)], input="n\n")
-    assert result.exit_code != 0
+    result = invoke(["deploy", "--config", str(config)], input="n\n")
+    assert result.exit_code == 130
+    assert "not confirmed: nothing was changed" in result.output
     assert writes(fake) == []
 
 
@@ -885,3 +909,76 @@ def test_render_then_wrangler_deploys_what_deploy_would(fake, tmp_path, monkeypa
     assert result.exit_code == 0, result.output
     assert [s["action"] for s in summary(result)["steps"]] == ["set secret"] * 3
     assert uploads(fake) == []
+
+
+@pytest.mark.skipif(os.name == "nt", reason="a pseudo-terminal is POSIX")
+def test_on_a_real_terminal_secrets_are_typed_hidden(fake, tmp_path, monkeypatch):
+    from tests.support.terminal import Terminal
+
+    config = make_project(tmp_path, fake)
+    use_fake_env(monkeypatch, fake)
+    cfmcp = Path(sys.executable).parent / "cfmcp"
+    terminal = Terminal(
+        [str(cfmcp), "deploy", "--config", str(config), "--skip-smoke"],
+        cwd=tmp_path,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+    try:
+        terminal.expect("Apply these changes?")
+        terminal.type("y")
+        terminal.expect("Upstream MCP server token")
+        terminal.type_hidden(PAT)
+        terminal.expect("PIN for the consent page")
+        terminal.type_hidden("FAKE-typed-pin-0042")
+        terminal.expect("The same PIN again")
+        terminal.type_hidden("fake-typed-pin-0042")
+        code = terminal.wait(120)
+    finally:
+        terminal.close()
+    assert code == 0, terminal.output
+    assert PAT not in terminal.output and "typed-pin" not in terminal.output  # never echoed
+    assert "echoed" not in terminal.output  # getpass had its terminal
+    assert fake.script(NAME).secrets()["AUTH_PIN"] == "FAKE-typed-pin-0042"
+
+
+def test_render_after_deploy_is_exactly_what_was_uploaded(fake, tmp_path, monkeypatch):
+    config = make_project(tmp_path, fake)  # workers.dev: the URL is known only from the account
+    assert deploy(monkeypatch, fake, config, "--yes", "--skip-smoke").exit_code == 0
+    out = tmp_path / "worker"
+    result = CliRunner().invoke(
+        app, ["render", "--config", str(config), "--out", str(out), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    rendered = json.loads(result.stdout)
+    script = fake.script(NAME)
+    uploaded = {m.name: m.content for m in script.modules}
+    assert {name: (out / name).read_bytes() for name in rendered["modules"]} == uploaded
+    assert rendered["public_url"] == f"https://{NAME}.fake-subdomain.workers.dev"
+    assert rendered["matches_deployed"] is True
+    assert rendered["sha256"] == rendered["deployed_sha256"]
+    [namespace] = fake.state.kv_namespaces.values()
+    assert rendered["kv_namespace_id"] == namespace.id
+    wrangler = tomllib.loads((out / "wrangler.toml").read_text())
+    assert wrangler["kv_namespaces"][0]["id"] == namespace.id
+    # cfmcp.toml changed since: render says so (deploy would upload the new bundle)
+    changed = load_config(config)
+    changed.oauth.server_name = "Renamed"
+    save_config(changed, config)
+    again = CliRunner().invoke(app, ["render", "--config", str(config), "--out", str(out)])
+    assert again.exit_code == 0, again.output
+    assert "differs from the bundle the last deploy uploaded" in " ".join(again.output.split())
+
+
+def test_verbose_shows_each_api_call_and_no_secret(fake, tmp_path, monkeypatch):
+    config = make_project(tmp_path, fake)
+    monkeypatch.setenv("CFMCP_PIN", "FAKE-verbose-pin-0042")
+    result = deploy(monkeypatch, fake, config, "--yes", "--skip-smoke", "--verbose", "--json")
+    assert result.exit_code == 0, result.output
+    json.loads(result.stdout)  # the trace stays off stdout
+    traced = [line for line in result.stderr.splitlines() if line.startswith("api: ")]
+    assert len(traced) == len(fake.calls) >= 5
+    assert any(line.startswith("api: PUT /accounts/") and "→ 200" in line for line in traced)
+    for secret in (PAT, fake.token, "FAKE-verbose-pin-0042"):
+        assert secret not in result.stderr + result.stdout
+    quiet = deploy(monkeypatch, fake, config, "--yes", "--skip-smoke")
+    assert "api: " not in quiet.output

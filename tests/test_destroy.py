@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from cfmcp.cli import app
 from tests.fake_cloudflare.fake import FakeCloudflare
 from tests.fake_cloudflare.fixtures import fake_cloudflare
+from tests.support.cli import invoke
 from tests.support.deployed import isolate, use_fake_env, write_project
 
 PAT = "ghp_FAKEdestroyPAT0123456789abcdefABCDEF"
@@ -45,7 +46,7 @@ def deploy(config: Path) -> None:
 
 
 def destroy(config: Path, *args: str, input: str | None = None):
-    return CliRunner().invoke(app, ["destroy", "--config", str(config), *args], input=input)
+    return invoke(["destroy", "--config", str(config), *args], input=input)
 
 
 def text(result) -> str:
@@ -195,7 +196,7 @@ def test_confirmation_lists_what_will_be_deleted_and_no_keeps_it(fake, tmp_path,
     deploy(config)
     fake.calls.clear()
     result = destroy(config, input="n\n")
-    assert result.exit_code != 0
+    assert result.exit_code == 130
     assert f"Worker {NAME}" in result.output and f"KV namespace {NAME}-oauth" in result.output
     assert writes(fake) == []
     assert fake.script(NAME) is not None

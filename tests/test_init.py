@@ -6,12 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from cfmcp.cli import app
 from cfmcp.project.config import GITHUB_UPSTREAM, load_config
 from tests.fake_cloudflare.fake import FakeCloudflare
 from tests.fake_cloudflare.fixtures import fake_cloudflare
+from tests.support.cli import invoke
 from tests.support.deployed import isolate, use_fake_env
 
 ACCOUNT = "0123456789abcdef0123456789abcdef"
@@ -26,7 +25,7 @@ def _env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 
 def init(*args: str, input: str | None = None):
-    return CliRunner().invoke(app, ["init", *args], input=input)
+    return invoke(["init", *args], input=input)
 
 
 def use_fake(monkeypatch: pytest.MonkeyPatch, fake: FakeCloudflare, account: bool = False):
@@ -313,3 +312,56 @@ def test_help_states_each_default_once():
     text = " ".join(init("--help").output.replace("│", " ").split())
     assert "[default: 0]" not in text  # the days options' real defaults are in their help
     assert "(default 30, or the file's value)" in text and "(default: yes)" in text
+
+
+def test_bad_answers_are_asked_again_and_earlier_answers_kept(tmp_path, fake, monkeypatch):
+    use_fake(monkeypatch, fake)
+    answers = [
+        "my-mcp",  # name
+        "2",  # upstream: custom
+        "https://mcp.vendor.example/mcp",
+        "X-API-Key",
+        "Token",  # auth format without {token}: asked again
+        "Token {token}",
+        "2",  # custom domain
+        "mcp.elsewhere.org",  # in none of the account's zones: asked again
+        "mcp.example.com",
+        "ten",  # not a number of days: asked again
+        "0.001",  # shorter than the 300 s floor: asked again
+        "10",
+        "5",  # refresh shorter than access: asked again
+        "",  # refresh: the default
+    ]
+    result = init(input="\n".join(answers) + "\n")
+    assert result.exit_code == 0, result.output
+    for refusal in (
+        "invalid auth_format 'Token'",
+        "mcp.elsewhere.org is in none of the account's zones",
+        "'ten' is not a number of days",
+        "access_token_ttl must be at least 300 seconds",
+        "refresh_token_ttl must not be shorter than access_token_ttl",
+    ):
+        assert refusal in result.output
+    config = load_config(tmp_path / "cfmcp.toml")
+    assert (config.name, config.upstream.auth_format) == ("my-mcp", "Token {token}")
+    assert (config.hostname.domain, config.hostname.zone) == ("mcp.example.com", "example.com")
+    assert config.oauth.access_token_ttl == 10 * 86400
+    assert config.oauth.refresh_token_ttl == 90 * 86400
+
+
+def test_a_bad_flag_is_refused_before_any_question(tmp_path, fake, monkeypatch):
+    use_fake(monkeypatch, fake)
+    result = init("--auth-format", "Bearer", input="my-mcp\n")
+    assert result.exit_code == 2
+    assert "invalid auth_format 'Bearer'" in result.output
+    assert "Worker name" not in result.output  # nothing was asked
+    assert not (tmp_path / "cfmcp.toml").exists()
+
+
+def test_without_a_terminal_the_wizard_names_the_option(tmp_path, fake, monkeypatch):
+    use_fake(monkeypatch, fake)
+    result = init()  # no input: stdin is not a terminal
+    assert result.exit_code == 2
+    assert "cannot ask 'Worker name': no terminal" in result.output
+    assert "--name" in result.output
+    assert not (tmp_path / "cfmcp.toml").exists()

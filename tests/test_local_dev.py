@@ -104,7 +104,8 @@ def test_plain_http_to_remote_host_refused(tmp_path: Path) -> None:
 
 def test_no_token_and_no_terminal(tmp_path: Path) -> None:
     result = run_dev("--upstream", "https://example.com/mcp", cwd=tmp_path)
-    assert_one_line_error(result, "no upstream token")
+    assert_one_line_error(result, "cannot ask 'Upstream personal access token': no terminal")
+    assert result.returncode == 2
     assert "CFMCP_UPSTREAM_TOKEN" in result.stderr
 
 

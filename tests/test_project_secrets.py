@@ -27,7 +27,7 @@ def test_deploy_refuses_a_short_pin_from_the_environment():
     from cfmcp.project.secrets import gather_secrets
 
     with pytest.raises(UsageError, match="CFMCP_PIN"):
-        gather_secrets(("AUTH_PIN",), {"CFMCP_PIN": "1234"}, prompt=None)
+        gather_secrets(("AUTH_PIN",), {"CFMCP_PIN": "1234"}, interactive=False)
 
 
 def test_dashes_do_not_count_toward_the_length():

@@ -7,10 +7,9 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from cfmcp.cli import app
 from tests.fake_cloudflare.fixtures import fake_cloudflare_workers
+from tests.support.cli import invoke
 from tests.support.deployed import (
     ENV_TO_CLEAR,
     NAME,
@@ -41,7 +40,7 @@ def deployed(fake, upstream, tmp_path, monkeypatch) -> Path:
 
 
 def rotate(config: Path, *args: str, input: str | None = None):
-    return CliRunner().invoke(app, ["rotate-pin", "--config", str(config), *args], input=input)
+    return invoke(["rotate-pin", "--config", str(config), *args], input=input)
 
 
 def approves(origin: str, pin: str) -> bool:
@@ -119,7 +118,7 @@ def test_revoke_all_disconnects_every_client(fake, deployed, monkeypatch, upstre
 def test_confirmation_explains_revoke_all_and_no_changes_nothing(fake, deployed):
     before = fake.script(NAME).secrets()
     result = rotate(deployed, "--revoke-all", input="n\n")
-    assert result.exit_code != 0
+    assert result.exit_code == 130
     text = " ".join(result.output.split())
     assert "every client registration, authorization code, access token" in text
     assert "new Worker version" in text
@@ -127,7 +126,7 @@ def test_confirmation_explains_revoke_all_and_no_changes_nothing(fake, deployed)
 
 
 def test_interactive_prompt_takes_a_typed_pin(fake, deployed):
-    result = rotate(deployed, input=f"y\n{NEW_PIN}\n")
+    result = rotate(deployed, input=f"y\n{NEW_PIN}\n{NEW_PIN}\n")
     assert result.exit_code == 0, result.output
     assert fake.script(NAME).secrets()["AUTH_PIN"] == NEW_PIN
     assert NEW_PIN not in result.output

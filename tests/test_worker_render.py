@@ -11,8 +11,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
-from cfmcp.project.config import ProjectConfig
+from cfmcp.project.config import ProjectConfig, save_config
 from cfmcp.worker.contract import EXACT_BINDING, EXACT_CLASS, EXACT_MIGRATION_TAG
 from cfmcp.worker.render import python_literal, render_bundle, render_wrangler_toml
 
@@ -105,20 +106,36 @@ def test_wrangler_toml_is_valid_and_matches_the_deploy():
     assert data["migrations"] == [{"tag": EXACT_MIGRATION_TAG, "new_sqlite_classes": [EXACT_CLASS]}]
 
 
-def test_render_command_writes_the_bundle(tmp_path):
-    from typer.testing import CliRunner
-
+def test_render_without_a_project_file_renders_no_defaults(tmp_path):
     from cfmcp.cli import app
 
+    out = tmp_path / "w"
     result = CliRunner().invoke(
-        app, ["render", "--out", str(tmp_path / "w"), "--config", str(tmp_path / "none.toml")]
+        app, ["render", "--out", str(out), "--config", str(tmp_path / "none.toml")]
+    )
+    assert result.exit_code == 1
+    text = " ".join(result.output.split())
+    assert "none.toml not found" in text and "cfmcp init" in text
+    assert not out.exists()
+
+
+def test_render_command_writes_the_bundle_and_says_what_it_cannot_know(tmp_path):
+    from cfmcp.cli import app
+
+    config = ProjectConfig(name="render-test")
+    save_config(config, tmp_path / "cfmcp.toml")
+    result = CliRunner().invoke(
+        app, ["render", "--out", str(tmp_path / "w"), "--config", str(tmp_path / "cfmcp.toml")]
     )
     assert result.exit_code == 0, result.output
-    bundle = render_bundle(ProjectConfig().validate())
+    bundle = render_bundle(config.validate())
     for name, data in bundle.modules.items():
         assert (tmp_path / "w" / name).read_bytes() == data
     assert bundle.sha256 in result.output
-    assert (tmp_path / "w" / "wrangler.toml").exists()
+    text = " ".join(result.output.split())
+    assert "no public URL" in text and "--public-url" in text  # workers.dev, never deployed
+    assert "<KV_NAMESPACE_ID>" in text
+    assert "<KV_NAMESPACE_ID>" in (tmp_path / "w" / "wrangler.toml").read_text()
 
 
 def test_wheel_ships_the_template_and_renders_from_it(tmp_path):

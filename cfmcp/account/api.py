@@ -18,8 +18,10 @@ Three SDK behaviours are overridden on purpose:
 
 from __future__ import annotations
 
+import re
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
@@ -33,6 +35,7 @@ from cfmcp.errors import (
     PermissionDenied,
     RateLimited,
 )
+from cfmcp.output import trace_call
 
 DEFAULT_BASE_URL = "https://api.cloudflare.com/client/v4"
 TOKEN_URL = "https://dash.cloudflare.com/profile/api-tokens"
@@ -158,7 +161,7 @@ class CloudflareApi:
         self._sleep = sleep
         http = DefaultHttpxClient(
             timeout=httpx.Timeout(timeout, connect=10.0),
-            event_hooks={"response": [self._record]},
+            event_hooks={"request": [_started], "response": [self._record]},
         )
         self._client = Cloudflare(
             api_token=token.strip(),
@@ -192,6 +195,9 @@ class CloudflareApi:
             path = f"{path}?{query}"
         with self._lock:
             self.calls.append(ApiCall(response.request.method, path, response.status_code))
+        started = response.request.extensions.get(_STARTED)
+        elapsed = time.monotonic() - started if started is not None else 0.0
+        trace_call(response.request.method, _without_kv_keys(path), response.status_code, elapsed)
 
     def _call(
         self, what: str, permission: str, fn: Callable[[], T], *, retry_server_errors: bool = True
@@ -681,6 +687,25 @@ def _retry_after(headers: Mapping[str, str]) -> float | None:
 
 def _backoff(attempt: int) -> float:
     return min(0.5 * 2 ** (attempt - 1), 8.0)
+
+
+_STARTED = "cfmcp_started"
+_KV_VALUE_PATH = re.compile(r"(/values/)([^/?]+)")
+
+
+def _started(request: Any) -> None:
+    request.extensions[_STARTED] = time.monotonic()
+
+
+def _without_kv_keys(path: str) -> str:
+    """A KV value path with the key cut to its kind (`/values/grant:…`): key names are the
+    Worker's, and some hold ids a person need not see in a terminal log."""
+
+    def kind(match: re.Match[str]) -> str:
+        key = urllib.parse.unquote(match.group(2))
+        return match.group(1) + (key.split(":", 1)[0] + ":…" if ":" in key else "…")
+
+    return _KV_VALUE_PATH.sub(kind, path)
 
 
 def _url_path(url: str) -> str:

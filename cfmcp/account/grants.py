@@ -22,11 +22,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-import typer
 from rich.markup import escape
 
 from cfmcp.errors import UnknownGrant, UsageError
 from cfmcp.output import Output
+from cfmcp.prompts import confirm
 from cfmcp.worker.contract import (
     GRANT_PREFIX,
     NARROWED_PREFIX,
@@ -301,10 +301,7 @@ def revoke_grants(
     elif not yes:
         for g in chosen:
             out.say(escape(f"  {g.grant_id}  {g.client_name or '-'}  ({g.short_client_id})"))
-        if not typer.confirm(
-            f"Revoke {len(chosen)} connection(s) on {store.where}?", default=False, err=True
-        ):
-            raise typer.Abort()
+        confirm(f"Revoke {len(chosen)} connection(s) on {store.where}?", default=False)
     for g in chosen:
         revoke(store.kv, g.grant_id, store.marker_ttl)
         who = g.client_name or g.short_client_id

@@ -10,14 +10,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-import typer
 from rich.console import Console
 
 from cfmcp.account.ours import our_worker
-from cfmcp.account.session import hidden_prompt, open_session
+from cfmcp.account.session import open_session
 from cfmcp.errors import CfmcpError, StepFailed
 from cfmcp.output import Output, show_pin
 from cfmcp.project.secrets import SIGNING_KEY_ENV, gather_secrets
+from cfmcp.prompts import confirm
 
 CONFIRM_PIN = "This sets a new PIN: the old one stops working on the consent page."
 KEEP_NOTE = "Clients already connected keep working."
@@ -42,13 +42,10 @@ def run_rotation(
             out.say(CONFIRM_PIN)
             out.say(f"[bold yellow]{CONFIRM_REVOKE_ALL}[/]" if revoke_all else KEEP_NOTE)
             out.say(VERSIONS_NOTE)
-            if not typer.confirm(
-                f"Rotate on Worker {config.name}?", default=not revoke_all, err=True
-            ):
-                raise typer.Abort()
+            confirm(f"Rotate on Worker {config.name}?", default=not revoke_all)
         # The signing key is always generated here (CFMCP_SIGNING_KEY is for deploy/dev).
         secret_env = {k: v for k, v in env.items() if k != SIGNING_KEY_ENV}
-        secrets = gather_secrets(names, secret_env, prompt=None if yes else hidden_prompt)
+        secrets = gather_secrets(names, secret_env, interactive=not yes)
         done: list[str] = []
         try:
             for name in names:

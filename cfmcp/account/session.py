@@ -53,18 +53,11 @@ def connect(token: str, env: Mapping[str, str]) -> CloudflareApi:
     return CloudflareApi(token, base_url=base_url(env))
 
 
-def hidden_prompt(text: str) -> str:
-    """Ask for a secret on stderr without echo; Enter alone answers "" (e.g. generate one)."""
-    import typer
-
-    return str(typer.prompt(text, default="", show_default=False, hide_input=True, err=True))
-
-
 def token_prompt(text: str) -> str:
     """Ask for the API token on stderr without echo, again until something is typed."""
-    import typer
+    from cfmcp.prompts import ask_secret
 
-    return str(typer.prompt(text, hide_input=True, err=True))
+    return ask_secret(text, hint=TOKEN_HINT)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import typer
 from rich.markup import escape
 
 from cfmcp.account.ours import (
@@ -35,6 +34,7 @@ from cfmcp.errors import CfmcpError, StepFailed
 from cfmcp.output import Output
 from cfmcp.project.config import ProjectConfig
 from cfmcp.project.state import DeployState
+from cfmcp.prompts import confirm
 
 if TYPE_CHECKING:
     from cfmcp.account.api import CloudflareApi
@@ -118,8 +118,7 @@ def run_destroy(
             out.say(f"[bold]This deletes, for {escape(where)}:[/]")
             for target in found.targets:
                 out.say(f"  [red]-[/] {escape(_describe(target))}")
-            if not typer.confirm("Delete these?", default=False, err=True):
-                raise typer.Abort()
+            confirm("Delete these?", default=False)
         deleted = []
         for number, target in enumerate(found.targets):
             try:

@@ -12,7 +12,13 @@ from pathlib import Path
 
 import typer
 
-from cfmcp.commands.options import DEFAULT_CONFIG, ConfigOption, JsonOption, YesOption
+from cfmcp.commands.options import (
+    DEFAULT_CONFIG,
+    ConfigOption,
+    JsonOption,
+    VerboseOption,
+    YesOption,
+)
 
 DEV_STATE = Path(".cfmcp/dev-state.sqlite3")  # cfmcp dev's default (cfmcp.local.launch)
 
@@ -35,6 +41,7 @@ def register(app: typer.Typer) -> None:
 def list_clients(
     config_path: ConfigOption = DEFAULT_CONFIG,
     json_output: JsonOption = False,
+    verbose: VerboseOption = False,
     local: bool = _LOCAL,
     state: Path = _STATE,
 ) -> None:
@@ -61,6 +68,7 @@ def revoke_clients(
     yes: YesOption = False,
     config_path: ConfigOption = DEFAULT_CONFIG,
     json_output: JsonOption = False,
+    verbose: VerboseOption = False,
     local: bool = _LOCAL,
     state: Path = _STATE,
 ) -> None:
@@ -88,6 +96,7 @@ def set_policy_command(
     ),
     config_path: ConfigOption = DEFAULT_CONFIG,
     json_output: JsonOption = False,
+    verbose: VerboseOption = False,
     local: bool = _LOCAL,
     state: Path = _STATE,
 ) -> None:

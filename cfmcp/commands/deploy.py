@@ -17,6 +17,7 @@ from cfmcp.commands.options import (
     ConfigOption,
     JsonOption,
     SmokeViaOption,
+    VerboseOption,
     YesOption,
 )
 
@@ -40,6 +41,7 @@ def deploy(
         help="With --dry-run: 'plan' (default) or 'curl' (the equivalent curl commands).",
     ),
     json_output: JsonOption = False,
+    verbose: VerboseOption = False,
     skip_smoke: bool = typer.Option(False, "--skip-smoke", help="Do not run the smoke checks."),
     smoke_via: SmokeViaOption = "",
     smoke_timeout: float = typer.Option(

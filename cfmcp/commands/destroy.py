@@ -10,7 +10,13 @@ import os
 
 import typer
 
-from cfmcp.commands.options import DEFAULT_CONFIG, ConfigOption, JsonOption, YesOption
+from cfmcp.commands.options import (
+    DEFAULT_CONFIG,
+    ConfigOption,
+    JsonOption,
+    VerboseOption,
+    YesOption,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -24,6 +30,7 @@ def destroy(
         False, "--keep-kv", help="Keep the KV namespace (grants and client records)."
     ),
     json_output: JsonOption = False,
+    verbose: VerboseOption = False,
 ) -> None:
     """Delete what `cfmcp deploy` created: domain or route, Worker, KV namespace.
 

@@ -9,7 +9,13 @@ import os
 
 import typer
 
-from cfmcp.commands.options import DEFAULT_CONFIG, ConfigOption, JsonOption, SmokeViaOption
+from cfmcp.commands.options import (
+    DEFAULT_CONFIG,
+    ConfigOption,
+    JsonOption,
+    SmokeViaOption,
+    VerboseOption,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -19,6 +25,7 @@ def register(app: typer.Typer) -> None:
 def doctor(
     config_path: ConfigOption = DEFAULT_CONFIG,
     json_output: JsonOption = False,
+    verbose: VerboseOption = False,
     smoke_via: SmokeViaOption = "",
     local: str = typer.Option(
         "",

@@ -12,7 +12,7 @@ import os
 
 import typer
 
-from cfmcp.commands.options import DEFAULT_CONFIG, ConfigOption, JsonOption
+from cfmcp.commands.options import DEFAULT_CONFIG, ConfigOption, JsonOption, VerboseOption
 
 DAY = 24 * 3600
 
@@ -72,6 +72,7 @@ def init(
         show_default=False,
     ),
     json_output: JsonOption = False,
+    verbose: VerboseOption = False,
 ) -> None:
     """Create or edit cfmcp.toml for `cfmcp deploy`."""
     from cfmcp.output import Output

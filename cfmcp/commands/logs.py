@@ -6,7 +6,7 @@ import os
 
 import typer
 
-from cfmcp.commands.options import DEFAULT_CONFIG, ConfigOption
+from cfmcp.commands.options import DEFAULT_CONFIG, ConfigOption, VerboseOption
 
 
 def register(app: typer.Typer) -> None:
@@ -30,16 +30,21 @@ def logs(
     denied: bool = typer.Option(
         False, "--denied", help="Only requests with a tool call the policy refused."
     ),
+    verbose: VerboseOption = False,
 ) -> None:
     """Show the deployed Worker's requests live: one line each (method, path, status, time,
     client, grant, policy, MCP method and tool), tool calls, notes and errors. Ctrl-C stops."""
-    from cfmcp.errors import CfmcpError
+    from cfmcp.errors import CfmcpError, Interrupted
     from cfmcp.logs.filters import RequestFilter
     from cfmcp.logs.run import run_logs
     from cfmcp.output import Output
 
     try:
         run_logs(config_path, os.environ, RequestFilter.of(status, client, denied), json_output)
+    except KeyboardInterrupt:  # how it usually ends: the tail is deleted already
+        stopped = Interrupted("interrupted")
+        Output(json_output, lines=True).failure(stopped)
+        raise typer.Exit(stopped.exit_code) from None
     except CfmcpError as exc:  # with --json, the failure is one line of the stream too
         Output(json_output, lines=True).failure(exc)
         raise typer.Exit(exc.exit_code) from None

@@ -1,7 +1,7 @@
 """The options several commands share, declared once (Typer `Annotated` aliases).
 
 Use as `json_output: JsonOption = False`; the parameter names matter: `cli.py` reads
-`json_output` to print failures as JSON.
+`json_output` to print failures as JSON and `verbose` to show each Cloudflare API call.
 """
 
 from __future__ import annotations
@@ -21,6 +21,16 @@ JsonOption = Annotated[
         "--json",
         help='Print JSON on stdout (never a secret); a failure is {"ok": false, "error", '
         '"code", "hint"}.',
+    ),
+]
+VerboseOption = Annotated[
+    bool,
+    typer.Option(
+        "--verbose",
+        "-v",
+        envvar="CFMCP_VERBOSE",
+        help="Show each Cloudflare API call on stderr: method, path, status, time (never a "
+        "token, a secret, a header or a body).",
     ),
 ]
 YesOption = Annotated[

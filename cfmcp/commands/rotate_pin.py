@@ -9,7 +9,13 @@ import os
 
 import typer
 
-from cfmcp.commands.options import DEFAULT_CONFIG, ConfigOption, JsonOption, YesOption
+from cfmcp.commands.options import (
+    DEFAULT_CONFIG,
+    ConfigOption,
+    JsonOption,
+    VerboseOption,
+    YesOption,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -23,6 +29,7 @@ def rotate_pin(
     ),
     yes: YesOption = False,
     json_output: JsonOption = False,
+    verbose: VerboseOption = False,
 ) -> None:
     """Set a new consent-page PIN on the deployed Worker (secret AUTH_PIN).
 

@@ -3,8 +3,8 @@
 Each step becomes an `ApiRequest` (method, path, JSON body or multipart parts), built from the
 same functions the executor uses (`upload_manifest`), then printed as curl. Secrets are never
 printed: they appear as `$UPSTREAM_TOKEN`, `$AUTH_PIN`, `$SIGNING_KEY` and are inserted with
-`jq --arg`, so any value is JSON-escaped correctly. `deploy-with-claude.md` is checked against
-this output by a test.
+`jq --arg`, so any value is JSON-escaped correctly. tests/test_deploy_curl.py runs this output
+against the fake Cloudflare API.
 """
 
 from __future__ import annotations

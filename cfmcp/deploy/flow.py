@@ -13,12 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import typer
 from rich.console import Console
 from rich.panel import Panel
 
 from cfmcp.account.api import CloudflareApi
-from cfmcp.account.session import hidden_prompt, open_session
+from cfmcp.account.session import open_session
 from cfmcp.deploy.curl import format_curl
 from cfmcp.deploy.executor import DisplayOnlyExecutor, Executor, RichProgress
 from cfmcp.deploy.models import Plan, Step
@@ -29,6 +28,7 @@ from cfmcp.output import Output, console, print_error, show_pin
 from cfmcp.project.config import ProjectConfig
 from cfmcp.project.secrets import SecretValues, gather_secrets
 from cfmcp.project.state import DeployState, StateRecorder
+from cfmcp.prompts import confirm
 from cfmcp.worker.contract import BUNDLE_HASH_VAR
 from cfmcp.worker.render import render_bundle
 from cfmcp.worker.smoke import SmokeCheck, SmokeTester
@@ -134,18 +134,10 @@ def run_deploy(options: DeployOptions, env: Mapping[str, str]) -> int:
 
         if not quiet:
             DisplayOnlyExecutor(console).execute(plan)
-        if (
-            plan.steps
-            and not options.yes
-            and not typer.confirm("Apply these changes?", default=True, err=True)
-        ):
-            raise typer.Abort()
+        if plan.steps and not options.yes:
+            confirm("Apply these changes?", default=True)
 
-        secrets = gather_secrets(
-            plan.secret_names,
-            env,
-            prompt=hidden_prompt if prompt_allowed else None,
-        )
+        secrets = gather_secrets(plan.secret_names, env, interactive=prompt_allowed)
         start = state if state.account_id else DeployState(config.account_id, config.name)
         recorder = StateRecorder(session.state_file, start)
         _remember_observation(obs, recorder, config.kv_namespace_title)

@@ -7,10 +7,8 @@ Two runtimes serve the bundle: "python" imports its core into this CPython (fast
 from __future__ import annotations
 
 import asyncio
-import getpass
 import os
 import secrets
-import sys
 import tempfile
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -102,18 +100,11 @@ def upstream_token(demo: bool) -> str:
     token = os.environ.get(ENV_TOKEN, "").strip()
     if token:
         return token
-    if not sys.stdin.isatty():
-        raise CfmcpError(
-            "no upstream token",
-            hint=f"set {ENV_TOKEN} (stdin is not a terminal, so it cannot be asked)",
-        )
-    try:
-        token = getpass.getpass("Upstream personal access token (input hidden): ").strip()
-    except EOFError:
-        token = ""
-    if not token:
-        raise CfmcpError("no upstream token given", hint=f"paste it, or set {ENV_TOKEN}")
-    return token
+    from cfmcp.prompts import ask_secret
+
+    return ask_secret(
+        "Upstream personal access token (input hidden)", hint=f"set {ENV_TOKEN}, or use --demo"
+    )
 
 
 def choose_pin() -> PinChoice:

@@ -94,13 +94,8 @@ class ProjectConfig:
                 f"invalid compatibility_date {self.compatibility_date!r}", hint="use YYYY-MM-DD"
             )
         validate_upstream_url(self.upstream.url)
-        if not _HEADER_NAME.match(self.upstream.auth_header):
-            raise ProjectFileError(f"invalid header name {self.upstream.auth_header!r}")
-        if self.upstream.auth_format.count("{token}") != 1:
-            raise ProjectFileError(
-                f"invalid auth_format {self.upstream.auth_format!r}",
-                hint='it must contain "{token}" exactly once, e.g. "Bearer {token}"',
-            )
+        validate_header_name(self.upstream.auth_header)
+        validate_auth_format(self.upstream.auth_format)
         if self.upstream.transport not in ("streamable-http", "sse"):
             raise ProjectFileError(
                 f"invalid upstream transport {self.upstream.transport!r}",
@@ -123,21 +118,11 @@ class ProjectConfig:
                 f"invalid hostname mode {host.mode!r}",
                 hint="use workers_dev, custom_domain or route",
             )
-        if host.mode == "custom_domain" and not _HOSTNAME.match(host.domain):
-            raise ProjectFileError(
-                f"invalid custom domain {host.domain!r}",
-                hint="give a hostname such as mcp.example.com",
-            )
+        if host.mode == "custom_domain":
+            validate_custom_domain(host.domain)
         if host.mode == "route":
-            if not host.route or "/" not in host.route:
-                raise ProjectFileError(
-                    f"invalid route pattern {host.route!r}",
-                    hint="give a pattern such as mcp.example.com/*",
-                )
-            if not _HOSTNAME.match(host.zone):
-                raise ProjectFileError(
-                    f"invalid zone {host.zone!r}", hint="give the zone name, e.g. example.com"
-                )
+            validate_route(host.route)
+            validate_zone(host.zone)
 
     def _validate_oauth(self) -> None:
         oauth = self.oauth
@@ -151,12 +136,7 @@ class ProjectConfig:
             raise ProjectFileError("oauth.code_ttl must be between 30 and 600 seconds")
         if not 0 <= oauth.refresh_grace_seconds <= 3600:
             raise ProjectFileError("oauth.refresh_grace_seconds must be between 0 and 3600")
-        if oauth.access_token_ttl < 300:
-            raise ProjectFileError("oauth.access_token_ttl must be at least 300 seconds")
-        if oauth.refresh_token_ttl < oauth.access_token_ttl:
-            raise ProjectFileError(
-                "oauth.refresh_token_ttl must not be shorter than access_token_ttl"
-            )
+        validate_token_ttls(oauth.access_token_ttl, oauth.refresh_token_ttl)
 
     def public_origin(self, workers_subdomain: str | None = None) -> str:
         """The Worker's public origin, or "" when it is only known after lookup/deploy."""
@@ -170,6 +150,54 @@ class ProjectConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def validate_header_name(name: str) -> None:
+    if not _HEADER_NAME.match(name):
+        raise ProjectFileError(
+            f"invalid header name {name!r}", hint="e.g. Authorization or X-API-Key"
+        )
+
+
+def validate_auth_format(auth_format: str) -> None:
+    if auth_format.count("{token}") != 1:
+        raise ProjectFileError(
+            f"invalid auth_format {auth_format!r}",
+            hint='it must contain "{token}" exactly once, e.g. "Bearer {token}"',
+        )
+
+
+def validate_custom_domain(domain: str) -> None:
+    if not _HOSTNAME.match(domain):
+        raise ProjectFileError(
+            f"invalid custom domain {domain!r}", hint="give a hostname such as mcp.example.com"
+        )
+
+
+def validate_route(pattern: str) -> None:
+    if not pattern or "/" not in pattern:
+        raise ProjectFileError(
+            f"invalid route pattern {pattern!r}", hint="give a pattern such as mcp.example.com/*"
+        )
+
+
+def validate_zone(zone: str) -> None:
+    if not _HOSTNAME.match(zone):
+        raise ProjectFileError(
+            f"invalid zone {zone!r}", hint="give the zone name, e.g. example.com"
+        )
+
+
+MIN_ACCESS_TOKEN_TTL = 300
+
+
+def validate_token_ttls(access_token_ttl: int, refresh_token_ttl: int) -> None:
+    if access_token_ttl < MIN_ACCESS_TOKEN_TTL:
+        raise ProjectFileError(
+            f"oauth.access_token_ttl must be at least {MIN_ACCESS_TOKEN_TTL} seconds"
+        )
+    if refresh_token_ttl < access_token_ttl:
+        raise ProjectFileError("oauth.refresh_token_ttl must not be shorter than access_token_ttl")
 
 
 def validate_upstream_url(url: str) -> None:

@@ -8,10 +8,12 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from cfmcp.errors import UsageError
+from cfmcp.output import print_error
+from cfmcp.prompts import ask_secret
 
 UPSTREAM_TOKEN_ENV = "CFMCP_UPSTREAM_TOKEN"
 PIN_ENV = "CFMCP_PIN"
@@ -29,9 +31,14 @@ def generate_pin(groups: int = 3, size: int = 4) -> str:
     )
 
 
+def normalized(pin: str) -> str:
+    """The PIN as the Worker compares it: without case, spaces and dashes."""
+    return "".join(ch for ch in pin.lower() if ch not in " -\t")
+
+
 def normalized_length(pin: str) -> int:
-    """Symbols that count: the Worker compares PINs without case, spaces and dashes."""
-    return len([ch for ch in pin.lower() if ch not in " -\t"])
+    """Symbols that count (the PIN bound is computed on them)."""
+    return len(normalized(pin))
 
 
 def check_pin(pin: str, source: str = "the PIN") -> str:
@@ -52,6 +59,30 @@ def generate_signing_key() -> str:
     return secrets.token_urlsafe(48)
 
 
+PIN_QUESTION = "PIN for the consent page (input hidden; Enter: generate one)"
+PIN_AGAIN = "The same PIN again"
+PIN_HINT = f"set {PIN_ENV}, or pass --yes to have one generated"
+PAT_QUESTION = "Upstream MCP server token (PAT, input hidden)"
+PAT_HINT = f"set {UPSTREAM_TOKEN_ENV} (it is sent to Cloudflare once, never stored)"
+
+
+def ask_new_pin() -> str:
+    """A PIN typed twice (compared as the Worker compares them), asked again while too short
+    or mistyped; "" when the person wants one generated."""
+    while True:
+        pin = ask_secret(PIN_QUESTION, hint=PIN_HINT, allow_empty=True)
+        if not pin:
+            return ""
+        try:
+            check_pin(pin)
+        except UsageError as exc:
+            print_error(exc.message, exc.hint)
+            continue
+        if normalized(ask_secret(PIN_AGAIN, hint=PIN_HINT, allow_empty=True)) == normalized(pin):
+            return pin
+        print_error("the two PINs differ", "type it again (Enter: generate one)")
+
+
 @dataclass
 class SecretValues:
     values: dict[str, str] = field(default_factory=dict)
@@ -65,30 +96,28 @@ def gather_secrets(
     names: tuple[str, ...],
     env: Mapping[str, str],
     *,
-    prompt: Callable[[str], str] | None,
+    interactive: bool,
 ) -> SecretValues:
-    """Values for `names`; `prompt` (hidden input) is None when prompting is not allowed."""
+    """Values for `names`: from the environment, else asked (hidden) when `interactive`."""
     result = SecretValues()
     for name in names:
         if name == "UPSTREAM_TOKEN":
             value = env.get(UPSTREAM_TOKEN_ENV, "").strip()
-            if not value and prompt is not None:
-                value = prompt("Upstream MCP server token (PAT, input hidden)").strip()
+            if not value and interactive:
+                value = ask_secret(PAT_QUESTION, hint=PAT_HINT)
             if not value:
                 raise UsageError(
                     "the upstream token (PAT) is needed: this deploy sets the UPSTREAM_TOKEN "
                     "secret",
-                    hint=f"set {UPSTREAM_TOKEN_ENV} (it is sent to Cloudflare once, never stored)",
+                    hint=PAT_HINT,
                 )
         elif name == "AUTH_PIN":
             value = env.get(PIN_ENV, "").strip()
-            if not value and prompt is not None:
-                value = prompt(
-                    "PIN for the consent page (input hidden; Enter: generate one)"
-                ).strip()
             if value:
-                check_pin(value, f"the PIN from {PIN_ENV}" if env.get(PIN_ENV) else "the PIN")
-            else:
+                check_pin(value, f"the PIN from {PIN_ENV}")
+            elif interactive:
+                value = ask_new_pin()
+            if not value:
                 value = generate_pin()
                 result.generated_pin = value
         elif name == "SIGNING_KEY":

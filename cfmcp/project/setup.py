@@ -12,19 +12,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import typer
-
+from cfmcp import prompts
 from cfmcp.account.ours import zone_of
 from cfmcp.account.session import connect, read_token, token_prompt
 from cfmcp.errors import CfmcpError, UsageError
-from cfmcp.output import Output, console, print_error
+from cfmcp.output import Output, console
 from cfmcp.project.config import (
     GITHUB_UPSTREAM,
+    MIN_ACCESS_TOKEN_TTL,
     HostnameMode,
     ProjectConfig,
     load_config,
     save_config,
+    validate_auth_format,
+    validate_custom_domain,
+    validate_header_name,
+    validate_route,
+    validate_token_ttls,
     validate_upstream_url,
+    validate_zone,
 )
 
 if TYPE_CHECKING:
@@ -56,7 +62,9 @@ class InitAnswers:
 
 
 class _Asker:
-    """Prompts in interactive mode; in non-interactive mode returns the default."""
+    """Asks (cfmcp.prompts: a bad answer is asked again) in interactive mode; in
+    non-interactive mode returns the default. `flag` is the option that answers the question
+    without a prompt, named when there is no terminal to ask on."""
 
     def __init__(self, interactive: bool) -> None:
         self.interactive = interactive
@@ -66,47 +74,33 @@ class _Asker:
         question: str,
         default: str,
         *,
-        hidden: bool = False,
+        flag: str,
         check: Callable[[str], object] | None = None,
     ) -> str:
-        """Ask until `check` (which raises CfmcpError on a bad answer) accepts the answer."""
         if not self.interactive:
             return default
-        while True:
-            answer = str(
-                typer.prompt(
-                    question, default=default or None, hide_input=hidden, show_default=not hidden
-                )
-            ).strip()
-            try:
-                if check is not None:
-                    check(answer)
-            except CfmcpError as exc:
-                print_error(exc.message, exc.hint)
-                continue
-            return answer
+        return prompts.ask(question, default, hint=_flag_hint(flag), check=check)
 
-    def yes_no(self, question: str, default: bool) -> bool:
+    def yes_no(self, question: str, default: bool, *, flag: str) -> bool:
         if not self.interactive:
             return default
-        return bool(typer.confirm(question, default=default))
+        return prompts.yes_no(question, default, hint=_flag_hint(flag))
 
-    def choice(self, question: str, options: list[tuple[str, str]], default: str) -> str:
+    def choice(
+        self, question: str, options: list[tuple[str, str]], default: str, *, flag: str
+    ) -> str:
         """`options` are (key, label); the answer is a key (or its 1-based number)."""
         if not self.interactive:
             return default
+        prompts.needs_terminal(question, _flag_hint(flag))
         console.print(f"[bold]{question}[/]")
         for number, (_key, label) in enumerate(options, 1):
             console.print(f"  {number}) {label}", highlight=False)
-        keys = [key for key, _ in options]
-        default_number = str(keys.index(default) + 1) if default in keys else "1"
-        while True:
-            answer = str(typer.prompt("Choose", default=default_number)).strip()
-            if answer.isdigit() and 1 <= int(answer) <= len(options):
-                return keys[int(answer) - 1]
-            if answer in keys:
-                return answer
-            console.print(f"[red]Pick 1-{len(options)}.[/]")
+        return prompts.choose("Choose", [key for key, _ in options], default, hint=_flag_hint(flag))
+
+
+def _flag_hint(flag: str) -> str:
+    return f"pass {flag}, or --non-interactive with the values as options (`cfmcp init --help`)"
 
 
 def _check_name(name: str) -> None:
@@ -137,6 +131,7 @@ def _choose_account(api: CloudflareApi, current: str, ask: _Asker) -> str:
         "Which Cloudflare account?",
         [(a.id, f"{a.name} ({a.id})") for a in accounts],
         current or accounts[0].id,
+        flag="--account-id",
     )
 
 
@@ -153,6 +148,7 @@ def _upstream(config: ProjectConfig, answers: InitAnswers, ask: _Asker) -> None:
                 ("custom", "Another MCP server (custom URL)"),
             ],
             GITHUB_PRESET if current == GITHUB_UPSTREAM else "custom",
+            flag="--upstream",
         )
         url = (
             GITHUB_UPSTREAM
@@ -160,6 +156,7 @@ def _upstream(config: ProjectConfig, answers: InitAnswers, ask: _Asker) -> None:
             else ask.text(
                 "Upstream MCP URL",
                 current if current != GITHUB_UPSTREAM else "",
+                flag="--upstream",
                 check=validate_upstream_url,
             )
         )
@@ -169,10 +166,16 @@ def _upstream(config: ProjectConfig, answers: InitAnswers, ask: _Asker) -> None:
         config.upstream.auth_format = "Bearer {token}"
     else:
         config.upstream.auth_header = answers.auth_header or ask.text(
-            "Header that carries the token upstream", config.upstream.auth_header
+            "Header that carries the token upstream",
+            config.upstream.auth_header,
+            flag="--auth-header",
+            check=validate_header_name,
         )
         config.upstream.auth_format = answers.auth_format or ask.text(
-            "Its value ({token} is replaced by the PAT)", config.upstream.auth_format
+            "Its value ({token} is replaced by the PAT)",
+            config.upstream.auth_format,
+            flag="--auth-format",
+            check=validate_auth_format,
         )
     if answers.extra_headers:
         config.upstream.extra_headers = _parse_extra_headers(answers.extra_headers)
@@ -200,6 +203,7 @@ def _github_policies(config: ProjectConfig, answers: InitAnswers, ask: _Asker) -
             "Preselect read-only access for claude.ai and ChatGPT (you choose per connection "
             "on the consent page; local apps such as Claude Code default to full)?",
             True,
+            flag="--github-read-only / --no-github-read-only",
         )
     if wanted:
         config.policies = {name: dict(rules) for name, rules in GITHUB_POLICIES.items()}
@@ -242,34 +246,58 @@ def _hostname(
                 ("route", "a route in one of your zones"),
             ],
             host.mode,
+            flag="--workers-dev, --domain or --route",
         )
     host.mode = mode
     zones = _zone_names(api, config.account_id) if api is not None and mode != "workers_dev" else []
     if mode == "custom_domain":
         where = f"in {', '.join(zones)}" if zones else "e.g. mcp.example.com"
-        host.domain = (
-            (answers.domain or ask.text(f"Hostname ({where})", host.domain)).lower().rstrip(".")
+        host.domain = answers.domain or ask.text(
+            f"Hostname ({where})",
+            host.domain,
+            flag="--domain",
+            check=lambda domain: _check_domain(_hostname_of(domain), zones),
         )
+        host.domain = _hostname_of(host.domain)
         host.route = ""
         host.zone = answers.zone or zone_of(host.domain, zones) or host.zone
-        if zones and not zone_of(host.domain, zones):
-            raise UsageError(
-                f"{host.domain} is in none of the account's zones",
-                hint="zones: " + ", ".join(zones),
-            )
+        _check_domain(host.domain, zones)
     elif mode == "route":
-        host.route = answers.route or ask.text("Route pattern (e.g. mcp.example.com/*)", host.route)
+        host.route = answers.route or ask.text(
+            "Route pattern (e.g. mcp.example.com/*)",
+            host.route,
+            flag="--route",
+            check=validate_route,
+        )
         host.zone = answers.zone or ask.text(
             "Zone" + (f" ({', '.join(zones)})" if zones else ""),
             zone_of(host.route.split("/", 1)[0].lstrip("*."), zones) or host.zone,
+            flag="--zone",
+            check=lambda zone: _check_zone(zone, zones),
         )
         host.domain = ""
-        if zones and host.zone not in zones:
-            raise UsageError(
-                f"zone {host.zone!r} is not in the account", hint="zones: " + ", ".join(zones)
-            )
+        _check_zone(host.zone, zones)
     else:
         host.domain = host.route = host.zone = ""
+
+
+def _hostname_of(answer: str) -> str:
+    return answer.lower().rstrip(".")
+
+
+def _check_domain(domain: str, zones: list[str]) -> None:
+    """A hostname in one of the account's zones (any hostname when they are not known)."""
+    validate_custom_domain(domain)
+    if zones and not zone_of(domain, zones):
+        raise UsageError(
+            f"{domain} is in none of the account's zones", hint="zones: " + ", ".join(zones)
+        )
+
+
+def _check_zone(zone: str, zones: list[str]) -> None:
+    validate_zone(zone)
+    if zones and zone not in zones:
+        raise UsageError(f"zone {zone!r} is not in the account", hint="zones: " + ", ".join(zones))
 
 
 def _zone_names(api: CloudflareApi, account_id: str) -> list[str]:
@@ -278,20 +306,28 @@ def _zone_names(api: CloudflareApi, account_id: str) -> list[str]:
 
 def _ttls(config: ProjectConfig, answers: InitAnswers, ask: _Asker) -> None:
     oauth = config.oauth
-    if answers.access_token_ttl:
-        oauth.access_token_ttl = answers.access_token_ttl
-    else:
-        days = ask.text("Access token lifetime in days", _days(oauth.access_token_ttl))
-        oauth.access_token_ttl = _seconds(days)
+    oauth.access_token_ttl = answers.access_token_ttl or _seconds(
+        ask.text(
+            "Access token lifetime in days",
+            _days(oauth.access_token_ttl),
+            flag="--access-days",
+            check=lambda days: validate_token_ttls(_seconds(days), _seconds(days)),
+        )
+    )
+    refresh_floor = oauth.access_token_ttl
     if answers.refresh_token_ttl:
         oauth.refresh_token_ttl = answers.refresh_token_ttl
     else:
-        days = ask.text("Refresh token lifetime in days", _days(oauth.refresh_token_ttl))
-        oauth.refresh_token_ttl = _seconds(days)
-    if oauth.refresh_token_ttl < oauth.access_token_ttl and not answers.refresh_token_ttl:
-        oauth.refresh_token_ttl = oauth.access_token_ttl
-    if oauth.access_token_ttl <= 0:
-        raise UsageError("token lifetimes must be positive")
+        oauth.refresh_token_ttl = _seconds(
+            ask.text(
+                "Refresh token lifetime in days",
+                _days(max(oauth.refresh_token_ttl, refresh_floor)),
+                flag="--refresh-days",
+                check=lambda days: validate_token_ttls(refresh_floor, _seconds(days)),
+            )
+        )
+        # non-interactive, no --refresh-days: never shorter than the access token
+        oauth.refresh_token_ttl = max(oauth.refresh_token_ttl, refresh_floor)
 
 
 def _days(seconds: int) -> str:
@@ -302,8 +338,31 @@ def _days(seconds: int) -> str:
 def _seconds(days: str) -> int:
     try:
         return int(float(days) * DAY)
-    except ValueError:
-        raise UsageError(f"{days!r} is not a number of days") from None
+    except (ValueError, OverflowError):
+        raise UsageError(f"{days!r} is not a number of days", hint="e.g. 30 or 0.5") from None
+
+
+def _check_given(answers: InitAnswers) -> None:
+    """Check what flags gave before asking anything, so a bad flag never costs typed answers."""
+    checks: list[tuple[str, Callable[[str], object]]] = [
+        (answers.name, _check_name),
+        (answers.auth_header, validate_header_name),
+        (answers.auth_format, validate_auth_format),
+        (_hostname_of(answers.domain), validate_custom_domain),
+        (answers.route, validate_route),
+        (answers.zone, validate_zone),
+    ]
+    if answers.upstream.lower() != GITHUB_PRESET:
+        checks.append((answers.upstream, validate_upstream_url))
+    try:
+        for value, check in checks:
+            if value:
+                check(value)
+        if answers.access_token_ttl or answers.refresh_token_ttl:
+            access = answers.access_token_ttl or MIN_ACCESS_TOKEN_TTL
+            validate_token_ttls(access, answers.refresh_token_ttl or access)
+    except CfmcpError as exc:  # a bad flag is a usage error (exit 2)
+        raise UsageError(exc.message, hint=exc.hint) from None
 
 
 def run_init(
@@ -316,6 +375,7 @@ def run_init(
 ) -> None:
     """Ask, check, write cfmcp.toml, print the next command."""
     json_output = out.json
+    _check_given(answers)
     ask = _Asker(interactive)
     editing = config_path.exists()
     config = load_config(config_path) if editing else ProjectConfig()
@@ -340,7 +400,9 @@ def run_init(
                     "your accounts",
                 )
             config.account_id = _choose_account(api, config.account_id, ask)
-        config.name = answers.name or ask.text("Worker name", config.name, check=_check_name)
+        config.name = answers.name or ask.text(
+            "Worker name", config.name, flag="--name", check=_check_name
+        )
         _upstream(config, answers, ask)
         subdomain = None
         if api is not None and (answers.workers_dev or not (answers.domain or answers.route)):
