@@ -173,6 +173,7 @@ def test_json_lines_of_real_requests_then_ctrl_c_exits_130_and_deletes_the_tail(
     code, stderr = logs.stop(signal.SIGINT)
     assert code == 130, stderr
     assert "Traceback" not in stderr and "interrupted" in stderr
+    assert json.loads(logs.lines[-1])["code"] == "interrupted"  # the stream's last line
     assert all(t.deleted for t in fake.tails.of_script(NAME))
     assert fake.calls.count("DELETE", TAILS + "/*") == 1
     everything = "\n".join(logs.lines) + stderr
