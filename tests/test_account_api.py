@@ -380,7 +380,7 @@ def test_live_tail_errors_name_the_permission_and_a_gone_tail_is_no_error() -> N
     api = CloudflareApi(TOKEN, base_url=BASE, sleep=lambda _: None)
     with pytest.raises(PermissionDenied) as raised:
         api.create_tail(ACCOUNT, "gh-mcp")
-    assert "live tail" in raised.value.message and "Workers Scripts: Edit" in str(raised.value.hint)
+    assert "live tail" in raised.value.message and "Workers Tail: Read" in str(raised.value.hint)
     assert api.delete_tail(ACCOUNT, "gh-mcp", "gone") is False
 
 

@@ -19,7 +19,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cfmcp.cli import app
-from tests.fake_cloudflare import WORKERS_SCRIPTS_READ, FakeCloudflare
+from tests.fake_cloudflare import WORKERS_KV_EDIT, WORKERS_SCRIPTS_EDIT, FakeCloudflare
 from tests.fake_cloudflare.fixtures import fake_cloudflare, fake_cloudflare_workers
 from tests.support.deployed import (
     INITIALIZE,
@@ -318,12 +318,16 @@ def test_no_such_worker_says_deploy_first(bare_fake, tmp_path, monkeypatch):
 
 
 def test_a_token_without_the_permission_is_named(fake, deployed, monkeypatch):
-    fake.add_token("FAKE-cf-token-read-only-0000000000000000", permissions=[WORKERS_SCRIPTS_READ])
+    """A deploy token (Workers Scripts, KV) without Workers Tail Read."""
+    fake.add_token(
+        "FAKE-cf-token-read-only-0000000000000000",
+        permissions=[WORKERS_SCRIPTS_EDIT, WORKERS_KV_EDIT],
+    )
     use_fake_env(monkeypatch, fake, token="FAKE-cf-token-read-only-0000000000000000")
     result = CliRunner().invoke(app, ["logs", "--config", str(deployed)])
     assert result.exit_code == 1
     said = " ".join(result.stderr.split())
-    assert "lacks a permission" in said and "Workers Scripts: Edit" in said
+    assert "lacks a permission" in said and "Workers Tail: Read" in said
     assert fake.tails.of_script(NAME) == []
 
 

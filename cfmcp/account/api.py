@@ -46,6 +46,7 @@ PERM_ROUTES = "Workers Routes: Edit (Zone)"
 PERM_ZONE = "Zone: Read (Zone)"
 PERM_ACCOUNT = "Account Settings: Read (Account)"
 PERM_BOTS = "Bot Management: Read (Zone)"
+PERM_TAIL = "Workers Tail: Read (Account)"
 
 T = TypeVar("T")
 
@@ -520,7 +521,7 @@ class CloudflareApi:
         wrangler's with no filters (cfmcp filters what it reads)."""
         result = self._call(
             f"start a live tail of Worker {script!r}",
-            PERM_SCRIPTS,
+            PERM_TAIL,
             lambda: self._client.workers.scripts.tail.create(
                 script, account_id=account_id, extra_body={"filters": []}
             ),
@@ -532,7 +533,7 @@ class CloudflareApi:
         """Stop a live tail (False when it was gone already)."""
         return self._delete(
             f"stop the live tail of Worker {script!r}",
-            PERM_SCRIPTS,
+            PERM_TAIL,
             lambda: self._client.workers.scripts.tail.delete(
                 tail_id, account_id=account_id, script_name=script
             ),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .envelope import ApiError, Response, ok
-from .model import WORKERS_SCRIPTS_EDIT, WORKERS_SCRIPTS_READ
+from .model import WORKERS_TAIL_READ
 from .routing import Request, Route
 
 
@@ -35,7 +35,7 @@ def delete_tail(request: Request, account_id: str, script_name: str, tail_id: st
 
 _T = "/accounts/{account_id}/workers/scripts/{script_name}/tails"
 ROUTES = [
-    Route("POST", _T, create_tail, WORKERS_SCRIPTS_EDIT),
-    Route("GET", _T, list_tails, WORKERS_SCRIPTS_READ),
-    Route("DELETE", _T + "/{tail_id}", delete_tail, WORKERS_SCRIPTS_EDIT),
+    Route("POST", _T, create_tail, WORKERS_TAIL_READ),
+    Route("GET", _T, list_tails, WORKERS_TAIL_READ),
+    Route("DELETE", _T + "/{tail_id}", delete_tail, WORKERS_TAIL_READ),
 ]
