@@ -24,6 +24,7 @@ from tests.fake_cloudflare.fixtures import fake_cloudflare, fake_cloudflare_work
 from tests.support.deployed import (
     INITIALIZE,
     NAME,
+    RESOURCE,
     Connection,
     connect,
     deploy_live,
@@ -32,7 +33,7 @@ from tests.support.deployed import (
     use_fake_env,
     write_project,
 )
-from tests.support.oauth import MCP_HEADERS
+from tests.support.oauth import MCP_HEADERS, http_sender, obtain_tokens, run
 
 pytestmark = pytest.mark.integration
 
@@ -193,6 +194,27 @@ def test_filters_show_only_the_requests_asked_for(fake, deployed, logs_process):
         ("/mcp", 401),
         ("/favicon.ico", 404),
     ], lines
+    logs.stop()
+
+
+def test_denied_shows_the_requests_whose_call_a_read_only_policy_refused(
+    fake, deployed, logs_process
+):
+    origin = fake.worker_origin(NAME)
+    logs = logs_process("--json", "--denied")
+    flow = obtain_tokens(PIN, resource=RESOURCE, client_name="Careful Client", policy="read-only")
+    tokens = run(flow, http_sender(origin))
+    connection = Connection(tokens.client_id, tokens.access_token, str(tokens.refresh_token))
+    tools_call(origin, connection, "echo", {"text": "fine"})  # read-only: allowed, not shown
+    tools_call(origin, connection, "write_note", {"text": "not allowed"})
+    logs.wait_for(lambda lines: len(lines) >= 2)
+    time.sleep(0.5)  # nothing else may follow
+    objects = parsed(logs.lines)
+    assert [o["cfmcp"] for o in objects] == ["tools/call", "request"], objects
+    audit, request = objects
+    assert audit["decision"] == "denied" and audit["tool"] == "write_note"
+    assert audit["client"] == "Careful Client" and audit["policy"] == "read-only"
+    assert request["tool"] == "write_note" and request["status"] == 200
     logs.stop()
 
 
