@@ -18,7 +18,7 @@ from cfmcp.account.ours import our_worker
 from cfmcp.account.session import open_session
 from cfmcp.logs import entries, render, tail
 from cfmcp.logs.filters import RequestFilter
-from cfmcp.output import err_console, print_json_line
+from cfmcp.output import console, err_console, print_json_line
 
 
 class Printer:
@@ -28,9 +28,6 @@ class Printer:
     def __init__(self, request_filter: RequestFilter, json_lines: bool) -> None:
         self._filter = request_filter
         self._json = json_lines
-        from cfmcp.output import console
-
-        self._console = console
 
     def event(self, event: tail.Event) -> None:
         found = entries.from_event(event)
@@ -39,7 +36,7 @@ class Printer:
                 if self._json:
                     print_json_line(entry.to_json())
                 else:
-                    self._console.print(render.render(entry), soft_wrap=True, highlight=False)
+                    console.print(render.render(entry), soft_wrap=True, highlight=False)
 
 
 @contextlib.contextmanager
