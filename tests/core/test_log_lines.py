@@ -239,3 +239,21 @@ async def test_a_metadata_document_client_is_named_by_its_document(app, core, ca
     )
     assert app.clients.name_of("https://apps.example.com/oauth/client.json") == "apps.example.com"
     assert app.clients.name_of("cfc.not-base64!.mac") == "unknown client"
+
+
+def test_every_line_the_worker_prints_goes_through_log_lines():
+    """One format in one place: no module of the Worker prints or writes stdout itself."""
+    import ast
+
+    from cfmcp.worker.render import template_dir
+
+    offenders = []
+    for path in sorted(template_dir().rglob("*.py")):
+        if path.name == "log_lines.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "print":
+                offenders.append(f"{path.name}:{node.lineno} print()")
+            if isinstance(node, ast.Attribute) and node.attr in ("stdout", "stderr"):
+                offenders.append(f"{path.name}:{node.lineno} sys.{node.attr}")
+    assert not offenders, offenders
