@@ -115,6 +115,8 @@ def _wrap_commands(typer_app: typer.Typer) -> None:
     for command in typer_app.registered_commands:
         if command.cls in (None, typer.core.TyperCommand):
             command.cls = _Command
+        elif not issubclass(command.cls, _FlagsWithoutType):  # a command's own class (doctor)
+            command.cls = type(command.cls.__name__, (_FlagsWithoutType, command.cls), {})
         if command.callback is not None:
             command.callback = _user_errors_as_exit_codes(command.callback)
     for group in typer_app.registered_groups:

@@ -196,6 +196,28 @@ class LiveTailError(CfmcpError):
     code = "tail_failed"
 
 
+# ------------------------------------------------------------------- the upstream's PAT
+
+
+class PatRefused(CfmcpError):
+    """The upstream MCP server answered 401/403 to the PAT: wrong, expired or revoked."""
+
+    code = "pat_refused"
+
+
+class PatUnchecked(CfmcpError):
+    """The upstream could not say whether it accepts the PAT (no answer, or one that proves
+    nothing): deploy does not set a PAT nobody has seen work unless told to."""
+
+    code = "pat_unchecked"
+
+
+class DevNotRunning(CfmcpError):
+    """`cfmcp doctor --local`: nothing answers where the local Worker should be."""
+
+    code = "dev_not_running"
+
+
 class StepFailed(CfmcpError):
     """One step of a multi-step change (deploy, destroy, rotate-pin) failed; what was done
     before it stays done and a re-run continues. `what` says which step ("step 2 (upload
@@ -242,6 +264,9 @@ ERROR_CODES = tuple(
                 RateLimited,
                 ApiUnavailable,
                 LiveTailError,
+                PatRefused,
+                PatUnchecked,
+                DevNotRunning,
             )
         }
         | {"step_failed"}

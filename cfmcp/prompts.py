@@ -40,14 +40,21 @@ def _shown(question: str) -> str:
 
 
 def _answered(question: str, hint: str, read: Callable[[], object]) -> object:
-    """What `read` (a typer prompt) returns; the end of input is `NoAnswer`, not an interrupt."""
+    """What `read` (a typer prompt) returns, asked again when the typed bytes are not UTF-8;
+    the end of input is `NoAnswer` and Ctrl-C a KeyboardInterrupt (the command's handler
+    reports it, as JSON too), never click's Abort."""
     needs_terminal(question, hint)
-    try:
-        return read()
-    except typer.Abort as exc:
-        if isinstance(exc.__context__, EOFError):
-            raise NoAnswer(f"no answer to {_shown(question)}: input ended", hint=hint) from None
-        raise
+    while True:
+        try:
+            return read()
+        except UnicodeDecodeError:
+            print_error("that answer is not UTF-8 text", "type it again")
+        except typer.Abort as exc:
+            if isinstance(exc.__context__, EOFError):
+                raise NoAnswer(f"no answer to {_shown(question)}: input ended", hint=hint) from None
+            if isinstance(exc.__context__, KeyboardInterrupt):
+                raise KeyboardInterrupt from None
+            raise
 
 
 def _asked(question: str, hint: str, **options: object) -> str:

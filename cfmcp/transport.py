@@ -17,7 +17,7 @@ import httpx
 STREAMABLE_HTTP = "streamable-http"
 LEGACY_SSE = "sse"
 TRANSPORTS = (STREAMABLE_HTTP, LEGACY_SSE)
-_INITIALIZE = {
+INITIALIZE_REQUEST = {
     "jsonrpc": "2.0",
     "id": 1,
     "method": "initialize",
@@ -43,7 +43,7 @@ def probe_transport(
     try:
         response = http.post(
             url,
-            json=_INITIALIZE,
+            json=INITIALIZE_REQUEST,
             headers={**headers, "Accept": "application/json, text/event-stream"},
         )
         media = response.headers.get("content-type", "").split(";")[0].strip().lower()

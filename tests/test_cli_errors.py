@@ -168,3 +168,66 @@ def test_without_a_terminal_json_failure_is_json(tmp_path: Path) -> None:
     failure = json.loads(result.stdout)
     assert failure["ok"] is False and failure["code"] == "no_answer"
     assert "CLOUDFLARE_API_TOKEN" in failure["hint"]
+
+
+@pytest.mark.parametrize("argv", [("--local",), ("--local", "--json"), ("--json", "--local")])
+def test_doctor_local_takes_an_optional_value(tmp_path: Path, argv: tuple[str, ...]) -> None:
+    """`--local` alone is no usage error on any typer/click: it means the `cfmcp dev` running
+    here, found through the record dev writes (here: one naming a port nothing listens on)."""
+    import json
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    record = {
+        "origin": f"http://127.0.0.1:{port}",
+        "upstream_url": "http://127.0.0.1:9/mcp",
+        "upstream_transport": "streamable-http",
+        "runtime": "python",
+        "state": str(tmp_path / "state.sqlite3"),
+        "demo": True,
+        "pid": os.getpid(),  # alive: this test
+    }
+    (tmp_path / ".cfmcp").mkdir()
+    (tmp_path / ".cfmcp" / "dev.json").write_text(json.dumps(record))
+    result = run_cfmcp("doctor", *argv, cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert " ".join(result.stderr.split()) == (  # one message (60 columns may wrap it)
+        f"error: nothing answers at http://127.0.0.1:{port} — start it with `cfmcp dev`"
+    )
+
+
+@pytest.mark.skipif(os.name == "nt", reason="a pseudo-terminal is POSIX")
+def test_ctrl_c_at_a_prompt_under_json_is_the_json_failure(tmp_path: Path) -> None:
+    from tests.support.terminal import Terminal
+
+    (tmp_path / "cfmcp.toml").write_text(f'name = "gh-mcp"\naccount_id = "{"0" * 32}"\n')
+    terminal = Terminal([str(CFMCP), "destroy", "--json"], cwd=tmp_path, env=_env())
+    try:
+        terminal.expect("Cloudflare API token")
+        terminal.send(b"\x03")
+        code = terminal.wait()
+    finally:
+        terminal.close()
+    assert code == 130, terminal.output
+    assert '"code": "interrupted"' in terminal.output and '"ok": false' in terminal.output
+    assert "Traceback" not in terminal.output
+
+
+@pytest.mark.skipif(os.name == "nt", reason="a pseudo-terminal is POSIX")
+def test_a_hidden_answer_that_is_not_utf8_is_asked_again(tmp_path: Path) -> None:
+    from tests.support.terminal import Terminal
+
+    terminal = Terminal([str(CFMCP), "init"], cwd=tmp_path, env=_env())
+    try:
+        terminal.expect("Cloudflare API token")
+        terminal.type_hidden(b"FAKE-sec\xffret")
+        terminal.expect("not UTF-8")
+        terminal.expect("Cloudflare API token")
+        terminal.send(b"\x03")
+        code = terminal.wait()
+    finally:
+        terminal.close()
+    assert code == 130, terminal.output
+    assert "Traceback" not in terminal.output and "FAKE-sec" not in terminal.output

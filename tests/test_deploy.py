@@ -9,7 +9,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
+import socket
+import subprocess
 import sys
+import time
 import tomllib
 from pathlib import Path
 
@@ -982,3 +986,40 @@ def test_verbose_shows_each_api_call_and_no_secret(fake, tmp_path, monkeypatch):
         assert secret not in result.stderr + result.stdout
     quiet = deploy(monkeypatch, fake, config, "--yes", "--skip-smoke")
     assert "api: " not in quiet.output
+
+
+@pytest.mark.skipif(os.name == "nt", reason="SIGINT to a child process is POSIX")
+def test_ctrl_c_while_the_account_is_read_ends_at_once(tmp_path):
+    # An API that accepts connections and never answers: deploy's first reads (run side by
+    # side) wait on it; Ctrl-C must end the command now, not after every read times out.
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)
+    try:
+        config = write_project(tmp_path, "0" * 32)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("CFMCP_", "CLOUDFLARE_"))}
+        env |= {
+            "CLOUDFLARE_API_BASE_URL": f"http://127.0.0.1:{silent.getsockname()[1]}/client/v4",
+            "CLOUDFLARE_API_TOKEN": "FAKE-silent-api-token",
+        }
+        cfmcp = Path(sys.executable).parent / "cfmcp"
+        command = [str(cfmcp), "deploy", "--config", str(config), "--yes", "--json"]
+        proc = subprocess.Popen(
+            command,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(4)  # time to start and reach the reads
+        assert proc.poll() is None, proc.communicate()
+        interrupted = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+        assert time.monotonic() - interrupted < 10
+    finally:
+        silent.close()
+    assert proc.returncode == 130, err
+    assert json.loads(out)["code"] == "interrupted"
+    assert "Traceback" not in err

@@ -3,6 +3,8 @@
 1. The curl script for a fresh deploy is *run* (bash + curl + jq) against the fake API; then
    `cfmcp deploy` finds nothing to do: the script built exactly what the CLI builds.
 2. Every write call the executor makes is the call `request_for(step)` describes.
+3. Like deploy, the script tries the PAT upstream (a real PAT-only server, both transports)
+   before its first write, and stops there when it is refused.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from cfmcp.worker.render import render_bundle
 from tests.fake_cloudflare.fake import FakeCloudflare
 from tests.fake_cloudflare.fixtures import fake_cloudflare
 from tests.support.deployed import isolate, use_fake_env, write_project
+from tests.support.pat_upstreams import PatUpstream
 
 NAME = "my-mcp"
 PAT = "ghp_FAKErunbookPAT000000000000000000000000"
@@ -41,8 +44,18 @@ def _env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     isolate(monkeypatch, tmp_path, home=False)
 
 
-def project(tmp_path: Path, fake: FakeCloudflare, monkeypatch, **hostname: str) -> Path:
-    path = write_project(tmp_path, fake.account_id, name=NAME, **hostname)
+@pytest.fixture(scope="module")
+def pat_upstream():
+    with PatUpstream() as server:
+        yield server
+
+
+def project(
+    tmp_path: Path, fake: FakeCloudflare, monkeypatch, upstream_url: str | None = None, **hostname
+) -> Path:
+    path = write_project(
+        tmp_path, fake.account_id, name=NAME, upstream_url=upstream_url, **hostname
+    )
     use_fake_env(monkeypatch, fake)
     return path
 
@@ -67,8 +80,10 @@ def curl_script(config: Path) -> str:
         {"mode": "route", "route": "api.example.com/mcp*", "zone": "example.com"},
     ],
 )
-def test_the_curl_script_builds_what_deploy_builds(fake, tmp_path, monkeypatch, hostname):
-    config = project(tmp_path, fake, monkeypatch, **hostname)
+def test_the_curl_script_builds_what_deploy_builds(
+    fake, tmp_path, monkeypatch, hostname, pat_upstream
+):
+    config = project(tmp_path, fake, monkeypatch, upstream_url=pat_upstream.url, **hostname)
     script = curl_script(config)
     public_url = re.search(r"--public-url (\S+)`", script).group(1)
     rendered = CliRunner().invoke(
@@ -79,7 +94,7 @@ def test_the_curl_script_builds_what_deploy_builds(fake, tmp_path, monkeypatch, 
         "PATH": os.environ["PATH"],
         "HOME": str(tmp_path),
         **fake.env(),
-        "UPSTREAM_TOKEN": PAT,
+        "UPSTREAM_TOKEN": pat_upstream.pat,
         "AUTH_PIN": "FAKE-pin-1234",
         "SIGNING_KEY": "k" * 40,
     }
@@ -95,8 +110,13 @@ def test_the_curl_script_builds_what_deploy_builds(fake, tmp_path, monkeypatch, 
     writes = [c for c in fake.calls if c.method != "GET"]
     assert writes and all(c.status < 400 for c in writes)
     assert not (tmp_path / "worker" / "metadata.json").exists()
+    assert "the upstream accepts the PAT" in run.stdout
     secrets = fake.script(NAME).secrets()
-    assert secrets == {"UPSTREAM_TOKEN": PAT, "AUTH_PIN": "FAKE-pin-1234", "SIGNING_KEY": "k" * 40}
+    assert secrets == {
+        "UPSTREAM_TOKEN": pat_upstream.pat,
+        "AUTH_PIN": "FAKE-pin-1234",
+        "SIGNING_KEY": "k" * 40,
+    }
 
     fake.calls.clear()
     result = CliRunner().invoke(
@@ -104,6 +124,46 @@ def test_the_curl_script_builds_what_deploy_builds(fake, tmp_path, monkeypatch, 
     )
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["steps"] == []
+
+
+@pytest.mark.skipif(
+    not (shutil.which("jq") and shutil.which("curl") and shutil.which("bash")),
+    reason="needs bash, curl and jq",
+)
+@pytest.mark.parametrize("transport", ["streamable-http", "sse"])
+def test_the_curl_script_stops_before_any_write_on_a_refused_pat(
+    fake, tmp_path, monkeypatch, transport
+):
+    """The script tries the PAT as `cfmcp deploy` does, on either transport: refused, nothing
+    is written; accepted (the legacy stream's status line is enough), it goes on."""
+    from cfmcp.project.config import load_config, save_config
+
+    with PatUpstream(sse=transport == "sse") as upstream:
+        path = project(tmp_path, fake, monkeypatch, upstream_url=upstream.url)
+        config = load_config(path)
+        config.upstream.transport = transport
+        save_config(config, path)
+        script = curl_script(path)
+        stop = script.index("## Steps for this account")
+        check = script[:stop]  # the reads and the PAT check, no write
+        runs = (
+            ("FAKE-refused-pat-0000", 1, "the upstream refused the PAT (HTTP 401)"),
+            (upstream.pat, 0, "the upstream accepts the PAT"),
+        )
+        for pat, code, said in runs:
+            fake.calls.clear()
+            run = subprocess.run(
+                ["bash", "-euo", "pipefail", "-c", check],
+                cwd=tmp_path,
+                env={"PATH": os.environ["PATH"], **fake.env(), "UPSTREAM_TOKEN": pat},
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert run.returncode == code, run.stderr
+            assert said in run.stdout + run.stderr
+            assert not [c for c in fake.calls if c.method != "GET"]
+            assert pat not in run.stdout + run.stderr
 
 
 def _resolve(value, variables: dict[str, str]):

@@ -15,6 +15,9 @@
    `cfmcp-smoke` is smoke.py's checks; the template table names every value in the templates.
 4. Updates: a changed setting re-uploads what deploy plans (keep_bindings, no secrets), an
    unchanged one uploads nothing, and set-secrets rotates the PIN.
+5. A snippet that generates a PIN returns it when a call fails once the PIN is sent: the chat
+   can show the PIN the Worker may hold (as `cfmcp deploy` does).
+6. The upload snippet writes Python string literals byte for byte as render.py does.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import random
 import re
 import shutil
 import subprocess
@@ -29,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from typer.testing import CliRunner
 
@@ -42,7 +47,7 @@ from cfmcp.deploy.remote import observe
 from cfmcp.project.config import ProjectConfig, load_config, save_config
 from cfmcp.project.state import DeployState
 from cfmcp.worker.contract import AS_METADATA_PATH, RESOURCE_METADATA_PATH
-from cfmcp.worker.render import render_bundle, template_dir
+from cfmcp.worker.render import python_literal, render_bundle, template_dir
 from cfmcp.worker.smoke import SMOKE_CLIENT, SmokeTester
 from tests.fake_cloudflare.calls import Call
 from tests.fake_cloudflare.fake import FakeCloudflare
@@ -139,7 +144,9 @@ def github_files() -> dict[str, tuple[str, str]]:
 
 
 class SnippetFailed(Exception):
-    pass
+    def __init__(self, snippet: str, answer: dict[str, Any]) -> None:
+        super().__init__(f"{snippet}: {answer['error']}")
+        self.answer = answer  # {"error": ...}, plus "pin" when one may be set
 
 
 @dataclass
@@ -169,7 +176,9 @@ class Chat:
         assert run.returncode == 0, run.stderr
         answer = json.loads(run.stdout)
         if "error" in answer:
-            raise SnippetFailed(f"{snippet}: {answer['error']}")
+            raise SnippetFailed(snippet, answer)
+        if isinstance(answer["result"], dict) and "error" in answer["result"]:
+            raise SnippetFailed(snippet, answer["result"])  # failed, and says what was set
         return answer["result"]
 
     def stage_everything(self, kv_id: str) -> dict[str, str]:
@@ -416,7 +425,7 @@ def test_updates_do_what_deploy_plans(tmp_path, monkeypatch):
         assert not fake.calls.find("PUT", f"/accounts/*/workers/scripts/{NAME}")
 
         # A changed setting: the same upload `cfmcp deploy` plans for the changed cfmcp.toml.
-        server_name = 'Team <GitHub>\'s "MCP" é \\ & co'  # quotes, HTML, non-ASCII
+        server_name = 'Team <GitHub>\'s "MCP" é \\ & co 👨‍💻\xa0'  # quotes, HTML, non-ASCII
         path = write_project(tmp_path, fake.account_id, name=NAME)
         config = load_config(path)
         config.oauth.server_name = server_name
@@ -447,7 +456,7 @@ def test_updates_do_what_deploy_plans(tmp_path, monkeypatch):
         assert after["AUTH_PIN"] != before["AUTH_PIN"]
         assert after["SIGNING_KEY"] == before["SIGNING_KEY"]
         new_pat = "ghp_FAKEreplacedPAT0000000000000000000000"
-        replaced = chat.execute("set-secrets", NAME=NAME, NEW_PIN=False, UPSTREAM_TOKEN=new_pat)
+        replaced = chat.execute("set-secrets", NAME=NAME, UPSTREAM_TOKEN=new_pat)  # PIN kept
         assert replaced == {"secrets_set": ["UPSTREAM_TOKEN"]}
         assert fake.script(NAME).secrets() == after | {"UPSTREAM_TOKEN": new_pat}
         calls = [shape(c, fake, kv_ids(fake)) for c in fake.calls]
@@ -460,3 +469,103 @@ def test_updates_do_what_deploy_plans(tmp_path, monkeypatch):
         )
         assert cli.exit_code == 0, cli.output
         assert json.loads(cli.stdout)["steps"] == []
+
+
+@needs_node
+def test_set_secrets_returns_the_pin_when_a_later_call_fails(tmp_path, monkeypatch):
+    with FakeCloudflare() as fake:
+        deploy_with_cli(fake, tmp_path / "cli", monkeypatch, {})
+        chat = Chat(fake, tmp_path)
+        secrets = f"/accounts/*/workers/scripts/{NAME}/secrets"
+
+        # Disconnect every client: AUTH_PIN is set, then setting SIGNING_KEY fails.
+        before = fake.script(NAME).secrets()
+        fake.inject_fault("PUT", secrets, nth=2)
+        with pytest.raises(SnippetFailed) as failed:
+            chat.execute("set-secrets", NAME=NAME, REVOKE_ALL=True)
+        after = fake.script(NAME).secrets()
+        assert failed.value.answer["pin"] == after["AUTH_PIN"] != before["AUTH_PIN"]
+        assert failed.value.answer["pin_maybe_set"] is True
+        assert after["SIGNING_KEY"] == before["SIGNING_KEY"]
+
+        # The PIN is set but the answer to that call is lost.
+        fake.clear_faults()
+        fake.inject_fault("PUT", secrets, apply=True)
+        with pytest.raises(SnippetFailed) as failed:
+            chat.execute("set-secrets", NAME=NAME, NEW_PIN=True)
+        assert failed.value.answer["pin"] == fake.script(NAME).secrets()["AUTH_PIN"]
+
+        # A call before the PIN fails: no PIN was sent, none is shown.
+        fake.clear_faults()
+        before = fake.script(NAME).secrets()
+        fake.inject_fault("PUT", secrets)
+        with pytest.raises(SnippetFailed) as failed:
+            chat.execute("set-secrets", NAME=NAME, NEW_PIN=True, UPSTREAM_TOKEN=PAT)
+        assert set(failed.value.answer) == {"error"}
+        assert fake.script(NAME).secrets() == before
+
+
+@needs_node
+def test_upload_returns_the_pin_when_a_later_call_fails(tmp_path):
+    with FakeCloudflare() as fake:
+        chat = Chat(fake, tmp_path)
+
+        # A first deploy: the upload sets the PIN, then deleting a staged file fails.
+        fake.inject_fault("DELETE", "/accounts/*/storage/kv/namespaces/*/values/*")
+        with pytest.raises(SnippetFailed) as failed:
+            chat.deploy("workers_dev", {})
+        assert failed.value.answer["pin"] == fake.script(NAME).secrets()["AUTH_PIN"]
+        assert failed.value.answer["pin_maybe_set"] is True
+
+        # The deployed bundle lacks AUTH_PIN and SIGNING_KEY: one call each, the second fails.
+        fake.clear_faults()
+        for name in ("AUTH_PIN", "SIGNING_KEY"):
+            path = f"/accounts/{fake.account_id}/workers/scripts/{NAME}/secrets/{name}"
+            headers = {"Authorization": f"Bearer {fake.token}"}
+            httpx.delete(fake.base_url + path, headers=headers).raise_for_status()
+        look = chat.execute("look", NAME=NAME)
+        assert (look["plan"]["reason"], look["plan"]["secrets"]) == (
+            None,
+            ["AUTH_PIN", "SIGNING_KEY"],
+        )
+        staged = chat.stage_everything(look["kv_namespace"])
+        fake.inject_fault("PUT", f"/accounts/*/workers/scripts/{NAME}/secrets", nth=2)
+        with pytest.raises(SnippetFailed) as failed:
+            chat.execute(
+                "upload",
+                NAME=NAME,
+                KV_ID=look["kv_namespace"],
+                PLAN=look["plan"],
+                STAGED=staged,
+                VERSION=__version__,
+                PUBLIC_URL=look["public_url"],
+            )
+        secrets = fake.script(NAME).secrets()
+        assert failed.value.answer["pin"] == secrets["AUTH_PIN"] and "SIGNING_KEY" not in secrets
+
+
+def runbook_py(values: list[Any]) -> list[str]:
+    """The upload snippet's `py` (how it writes Python literals), run in Node on each value."""
+    match = re.search(r"^ *const pyStr = .*?^ *const py = .*?;$", snippets()["upload"], re.M | re.S)
+    assert match, "the upload snippet has no pyStr and py"
+    script = match.group(0) + (
+        "\nconst values = JSON.parse(require('fs').readFileSync(0, 'utf8'));"
+        "\nprocess.stdout.write(JSON.stringify(values.map(py)));"
+    )
+    run = subprocess.run(
+        ["node", "-e", script], input=json.dumps(values), capture_output=True, text=True, timeout=60
+    )
+    assert run.returncode == 0, run.stderr
+    return list(json.loads(run.stdout))
+
+
+@needs_node
+def test_the_runbook_writes_python_strings_as_render_does():
+    special = ["Team 👨‍💻", "\u200d", "\u00a0", "\x85", "\u2028", "\u2029", "\ufeff", "\u0378"]
+    special += ["\U0001fae8", "\U0010ffff", "\ud800", "\udfff", "é", "e\u0301", "\x00\x1f\x7f"]
+    special += ["'", '"', "'\"", "\\", "\t\n\r", "".join(map(chr, range(128)))]
+    sample = random.Random(0).sample(range(0x110000), 3000)
+    values: list[Any] = special + [chr(c) for c in sample]
+    values.append("".join(chr(c) for c in sample if not 0xD800 <= c < 0xE000))
+    values.append({"server_name": "Team 👨‍💻 ", "x": ["é", None, True, 1]})
+    assert runbook_py(values) == [python_literal(v) for v in values]

@@ -365,3 +365,94 @@ def test_without_a_terminal_the_wizard_names_the_option(tmp_path, fake, monkeypa
     assert "cannot ask 'Worker name': no terminal" in result.output
     assert "--name" in result.output
     assert not (tmp_path / "cfmcp.toml").exists()
+
+
+def test_json_stdout_is_only_the_json_document(tmp_path, fake, monkeypatch):
+    use_fake(monkeypatch, fake)  # the token reaches one account: "Account: …" is said
+    result = invoke(
+        [
+            "init",
+            "--json",
+            "--non-interactive",
+            "--name",
+            "gh",
+            "--upstream",
+            "github",
+            "--workers-dev",
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["ok"] is True
+    assert "Account:" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("flags", "refusal"),
+    [
+        (("--domain", "mcp.other.org"), "mcp.other.org is in none of the account's zones"),
+        (("--route", "x.other.org/*", "--zone", "other.org"), "zone 'other.org' is not in"),
+        (("--refresh-token-days", "10"), "refresh_token_ttl must not be shorter"),
+        (("--extra-header", "bogus"), "invalid --extra-header 'bogus'"),
+        (("--server-name", "x" * 81), "server_name must be 1-80 characters"),
+        (("--account-id", "not-hex"), "invalid account id 'not-hex'"),
+        (("--access-token-days", "nan"), "nan is not a usable number of days"),
+        (("--access-token-days", "inf"), "inf is not a usable number of days"),
+        (("--access-token-days", "1e300"), "not a usable number of days"),
+        (("--access-token-days", "5000"), "at most 3650 days"),
+        (("--access-token-days", "0"), "access_token_ttl must be at least 300 seconds"),
+    ],
+)
+def test_a_bad_flag_costs_no_typed_answer(tmp_path, fake, monkeypatch, flags, refusal):
+    use_fake(monkeypatch, fake)
+    result = init(*flags, input="my-mcp\n2\nhttps://mcp.vendor.example/mcp\n")
+    assert result.exit_code == 2, result.output
+    assert refusal in " ".join(result.output.split())
+    assert "Worker name" not in result.output  # refused before the first question
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "cfmcp.toml").exists()
+
+
+def test_hints_name_options_that_exist():
+    import re
+
+    import typer.main
+
+    import cfmcp.project.setup as setup
+    from cfmcp.cli import app
+
+    command = typer.main.get_command(app).commands["init"]  # type: ignore[attr-defined]
+    options = {opt for param in command.params for opt in (*param.opts, *param.secondary_opts)}
+    source = Path(setup.__file__).read_text()
+    named = set(re.findall(r"--[a-z][a-z-]+", " ".join(re.findall(r'flag="([^"]+)"', source))))
+    assert named and named <= options, named - options
+
+
+def test_account_names_are_shown_as_text(tmp_path, fake, monkeypatch):
+    from tests.fake_cloudflare.state import ACCOUNT_ID
+
+    with fake.state.lock:
+        fake.state.accounts[ACCOUNT_ID].name = "Acme [/] [link=https://evil.example]x[/link]"
+    use_fake(monkeypatch, fake)
+    result = init(
+        "--json", "--non-interactive", "--name", "gh", "--upstream", "github", "--workers-dev"
+    )
+    assert result.exit_code == 0, result.output
+    assert "Acme [/] [link=https://evil.example]x[/link]" in " ".join(result.stderr.split())
+
+
+def test_config_in_a_new_folder(tmp_path):
+    target = tmp_path / "nodir" / "cfmcp.toml"
+    result = init(
+        "--non-interactive",
+        "--name",
+        "gh",
+        "--account-id",
+        ACCOUNT,
+        "--upstream",
+        "github",
+        "--workers-dev",
+        "--config",
+        str(target),
+    )
+    assert result.exit_code == 0, result.output
+    assert load_config(target).name == "gh"

@@ -17,7 +17,7 @@ def test_generated_pins_are_long_random_and_typeable():
         assert check_pin(pin) == pin
 
 
-@pytest.mark.parametrize("pin", ["1234", "1234567", "has space1", "tab\there12", "x" * 129])
+@pytest.mark.parametrize("pin", ["1234", "1234567", "a b c d e f g", "tab\there12", "x" * 129])
 def test_weak_or_odd_pins_are_refused(pin):
     with pytest.raises(UsageError):
         check_pin(pin)
@@ -40,3 +40,24 @@ def test_dashes_do_not_count_toward_the_length():
     with pytest.raises(UsageError):
         check_pin("1234-567")
     assert check_pin("1234-5678") == "1234-5678"
+
+
+def test_spaces_may_group_a_pin_and_do_not_count():
+    """The Worker ignores spaces as it ignores dashes: `h5e9 uneq bvc3` is a 12-symbol PIN,
+    `a b c d e f g` a 7-symbol one (refused above)."""
+    assert check_pin("h5e9 uneq bvc3") == "h5e9 uneq bvc3"
+
+
+def test_the_cli_normalises_pins_as_the_worker_does():
+    import importlib.util
+
+    from cfmcp.project.secrets import normalized
+    from cfmcp.worker.render import template_dir
+
+    path = template_dir() / "cfmcp_worker" / "crypto.py"
+    spec = importlib.util.spec_from_file_location("worker_crypto", path)
+    assert spec is not None and spec.loader is not None
+    crypto = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(crypto)
+    for pin in ("H5E9-uneq bvc3", "a\tb-C d", "ÄÖ-ü ß"):
+        assert normalized(pin) == crypto.normalized_pin(pin)

@@ -73,6 +73,12 @@ def test_the_kv_keys_cfmcp_clients_reads_and_writes() -> None:
     assert key_prefix("cfmcp_worker/tokens.py", "revoked_key") == contract.REVOKED_PREFIX
 
 
+def test_the_pat_status_key_doctor_reads() -> None:
+    watch = module_constants("cfmcp_worker/pat_watch.py")
+    assert watch["PAT_STATUS_KEY"] == contract.PAT_STATUS_KEY
+    assert watch["EXPIRATION_HEADER"] == contract.PAT_EXPIRATION_HEADER
+
+
 def test_wrangler_toml_spells_the_contract() -> None:
     config = ProjectConfig(account_id="0" * 32)
     bundle = render_bundle(config, public_url="https://x.example")
@@ -95,6 +101,8 @@ def test_no_cfmcp_module_spells_a_contract_name_of_its_own() -> None:
         contract.BUNDLE_HASH_VAR,
         contract.BUNDLE_HEADER,
         contract.EXACT_MIGRATION_TAG,
+        contract.PAT_STATUS_KEY,
+        contract.PAT_EXPIRATION_HEADER,
     ]
     root = Path(contract.__file__).resolve().parents[1]
     offenders = []

@@ -326,9 +326,12 @@ def _misconfigured_response():
     )
 
 
-async def _proxy(app: WorkerApp, request: HttpRequest, forward: Forward, buffer=None):
+async def _proxy(
+    app: WorkerApp, request: HttpRequest, forward: Forward, buffer=None, in_background=None
+):
     """Send the Forward upstream and return the runtime Response for the client. `buffer`:
-    the request body's ArrayBuffer, sent as it is when the Forward carries that same body."""
+    the request body's ArrayBuffer, sent as it is when the Forward carries that same body;
+    `in_background(coroutine)` runs the core's after-response work (ctx.waitUntil)."""
     init = js.Object.new()
     init.method = forward.method
     init.headers = _js_headers(forward.headers)
@@ -343,6 +346,11 @@ async def _proxy(app: WorkerApp, request: HttpRequest, forward: Forward, buffer=
     status = int(upstream.status)
     headers = [(str(name), str(value)) for name, value in js.Array.from_(upstream.headers).to_py()]
     verdict = app.upstream_response(request, status, headers, forward)
+    work = app.background_work()
+    if work is not None and in_background is not None:
+        in_background(work)
+    elif work is not None:
+        work.close()
     stream = None if _is_null(upstream.body) else upstream.body
     if isinstance(verdict, HttpResponse):
         if stream is not None:
@@ -415,5 +423,12 @@ class Default(WorkerEntrypoint):
         http_request, buffer = await _to_http_request(js_request, app.settings.max_request_bytes)
         result = await app.handle(http_request)
         if isinstance(result, Forward):
-            return await _proxy(app, http_request, result, buffer)
+            return await _proxy(app, http_request, result, buffer, self._in_background)
         return _to_js_response(result)
+
+    def _in_background(self, work) -> None:
+        """Run `work` after the response: the runtime keeps the request alive for it."""
+        task = asyncio.ensure_future(work)
+        proxy = create_proxy(task)  # crosses into JS; destroyed once the task settles
+        task.add_done_callback(lambda _: proxy.destroy())
+        self.ctx.waitUntil(proxy)

@@ -53,12 +53,21 @@ def deploy(
         help="Replace the upstream PAT (from CFMCP_UPSTREAM_TOKEN or a hidden prompt), e.g. "
         "after it expired.",
     ),
+    skip_pat_check: bool = typer.Option(
+        False,
+        "--skip-pat-check",
+        envvar="CFMCP_SKIP_PAT_CHECK",
+        help="Do not try the PAT upstream before deploying it (for an upstream this machine "
+        "cannot reach; Cloudflare's network may).",
+    ),
 ) -> None:
     """Deploy the Worker: KV namespace, upload, secrets, hostname, then smoke checks.
 
     Needs CLOUDFLARE_API_TOKEN (or asks for it). On the first deploy the upstream PAT comes
     from CFMCP_UPSTREAM_TOKEN (or a hidden prompt) and the PIN from CFMCP_PIN (or is
-    generated and shown once). CLOUDFLARE_API_BASE_URL points cfmcp at another API endpoint.
+    generated and shown once); before anything is written the PAT is tried upstream (an MCP
+    initialize), and a refused one stops the deploy. CLOUDFLARE_API_BASE_URL points cfmcp at
+    another API endpoint.
     What was deployed is recorded in .cfmcp/state.json next to cfmcp.toml (ids, no secrets).
     Exit codes: 0 deployed and checked, 1 a step or a smoke check failed, 2 usage.
     """
@@ -80,6 +89,7 @@ def deploy(
         smoke_via=smoke_via or None,
         smoke_timeout=smoke_timeout,
         new_upstream_token=new_upstream_token,
+        skip_pat_check=skip_pat_check,
     )
     exit_code = run_deploy(options, env=dict(os.environ))
     if exit_code:

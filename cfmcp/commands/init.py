@@ -14,8 +14,6 @@ import typer
 
 from cfmcp.commands.options import DEFAULT_CONFIG, ConfigOption, JsonOption, VerboseOption
 
-DAY = 24 * 3600
-
 
 def register(app: typer.Typer) -> None:
     app.command("init")(init)
@@ -51,14 +49,14 @@ def init(
     domain: str = typer.Option("", "--domain", help="Serve on this custom domain."),
     route: str = typer.Option("", "--route", help="Serve on this route pattern (with --zone)."),
     zone: str = typer.Option("", "--zone", help="Zone of the custom domain / route."),
-    access_days: float = typer.Option(
-        0,
+    access_days: float | None = typer.Option(
+        None,
         "--access-token-days",
         help="Access token lifetime in days (default 30, or the file's value).",
         show_default=False,
     ),
-    refresh_days: float = typer.Option(
-        0,
+    refresh_days: float | None = typer.Option(
+        None,
         "--refresh-token-days",
         help="Refresh token lifetime in days (default 90, or the file's value).",
         show_default=False,
@@ -76,7 +74,7 @@ def init(
 ) -> None:
     """Create or edit cfmcp.toml for `cfmcp deploy`."""
     from cfmcp.output import Output
-    from cfmcp.project.setup import InitAnswers, run_init
+    from cfmcp.project.setup import InitAnswers, run_init, seconds_of_days
 
     answers = InitAnswers(
         name=name,
@@ -89,8 +87,8 @@ def init(
         domain=domain,
         route=route,
         zone=zone,
-        access_token_ttl=int(access_days * DAY),
-        refresh_token_ttl=int(refresh_days * DAY),
+        access_token_ttl=None if access_days is None else seconds_of_days(access_days),
+        refresh_token_ttl=None if refresh_days is None else seconds_of_days(refresh_days),
         server_name=server_name,
         github_read_only=github_read_only,
     )

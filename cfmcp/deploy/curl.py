@@ -3,8 +3,9 @@
 Each step becomes an `ApiRequest` (method, path, JSON body or multipart parts), built from the
 same functions the executor uses (`upload_manifest`), then printed as curl. Secrets are never
 printed: they appear as `$UPSTREAM_TOKEN`, `$AUTH_PIN`, `$SIGNING_KEY` and are inserted with
-`jq --arg`, so any value is JSON-escaped correctly. tests/test_deploy_curl.py runs this output
-against the fake Cloudflare API.
+`jq --arg`, so any value is JSON-escaped correctly. A plan that sends the PAT first tries it
+upstream, as `cfmcp deploy` does, and the script stops there when it is not accepted.
+tests/test_deploy_curl.py runs this output against the fake Cloudflare API.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from cfmcp.deploy.models import (
     UploadScript,
     Value,
 )
-from cfmcp.project.config import ProjectConfig
+from cfmcp.project.config import ProjectConfig, UpstreamConfig
+from cfmcp.transport import INITIALIZE_REQUEST, LEGACY_SSE
 from cfmcp.worker.contract import BUNDLE_HASH_VAR, EXACT_BINDING, EXACT_MIGRATION_TAG
 
 _MARK = "@@cfmcp-var:"
@@ -192,6 +194,44 @@ def _curl(request: ApiRequest) -> list[str]:
     return [call]
 
 
+def _credential_args(upstream: UpstreamConfig) -> list[str]:
+    """The upstream headers the Worker sends, as curl -H arguments ($UPSTREAM_TOKEN unread)."""
+    args = [
+        f"-H {shlex.quote(f'{name}: {value}')}" for name, value in upstream.extra_headers.items()
+    ]
+    before, _, after = f"{upstream.auth_header}: {upstream.auth_format}".partition("{token}")
+    args.append(
+        "-H " + shlex.quote(before) + '"$UPSTREAM_TOKEN"' + (shlex.quote(after) if after else "")
+    )
+    return args
+
+
+def _pat_check(upstream: UpstreamConfig) -> list[str]:
+    """`cfmcp deploy`'s PAT check (cfmcp.pat.probe) as a shell step that stops the script."""
+    url = shlex.quote(upstream.url)
+    creds = " ".join(_credential_args(upstream))
+    if upstream.transport == LEGACY_SSE:  # the stream never ends: its status line is enough
+        request = f"--max-time 5 {creds} -H 'Accept: text/event-stream' {url}"
+    else:
+        initialize = shlex.quote(json.dumps(INITIALIZE_REQUEST, separators=(",", ":")))
+        request = (
+            f"-X POST {url} {creds} \\\n  -H 'Accept: application/json, text/event-stream' "
+            f"-H 'Content-Type: application/json' --data {initialize}"
+        )
+    return [
+        "## Before any write: the upstream must accept the PAT (as `cfmcp deploy` checks it)",
+        "# 2xx: accepted; 401/403: refused (get a new PAT); anything else proves nothing.",
+        "# Skip this only when the upstream cannot be reached from this machine.",
+        f"PAT_STATUS=$(curl -sS -o /dev/null -w '%{{http_code}}' {request} || true)",
+        'case "$PAT_STATUS" in',
+        '  2??) echo "the upstream accepts the PAT" ;;',
+        '  401|403) echo "the upstream refused the PAT (HTTP $PAT_STATUS)" >&2; exit 1 ;;',
+        '  *) echo "could not check the PAT (HTTP $PAT_STATUS)" >&2; exit 1 ;;',
+        "esac",
+        "",
+    ]
+
+
 def format_curl(plan: Plan, config: ProjectConfig) -> str:
     """The whole plan as a bash script (secrets as variables, nothing resolved)."""
     upload = next((s for s in plan.steps if isinstance(s, UploadScript)), None)
@@ -220,6 +260,8 @@ def format_curl(plan: Plan, config: ProjectConfig) -> str:
     out += ["", "## What deploy reads first"]
     for why, request in _lookups(config):
         out += [f"# {why}", *_curl(request), ""]
+    if "UPSTREAM_TOKEN" in plan.secret_names:
+        out += _pat_check(config.upstream)
     out.append("## Steps for this account" if plan.steps else "## Nothing to do")
     for line in plan.unchanged:
         out.append(f"# = {line}")

@@ -10,10 +10,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.panel import Panel
 
 from cfmcp.account.api import CloudflareApi
@@ -21,10 +23,12 @@ from cfmcp.account.session import open_session
 from cfmcp.deploy.curl import format_curl
 from cfmcp.deploy.executor import DisplayOnlyExecutor, Executor, RichProgress
 from cfmcp.deploy.models import Plan, Step
+from cfmcp.deploy.pat_gate import PatGate, check_pat_before_deploy
 from cfmcp.deploy.planner import plan_deploy, public_url_for
 from cfmcp.deploy.remote import Observation, observe
 from cfmcp.errors import StepFailed
 from cfmcp.output import Output, console, print_error, show_pin
+from cfmcp.pat.verdict import iso
 from cfmcp.project.config import ProjectConfig
 from cfmcp.project.secrets import SecretValues, gather_secrets
 from cfmcp.project.state import DeployState, StateRecorder
@@ -45,6 +49,7 @@ class DeployOptions:
     smoke_via: str | None = None
     smoke_timeout: float = 300.0
     new_upstream_token: bool = False
+    skip_pat_check: bool = False
 
 
 def _remember_observation(obs: Observation, recorder: StateRecorder, kv_title: str) -> None:
@@ -138,6 +143,9 @@ def run_deploy(options: DeployOptions, env: Mapping[str, str]) -> int:
             confirm("Apply these changes?", default=True)
 
         secrets = gather_secrets(plan.secret_names, env, interactive=prompt_allowed)
+        pat = _check_pat(config, secrets, env, options, out)
+        if not quiet:
+            _say_pat(pat, out)
         start = state if state.account_id else DeployState(config.account_id, config.name)
         recorder = StateRecorder(session.state_file, start)
         _remember_observation(obs, recorder, config.kv_namespace_title)
@@ -160,14 +168,57 @@ def run_deploy(options: DeployOptions, env: Mapping[str, str]) -> int:
                     secrets.generated_pin, out, uncertain=not _sends_pin(executor.result.done)
                 )
             raise
+        if pat.outcome != "kept":
+            _remember_pat(pat, recorder)
         calls = len(api.calls)
 
     if secrets.generated_pin:
         _show_pin(secrets.generated_pin, out)
     checks = [] if options.skip_smoke else _smoke(plan, options, out)
     ok = all(c.ok for c in checks)
-    _summary(config.name, plan, calls, checks, secrets, options, ok, output)
+    _summary(config.name, plan, calls, checks, secrets, pat, options, ok, output)
     return 0 if ok else 1
+
+
+def _check_pat(
+    config: ProjectConfig,
+    secrets: SecretValues,
+    env: Mapping[str, str],
+    options: DeployOptions,
+    out: Console,
+) -> PatGate:
+    """The PAT this deploy sends, tried upstream before any write (raises when refused)."""
+    token = secrets.values.get("UPSTREAM_TOKEN")
+
+    def check() -> PatGate:
+        return check_pat_before_deploy(
+            config.upstream,
+            token,
+            env,
+            skip=options.skip_pat_check,
+            replacing=options.new_upstream_token,
+        )
+
+    if token is None or options.skip_pat_check or options.json_output:
+        return check()
+    with out.status(f"Checking the PAT with {config.upstream.url} …"):
+        return check()
+
+
+def _say_pat(pat: PatGate, out: Console) -> None:
+    """What was (or was not) checked of the PAT, before anything is written."""
+    mark = "[yellow]![/]" if pat.warning else ("[green]✓[/]" if pat.verdict else "[dim]-[/]")
+    out.print(f"{mark} {escape(pat.message)}", highlight=False)
+
+
+def _remember_pat(pat: PatGate, recorder: StateRecorder) -> None:
+    """When this deploy set the PAT, and its expiry if the upstream named one (no secret)."""
+    stamp = datetime.now(UTC).replace(microsecond=0).isoformat()
+    verdict = pat.verdict
+    expires = verdict.expires_at if verdict is not None else None
+    recorder.update(
+        pat_set_at=stamp, pat_checked=pat.outcome == "checked", pat_expires_at=iso(expires) or ""
+    )
 
 
 def _dry_run(
@@ -202,6 +253,7 @@ def _summary(
     calls: int,
     checks: list[SmokeCheck],
     secrets: SecretValues,
+    pat: PatGate,
     options: DeployOptions,
     ok: bool,
     out: Output,
@@ -219,6 +271,7 @@ def _summary(
                 **_plan_json(plan),
                 "secrets_set": list(plan.secret_names),
                 "pin_generated": secrets.generated_pin is not None,
+                "pat": pat.to_json(),
                 "smoke": None if options.skip_smoke else [c.to_json() for c in checks],
             }
         )

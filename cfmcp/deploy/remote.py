@@ -9,8 +9,8 @@ anything. Nothing here writes.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,18 +35,36 @@ class Observation:
 
 
 def _run(tasks: dict[str, Callable[[], Any]], parallel: bool) -> dict[str, Any]:
-    """Run the reads (concurrently); re-raise the first failure in task order."""
+    """Run the reads (concurrently); re-raise the first failure in task order.
+
+    Daemon threads, not a thread pool: Ctrl-C interrupts the wait at once, and a read still
+    waiting on the network does not hold the process (a pool joins its workers at exit).
+    """
     if not tasks:
         return {}
     if not parallel or len(tasks) == 1:
         return {name: fn() for name, fn in tasks.items()}
-    with ThreadPoolExecutor(max_workers=len(tasks)) as pool:
-        futures = {name: pool.submit(fn) for name, fn in tasks.items()}
-        errors = [f.exception() for f in futures.values()]
-        for error in errors:
-            if error is not None:
-                raise error
-        return {name: f.result() for name, f in futures.items()}
+    outcomes: dict[str, tuple[bool, Any]] = {}
+
+    def work(name: str, fn: Callable[[], Any]) -> None:
+        try:
+            outcomes[name] = (True, fn())
+        except BaseException as exc:  # handed to the caller below
+            outcomes[name] = (False, exc)
+
+    threads = [
+        threading.Thread(target=work, args=(name, fn), name=f"cfmcp-read-{name}", daemon=True)
+        for name, fn in tasks.items()
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for name in tasks:
+        ok, value = outcomes[name]
+        if not ok:
+            raise value
+    return {name: outcomes[name][1] for name in tasks}
 
 
 def observe(

@@ -7,6 +7,7 @@ lookup that cannot be made raises `Skip`, which turns the asking check into a sk
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -22,10 +23,13 @@ from cfmcp.account.session import (
     read_token,
     with_account_from_env,
 )
+from cfmcp.doctor.local import LocalTarget, find_local_target
 from cfmcp.doctor.model import INIT, SET_TOKEN, Skip
 from cfmcp.errors import CfmcpError
-from cfmcp.project.config import ProjectConfig, load_config
+from cfmcp.pat.record import PatRecord, parse_record
+from cfmcp.project.config import ProjectConfig, UpstreamConfig, load_config
 from cfmcp.project.state import DeployState, load_state, state_path
+from cfmcp.worker.contract import PAT_STATUS_KEY
 from cfmcp.worker.smoke import SmokeTester
 
 if TYPE_CHECKING:
@@ -40,7 +44,9 @@ class DoctorOptions:
     config_path: Path = Path("cfmcp.toml")
     smoke_via: str | None = None
     timeout: float = 5.0  # seconds per HTTP request to the Worker or the upstream
-    local_url: str | None = None  # check a local Worker (`cfmcp dev`) instead of the account
+    # check a local Worker (`cfmcp dev`) instead of the account: its URL, or LOCAL_AUTO for
+    # the one `cfmcp dev` recorded in .cfmcp/dev.json (else its default address)
+    local_url: str | None = None
 
 
 class Once(Generic[T]):
@@ -94,6 +100,8 @@ class DoctorContext:
         self._ai_bots = Once(lambda: self.verified_api().get_ai_bots_protection(self.zone().id))
         self._public_url = Once(self._find_public_url)
         self._smoke = Once(self._make_smoke_tester)
+        self._local = Once(lambda: find_local_target(self.options.local_url or ""))
+        self._pat_record = Once(self._read_pat_record)
 
     def close(self) -> None:
         self.http.close()
@@ -211,12 +219,71 @@ class DoctorContext:
         except (Skip, CfmcpError):
             return None
 
+    # -- the local Worker (--local) -------------------------------------------------------
+
+    @property
+    def local(self) -> bool:
+        return bool(self.options.local_url)
+
+    def local_target(self) -> LocalTarget:
+        """Where the local Worker answers, and what `cfmcp dev` recorded of it."""
+        return self._local.get()
+
+    # -- the upstream and its PAT ----------------------------------------------------------
+
+    def upstream_config(self) -> UpstreamConfig:
+        """The upstream the Worker fronts: cfmcp.toml's, or (--local) the one dev recorded."""
+        if self.local:
+            record = self.local_target().record
+            if record is not None:
+                return UpstreamConfig(url=record.upstream_url, transport=record.upstream_transport)
+            try:
+                return self._project.get().upstream
+            except CfmcpError:
+                raise Skip(
+                    "the upstream is unknown: no running `cfmcp dev` recorded it in "
+                    ".cfmcp/dev.json here, and there is no cfmcp.toml"
+                ) from None
+        return self.config().upstream
+
+    def _read_pat_record(self) -> PatRecord | None:
+        if self.local:
+            return self._local_pat_record()
+        account = self.account_id()
+        title = self.config().kv_namespace_title
+        namespace = next((n for n in self.kv_namespaces() if n.title == title), None)
+        if namespace is None:
+            raise Skip(f"KV namespace {title!r} does not exist (see the KV check)")
+        return parse_record(self.verified_api().get_kv_value(account, namespace.id, PAT_STATUS_KEY))
+
+    def _local_pat_record(self) -> PatRecord | None:
+        record = self.local_target().record
+        if record is None or record.runtime != "python":
+            raise Skip(
+                "not checked: set CFMCP_UPSTREAM_TOKEN to try a PAT from here (the record of "
+                "a local Worker is read only from a running `cfmcp dev --runtime python`)"
+            )
+        import sqlite3
+
+        try:
+            with contextlib.closing(
+                sqlite3.connect(f"file:{record.state}?mode=ro", uri=True)
+            ) as db:
+                row = db.execute("SELECT value FROM kv WHERE key = ?", (PAT_STATUS_KEY,)).fetchone()
+        except sqlite3.Error:
+            return None
+        return parse_record(row[0]) if row else None
+
+    def pat_record(self) -> PatRecord | None:
+        """The Worker's record of what the upstream last said of its PAT (None: nothing)."""
+        return self._pat_record.get()
+
     # -- the live Worker -------------------------------------------------------------------
 
     def _find_public_url(self) -> str:
+        if self.local:
+            return self.local_target().origin
         config = self.config()
-        if self.options.local_url:
-            return self.options.local_url.rstrip("/")
         if config.hostname.mode != "workers_dev":
             return config.public_origin()
         try:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import httpx
 
 from cfmcp.doctor.context import DoctorContext
-from cfmcp.doctor.model import DEPLOY, CheckResult, fail, ok, skip, warn
+from cfmcp.doctor.model import DEPLOY, DEV, CheckResult, fail, ok, skip, warn
 from cfmcp.transport import probe_transport
 from cfmcp.worker.smoke import SmokeCheck
 
@@ -23,12 +23,21 @@ PING = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
 MCP_ACCEPT = "application/json, text/event-stream"
 
 
-def _from_smoke(check: SmokeCheck, hint: str, next_command: str = DEPLOY) -> CheckResult:
-    return ok(check.detail) if check.ok else fail(check.detail, hint, next_command)
+LOCAL_HINT = "this is not the Worker `cfmcp dev` serves, or an old one: restart `cfmcp dev`"
+
+
+def _from_smoke(ctx: DoctorContext, check: SmokeCheck, hint: str) -> CheckResult:
+    """A smoke check as a result; for a local Worker the fix is `cfmcp dev`, never deploy."""
+    if check.ok:
+        return ok(check.detail)
+    if ctx.local:
+        return fail(check.detail, LOCAL_HINT, DEV)
+    return fail(check.detail, hint, DEPLOY)
 
 
 def check_issuer(ctx: DoctorContext) -> CheckResult:
     return _from_smoke(
+        ctx,
         ctx.smoke().check_issuer(),
         "the Worker does not answer as deployed from this config (a new "
         "workers.dev route or certificate can take a few minutes)",
@@ -37,6 +46,7 @@ def check_issuer(ctx: DoctorContext) -> CheckResult:
 
 def check_resource(ctx: DoctorContext) -> CheckResult:
     return _from_smoke(
+        ctx,
         ctx.smoke().check_resource(),
         "claude.ai needs RFC 9728 protected resource metadata: re-deploy",
     )
@@ -44,9 +54,23 @@ def check_resource(ctx: DoctorContext) -> CheckResult:
 
 def check_unauthenticated(ctx: DoctorContext) -> CheckResult:
     return _from_smoke(
+        ctx,
         ctx.smoke().check_unauthenticated(),
         "a 403 or an HTML page here means something in front of the Worker "
         "(WAF rule, bot protection, Cloudflare Access) blocks MCP clients",
+    )
+
+
+def check_local_worker(ctx: DoctorContext) -> CheckResult:
+    """Which local Worker answers (doctor stopped before the checks if none does)."""
+    target = ctx.local_target()
+    record = target.record
+    if record is None:
+        return ok(f"a Worker answers at {target.origin} (not started by `cfmcp dev` here)")
+    what = "cfmcp dev --demo" if record.demo else "cfmcp dev"
+    return ok(
+        f"`{what}` ({record.runtime}) answers at {target.origin}, in front of "
+        f"{record.upstream_url} ({record.upstream_transport})"
     )
 
 
@@ -123,7 +147,7 @@ def check_ai_bot_block(ctx: DoctorContext) -> CheckResult:
 
 
 def check_upstream(ctx: DoctorContext) -> CheckResult:
-    upstream = ctx.config().upstream
+    upstream = ctx.upstream_config()
     url = upstream.url
     try:
         response = ctx.http.post(url, json=PING, headers={"Accept": MCP_ACCEPT})
@@ -134,9 +158,10 @@ def check_upstream(ctx: DoctorContext) -> CheckResult:
         )
     spoken = probe_transport(ctx.http, url)
     if spoken is not None and spoken != upstream.transport:
+        then = "restart `cfmcp dev`" if ctx.local else "`cfmcp deploy`"
         return warn(
-            f"{url} speaks the {spoken} transport, cfmcp.toml says {upstream.transport}",
-            f'set `transport = "{spoken}"` under [upstream] in cfmcp.toml, then `cfmcp deploy`',
+            f"{url} speaks the {spoken} transport, the Worker is set for {upstream.transport}",
+            f'set `transport = "{spoken}"` under [upstream] in cfmcp.toml, then {then}',
         )
     return ok(
         f"{url} answers ({response.status_code} without credentials; transport "

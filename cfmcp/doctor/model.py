@@ -11,6 +11,7 @@ C = TypeVar("C")
 
 INIT = "cfmcp init"
 DEPLOY = "cfmcp deploy"
+DEV = "cfmcp dev"
 SET_TOKEN = "export CLOUDFLARE_API_TOKEN=… && cfmcp doctor"
 CONNECT = "cfmcp install-client claude-ai"
 
@@ -95,7 +96,8 @@ def first_problem(results: Sequence[CheckResult]) -> CheckResult | None:
     return None
 
 
-def next_command(results: Sequence[CheckResult]) -> str:
-    """The one command to run next ("" when the first failure is fixed outside cfmcp)."""
+def next_command(results: Sequence[CheckResult], done: str = CONNECT) -> str:
+    """The one command to run next ("" when the first failure is fixed outside cfmcp);
+    `done`: the one when nothing is wrong."""
     problem = first_problem(results)
-    return CONNECT if problem is None else problem.next_command
+    return done if problem is None else problem.next_command

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from cfmcp.doctor.model import CheckResult, Status, first_problem, next_command
+from cfmcp.doctor.model import CONNECT, CheckResult, Status, first_problem, next_command
 
 MARKS = {
     Status.ok: ("✓ ok", "green"),
@@ -23,13 +23,15 @@ def counts(results: Sequence[CheckResult]) -> dict[str, int]:
     return {status.value: sum(r.status is status for r in results) for status in Status}
 
 
-def to_json(results: Sequence[CheckResult], public_url: str | None) -> dict[str, Any]:
+def to_json(
+    results: Sequence[CheckResult], public_url: str | None, done: str = CONNECT
+) -> dict[str, Any]:
     """The `--json` document (reasons and hints never hold secret values)."""
     return {
         "ok": not any(r.status is Status.fail for r in results),
         "public_url": public_url,
         "counts": counts(results),
-        "next_command": next_command(results) or None,
+        "next_command": next_command(results, done) or None,
         "checks": [r.to_json() for r in results],
     }
 
@@ -50,11 +52,11 @@ def results_table(results: Sequence[CheckResult]) -> Table:
     return table
 
 
-def summary_line(results: Sequence[CheckResult]) -> Text:
+def summary_line(results: Sequence[CheckResult], done: str = CONNECT) -> Text:
     """One line: how it went, and the single next command to run."""
     n = counts(results)
     problem = first_problem(results)
-    command = next_command(results)
+    command = next_command(results, done)
     if n["fail"]:
         head = Text(f"{n['fail']} of {len(results)} checks failed", style="bold red")
     elif n["warn"]:
@@ -73,7 +75,7 @@ def summary_line(results: Sequence[CheckResult]) -> Text:
     return head
 
 
-def print_report(results: Sequence[CheckResult], out: Console) -> None:
+def print_report(results: Sequence[CheckResult], out: Console, done: str = CONNECT) -> None:
     out.print(results_table(results))
     out.print()
-    out.print(summary_line(results), highlight=False)
+    out.print(summary_line(results, done), highlight=False)

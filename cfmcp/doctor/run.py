@@ -8,9 +8,10 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
-from cfmcp.doctor.checks import CHECKS
+from cfmcp.doctor.checks import CHECKS, LOCAL_CHECKS
 from cfmcp.doctor.context import DoctorContext, DoctorOptions
-from cfmcp.doctor.model import Check, CheckResult, Skip, Status, fail, skip
+from cfmcp.doctor.local import require_answer
+from cfmcp.doctor.model import CONNECT, Check, CheckResult, Skip, Status, fail, skip
 from cfmcp.doctor.report import print_report, to_json
 from cfmcp.errors import CfmcpError
 from cfmcp.output import Output, console
@@ -70,22 +71,31 @@ def run_doctor(
     env: Mapping[str, str],
     *,
     out: Output | None = None,
-    checks: Sequence[Check[DoctorContext]] = CHECKS,
+    checks: Sequence[Check[DoctorContext]] | None = None,
 ) -> int:
-    """Run every check; print the table (or JSON); return 0 when none failed, else 1."""
+    """Run every check; print the table (or JSON); return 0 when none failed, else 1.
+
+    With `--local`, the local checks, and none at all when nothing answers there
+    (DevNotRunning: one line)."""
     out = out or Output()
     ctx = DoctorContext(options, env)
+    if checks is None:
+        checks = LOCAL_CHECKS if ctx.local else CHECKS
     try:
+        if ctx.local:
+            require_answer(ctx.local_target(), ctx.http)
         results = run_checks(checks, ctx) if out.json else _run_with_spinner(checks, ctx)
         public_url = _public_url(ctx)
     finally:
         ctx.close()
+    # A local Worker is for local clients: Claude Code, not claude.ai (it cannot reach it).
+    done = f"cfmcp install-client claude-code --url {public_url}/mcp" if ctx.local else CONNECT
     if out.json:
-        out.result(to_json(results, public_url))
+        out.result(to_json(results, public_url, done))
     else:
         if public_url:
             console.print(f"[bold]cfmcp doctor[/] · {public_url}", highlight=False)
-        print_report(results, console)
+        print_report(results, console, done)
     return 1 if any(r.status is Status.fail for r in results) else 0
 
 

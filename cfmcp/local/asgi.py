@@ -210,6 +210,7 @@ class LocalWorker:
         self.max_body = max_body
         self._pool_factory = pool_factory
         self._pool: httpcore.AsyncConnectionPool | None = None
+        self._background: set[asyncio.Task[None]] = set()
 
     @property
     def pool(self) -> httpcore.AsyncConnectionPool:
@@ -231,7 +232,19 @@ class LocalWorker:
         finally:
             await response.aclose()
 
+    def _run_background_work(self) -> None:
+        """The core's after-response work (a KV record), as a task nobody waits for."""
+        take = getattr(self.worker_app, "background_work", None)  # None: a bundle from before
+        work = take() if take is not None else None
+        if work is None:
+            return
+        task = asyncio.get_running_loop().create_task(work)
+        self._background.add(task)  # a reference, or the task may be collected mid-way
+        task.add_done_callback(self._background.discard)
+
     async def aclose(self) -> None:
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
         if self._pool is not None:
             await self._pool.aclose()
             self._pool = None
@@ -302,6 +315,7 @@ class LocalWorker:
             verdict = self.worker_app.upstream_response(
                 request, response.status, response_headers(response.headers), forward
             )
+            self._run_background_work()
             if not isinstance(verdict, self.types.PassThrough):
                 await response.aclose()
                 await send_response(send, verdict)

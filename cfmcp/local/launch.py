@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from cfmcp.errors import CfmcpError, UsageError
 from cfmcp.local.runtime import DevSecrets
+from cfmcp.project.secrets import PIN_ENV, SIGNING_KEY_ENV, UPSTREAM_TOKEN_ENV
 
 if TYPE_CHECKING:
     from cfmcp.local.worker_output import WorkerOutput
@@ -24,9 +25,9 @@ if TYPE_CHECKING:
     from cfmcp.local.workerd.process import WorkerdProcess, WorkerdReady
     from cfmcp.project.config import ProjectConfig
 
-ENV_TOKEN = "CFMCP_UPSTREAM_TOKEN"
-ENV_PIN = "CFMCP_PIN"
-ENV_SIGNING_KEY = "CFMCP_SIGNING_KEY"
+ENV_TOKEN = UPSTREAM_TOKEN_ENV  # the same variables as deploy's (cfmcp.project.secrets)
+ENV_PIN = PIN_ENV
+ENV_SIGNING_KEY = SIGNING_KEY_ENV
 DEFAULT_STATE = Path(".cfmcp") / "dev-state.sqlite3"  # python: one SQLite file
 DEFAULT_WORKERD_STATE = Path(".cfmcp") / "dev-state"  # workerd: miniflare's kv/ and do/ folders
 RUNTIMES = ("python", "workerd")
@@ -170,6 +171,27 @@ def probe_upstream(url: str) -> str | None:
     return None
 
 
+def pat_problem(bundle_dir: Path, token: str) -> str | None:
+    """What is wrong with the PAT, as the upstream answers it now (None: nothing known)."""
+    from datetime import UTC, datetime
+
+    from cfmcp.local.runtime import upstream_config_of
+    from cfmcp.pat.probe import check_pat
+    from cfmcp.pat.verdict import PatStatus, expires_soon, expiry_phrase
+
+    upstream = upstream_config_of(bundle_dir)
+    verdict = check_pat(upstream, token, timeout=PROBE_TIMEOUT_SECONDS)
+    if verdict.status is PatStatus.refused:
+        return (
+            f"the upstream refuses this PAT ({verdict.detail}): MCP requests will get a 502 "
+            f"saying so; restart with a valid {ENV_TOKEN}"
+        )
+    now = datetime.now(UTC)
+    if verdict.expires_at is not None and expires_soon(verdict.expires_at, now):
+        return expiry_phrase(verdict.expires_at, now) + f": restart with a new {ENV_TOKEN} soon"
+    return None
+
+
 def run_dev(options: DevOptions) -> None:
     """Serve the Worker locally until interrupted."""
     from cfmcp.local import panel
@@ -252,6 +274,10 @@ def run_dev(options: DevOptions) -> None:
                     f"upstream {upstream_url} is not reachable right now ({reason}); "
                     "MCP requests will fail with 502 until it is up"
                 )
+            else:
+                problem = pat_problem(bundle_dir, secrets_.upstream_token)
+                if problem:
+                    panel.warn(problem)
         panel.show(
             origin=origin,
             upstream=upstream_url,
@@ -265,7 +291,21 @@ def run_dev(options: DevOptions) -> None:
             to_stderr=options.json_logs,
         )
 
+        from cfmcp.local.dev_record import DevRecord, remove_dev_record, write_dev_record
+
         def ready() -> None:
+            write_dev_record(
+                DevRecord(
+                    origin=origin,
+                    upstream_url=upstream_url,
+                    upstream_transport=upstream_transport_of(bundle_dir),
+                    runtime=options.runtime,
+                    state=str(state.resolve()),
+                    demo=options.demo,
+                    pid=os.getpid(),
+                )
+            )
+            stack.callback(remove_dev_record, os.getpid())
             if options.ready_file is None:
                 return
             if ready_extra:

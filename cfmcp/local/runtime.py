@@ -77,3 +77,18 @@ def upstream_url_of(bundle_dir: Path) -> str:
 def upstream_transport_of(bundle_dir: Path) -> str:
     """The upstream transport rendered into a bundle: "streamable-http" or "sse"."""
     return str(_bundle_settings(bundle_dir).get("upstream_transport", "streamable-http"))
+
+
+def upstream_config_of(bundle_dir: Path) -> Any:
+    """The upstream as rendered into a bundle (URL, credential header and format, transport)."""
+    from cfmcp.project.config import UpstreamConfig
+
+    settings = _bundle_settings(bundle_dir)
+    extra = settings.get("upstream_extra_headers", {})
+    return UpstreamConfig(
+        url=str(settings.get("upstream_url", "")),
+        auth_header=str(settings.get("upstream_auth_header", "Authorization")),
+        auth_format=str(settings.get("upstream_auth_format", "Bearer {token}")),
+        extra_headers={str(k): str(v) for k, v in extra.items()} if isinstance(extra, dict) else {},
+        transport=str(settings.get("upstream_transport", "streamable-http")),
+    )

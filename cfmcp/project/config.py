@@ -84,11 +84,8 @@ class ProjectConfig:
                 f"invalid worker name {self.name!r}",
                 hint="use 1-63 lower-case letters, digits and dashes",
             )
-        if self.account_id and not re.fullmatch(r"[0-9a-f]{32}", self.account_id):
-            raise ProjectFileError(
-                f"invalid account id {self.account_id!r}",
-                hint="a Cloudflare account id is 32 hex digits (dashboard → Workers → Account ID)",
-            )
+        if self.account_id:
+            validate_account_id(self.account_id)
         if not _DATE.match(self.compatibility_date):
             raise ProjectFileError(
                 f"invalid compatibility_date {self.compatibility_date!r}", hint="use YYYY-MM-DD"
@@ -130,8 +127,7 @@ class ProjectConfig:
             re.fullmatch(r"[\x21\x23-\x5b\x5d-\x7e]+", s) for s in oauth.scopes
         ):
             raise ProjectFileError("invalid oauth.scopes", hint='give scope tokens such as ["mcp"]')
-        if not 0 < len(oauth.server_name) <= 80:
-            raise ProjectFileError("oauth.server_name must be 1-80 characters")
+        validate_server_name(oauth.server_name)
         if oauth.code_ttl < 30 or oauth.code_ttl > 600:
             raise ProjectFileError("oauth.code_ttl must be between 30 and 600 seconds")
         if not 0 <= oauth.refresh_grace_seconds <= 3600:
@@ -150,6 +146,19 @@ class ProjectConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def validate_account_id(account_id: str) -> None:
+    if not re.fullmatch(r"[0-9a-f]{32}", account_id):
+        raise ProjectFileError(
+            f"invalid account id {account_id!r}",
+            hint="a Cloudflare account id is 32 hex digits (dashboard → Workers → Account ID)",
+        )
+
+
+def validate_server_name(server_name: str) -> None:
+    if not 0 < len(server_name) <= 80:
+        raise ProjectFileError("oauth.server_name must be 1-80 characters")
 
 
 def validate_header_name(name: str) -> None:
@@ -189,6 +198,7 @@ def validate_zone(zone: str) -> None:
 
 
 MIN_ACCESS_TOKEN_TTL = 300
+MAX_TOKEN_TTL = 3650 * 24 * 3600  # ten years: beyond it a lifetime is a typo
 
 
 def validate_token_ttls(access_token_ttl: int, refresh_token_ttl: int) -> None:
@@ -196,6 +206,8 @@ def validate_token_ttls(access_token_ttl: int, refresh_token_ttl: int) -> None:
         raise ProjectFileError(
             f"oauth.access_token_ttl must be at least {MIN_ACCESS_TOKEN_TTL} seconds"
         )
+    if refresh_token_ttl > MAX_TOKEN_TTL:
+        raise ProjectFileError("token lifetimes must be at most 3650 days")
     if refresh_token_ttl < access_token_ttl:
         raise ProjectFileError("oauth.refresh_token_ttl must not be shorter than access_token_ttl")
 
@@ -337,4 +349,10 @@ def dump_config(config: ProjectConfig) -> str:
 
 def save_config(config: ProjectConfig, path: Path) -> None:
     config.validate()
-    path.write_text(dump_config(config), encoding="utf-8")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(dump_config(config), encoding="utf-8")
+    except OSError as exc:
+        raise ProjectFileError(
+            f"cannot write {path}: {exc.strerror or type(exc).__name__}"
+        ) from None

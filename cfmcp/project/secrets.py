@@ -33,7 +33,7 @@ def generate_pin(groups: int = 3, size: int = 4) -> str:
 
 def normalized(pin: str) -> str:
     """The PIN as the Worker compares it: without case, spaces and dashes."""
-    return "".join(ch for ch in pin.lower() if ch not in " -\t")
+    return "".join(ch for ch in pin.lower() if ch not in " -\t")  # as the Worker does
 
 
 def normalized_length(pin: str) -> int:
@@ -42,16 +42,21 @@ def normalized_length(pin: str) -> int:
 
 
 def check_pin(pin: str, source: str = "the PIN") -> str:
-    """Return `pin` if it may guard the consent page; raise a UsageError naming `source`."""
+    """Return `pin` if it may guard the consent page; raise a UsageError naming `source`.
+    Spaces and dashes may group it (they do not count, as the Worker ignores them)."""
     if normalized_length(pin) < MIN_PIN_LENGTH:
-        raise UsageError(
-            f"{source} is too short (at least {MIN_PIN_LENGTH} characters besides dashes)",
-            hint="the PIN bounds how long guessing takes; leave it unset to generate one",
+        generate = (
+            "press Enter to have one generated"
+            if source == "the PIN"
+            else f"leave {PIN_ENV} unset to have one generated"
         )
-    if len(pin) > MAX_PIN_LENGTH or any(not ch.isprintable() or ch.isspace() for ch in pin):
         raise UsageError(
-            f"{source} must be at most {MAX_PIN_LENGTH} printable characters without spaces"
+            f"{source} is too short (at least {MIN_PIN_LENGTH} characters besides spaces and "
+            "dashes)",
+            hint=f"the PIN bounds how long guessing takes; {generate}",
         )
+    if len(pin) > MAX_PIN_LENGTH or any(not (ch.isprintable() or ch == " ") for ch in pin):
+        raise UsageError(f"{source} must be at most {MAX_PIN_LENGTH} printable characters")
     return pin
 
 

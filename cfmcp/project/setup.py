@@ -7,27 +7,33 @@ only used to check things on the spot (token, accounts, zones); it is never writ
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rich.console import Console
+from rich.markup import escape
+
 from cfmcp import prompts
 from cfmcp.account.ours import zone_of
 from cfmcp.account.session import connect, read_token, token_prompt
 from cfmcp.errors import CfmcpError, UsageError
-from cfmcp.output import Output, console
+from cfmcp.output import Output
 from cfmcp.project.config import (
     GITHUB_UPSTREAM,
-    MIN_ACCESS_TOKEN_TTL,
+    MAX_TOKEN_TTL,
     HostnameMode,
     ProjectConfig,
     load_config,
     save_config,
+    validate_account_id,
     validate_auth_format,
     validate_custom_domain,
     validate_header_name,
     validate_route,
+    validate_server_name,
     validate_token_ttls,
     validate_upstream_url,
     validate_zone,
@@ -42,7 +48,7 @@ DAY = 24 * 3600
 
 @dataclass(frozen=True)
 class InitAnswers:
-    """What flags (and the environment) already answered; empty/0 means "not given"."""
+    """What flags (and the environment) already answered; empty/None means "not given"."""
 
     name: str = ""
     account_id: str = ""
@@ -54,8 +60,8 @@ class InitAnswers:
     domain: str = ""
     route: str = ""
     zone: str = ""
-    access_token_ttl: int = 0
-    refresh_token_ttl: int = 0
+    access_token_ttl: int | None = None  # seconds
+    refresh_token_ttl: int | None = None
     server_name: str = ""
     # GitHub upstream: hosted chat apps read-only by default (None: ask, or yes without prompts).
     github_read_only: bool | None = None
@@ -66,8 +72,9 @@ class _Asker:
     non-interactive mode returns the default. `flag` is the option that answers the question
     without a prompt, named when there is no terminal to ask on."""
 
-    def __init__(self, interactive: bool) -> None:
+    def __init__(self, interactive: bool, console: Console) -> None:
         self.interactive = interactive
+        self.console = console
 
     def text(
         self,
@@ -93,9 +100,9 @@ class _Asker:
         if not self.interactive:
             return default
         prompts.needs_terminal(question, _flag_hint(flag))
-        console.print(f"[bold]{question}[/]")
+        self.console.print(f"[bold]{escape(question)}[/]")
         for number, (_key, label) in enumerate(options, 1):
-            console.print(f"  {number}) {label}", highlight=False)
+            self.console.print(f"  {number}) {escape(label)}", highlight=False)
         return prompts.choose("Choose", [key for key, _ in options], default, hint=_flag_hint(flag))
 
 
@@ -125,8 +132,9 @@ def _choose_account(api: CloudflareApi, current: str, ask: _Asker) -> str:
             hint="give the token access to your account, or pass --account-id",
         )
     if len(accounts) == 1:
-        console.print(f"Account: [bold]{accounts[0].name}[/] ({accounts[0].id})", highlight=False)
-        return accounts[0].id
+        only = accounts[0]
+        ask.console.print(f"Account: [bold]{escape(only.name)}[/] ({only.id})", highlight=False)
+        return only.id
     return ask.choice(
         "Which Cloudflare account?",
         [(a.id, f"{a.name} ({a.id})") for a in accounts],
@@ -216,15 +224,9 @@ def _hostname(
     ask: _Asker,
     api: CloudflareApi | None,
     subdomain: str | None,
+    known_zones: list[str] | None,
 ) -> None:
     host = config.hostname
-    given = [bool(answers.workers_dev), bool(answers.domain), bool(answers.route)]
-    if sum(given) > 1:
-        raise UsageError("give only one of --workers-dev, --domain, --route")
-    if answers.route and not answers.zone:
-        raise UsageError(
-            "--route needs --zone", hint="e.g. --route 'mcp.example.com/*' --zone example.com"
-        )
     mode: HostnameMode
     if answers.workers_dev:
         mode = "workers_dev"
@@ -249,7 +251,9 @@ def _hostname(
             flag="--workers-dev, --domain or --route",
         )
     host.mode = mode
-    zones = _zone_names(api, config.account_id) if api is not None and mode != "workers_dev" else []
+    zones: list[str] = []
+    if api is not None and mode != "workers_dev":
+        zones = known_zones if known_zones is not None else _zone_names(api, config.account_id)
     if mode == "custom_domain":
         where = f"in {', '.join(zones)}" if zones else "e.g. mcp.example.com"
         host.domain = answers.domain or ask.text(
@@ -306,28 +310,38 @@ def _zone_names(api: CloudflareApi, account_id: str) -> list[str]:
 
 def _ttls(config: ProjectConfig, answers: InitAnswers, ask: _Asker) -> None:
     oauth = config.oauth
-    oauth.access_token_ttl = answers.access_token_ttl or _seconds(
-        ask.text(
-            "Access token lifetime in days",
-            _days(oauth.access_token_ttl),
-            flag="--access-days",
-            check=lambda days: validate_token_ttls(_seconds(days), _seconds(days)),
+    given_refresh = answers.refresh_token_ttl
+    if answers.access_token_ttl is not None:
+        oauth.access_token_ttl = answers.access_token_ttl
+    else:
+        oauth.access_token_ttl = _seconds(
+            ask.text(
+                "Access token lifetime in days",
+                _days(oauth.access_token_ttl),
+                flag="--access-token-days",
+                check=lambda days: validate_token_ttls(
+                    _seconds(days), _given(given_refresh, _seconds(days))
+                ),
+            )
         )
-    )
-    refresh_floor = oauth.access_token_ttl
-    if answers.refresh_token_ttl:
-        oauth.refresh_token_ttl = answers.refresh_token_ttl
+    access = oauth.access_token_ttl
+    if given_refresh is not None:
+        oauth.refresh_token_ttl = given_refresh
     else:
         oauth.refresh_token_ttl = _seconds(
             ask.text(
                 "Refresh token lifetime in days",
-                _days(max(oauth.refresh_token_ttl, refresh_floor)),
-                flag="--refresh-days",
-                check=lambda days: validate_token_ttls(refresh_floor, _seconds(days)),
+                _days(max(oauth.refresh_token_ttl, access)),
+                flag="--refresh-token-days",
+                check=lambda days: validate_token_ttls(access, _seconds(days)),
             )
         )
-        # non-interactive, no --refresh-days: never shorter than the access token
-        oauth.refresh_token_ttl = max(oauth.refresh_token_ttl, refresh_floor)
+        # non-interactive, no --refresh-token-days: never shorter than the access token
+        oauth.refresh_token_ttl = max(oauth.refresh_token_ttl, access)
+
+
+def _given(value: int | None, otherwise: int) -> int:
+    return otherwise if value is None else value
 
 
 def _days(seconds: int) -> str:
@@ -337,32 +351,59 @@ def _days(seconds: int) -> str:
 
 def _seconds(days: str) -> int:
     try:
-        return int(float(days) * DAY)
-    except (ValueError, OverflowError):
+        return seconds_of_days(float(days))
+    except ValueError:
         raise UsageError(f"{days!r} is not a number of days", hint="e.g. 30 or 0.5") from None
 
 
-def _check_given(answers: InitAnswers) -> None:
-    """Check what flags gave before asking anything, so a bad flag never costs typed answers."""
+def seconds_of_days(days: float) -> int:
+    """A lifetime in days (e.g. from --access-token-days) in whole seconds."""
+    if not math.isfinite(days) or abs(days) > MAX_TOKEN_TTL / DAY * 10:
+        raise UsageError(f"{days:g} is not a usable number of days", hint="e.g. 30 or 0.5")
+    return int(days * DAY)
+
+
+def _check_given(answers: InitAnswers, config: ProjectConfig) -> None:
+    """Check what flags gave before asking anything, so a bad flag never costs typed answers
+    (what needs the account, such as zones, is checked by `_check_given_zones`)."""
     checks: list[tuple[str, Callable[[str], object]]] = [
         (answers.name, _check_name),
+        (answers.account_id, validate_account_id),
         (answers.auth_header, validate_header_name),
         (answers.auth_format, validate_auth_format),
         (_hostname_of(answers.domain), validate_custom_domain),
         (answers.route, validate_route),
         (answers.zone, validate_zone),
+        (answers.server_name, validate_server_name),
     ]
     if answers.upstream.lower() != GITHUB_PRESET:
         checks.append((answers.upstream, validate_upstream_url))
+    given = [bool(answers.workers_dev), bool(answers.domain), bool(answers.route)]
+    if sum(given) > 1:
+        raise UsageError("give only one of --workers-dev, --domain, --route")
+    if answers.route and not answers.zone:
+        raise UsageError(
+            "--route needs --zone", hint="e.g. --route 'mcp.example.com/*' --zone example.com"
+        )
     try:
         for value, check in checks:
             if value:
                 check(value)
-        if answers.access_token_ttl or answers.refresh_token_ttl:
-            access = answers.access_token_ttl or MIN_ACCESS_TOKEN_TTL
-            validate_token_ttls(access, answers.refresh_token_ttl or access)
+        _parse_extra_headers(answers.extra_headers)
+        if answers.access_token_ttl is not None or answers.refresh_token_ttl is not None:
+            access = _given(answers.access_token_ttl, config.oauth.access_token_ttl)
+            refresh = _given(answers.refresh_token_ttl, max(access, config.oauth.refresh_token_ttl))
+            validate_token_ttls(access, refresh)
     except CfmcpError as exc:  # a bad flag is a usage error (exit 2)
         raise UsageError(exc.message, hint=exc.hint) from None
+
+
+def _check_given_zones(answers: InitAnswers, zones: list[str]) -> None:
+    """--domain, --zone and --route against the account's zones, before the questions."""
+    if answers.domain:
+        _check_domain(_hostname_of(answers.domain), zones)
+    if answers.zone:
+        _check_zone(answers.zone, zones)
 
 
 def run_init(
@@ -375,12 +416,13 @@ def run_init(
 ) -> None:
     """Ask, check, write cfmcp.toml, print the next command."""
     json_output = out.json
-    _check_given(answers)
-    ask = _Asker(interactive)
+    console = out.console
+    ask = _Asker(interactive, console)
     editing = config_path.exists()
     config = load_config(config_path) if editing else ProjectConfig()
+    _check_given(answers, config)
     if editing and interactive:
-        console.print(f"Editing [bold]{config_path}[/]: press Enter to keep a value.")
+        console.print(f"Editing [bold]{escape(str(config_path))}[/]: press Enter to keep a value.")
 
     token = read_token(env, token_prompt if interactive else None)
     api = connect(token, env) if token else None
@@ -400,6 +442,10 @@ def run_init(
                     "your accounts",
                 )
             config.account_id = _choose_account(api, config.account_id, ask)
+        zones: list[str] | None = None
+        if api is not None and (answers.domain or answers.route or answers.zone):
+            zones = _zone_names(api, config.account_id)
+            _check_given_zones(answers, zones)
         config.name = answers.name or ask.text(
             "Worker name", config.name, flag="--name", check=_check_name
         )
@@ -407,7 +453,7 @@ def run_init(
         subdomain = None
         if api is not None and (answers.workers_dev or not (answers.domain or answers.route)):
             subdomain = api.get_workers_subdomain(config.account_id)
-        _hostname(config, answers, ask, api, subdomain)
+        _hostname(config, answers, ask, api, subdomain, zones)
         if answers.server_name:
             config.oauth.server_name = answers.server_name
         _ttls(config, answers, ask)

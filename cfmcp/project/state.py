@@ -39,6 +39,11 @@ class DeployState:
     route_pattern: str = ""
     route_id: str = ""
     public_url: str = ""
+    # When this machine last set the PAT, whether the upstream accepted it first (false with
+    # --skip-pat-check) and the expiry it named then (GitHub's header); never the PAT itself.
+    pat_set_at: str = ""
+    pat_checked: bool = False
+    pat_expires_at: str = ""
     updated_at: str = ""
 
     def applies_to(self, account_id: str, worker: str) -> bool:

@@ -35,6 +35,11 @@ GRANT_PREFIX = "grant:"  # grant:<id> holds the Grant JSON
 # NARROWED_PREFIX + <policy> narrowed to that policy (`cfmcp clients set-policy`).
 REVOKED_PREFIX = "revoked:"
 NARROWED_PREFIX = "policy:"
+# What the upstream last said of the PAT (worker_template/cfmcp_worker/pat_watch.py), written
+# by the Worker when it changes, read by `cfmcp doctor`: JSON {status, http_status, seen_at,
+# expires}, never the PAT; and the upstream header naming the PAT's expiry (GitHub's).
+PAT_STATUS_KEY = "upstream:pat"
+PAT_EXPIRATION_HEADER = "github-authentication-token-expiration"
 # A connection's policy as an OAuth scope: mcp:<policy> (worker_template/cfmcp_worker/policy.py).
 POLICY_SCOPE_PREFIX = "mcp:"
 BUILT_IN_POLICIES = ("full", "read-only")

@@ -3,8 +3,8 @@
 A bundle is the exact set of modules uploaded to Cloudflare (module name → bytes). Rendering is
 deterministic: the same config gives byte-identical modules and the same SHA-256, which deploy
 compares with the deployed hash to skip unchanged uploads. Values rendered into Python source go
-through the `py` filter (a Python literal via `repr`), into TOML through `toml`, so no config
-value can inject code.
+through the `py` filter (a Python literal; strings via `ascii`), into TOML through `toml`, so no
+config value can inject code.
 """
 
 from __future__ import annotations
@@ -47,9 +47,14 @@ def template_dir() -> Path:
 
 
 def python_literal(value: Any) -> str:
-    """A deterministic Python literal for plain config data."""
+    """A deterministic Python literal for plain config data.
+
+    Strings are written as `ascii` writes them: printable ASCII as is, every other character
+    escaped by its code point. Unlike `repr`, that does not depend on the Unicode version of
+    the Python running it, and deploy-with-claude.md's JavaScript writes the same bytes.
+    """
     if isinstance(value, str):
-        return repr(str(value))  # plain str: subclasses such as Markup have their own repr
+        return ascii(str(value))  # plain str: subclasses such as Markup have their own repr
     if value is None or isinstance(value, bool | int | float):
         return repr(value)
     if isinstance(value, list | tuple):

@@ -45,7 +45,12 @@ ENV_TO_CLEAR = (
     "CFMCP_PIN",
     "CFMCP_SIGNING_KEY",
     "CFMCP_SMOKE_VIA",
+    "CFMCP_SKIP_PAT_CHECK",
 )
+# Deploy tries the PAT upstream before writing. Tests about other things deploy with the
+# default upstream, api.githubcopilot.com, which is not reachable here: they skip that check
+# (`isolate(..., pat_check=True)` keeps it; `deploy_live` keeps it, its upstream is real).
+SKIP_PAT_CHECK_ENV = "CFMCP_SKIP_PAT_CHECK"
 
 
 @dataclass(frozen=True)
@@ -55,11 +60,16 @@ class Connection:
     refresh_token: str
 
 
-def isolate(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, *, home: bool = True) -> None:
+def isolate(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, *, home: bool = True, pat_check: bool = False
+) -> None:
     """Unset every variable in ENV_TO_CLEAR, point HOME at tmp_path/home (unless `home` is
-    False) and make tmp_path the working directory."""
+    False) and make tmp_path the working directory; deploy skips its PAT check unless
+    `pat_check`."""
     for name in ENV_TO_CLEAR:
         monkeypatch.delenv(name, raising=False)
+    if not pat_check:
+        monkeypatch.setenv(SKIP_PAT_CHECK_ENV, "1")
     if home:
         monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.chdir(tmp_path)
@@ -115,6 +125,7 @@ def deploy_live(
     path = tmp_path / "cfmcp.toml"
     save_config(config.validate(), path)
     use_fake_env(monkeypatch, fake)
+    monkeypatch.delenv(SKIP_PAT_CHECK_ENV, raising=False)  # a real upstream: try the PAT
     monkeypatch.setenv("CFMCP_UPSTREAM_TOKEN", pat)
     monkeypatch.setenv("CFMCP_PIN", pin)
     result = CliRunner().invoke(app, ["deploy", "--config", str(path), "--yes", "--skip-smoke"])

@@ -67,7 +67,7 @@ class Terminal:
     def type(self, line: str) -> None:
         os.write(self._fd, (line + "\r").encode())
 
-    def type_hidden(self, line: str, timeout: float = 10.0) -> None:
+    def type_hidden(self, line: str | bytes, timeout: float = 10.0) -> None:
         """Type `line` once the program has turned the terminal's echo off (a hidden prompt
         shows its text first and turns echo off after); fails if echo stays on."""
         deadline = time.monotonic() + timeout
@@ -75,7 +75,7 @@ class Terminal:
             if time.monotonic() > deadline:
                 raise AssertionError(f"echo is still on:\n{self.output}")
             time.sleep(0.01)
-        self.type(line)
+        self.send((line.encode() if isinstance(line, str) else line) + b"\r")
 
     def send(self, data: bytes) -> None:
         os.write(self._fd, data)

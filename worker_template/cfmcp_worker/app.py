@@ -9,7 +9,8 @@ without its message and answered with a 500.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from cfmcp_worker import audit, log_lines, metadata
 from cfmcp_worker.authorize import AuthorizationEndpoint, Endpoints
@@ -27,6 +28,7 @@ from cfmcp_worker.http_types import (
 )
 from cfmcp_worker.kv import KvStore
 from cfmcp_worker.legacy_sse import MESSAGE_PATH, LegacySse
+from cfmcp_worker.pat_watch import PatWatch
 from cfmcp_worker.pin_guard import PinGuard
 from cfmcp_worker.policy import Policies
 from cfmcp_worker.proxy import McpProxy
@@ -97,6 +99,7 @@ class WorkerApp:
             signer, self.clients, self.tokens, guard, secrets.pin, settings.scopes, self.policies
         )
         self.proxy = McpProxy(settings, secrets, self.tokens)
+        self.pat_watch = PatWatch(kv, clock)
         self.gate = ToolGate(self.policies, send_upstream, settings.max_request_bytes, clock)
         self._clock = clock
         # Legacy HTTP+SSE upstreams only (settings.upstream_transport == "sse").
@@ -225,6 +228,7 @@ class WorkerApp:
         they sent: its audit lines are written now, and a rewritten body loses its length).
         The request's line is written now too: a streamed answer's time is its headers'."""
         self._audit(forward, status)
+        self.pat_watch.observe(status, headers)
         rewrite = forward.rewrite if forward is not None else None
         if rewrite is not None and hasattr(rewrite, "begin"):
             rewrite.begin(media_type(headers))
@@ -233,6 +237,12 @@ class WorkerApp:
             streamed = isinstance(verdict, PassThrough)
             request.line.finish(verdict.status, self._clock(), streamed)
         return verdict
+
+    def background_work(self) -> Coroutine[Any, Any, None] | None:
+        """Work for the host to run after the response, without the client waiting for it
+        (Workers: `ctx.waitUntil`): the KV record of what the upstream said of the PAT, when
+        that changed (pat_watch.py). None almost always; ask after each `upstream_response`."""
+        return self.pat_watch.take()
 
     def upstream_error(
         self, request: HttpRequest, reason: str, forward: Forward | None = None

@@ -179,10 +179,11 @@ class McpProxy:
                 {
                     "error": "upstream_auth_failed",
                     "error_description": (
-                        f"The upstream MCP server refused cfmcp's credential (HTTP {status}): the "
-                        "upstream token (PAT) has probably expired or been revoked. Set a new one "
-                        "with `cfmcp deploy --new-upstream-token` "
-                        "(or `wrangler secret put UPSTREAM_TOKEN`)."
+                        f"The upstream MCP server refused the PAT this server sends it (HTTP "
+                        f"{status}): the PAT has expired, been revoked or lost a permission. "
+                        "Your own connection is fine: signing in again will not help. Whoever "
+                        "runs this server must replace the PAT with `cfmcp deploy "
+                        "--new-upstream-token` (or `wrangler secret put UPSTREAM_TOKEN`)."
                     ),
                 },
             )
