@@ -22,10 +22,16 @@ def logs(
         'output as {"log"}, exceptions as {"exception", "message"} (never a secret).',
     ),
     status: list[str] = typer.Option(
-        [], "--status", help="Only requests with this status: 401, 4xx, 5xx (repeatable)."
+        [],
+        "--status",
+        metavar="STATUS",
+        help="Only requests with this status: 401, 4xx, 5xx (repeatable).",
     ),
     client: str = typer.Option(
-        None, "--client", help="Only requests of clients whose name contains this (any case)."
+        None,
+        "--client",
+        metavar="NAME",
+        help="Only requests of clients whose name contains this (any case).",
     ),
     denied: bool = typer.Option(
         False, "--denied", help="Only requests with a tool call the policy refused."
