@@ -118,3 +118,9 @@ def test_rendered_lines_never_read_the_workers_values_as_markup():
         "error KeyError at x.py:3 f  ← app.py:10 handle"
         in render(from_text(json.dumps(error))).plain
     )
+
+
+def test_even_a_cfmcp_lines_values_are_masked():
+    line = {**REQUEST, "client": "Bearer abcdefghijklmnop"}
+    (entry,) = from_event(event(line))
+    assert entry.to_json()["client"] == "Bearer <redacted>"
