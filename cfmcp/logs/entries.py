@@ -3,10 +3,11 @@
 A Workers tail event (wrangler's `trace-v1` shape) is one invocation: `event.request` (url,
 method, headers), `event.response.status`, `outcome`, `logs` ([{message: [...], level,
 timestamp}]) and `exceptions` ([{name, message, timestamp}]). Only what is safe to show is
-kept: cfmcp's lines as the Worker wrote them (they hold no secret by construction), other
-printed text and exception messages with anything shaped like a cfmcp token or a bearer
-credential masked, and for a request that printed no cfmcp line its method, path (never the
-query string), status and outcome. Request headers are never kept.
+kept: cfmcp's lines as the Worker wrote them (they hold no secret by construction; their
+values are masked all the same), other printed text and exception messages with anything
+shaped like a cfmcp token or a bearer credential masked, and for a request that printed no
+cfmcp line its method, path (never the query string), status and outcome. Request headers
+are never kept.
 """
 
 from __future__ import annotations
@@ -73,8 +74,9 @@ class LogEntry:
 def from_text(text: str, at: datetime | None = None, level: str = "log") -> LogEntry:
     """A line the Worker printed: a cfmcp line, or other text."""
     line = read_line(text)
-    if line is not None:
-        return LogEntry(CFMCP, at, line=line)
+    if line is not None:  # masked too, in case a value ever looks like a credential
+        masked = {k: redact(v) if isinstance(v, str) else v for k, v in line.items()}
+        return LogEntry(CFMCP, at, line=masked)
     return LogEntry(LOG, at, text=redact(text.rstrip("\n")), level=level)
 
 
