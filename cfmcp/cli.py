@@ -26,6 +26,7 @@ COMMAND_MODULES = [  # in the order --help lists them: set up, run, operate, eje
     "cfmcp.commands.deploy",
     "cfmcp.commands.dev",
     "cfmcp.commands.doctor",
+    "cfmcp.commands.logs",
     "cfmcp.commands.install_client",
     "cfmcp.commands.clients",
     "cfmcp.commands.rotate_pin",

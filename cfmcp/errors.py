@@ -190,6 +190,12 @@ class ApiUnavailable(CloudflareError):
     code = "api_unavailable"
 
 
+class LiveTailError(CfmcpError):
+    """`cfmcp logs`: the live tail's WebSocket could not be opened, broke off or was closed."""
+
+    code = "tail_failed"
+
+
 # ------------------------------------------------------------------- the upstream's PAT
 
 
@@ -257,6 +263,7 @@ ERROR_CODES = tuple(
                 Conflict,
                 RateLimited,
                 ApiUnavailable,
+                LiveTailError,
                 PatRefused,
                 PatUnchecked,
                 DevNotRunning,

@@ -51,6 +51,12 @@ def print_json(data: Any) -> None:
     sys.stdout.flush()
 
 
+def print_json_line(data: Any) -> None:
+    """One JSON object on one line of stdout, flushed (a stream of them: `cfmcp logs`)."""
+    sys.stdout.write(json.dumps(data, separators=(",", ":")) + "\n")
+    sys.stdout.flush()
+
+
 def print_error(message: str, hint: str | None = None, *, wrap: bool = True) -> None:
     """`error: MESSAGE` and `hint: HINT` on stderr (`wrap=False`: each stays one line)."""
     err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=not wrap)
@@ -66,8 +72,9 @@ def failure_json(exc: CfmcpError) -> dict[str, Any]:
 class Output:
     """Human or `--json` output for one command."""
 
-    def __init__(self, json_output: bool = False) -> None:
+    def __init__(self, json_output: bool = False, *, lines: bool = False) -> None:
         self.json = json_output
+        self.lines = lines  # --json prints a stream of one-line objects (the failure too)
         # What people read goes to stderr with --json: stdout is the JSON document alone.
         self.console = err_console if json_output else console
 
@@ -83,7 +90,7 @@ class Output:
     def failure(self, exc: CfmcpError) -> None:
         """Show `exc`: one line and its hint, plus the JSON failure with --json."""
         if self.json:
-            print_json(failure_json(exc))
+            (print_json_line if self.lines else print_json)(failure_json(exc))
         print_error(exc.message, exc.hint)
 
 

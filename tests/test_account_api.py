@@ -357,6 +357,33 @@ def test_remembered_account_token_kind_is_tried_first_then_the_other() -> None:
     assert account.call_count == 1 and user.call_count == 1
 
 
+@respx.mock
+def test_a_live_tail_is_created_with_wranglers_filter_message_and_deleted() -> None:
+    tails = f"{BASE}/accounts/{ACCOUNT}/workers/scripts/gh-mcp/tails"
+    created = respx.post(tails).mock(
+        return_value=ok({"id": "t1", "url": "wss://tail.example/t1", "expires_at": "2027-01-01"})
+    )
+    deleted = respx.delete(f"{tails}/t1").mock(return_value=ok(None))
+    api = CloudflareApi(TOKEN, base_url=BASE, sleep=lambda _: None)
+    tail = api.create_tail(ACCOUNT, "gh-mcp")
+    assert (tail.id, tail.url) == ("t1", "wss://tail.example/t1")
+    assert "wss://" not in repr(tail)  # whoever holds the URL reads the logs
+    assert json.loads(created.calls[0].request.content) == {"filters": []}
+    assert api.delete_tail(ACCOUNT, "gh-mcp", "t1") is True and deleted.called
+
+
+@respx.mock
+def test_live_tail_errors_name_the_permission_and_a_gone_tail_is_no_error() -> None:
+    tails = f"{BASE}/accounts/{ACCOUNT}/workers/scripts/gh-mcp/tails"
+    respx.post(tails).mock(return_value=fail(403, 10000, "Authentication error"))
+    respx.delete(f"{tails}/gone").mock(return_value=fail(404, 10007, "Tail not found"))
+    api = CloudflareApi(TOKEN, base_url=BASE, sleep=lambda _: None)
+    with pytest.raises(PermissionDenied) as raised:
+        api.create_tail(ACCOUNT, "gh-mcp")
+    assert "live tail" in raised.value.message and "Workers Tail: Read" in str(raised.value.hint)
+    assert api.delete_tail(ACCOUNT, "gh-mcp", "gone") is False
+
+
 def test_verbose_trace_cuts_kv_key_names_to_their_kind():
     from cfmcp.account.api import _without_kv_keys
 

@@ -255,3 +255,60 @@ def test_the_start_up_probe_does_not_wait_for_an_endless_event_stream():
     closed = LocalHttpServer(Endless)
     closed.close()
     assert probe_upstream(closed.origin + "/sse") == "ConnectError"
+
+
+def test_every_request_is_one_readable_line_and_no_secret_is_among_them(tmp_path: Path) -> None:
+    env = _env(CFMCP_PIN="86420975", CFMCP_SIGNING_KEY="signing-key-for-the-log-test-012345")
+    with dev_process(tmp_path, "--demo", env=env) as (origin, out):
+        httpx.get(f"{origin}/.well-known/oauth-authorization-server?x=1")
+        tokens = obtain_tokens_over_http(origin, "86420975", client_name="Line Reader")
+        assert anyio.run(_call_add, f"{origin}/mcp", tokens.access_token) == "42.0"
+        deadline = time.monotonic() + 10
+        while "tools/call add allowed" not in out.read_text():
+            assert time.monotonic() < deadline, out.read_text()
+            time.sleep(0.05)
+    text = out.read_text()
+    assert re.search(r"\d\d:\d\d:\d\d  GET /.well-known/oauth-authorization-server  200  ", text)
+    assert "POST /register  201" in text and "Line Reader" in text
+    assert re.search(r"POST /mcp  200  [\d.]+ ms to headers  Line Reader  grant [0-9a-f]{8}", text)
+    assert "tools/call add" in text and "?x=1" not in text
+    for secret in ("86420975", "signing-key-for-the-log", tokens.access_token):
+        assert secret not in text
+    assert (tokens.refresh_token or "<none>") not in text
+
+
+def test_json_logs_are_the_workers_own_lines_on_stdout(tmp_path: Path) -> None:
+    ready = tmp_path / "ready.json"
+    with open(tmp_path / "out.txt", "wb") as stdout, open(tmp_path / "err.txt", "wb") as stderr:
+        proc = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "cfmcp", "dev", "--demo", "--json-logs", "--port", "0"),
+                *("--ready-file", str(ready), "--state", str(tmp_path / "state.sqlite3")),
+            ],
+            env=_env(CFMCP_PIN="86420975"),
+            cwd=tmp_path,
+            stdout=stdout,
+            stderr=stderr,
+            stdin=subprocess.DEVNULL,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while not ready.exists():
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        origin = json.loads(ready.read_text())["origin"]
+        httpx.get(f"{origin}/.well-known/oauth-authorization-server")
+        httpx.post(f"{origin}/mcp", json={})
+        deadline = time.monotonic() + 10
+        while (tmp_path / "out.txt").read_text().count("\n") < 2:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+    lines = [json.loads(line) for line in (tmp_path / "out.txt").read_text().splitlines()]
+    assert [(line["cfmcp"], line["path"], line["status"]) for line in lines] == [
+        ("request", "/.well-known/oauth-authorization-server", 200),
+        ("request", "/mcp", 401),
+    ]
+    assert "MCP URL" in (tmp_path / "err.txt").read_text()  # the panel went to stderr

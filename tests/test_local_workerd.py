@@ -258,6 +258,24 @@ def test_worker_print_reaches_the_dev_console(slow_kv_host: tuple[DevHost, dict[
         time.sleep(0.1)
 
 
+def test_each_request_is_one_line_on_the_dev_console(
+    slow_kv_host: tuple[DevHost, dict[str, str]],
+) -> None:
+    """workerd's stdout reaches `cfmcp dev`, which shows the Worker's lines as python does."""
+    host, env = slow_kv_host
+    tokens = obtain_tokens_over_http(host.origin, env["AUTH_PIN"], client_name="Workerd Lines")
+    assert host.log_path is not None
+    deadline = time.monotonic() + 10
+    while "POST /token  200" not in host.log_path.read_text():
+        assert time.monotonic() < deadline, host.log_path.read_text()[-2000:]
+        time.sleep(0.1)
+    text = host.log_path.read_text()
+    assert "POST /register  201" in text and "Workerd Lines" in text
+    assert '{"cfmcp"' not in text  # rendered, not raw
+    for secret in (env["AUTH_PIN"], tokens.access_token, str(tokens.refresh_token)):
+        assert secret not in text
+
+
 def test_only_requests_addressed_to_this_machine_are_answered(
     slow_kv_host: tuple[DevHost, dict[str, str]],
 ) -> None:

@@ -124,3 +124,20 @@ def test_policy_names_and_the_grant_status_match_the_worker() -> None:
     assert policy["SCOPE_PREFIX"] == contract.POLICY_SCOPE_PREFIX
     assert exact["POLICY_SCOPE_PREFIX"] == contract.POLICY_SCOPE_PREFIX
     assert (policy["FULL"], policy["READ_ONLY"]) == contract.BUILT_IN_POLICIES
+
+
+def test_the_log_lines_cfmcp_dev_and_logs_read() -> None:
+    lines = module_constants("cfmcp_worker/log_lines.py")
+    assert lines["MARKER"] == contract.LOG_MARKER
+    kinds = {
+        contract.LOG_REQUEST: "REQUEST",
+        contract.LOG_TOOL_CALL: "TOOL_CALL",
+        contract.LOG_NOTE: "NOTE",
+        contract.LOG_ERROR: "ERROR",
+    }
+    assert tuple(lines[name] for name in kinds.values()) == tuple(kinds)
+    assert tuple(kinds) == contract.LOG_KINDS
+    for kind, name in kinds.items():
+        assert lines[f"{name}_FIELDS"] == contract.LOG_FIELDS[kind], kind
+    assert lines["DENIED"] == contract.LOG_DENIED
+    assert lines["GRANT_SHOWN"] == contract.LOG_GRANT_SHOWN

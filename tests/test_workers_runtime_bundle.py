@@ -436,3 +436,73 @@ def test_mcp_requests_write_nothing_to_kv(bundle: Path, sse: GatedSse):
     assert after["writes"] == before["writes"]
     # One WorkerApp per isolate keeps the revocation check cached: not one read per request.
     assert after["reads"] - before["reads"] <= 1
+
+
+def test_the_log_lines_under_pyodide_name_each_request_and_hold_no_secret(
+    bundle: Path, sse: GatedSse
+):
+    """The Worker's print() lines as the runtime gets them: one request line per request, the
+    audit line of a tools/call, and none of the secrets of a whole flow."""
+    pin = new_pin()
+    env = worker_env(pin)
+    with start_harness(bundle, env) as info:
+        flow = asyncio.run(token_reply_over_http(info.origin, pin))
+        sse.release.set()
+        call = {"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "echo"}}
+        reply = httpx.post(
+            f"{info.origin}/mcp",
+            headers={
+                "authorization": f"Bearer {flow.access_token}",
+                "accept": "application/json, text/event-stream",
+            },
+            timeout=30,
+            json=call,
+        )
+        assert reply.status_code == 200, reply.text
+        log = info.log()
+    printed = [text.removeprefix("[worker stdout] ") for text in log.splitlines()]
+    lines = [json.loads(text) for text in printed if text.startswith('{"cfmcp"')]
+    requests = [
+        (line["method"], line["path"], line["status"])
+        for line in lines
+        if line["cfmcp"] == "request"
+    ]
+    assert ("POST", "/register", 201) in requests and ("POST", "/token", 200) in requests
+    proxied = next(line for line in lines if line.get("mcp_method") == "tools/call")
+    assert proxied["tool"] == "echo" and proxied["status"] == 200 and "headers_ms" in proxied
+    audit = next(line for line in lines if line["cfmcp"] == "tools/call")
+    assert audit["decision"] == "allowed" and audit["grant"] == proxied["grant"]
+    for secret in (
+        pin,
+        PAT,
+        env["SIGNING_KEY"],
+        flow.access_token,
+        str(flow.refresh_token),
+        flow.client_id,
+    ):
+        assert secret not in log
+
+
+def test_an_exception_in_the_entry_module_is_a_500_and_a_line_without_its_message(
+    bundle: Path, tmp_path: Path
+):
+    """An exception's message can quote what a request carried: the runtime never sees it
+    (no traceback in the logs), the `error` line names its type and where it was raised."""
+    broken = tmp_path / "raising"
+    shutil.copytree(bundle, broken)
+    entry = broken / "entry.py"
+    source = entry.read_text()
+    line = "    method = str(js_request.method).upper()\n"
+    assert source.count(line) == 1, "_to_http_request changed; update this test"
+    raising = '    raise ValueError("cfat.a-token-in-an-exception " + str(js_request.url))\n'
+    entry.write_text(source.replace(line, raising + line))
+    with start_harness(broken, worker_env(new_pin())) as info:
+        reply = httpx.get(f"{info.origin}/mcp?secret=query-value", timeout=30)
+        log = info.log()
+    assert reply.status_code == 500 and reply.json() == {"error": "server_error"}
+    assert "a-token-in-an-exception" not in log and "query-value" not in log
+    assert "Traceback" not in log
+    printed = [text.removeprefix("[worker stdout] ") for text in log.splitlines()]
+    (error,) = [json.loads(text) for text in printed if text.startswith('{"cfmcp":"error"')]
+    assert error["type"] == "ValueError"
+    assert error["where"][-1].startswith("entry.py:") and "_to_http_request" in error["where"][-1]

@@ -7,6 +7,9 @@ ID Metadata Documents, and carries out the core's decisions: a complete `HttpRes
 `Forward` to the upstream MCP server whose response body is handed back to the runtime as the
 upstream's own ReadableStream (never read in Python, so SSE streams through event by event).
 
+An exception here is logged as an `error` line (its type and frames, never its message, which
+can quote request data) and answered with a 500, as the core does for its own.
+
 Nothing here draws randomness or builds the app at import time: the runtime imports this module
 while taking a memory snapshot, where entropy is unavailable. One `WorkerApp` is created on the
 first request and reused for the isolate's lifetime.
@@ -22,10 +25,11 @@ from pyodide.ffi import create_proxy, to_js
 from workers import DurableObject, WorkerEntrypoint
 
 # isort: split
-from cfmcp_worker import deployment  # the core, bundled next to this module
+from cfmcp_worker import deployment, log_lines  # the core, bundled next to this module
 from cfmcp_worker.app import WorkerApp
 from cfmcp_worker.exact import ExactClient, ExactLedger, pin_limits
 from cfmcp_worker.http_types import Forward, HttpRequest, HttpResponse, media_type
+from cfmcp_worker.responses import server_error
 from cfmcp_worker.settings import Secrets, Settings
 from cfmcp_worker.tools_filter import MAX_HELD_BYTES
 
@@ -186,10 +190,10 @@ async def fetch_metadata_document(url: str) -> tuple[int, bytes] | None:
             return int(response.status), b""
         body, complete = await _read_stream(response.body, METADATA_MAX_BYTES)
     except Exception as exc:  # JS TypeError/AbortError/TimeoutError arrive as JsException
-        print(f"cfmcp: client metadata document {url} not fetched: {_describe(exc)}")
+        log_lines.note(f"client metadata document {url} not fetched: {_describe(exc)}")
         return None
     if not complete:
-        print(f"cfmcp: client metadata document {url} is larger than {METADATA_MAX_BYTES} bytes")
+        log_lines.note(f"client metadata document {url} is larger than {METADATA_MAX_BYTES} bytes")
         return None
     return int(response.status), body
 
@@ -404,6 +408,13 @@ class Default(WorkerEntrypoint):
     """The Worker's fetch handler (compatibility dates from 2025-08-14 need this class)."""
 
     async def fetch(self, request):
+        try:
+            return await self._fetch(request)
+        except Exception as exc:  # logged without its message: it may quote request data
+            log_lines.error(exc)
+            return _to_js_response(server_error())
+
+    async def _fetch(self, request):
         # Since 2025 the runtime hands over a `workers.Request`; earlier, the JS Request itself.
         js_request = getattr(request, "js_object", request)
         app = _worker_app(self.env)

@@ -46,6 +46,7 @@ PERM_ROUTES = "Workers Routes: Edit (Zone)"
 PERM_ZONE = "Zone: Read (Zone)"
 PERM_ACCOUNT = "Account Settings: Read (Account)"
 PERM_BOTS = "Bot Management: Read (Zone)"
+PERM_TAIL = "Workers Tail: Read (Account)"
 
 T = TypeVar("T")
 
@@ -109,6 +110,15 @@ class WorkerRoute:
     id: str
     pattern: str
     script: str
+
+
+@dataclass(frozen=True)
+class WorkerTail:
+    """A live tail of a Worker: a WebSocket that streams its events until deleted."""
+
+    id: str
+    url: str = field(repr=False)  # whoever holds the URL reads the Worker's logs
+    expires_at: str = ""
 
 
 @dataclass(frozen=True)
@@ -503,6 +513,31 @@ class CloudflareApi:
         )
 
     # -- deletions (destroy); each returns False when the object was already gone -----------
+
+    # -- live tail (`cfmcp logs`) --------------------------------------------------------
+
+    def create_tail(self, account_id: str, script: str) -> WorkerTail:
+        """Start a live tail of the Worker: its WebSocket URL and id. The filter message is
+        wrangler's with no filters (cfmcp filters what it reads)."""
+        result = self._call(
+            f"start a live tail of Worker {script!r}",
+            PERM_TAIL,
+            lambda: self._client.workers.scripts.tail.create(
+                script, account_id=account_id, extra_body={"filters": []}
+            ),
+            retry_server_errors=False,
+        )
+        return WorkerTail(id=result.id, url=result.url, expires_at=str(result.expires_at))
+
+    def delete_tail(self, account_id: str, script: str, tail_id: str) -> bool:
+        """Stop a live tail (False when it was gone already)."""
+        return self._delete(
+            f"stop the live tail of Worker {script!r}",
+            PERM_TAIL,
+            lambda: self._client.workers.scripts.tail.delete(
+                tail_id, account_id=account_id, script_name=script
+            ),
+        )
 
     def delete_kv_namespace(self, account_id: str, namespace_id: str) -> bool:
         return self._delete(

@@ -63,6 +63,12 @@ def dev(
         "(env CFMCP_PYODIDE_CACHE_DIR; default: a shared/workerd/ above this folder; "
         "without one workerd downloads them).",
     ),
+    json_logs: bool = typer.Option(
+        False,
+        "--json-logs",
+        help="Print the Worker's log lines as it writes them, one JSON object per line on "
+        "stdout (the panel goes to stderr), instead of readable lines.",
+    ),
     kv_latency_ms: int = typer.Option(
         0,
         "--kv-latency-ms",
@@ -100,5 +106,6 @@ def dev(
             pyodide_cache=pyodide_cache,
             kv_latency_ms=kv_latency_ms,
             count_ops=count_ops,
+            json_logs=json_logs,
         )
     )

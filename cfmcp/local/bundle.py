@@ -34,6 +34,7 @@ class Core:
     settings_module: ModuleType
     deployment: ModuleType
     exact: ModuleType
+    log_lines: ModuleType | None = None  # None in bundles rendered before log lines
 
     @property
     def settings_mapping(self) -> dict[str, Any]:
@@ -112,6 +113,8 @@ def load_core(bundle_dir: Path) -> Core:
             name: importlib.import_module(f"{CORE_PACKAGE}.{name}")
             for name in ("app", "http_types", "settings", "deployment", "exact")
         }
+        if (root / CORE_PACKAGE / "log_lines.py").is_file():
+            modules["log_lines"] = importlib.import_module(f"{CORE_PACKAGE}.log_lines")
     finally:
         sys.path.remove(str(root))
     for module in modules.values():
@@ -124,6 +127,7 @@ def load_core(bundle_dir: Path) -> Core:
         settings_module=modules["settings"],
         deployment=modules["deployment"],
         exact=modules["exact"],
+        log_lines=modules.get("log_lines"),
     )
 
 

@@ -20,6 +20,7 @@ from cfmcp.local.runtime import DevSecrets
 from cfmcp.project.secrets import PIN_ENV, SIGNING_KEY_ENV, UPSTREAM_TOKEN_ENV
 
 if TYPE_CHECKING:
+    from cfmcp.local.worker_output import WorkerOutput
     from cfmcp.local.workerd.locate import WorkerdSetup
     from cfmcp.local.workerd.process import WorkerdProcess, WorkerdReady
     from cfmcp.project.config import ProjectConfig
@@ -48,6 +49,7 @@ class DevOptions:
     pyodide_cache: Path | None = None
     kv_latency_ms: int = 0  # testing aids, workerd only
     count_ops: bool = False
+    json_logs: bool = False  # the Worker's lines as it prints them (JSON), the panel on stderr
 
 
 @dataclass(frozen=True)
@@ -211,6 +213,9 @@ def run_dev(options: DevOptions) -> None:
     pin = choose_pin()
     secrets_ = DevSecrets(token, pin.pin, signing_key())
     state = state_path(options)
+    from cfmcp.local.worker_output import WorkerOutput
+
+    output = WorkerOutput(json_lines=options.json_logs)
     with ExitStack() as stack:
         sock = None
         if setup is None:
@@ -244,11 +249,13 @@ def run_dev(options: DevOptions) -> None:
         runtime_note = None
         ready_extra: dict[str, str] = {}
         if sock is not None:
-            bound.append((build_local_worker(bundle_dir, secrets_, state), sock))
+            bound.append((build_local_worker(bundle_dir, secrets_, state, output), sock))
             origin = origin_of(sock)
         else:
             assert setup is not None
-            worker, started = start_workerd(setup, options, bundle_dir, secrets_, state, config)
+            worker, started = start_workerd(
+                setup, options, bundle_dir, secrets_, state, config, output
+            )
             stack.callback(worker.stop)
             origin = started.origin
             runtime_note = (
@@ -281,6 +288,7 @@ def run_dev(options: DevOptions) -> None:
             host=options.host,
             runtime=runtime_note,
             signing_key_kept=bool(os.environ.get(ENV_SIGNING_KEY, "").strip()),
+            to_stderr=options.json_logs,
         )
 
         from cfmcp.local.dev_record import DevRecord, remove_dev_record, write_dev_record
@@ -323,6 +331,7 @@ def start_workerd(
     secrets_: DevSecrets,
     state: Path,
     config: ProjectConfig | None,
+    output: WorkerOutput | None = None,
 ) -> tuple[WorkerdProcess, WorkerdReady]:
     """Start the runner for `bundle_dir` with KV and Durable Objects persisted under `state`."""
     from cfmcp.local.workerd.process import WorkerdOptions, WorkerdProcess
@@ -351,5 +360,6 @@ def start_workerd(
             "AUTH_PIN": secrets_.pin,
             "SIGNING_KEY": secrets_.signing_key,
         },
+        stdout_line=output,
     )
     return worker, worker.start()

@@ -51,8 +51,11 @@ def show(
     host: str,
     runtime: str | None = None,
     signing_key_kept: bool = False,
+    to_stderr: bool = False,
 ) -> None:
-    """Print the connection panel. `pin` is shown only when it was generated for this run."""
+    """Print the connection panel (on stderr with `to_stderr`: stdout then holds only the
+    Worker's log lines). `pin` is shown only when it was generated for this run."""
+    out = err_console if to_stderr else console
     mcp_url = f"{origin}/mcp"
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold")
@@ -79,11 +82,12 @@ def show(
     if runtime is not None:
         table.add_row("Runtime", runtime)
     title = "cfmcp dev" + (" --demo" if demo else "")
-    console.print(Panel(table, title=title, subtitle="Ctrl-C to stop", expand=False))
+    out.print(Panel(table, title=title, subtitle="Ctrl-C to stop", expand=False))
     # Commands go outside the panel, unwrapped, so they copy-paste as one line.
-    console.print("Connect a client:", style="bold")
+    out.print("Connect a client:", style="bold")
     for label, command in connect_commands(mcp_url, upstream_transport):
-        console.print(f"  [dim]{label}:[/] {command}", soft_wrap=True, highlight=False)
+        out.print(f"  [dim]{label}:[/] {command}", soft_wrap=True, highlight=False)
+    out.print("[dim]Requests appear below as they come (--json-logs: as JSON lines).[/]")
     if not _is_loopback(host):
         warn(
             f"listening on {host} over plain http: the PIN and tokens cross the network "

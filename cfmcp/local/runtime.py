@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,9 +26,17 @@ class DevSecrets:
         return "DevSecrets(<redacted>)"
 
 
-def build_local_worker(bundle_dir: Path, secrets: DevSecrets, state_path: Path) -> LocalWorker:
-    """The ASGI app serving the bundle in `bundle_dir`; KV and the exact state in `state_path`."""
+def build_local_worker(
+    bundle_dir: Path,
+    secrets: DevSecrets,
+    state_path: Path,
+    output: Callable[[str], None] | None = None,
+) -> LocalWorker:
+    """The ASGI app serving the bundle in `bundle_dir`; KV and the exact state in `state_path`;
+    the Worker's log lines to `output` (default: printed as they are)."""
     core = load_core(bundle_dir)
+    if output is not None and core.log_lines is not None:
+        core.log_lines.set_output(output)
     worker: LocalWorker | None = None
 
     async def send_upstream(forward: Any) -> tuple[int, list[tuple[str, str]], bytes]:

@@ -43,3 +43,31 @@ PAT_EXPIRATION_HEADER = "github-authentication-token-expiration"
 # A connection's policy as an OAuth scope: mcp:<policy> (worker_template/cfmcp_worker/policy.py).
 POLICY_SCOPE_PREFIX = "mcp:"
 BUILT_IN_POLICIES = ("full", "read-only")
+
+# The Worker's log lines (worker_template/cfmcp_worker/log_lines.py): one JSON object per
+# line, marked LOG_MARKER: <kind>; `cfmcp dev` and `cfmcp logs` read them back.
+LOG_MARKER = "cfmcp"
+LOG_REQUEST = "request"
+LOG_TOOL_CALL = "tools/call"
+LOG_NOTE = "note"
+LOG_ERROR = "error"
+LOG_KINDS = (LOG_REQUEST, LOG_TOOL_CALL, LOG_NOTE, LOG_ERROR)
+LOG_FIELDS = {
+    LOG_REQUEST: (
+        "method",
+        "path",
+        "status",
+        "ms",
+        "headers_ms",
+        "client",
+        "grant",
+        "policy",
+        "mcp_method",
+        "tool",
+    ),
+    LOG_TOOL_CALL: ("grant", "client", "tool", "policy", "decision", "status", "headers_ms"),
+    LOG_NOTE: ("message",),
+    LOG_ERROR: ("type", "where"),
+}
+LOG_DENIED = "denied"  # a tools/call line's decision when the policy refused the call
+LOG_GRANT_SHOWN = 8  # characters of the grant id a line shows (a `cfmcp clients` prefix)

@@ -107,7 +107,8 @@ async def test_read_only_connection_refuses_a_write_tool_without_reaching_the_up
     assert error["error"]["data"] == {"policy": "read-only", "tool": "create_issue"}
     allowed = await post(policy_app, core, token, rpc("tools/call", 8, name="get_issue"))
     assert kind(allowed) == "Forward"
-    line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    lines = [json.loads(text) for text in capsys.readouterr().out.strip().splitlines()]
+    line = [line for line in lines if line["cfmcp"] == "tools/call"][-1]
     assert line["tool"] == "create_issue" and line["decision"] == "denied"
 
 
@@ -260,8 +261,8 @@ async def test_every_tools_call_is_audited_without_its_arguments(policy_app, cor
     capsys.readouterr()
     policy_app.upstream_response(request(core, "POST", "/mcp"), 200, [], forward)
     out = capsys.readouterr().out
-    line = json.loads(out.strip())
-    assert line["event"] == "tools/call" and line["tool"] == "create_issue"
+    line = json.loads(out.strip().splitlines()[0])
+    assert line["cfmcp"] == "tools/call" and line["tool"] == "create_issue"
     assert line["decision"] == "allowed" and line["status"] == 200 and line["policy"] == "full"
     assert "secret-text-123" not in out and token not in out
 

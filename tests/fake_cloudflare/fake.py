@@ -12,6 +12,7 @@ from .kvstore import SqliteKvStore
 from .model import ALL_PERMISSIONS, KvEntry, Script, Token
 from .server import ApiServer
 from .state import ACCOUNT_ID, TOKEN, ZONE_ID, ZONE_NAME, FakeState, Seed
+from .tails import TailHub
 from .workers import WorkerRunner
 
 
@@ -42,15 +43,21 @@ class FakeCloudflare:
         else:
             self.state = FakeState(seed)
         self.workers: WorkerRunner | None = None
+        self.tails = TailHub()  # live tails, fed by the running Workers' log lines
         if run_workers:
             self.workers = WorkerRunner(
-                workers_dir, start_timeout=worker_start_timeout, kv_path=self._worker_kv_path
+                workers_dir,
+                start_timeout=worker_start_timeout,
+                kv_path=self._worker_kv_path,
+                on_line=self.tails.worker_line,
             )
             kv = SqliteKvStore(self.workers.root / "kv")
             for ns in self.state.kv_namespaces.values():
                 kv.adopt(ns)
             self.state.kv = kv
-        self._server = ApiServer(self.state, state_path=self.state_path, workers=self.workers)
+        self._server = ApiServer(
+            self.state, state_path=self.state_path, workers=self.workers, tails=self.tails
+        )
         # The first seeded account/token/zone (the defaults' constants with the default seed).
         self.account_id: str = next(iter(self.state.accounts), ACCOUNT_ID)
         self.token: str = next(iter(self.state.tokens), TOKEN)
@@ -81,6 +88,7 @@ class FakeCloudflare:
             self.state.save(self.state_path)
         if self.workers is not None:
             self.workers.close()
+        self.tails.close()
 
     def _worker_kv_path(self, script: Script) -> Path | None:
         """The SQLite file of the first KV namespace bound to ``script`` (its ``--state``)."""

@@ -15,7 +15,10 @@ WORKERS_KV_READ = "workers_kv:read"
 WORKERS_ROUTES_EDIT = "workers_routes:edit"
 WORKERS_ROUTES_READ = "workers_routes:read"
 ZONE_READ = "zone:read"
-ALL_PERMISSIONS = frozenset({WORKERS_SCRIPTS_EDIT, WORKERS_KV_EDIT, WORKERS_ROUTES_EDIT, ZONE_READ})
+WORKERS_TAIL_READ = "workers_tail:read"  # live tails (`cfmcp logs`, `wrangler tail`)
+ALL_PERMISSIONS = frozenset(
+    {WORKERS_SCRIPTS_EDIT, WORKERS_KV_EDIT, WORKERS_ROUTES_EDIT, ZONE_READ, WORKERS_TAIL_READ}
+)
 
 
 def now_iso() -> str:

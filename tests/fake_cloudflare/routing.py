@@ -28,6 +28,7 @@ class Request:
     state: FakeState
     token: Token | None = None
     workers: Any = None  # the WorkerRunner when uploaded Workers are run, else None
+    tails: Any = None  # the TailHub (tails.py)
 
     def json(self) -> Any:
         """The body as JSON, or Cloudflare's malformed-request error."""

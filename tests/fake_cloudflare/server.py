@@ -18,6 +18,7 @@ from . import (
     api_scripts,
     api_secrets,
     api_subdomains,
+    api_tails,
     api_triggers,
     multipart,
 )
@@ -34,6 +35,7 @@ ROUTES: list[Route] = [
     *api_scripts.ROUTES,
     *api_secrets.ROUTES,
     *api_subdomains.ROUTES,
+    *api_tails.ROUTES,
     *api_triggers.ROUTES,
 ]
 
@@ -77,11 +79,17 @@ class ApiServer:
     """Owns the listening socket, the call log, faults and latency; dispatches to handlers."""
 
     def __init__(
-        self, state: FakeState, *, state_path: Path | None = None, workers: Any = None
+        self,
+        state: FakeState,
+        *,
+        state_path: Path | None = None,
+        workers: Any = None,
+        tails: Any = None,
     ) -> None:
         self.state = state
         self.state_path = state_path
         self.workers = workers
+        self.tails = tails
         self.calls = CallLog()
         self.faults = FaultPlan()
         self.latency = 0.0  # seconds added to every call
@@ -190,7 +198,14 @@ class ApiServer:
             ).to_response()
         route, params = found
         request = Request(
-            call.method, call.path, query, headers, body, self.state, workers=self.workers
+            call.method,
+            call.path,
+            query,
+            headers,
+            body,
+            self.state,
+            workers=self.workers,
+            tails=self.tails,
         )
         try:
             with self.state.lock:

@@ -1,4 +1,8 @@
-"""Run uploaded Workers locally: each upload/secret change (re)starts ``cfmcp dev --bundle``."""
+"""Run uploaded Workers locally: each upload/secret change (re)starts ``cfmcp dev --bundle``.
+
+A Worker process prints its log lines as JSON (``--json-logs``) on stdout: each line goes to
+its log file and to ``on_line(account_id, script_name, line)`` (the live tails); stderr goes
+to the log file only."""
 
 from __future__ import annotations
 
@@ -64,7 +68,9 @@ class WorkerRunner:
         start_timeout: float = 60.0,
         required_secrets: tuple[str, ...] = tuple(SECRET_ENV),
         kv_path: Callable[[Script], Path | None] | None = None,
+        on_line: Callable[[str, str, str], None] | None = None,
     ) -> None:
+        self.on_line = on_line
         self._own_root = root is None
         self.root = (
             Path(root) if root is not None else Path(tempfile.mkdtemp(prefix="fake-cf-workers-"))
@@ -103,6 +109,7 @@ class WorkerRunner:
             str(ready),
             "--state",
             str(kv_state),
+            "--json-logs",
         ]
 
     def deploy(self, script: Script) -> str | None:
@@ -137,15 +144,16 @@ class WorkerRunner:
         ready = home / f"ready-{self._generation}.json"
         kv_state = (self.kv_path(script) if self.kv_path else None) or home / "kv.sqlite3"
         log_path = home / f"worker-{self._generation}.log"
-        with log_path.open("wb") as log:
+        with log_path.open("ab") as log:  # O_APPEND: the stdout relay appends too
             process = subprocess.Popen(
                 self.command(bundle, ready, kv_state),
                 cwd=str(home),
                 env=worker_env(script.secrets()),
                 stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
+                stdout=subprocess.PIPE,
+                stderr=log,
             )
+        self._relay(process, log_path, script.account_id, script.name)
         origin = self._wait_ready(process, ready, log_path)
         previous = self._running.get(key)
         self._running[key] = _Running(process, origin, bundle, log_path)
@@ -156,6 +164,22 @@ class WorkerRunner:
             _terminate(previous.process)
             shutil.rmtree(previous.bundle_dir, ignore_errors=True)
         return origin
+
+    def _relay(
+        self, process: subprocess.Popen[bytes], log_path: Path, account_id: str, name: str
+    ) -> None:
+        """Copy the process's stdout to its log file and hand each line to ``on_line``."""
+
+        def pump() -> None:
+            assert process.stdout is not None
+            with log_path.open("ab") as log:
+                for raw in iter(process.stdout.readline, b""):
+                    log.write(raw)
+                    log.flush()
+                    if self.on_line is not None:
+                        self.on_line(account_id, name, raw.decode("utf-8", "replace"))
+
+        threading.Thread(target=pump, name=f"worker-stdout-{name}", daemon=True).start()
 
     def _wait_ready(self, process: subprocess.Popen[bytes], ready: Path, log_path: Path) -> str:
         deadline = time.monotonic() + self.start_timeout

@@ -1,7 +1,9 @@
 """WorkerApp: routes a request to the OAuth endpoints or the MCP proxy (see CONTRACTS.md).
 
 Only the MCP endpoint is proxied; every other path that is not an OAuth endpoint is a 404, so
-the PAT never becomes a key to the upstream host's other paths.
+the PAT never becomes a key to the upstream host's other paths. Every request logs one
+`request` line (`log_lines.py`) when its answer is known; an exception in the core is logged
+without its message and answered with a 500.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from cfmcp_worker import audit, metadata
+from cfmcp_worker import audit, log_lines, metadata
 from cfmcp_worker.authorize import AuthorizationEndpoint, Endpoints
 from cfmcp_worker.clients import ClientRegistry, MetadataFetcher, RegistrationError
 from cfmcp_worker.crypto import Signer
@@ -37,6 +39,7 @@ from cfmcp_worker.responses import (
     not_found,
     oauth_error,
     preflight,
+    server_error,
 )
 from cfmcp_worker.settings import Secrets, Settings
 from cfmcp_worker.token_endpoint import TokenEndpoint
@@ -111,7 +114,21 @@ class WorkerApp:
         return Endpoints(issuer=issuer, resource=issuer + MCP_PATH)
 
     async def handle(self, request: HttpRequest) -> HttpResponse | Forward:
-        path, method = request.path, request.method
+        """The answer to `request`, or the Forward whose answer `upstream_response` (or
+        `upstream_error`) will decide; the request's log line is written with the answer."""
+        path = request.path
+        line = request.line = log_lines.RequestLine(request.method, path, self._clock())
+        try:
+            result = await self._route(request, path)
+        except Exception as exc:  # a bug: logged without its message, which may quote input
+            log_lines.error(exc)
+            result = server_error()
+        if isinstance(result, HttpResponse):
+            line.finish(result.status, self._clock())
+        return result
+
+    async def _route(self, request: HttpRequest, path: str) -> HttpResponse | Forward:
+        method = request.method
         if method == "OPTIONS" and path in CORS_PATHS:
             return preflight()
         where = self.endpoints(request)
@@ -141,9 +158,16 @@ class WorkerApp:
         claims = await self.proxy.authorize(request, where.issuer, where.resource)
         if isinstance(claims, HttpResponse):
             return claims
+        line = request.line  # set by handle
+        line.client = client = self.clients.name_of(claims.client_id)
+        line.grant = claims.grant_id[: log_lines.GRANT_SHOWN]
+        method = line.mcp_method = request.headers.get("mcp-method")
+        if method == "tools/call":
+            line.tool = request.headers.get("mcp-name")
         chain = self.gate.chain_for(claims.scope, claims.narrowed_to)
         if chain is None:
             return self.proxy.policy_gone(where.issuer)
+        line.policy = chain.name
         message = request.path == MESSAGE_PATH
         stream = self.legacy_sse is not None and request.method == "GET" and not message
         if message:
@@ -163,7 +187,7 @@ class WorkerApp:
             request,
             forward,
             chain,
-            audit.Caller(claims.grant_id, claims.client_id),
+            audit.Caller(claims.grant_id, client),
             lambda scope: self.proxy.step_up_challenge(where.issuer, scope),
             legacy_message=message,
         )
@@ -189,6 +213,8 @@ class WorkerApp:
                 registration = self.clients.register(request.body)
             except RegistrationError as exc:
                 return oauth_error(400, exc.error, exc.description)
+            if request.line is not None:
+                request.line.client = registration["client_name"]
             return json_response(201, registration, NO_STORE)
         endpoint = TokenEndpoint(self.clients, self.tokens, where.issuer, where.resource)
         if path == "/token":
@@ -199,13 +225,18 @@ class WorkerApp:
         self, request: HttpRequest, status: int, headers: Headers, forward: Forward | None = None
     ) -> HttpResponse | PassThrough:
         """What the client gets for the upstream's answer to `forward` (hosts pass the Forward
-        they sent: its audit lines are written now, and a rewritten body loses its length)."""
+        they sent: its audit lines are written now, and a rewritten body loses its length).
+        The request's line is written now too: a streamed answer's time is its headers'."""
         self._audit(forward, status)
         self.pat_watch.observe(status, headers)
         rewrite = forward.rewrite if forward is not None else None
         if rewrite is not None and hasattr(rewrite, "begin"):
             rewrite.begin(media_type(headers))
-        return self.proxy.upstream_response(status, headers, rewrite is not None)
+        verdict = self.proxy.upstream_response(status, headers, rewrite is not None)
+        if request.line is not None:
+            streamed = isinstance(verdict, PassThrough)
+            request.line.finish(verdict.status, self._clock(), streamed)
+        return verdict
 
     def background_work(self) -> Coroutine[Any, Any, None] | None:
         """Work for the host to run after the response, without the client waiting for it
@@ -217,7 +248,10 @@ class WorkerApp:
         self, request: HttpRequest, reason: str, forward: Forward | None = None
     ) -> HttpResponse:
         self._audit(forward, None)
-        return self.proxy.upstream_error(reason)
+        response = self.proxy.upstream_error(reason)
+        if request.line is not None:
+            request.line.finish(response.status, self._clock())
+        return response
 
     def _audit(self, forward: Forward | None, status: int | None) -> None:
         if forward is None or not forward.audit:

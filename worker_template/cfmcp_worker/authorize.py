@@ -70,6 +70,8 @@ class AuthorizationEndpoint:
             return pages.error(f"Invalid authorization request: {exc}.")
         client_id = params.get("client_id")
         client = await self._clients.resolve(client_id)
+        if client is not None and request.line is not None:
+            request.line.client = client.name
         if client is None:
             problem = self._clients.metadata_document_problem(client_id)
             if problem:
@@ -146,6 +148,8 @@ class AuthorizationEndpoint:
                 "Start again from your MCP client."
             )
         client = await self._clients.resolve(req["c"])
+        if client is not None and request.line is not None:
+            request.line.client = client.name
         if client is None or not client.allows_redirect(req["r"]):
             return pages.error("Unknown client. Reconnect from your MCP client.")
         if form.get("action") == "deny":

@@ -11,11 +11,12 @@ size-capped by the host) and cached in the isolate (never in KV: fetching one is
 from __future__ import annotations
 
 import base64
+import json
 import time
 from collections.abc import Awaitable, Callable
 from urllib.parse import unquote
 
-from cfmcp_worker.crypto import Signer, constant_time_equals, random_token
+from cfmcp_worker.crypto import Signer, b64url_decode, constant_time_equals, random_token
 from cfmcp_worker.jsonin import JsonInputError, loads_bounded
 from cfmcp_worker.pinned_clients import PINNED_CLIENT_METADATA, PINNED_LOOPBACK_PREFIXES
 from cfmcp_worker.urls import (
@@ -73,9 +74,7 @@ class Client:
     def vouched_by(self) -> str:
         """The host whose metadata document gives this client its name ("" for a client that
         registered itself: its name is only what it says)."""
-        if not self.client_id.startswith("https://"):
-            return ""
-        return self.client_id[len("https://") :].split("/", 1)[0].lower()
+        return document_host(self.client_id)
 
     @property
     def is_confidential(self) -> bool:
@@ -174,6 +173,7 @@ class ClientRegistry:
         self._clock = clock
         self._cimd_cache: dict[str, tuple[float, Client]] = {}
         self._cimd_failures: dict[str, tuple[float, str]] = {}
+        self._names: dict[str, str] = {}
 
     def register(self, body: bytes) -> dict:
         """Validate a DCR request and return the registration response body."""
@@ -202,6 +202,26 @@ class ClientRegistry:
             response["client_secret"] = self._client_secret(client_id)
             response["client_secret_expires_at"] = 0
         return response
+
+    def name_of(self, client_id: str) -> str:
+        """A client's name for log lines, with no I/O and no signature check: `client_id`
+        comes from an access token whose signature covers it. A metadata document's client is
+        named by its pinned or cached document, else by its host."""
+        if client_id.startswith("https://"):
+            cached = self._cimd_cache.get(client_id)
+            if cached is not None:
+                return cached[1].name
+            pinned = PINNED_CLIENT_METADATA.get(client_id)
+            if isinstance(pinned, dict) and isinstance(pinned.get("client_name"), str):
+                return pinned["client_name"]
+            return document_host(client_id)
+        name = self._names.get(client_id)
+        if name is None:
+            name = _signed_name(client_id)
+            if len(self._names) >= MAX_CIMD_CACHE_ENTRIES:
+                self._names.clear()
+            self._names[client_id] = name
+        return name
 
     def _client_secret(self, client_id: str) -> str:
         return self._signer.mac("client-secret", client_id)
@@ -303,6 +323,24 @@ def _client_from_document(url: str, document: dict) -> Client | str:
         PINNED_LOOPBACK_PREFIXES.get(url, ()) if document is PINNED_CLIENT_METADATA.get(url) else ()
     )
     return Client(url, name, uris, method, prefixes)
+
+
+def document_host(client_id: str) -> str:
+    """The host of a metadata document's URL ("" for a client id that is none)."""
+    if not client_id.startswith("https://"):
+        return ""
+    return client_id[len("https://") :].split("/", 1)[0].lower()
+
+
+def _signed_name(client_id: str) -> str:
+    """The name inside a registered client's id (`cfc.<payload>.<mac>`), unverified."""
+    parts = client_id.split(".")
+    try:
+        payload = json.loads(b64url_decode(parts[1])) if len(parts) == 3 else None
+    except ValueError:
+        payload = None
+    name = payload.get("n") if isinstance(payload, dict) else None
+    return name if isinstance(name, str) else "unknown client"
 
 
 def _remember(cache: dict, key: str, entry: tuple, now: float) -> None:

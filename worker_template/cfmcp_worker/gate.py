@@ -126,6 +126,8 @@ class ToolGate:
             check_mirrors(request.headers, messages, batch)
         except MessageError as exc:
             return refused(str(exc))
+        if request.line is not None:
+            request.line.name_messages(messages, batch)
         calls = [m for m in messages if m.method == "tools/call"]
         if chain.restricts_tools:
             denied = await self._denied_calls(calls, chain, forward, not legacy_message)

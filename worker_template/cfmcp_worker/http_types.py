@@ -25,10 +25,11 @@ class HttpRequest:
     `url` is absolute (scheme, host, path, query) as the client addressed it; `headers`
     maps lower-case names to values (repeated headers joined with ", "); `body` is the whole
     request body (hosts cap its size); `client_ip` is the client's address when known
-    (`CF-Connecting-IP` on Workers, the socket peer locally).
+    (`CF-Connecting-IP` on Workers, the socket peer locally). `line` is the request's log
+    line (`log_lines.RequestLine`), set by `WorkerApp.handle`.
     """
 
-    __slots__ = ("body", "client_ip", "headers", "method", "url")
+    __slots__ = ("body", "client_ip", "headers", "line", "method", "url")
 
     def __init__(
         self,
@@ -43,6 +44,7 @@ class HttpRequest:
         self.headers = headers if headers is not None else {}
         self.body = body
         self.client_ip = client_ip
+        self.line = None
 
     @property
     def path(self) -> str:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl, quote, urljoin, urlsplit
 
+from cfmcp_worker import log_lines
 from cfmcp_worker.crypto import Signer
 from cfmcp_worker.http_types import Forward, HttpRequest, HttpResponse
 from cfmcp_worker.responses import json_response
@@ -50,7 +51,9 @@ class LegacySse:
         target = urljoin(self._upstream_url, announced.strip())
         parts = urlsplit(target)
         if f"{parts.scheme}://{parts.netloc}" != self._origin or parts.fragment:
-            _log("the upstream announced a message endpoint on another origin; not forwarded")
+            log_lines.note(
+                "the upstream announced a message endpoint on another origin; not forwarded"
+            )
             return None
         path = parts.path + (f"?{parts.query}" if parts.query else "")
         signed = self._signer.sign(SIGN_PREFIX, {"p": path, "g": grant_id})
@@ -149,7 +152,3 @@ class EndpointRewriter:
 def _has_fields(block: bytes) -> bool:
     """Whether an SSE block has a field line (not only comments and blank lines)."""
     return any(line and not line.startswith(b":") for line in block.split(b"\n"))
-
-
-def _log(message: str) -> None:
-    print(f"cfmcp: {message}")

@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from cfmcp_worker import log_lines
 from cfmcp_worker.http_types import Headers
 from cfmcp_worker.kv import KvStore
 
@@ -102,9 +103,9 @@ class PatWatch:
             await self._kv.put(PAT_STATUS_KEY, _record(reading, status, now))
             self._stored = reading
             if reading[0] == REFUSED:
-                print(f"cfmcp: the upstream refused the PAT (HTTP {status}); recorded for doctor")
+                log_lines.note(f"the upstream refused the PAT (HTTP {status}); recorded for doctor")
         except Exception as exc:  # a failed record must never fail a request
-            print(f"cfmcp: could not record the PAT's status: {type(exc).__name__}")
+            log_lines.note(f"could not record the PAT's status: {type(exc).__name__}")
         finally:
             self._busy = False
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from cfmcp_worker import log_lines
 from cfmcp_worker.http_types import (
     SSE,
     Forward,
@@ -187,7 +188,9 @@ class McpProxy:
                 },
             )
         if 300 <= status < 400:
-            _log(f"the upstream answered HTTP {status} (a redirect); cfmcp does not follow it")
+            log_lines.note(
+                f"the upstream answered HTTP {status} (a redirect); cfmcp does not follow it"
+            )
             return json_response(
                 502,
                 {
@@ -214,7 +217,7 @@ class McpProxy:
     def upstream_error(reason: str) -> HttpResponse:
         """The 502 for an upstream that could not be reached; `reason` is logged, not sent (it
         is internal exception text)."""
-        _log(f"upstream request failed: {reason}")
+        log_lines.note(f"upstream request failed: {reason}")
         return json_response(
             502,
             {
@@ -227,7 +230,3 @@ class McpProxy:
 def _param_key(name: str) -> str:
     """A query parameter's name as servers may read it: case-folded, `name[]` as `name`."""
     return name.split("[", 1)[0].strip().casefold()
-
-
-def _log(message: str) -> None:
-    print(f"cfmcp: {message}")  # the Workers runtime sends stdout to the Worker's logs

@@ -100,3 +100,8 @@ def not_found() -> HttpResponse:
 
 def method_not_allowed(allowed: str) -> HttpResponse:
     return json_response(405, {"error": "method_not_allowed"}, [("Allow", allowed)], cors=False)
+
+
+def server_error() -> HttpResponse:
+    """500 for an exception in the core (logged as an `error` line, never sent)."""
+    return json_response(500, {"error": "server_error"}, NO_STORE, cors=False)

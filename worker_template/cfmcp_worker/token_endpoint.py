@@ -8,8 +8,9 @@ from cfmcp_worker.clients import Client, ClientRegistry, client_id_from_request
 from cfmcp_worker.crypto import pkce_s256
 from cfmcp_worker.forms import FormError, parse_form_body
 from cfmcp_worker.http_types import HttpRequest, HttpResponse
+from cfmcp_worker.log_lines import short_grant
 from cfmcp_worker.responses import NO_STORE, json_response, oauth_error
-from cfmcp_worker.tokens import GrantError, TokenService
+from cfmcp_worker.tokens import GrantError, IssuedTokens, TokenService
 from cfmcp_worker.urls import same_resource
 
 _VERIFIER = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")
@@ -37,6 +38,8 @@ class TokenEndpoint:
         if client is None or not self._clients.authenticate(client, auth, form):
             challenge = [("WWW-Authenticate", 'Basic realm="cfmcp"')] if auth else []
             return oauth_error(401, "invalid_client", "client authentication failed", challenge)
+        if request.line is not None:
+            request.line.client = client.name
         return client, form
 
     async def token(self, request: HttpRequest) -> HttpResponse:
@@ -45,15 +48,23 @@ class TokenEndpoint:
             return checked
         client, form = checked
         grant_type = form.get("grant_type")
-        if grant_type == "authorization_code":
-            return await self._authorization_code(client, form)
-        if grant_type == "refresh_token":
-            return await self._refresh(client, form)
+        if grant_type in ("authorization_code", "refresh_token"):
+            if grant_type == "authorization_code":
+                issued = await self._authorization_code(client, form)
+            else:
+                issued = await self._refresh(client, form)
+            if isinstance(issued, HttpResponse):
+                return issued
+            if request.line is not None:
+                request.line.grant = short_grant(issued.grant_id)
+            return json_response(200, issued.response_body(), NO_STORE)
         return oauth_error(
             400, "unsupported_grant_type", "grant_type must be authorization_code or refresh_token"
         )
 
-    async def _authorization_code(self, client: Client, form: dict[str, str]) -> HttpResponse:
+    async def _authorization_code(
+        self, client: Client, form: dict[str, str]
+    ) -> IssuedTokens | HttpResponse:
         code = form.get("code", "")
         grant = self._tokens.read_code(code, self._issuer)
         if grant is None or grant.client_id != client.client_id:
@@ -67,22 +78,20 @@ class TokenEndpoint:
         if resource is not None and not same_resource(resource, grant.resource):
             return oauth_error(400, "invalid_target", "resource does not match the code")
         try:
-            issued = await self._tokens.redeem_code(code, grant, client.name)
+            return await self._tokens.redeem_code(code, grant, client.name)
         except GrantError as exc:
             return oauth_error(400, exc.error, exc.description)
-        return json_response(200, issued.response_body(), NO_STORE)
 
-    async def _refresh(self, client: Client, form: dict[str, str]) -> HttpResponse:
+    async def _refresh(self, client: Client, form: dict[str, str]) -> IssuedTokens | HttpResponse:
         resource = form.get("resource")
         if resource is not None and not same_resource(resource, self._resource):
             return oauth_error(400, "invalid_target", f"resource must be {self._resource}")
         try:
-            issued = await self._tokens.refresh(
+            return await self._tokens.refresh(
                 form.get("refresh_token", ""), client.client_id, form.get("scope")
             )
         except GrantError as exc:
             return oauth_error(400, exc.error, exc.description)
-        return json_response(200, issued.response_body(), NO_STORE)
 
     async def revoke(self, request: HttpRequest) -> HttpResponse:
         """RFC 7009: 200 for unknown tokens; only the owning client's tokens are revoked."""

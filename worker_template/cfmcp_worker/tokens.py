@@ -21,7 +21,7 @@ import json
 import time
 from collections.abc import Callable
 
-from cfmcp_worker import exact
+from cfmcp_worker import exact, log_lines
 from cfmcp_worker.crypto import Signer, random_token, sha256_hex
 from cfmcp_worker.exact import ExactClient
 from cfmcp_worker.kv import MIN_TTL_SECONDS, KvStore
@@ -143,9 +143,17 @@ class Grant:
 class IssuedTokens:
     """A token response: a new access token and refresh token for one grant."""
 
-    __slots__ = ("access_token", "expires_in", "refresh_token", "scope")
+    __slots__ = ("access_token", "expires_in", "grant_id", "refresh_token", "scope")
 
-    def __init__(self, access_token: str, refresh_token: str, expires_in: int, scope: str) -> None:
+    def __init__(
+        self,
+        access_token: str,
+        refresh_token: str,
+        expires_in: int,
+        scope: str,
+        grant_id: str = "",
+    ) -> None:
+        self.grant_id = grant_id  # not in the response: for the request's log line
         self.access_token = access_token
         self.refresh_token = refresh_token
         self.expires_in = expires_in
@@ -311,7 +319,10 @@ class TokenService:
             # Narrowed through KV (`cfmcp clients set-policy`): that becomes the grant's scope.
             narrowed = self._narrow(answer["scope"], status)
             if narrowed is None:
-                _log(f"grant {parsed.grant_id} names an unknown or wider policy: refused")
+                log_lines.note(
+                    f"grant {log_lines.short_grant(parsed.grant_id)} names an unknown or "
+                    "wider policy: refused"
+                )
                 raise invalid
             if narrowed != answer["scope"]:
                 await self._exact.set_scope(parsed.grant_id, narrowed)
@@ -394,7 +405,7 @@ class TokenService:
             },
         )
         refresh = self.refresh_token_for(grant_id, generation)
-        return IssuedTokens(access, refresh, self._access_ttl, scope)
+        return IssuedTokens(access, refresh, self._access_ttl, scope, grant_id)
 
     def _index_ttl(self) -> int:
         return max(MIN_TTL_SECONDS, self._refresh_ttl)
@@ -473,10 +484,6 @@ def read_status(stored: str | None) -> str | None:
     if stored.startswith(NARROWED_PREFIX) and len(stored) > len(NARROWED_PREFIX):
         return stored[len(NARROWED_PREFIX) :]
     return REVOKED
-
-
-def _log(message: str) -> None:
-    print(f"cfmcp: {message}")
 
 
 def _is_grant_id(value: str) -> bool:

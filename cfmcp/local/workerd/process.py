@@ -5,7 +5,8 @@ argv, the environment or a file (the CFMCP_* secret variables are removed from t
 environment). The runner answers one JSON line on a second pipe once serving. Its stdin is a
 lifeline: when this process dies, EOF ends the runner, and the runner's exit ends workerd.
 The runner runs in its own session so Ctrl-C reaches `cfmcp dev` only, which stops it; its
-output (the Worker's print() lines among it) goes straight to this console.
+stderr goes straight to this console, its stdout (the Worker's print() lines) to
+`stdout_line` line by line when given (`cfmcp dev` shows them), else to this console too.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cfmcp.errors import CfmcpError
+from cfmcp.local.worker_output import WorkerOutput
 from cfmcp.local.workerd.locate import RUNNER, WorkerdSetup
 
 START_TIMEOUT_SECONDS = 90.0
@@ -61,11 +63,16 @@ class WorkerdProcess:
     """The runner process; `start()` returns once it serves, `stop()` ends it and workerd."""
 
     def __init__(
-        self, setup: WorkerdSetup, options: WorkerdOptions, secrets: Mapping[str, str]
+        self,
+        setup: WorkerdSetup,
+        options: WorkerdOptions,
+        secrets: Mapping[str, str],
+        stdout_line: WorkerOutput | None = None,
     ) -> None:
         self._setup = setup
         self._options = options
         self._secrets = dict(secrets)
+        self._stdout_line = stdout_line
         self.proc: subprocess.Popen[bytes] | None = None
 
     def command(self, secrets_fd: int, ready_fd: int) -> list[str]:
@@ -118,6 +125,7 @@ class WorkerdProcess:
             self.proc = subprocess.Popen(
                 self.command(secrets_r, ready_w),
                 stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE if self._stdout_line is not None else None,
                 env=env,
                 pass_fds=(secrets_r, ready_w),
                 start_new_session=True,
@@ -126,6 +134,8 @@ class WorkerdProcess:
             for fd in (secrets_r, secrets_w, ready_w):
                 if fd >= 0:
                     os.close(fd)
+        if self._stdout_line is not None and self.proc.stdout is not None:
+            self._stdout_line.relay(self.proc.stdout)
         try:
             message = self._read_ready(ready_r, timeout)
         except BaseException:
