@@ -35,7 +35,8 @@ def trace_calls(on: bool) -> None:
 
 def trace_call(method: str, path: str, status: int | None, seconds: float) -> None:
     """One API call on stderr, when `--verbose` asked for it. Callers pass no secret: method,
-    a path with KV key names cut to their kind, a status and a time — never headers or bodies."""
+    a path with KV key names cut to their kind and tail ids cut, a status and a time — never
+    headers or bodies."""
     if _trace_calls:
         err_console.print(
             f"[dim]api:[/] {escape(method)} {escape(path)} → {status or '-'} "

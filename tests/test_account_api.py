@@ -368,6 +368,7 @@ def test_a_live_tail_is_created_with_wranglers_filter_message_and_deleted() -> N
     tail = api.create_tail(ACCOUNT, "gh-mcp")
     assert (tail.id, tail.url) == ("t1", "wss://tail.example/t1")
     assert "wss://" not in repr(tail)  # whoever holds the URL reads the logs
+    assert "t1" not in repr(tail)  # nor its id, the URL's secret part
     assert json.loads(created.calls[0].request.content) == {"filters": []}
     assert api.delete_tail(ACCOUNT, "gh-mcp", "t1") is True and deleted.called
 
@@ -385,10 +386,41 @@ def test_live_tail_errors_name_the_permission_and_a_gone_tail_is_no_error() -> N
 
 
 def test_verbose_trace_cuts_kv_key_names_to_their_kind():
-    from cfmcp.account.api import _without_kv_keys
+    from cfmcp.account.api import _scrubbed_path as _without_kv_keys
 
     base = "/accounts/a/storage/kv/namespaces/n/values/"
     assert _without_kv_keys(base + "grant%3Aabc123def") == base + "grant:…"
     assert _without_kv_keys(base + "revoked:abc?x=1") == base + "revoked:…?x=1"
     assert _without_kv_keys(base + "plainkey") == base + "…"
     assert _without_kv_keys("/accounts/a/workers/scripts/w") == "/accounts/a/workers/scripts/w"
+
+
+def test_verbose_trace_cuts_the_tail_id_the_secret_part_of_its_url():
+    from cfmcp.account.api import _scrubbed_path
+
+    tails = "/accounts/a/workers/scripts/w/tails"
+    assert _scrubbed_path(f"{tails}/0123abcdsecret") == f"{tails}/…"
+    assert _scrubbed_path(f"{tails}/0123abcdsecret?x=1") == f"{tails}/…?x=1"
+    assert _scrubbed_path(tails) == tails
+
+
+@respx.mock
+def test_verbose_never_prints_the_tail_id() -> None:
+    from cfmcp.output import err_console, trace_calls
+
+    tails = f"{BASE}/accounts/{ACCOUNT}/workers/scripts/gh-mcp/tails"
+    respx.post(tails).mock(
+        return_value=ok({"id": "tailsecret9", "url": "wss://tail.example/tailsecret9"})
+    )
+    respx.delete(f"{tails}/tailsecret9").mock(return_value=ok(None))
+    api = CloudflareApi(TOKEN, base_url=BASE, sleep=lambda _: None)
+    trace_calls(True)
+    try:
+        with err_console.capture() as captured:
+            tail = api.create_tail(ACCOUNT, "gh-mcp")
+            api.delete_tail(ACCOUNT, "gh-mcp", tail.id)
+    finally:
+        trace_calls(False)
+    printed = captured.get()
+    assert "DELETE" in printed and "/tails/…" in printed
+    assert "tailsecret9" not in printed

@@ -116,7 +116,7 @@ class WorkerRoute:
 class WorkerTail:
     """A live tail of a Worker: a WebSocket that streams its events until deleted."""
 
-    id: str
+    id: str = field(repr=False)  # the secret part of the URL (wss://tail…/<id>)
     url: str = field(repr=False)  # whoever holds the URL reads the Worker's logs
     expires_at: str = ""
 
@@ -198,7 +198,7 @@ class CloudflareApi:
             self.calls.append(ApiCall(response.request.method, path, response.status_code))
         started = response.request.extensions.get(_STARTED)
         elapsed = time.monotonic() - started if started is not None else 0.0
-        trace_call(response.request.method, _without_kv_keys(path), response.status_code, elapsed)
+        trace_call(response.request.method, _scrubbed_path(path), response.status_code, elapsed)
 
     def _call(
         self, what: str, permission: str, fn: Callable[[], T], *, retry_server_errors: bool = True
@@ -692,21 +692,23 @@ def _backoff(attempt: int) -> float:
 
 _STARTED = "cfmcp_started"
 _KV_VALUE_PATH = re.compile(r"(/values/)([^/?]+)")
+_TAIL_PATH = re.compile(r"(/tails/)[^/?]+")
 
 
 def _started(request: Any) -> None:
     request.extensions[_STARTED] = time.monotonic()
 
 
-def _without_kv_keys(path: str) -> str:
-    """A KV value path with the key cut to its kind (`/values/grant:…`): key names are the
-    Worker's, and some hold ids a person need not see in a terminal log."""
+def _scrubbed_path(path: str) -> str:
+    """A path as `--verbose` prints it: a KV key cut to its kind (`/values/grant:…`; key names
+    are the Worker's, and some hold ids a person need not see in a terminal log) and a tail
+    id cut whole (`/tails/…`: it is the secret part of the tail's WebSocket URL)."""
 
     def kind(match: re.Match[str]) -> str:
         key = urllib.parse.unquote(match.group(2))
         return match.group(1) + (key.split(":", 1)[0] + ":…" if ":" in key else "…")
 
-    return _KV_VALUE_PATH.sub(kind, path)
+    return _TAIL_PATH.sub(r"\1…", _KV_VALUE_PATH.sub(kind, path))
 
 
 def _url_path(url: str) -> str:
