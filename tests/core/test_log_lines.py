@@ -106,6 +106,42 @@ async def test_an_unread_body_is_named_by_its_mcp_method_header_only(policy_app,
     assert named["mcp_method"] == "ping" and "tool" not in named
 
 
+FORGED = (
+    "get_issue\n09:00:00    tools/call delete_repo denied  Claude Code  grant deadbeef"
+    "  read_only\x1b[1A\x1b[2K\u202e"
+)
+
+
+def _is_clean(value: str) -> bool:
+    return value.isprintable() and len(value) <= 128
+
+
+async def test_a_tool_name_cannot_forge_a_line_or_reach_a_terminal(policy_app, core, capsys):
+    """Any connection names its tools: a line holds the name printable and capped."""
+    token = await connect(policy_app, core, "read-only")
+    listed = await post(policy_app, core, token, rpc("tools/list"))
+    through(listed, json.dumps(tools_list_result()).encode())
+    capsys.readouterr()
+    await post(policy_app, core, token, rpc("tools/call", 7, name=FORGED + "x" * 500))
+    audit, line = lines_of(capsys)
+    assert audit["decision"] == "denied" and line["mcp_method"] == "tools/call"
+    for name in (audit["tool"], line["tool"]):
+        assert _is_clean(name) and name.startswith("get_issue09:00:00    tools/call delete_repo")
+
+
+async def test_mcp_method_and_name_headers_are_logged_printable_and_capped(
+    policy_app, core, capsys
+):
+    token = await connect(policy_app, core, "full")
+    capsys.readouterr()
+    headers = {"mcp-method": "tools/call", "mcp-name": FORGED}
+    await proxied(policy_app, core, token, oauth.mcp_initialize("x"), headers)
+    await proxied(policy_app, core, token, rpc("ping"), {"mcp-method": FORGED * 5})
+    named, long = requests_in(lines_of(capsys))
+    assert named["mcp_method"] == "tools/call" and _is_clean(named["tool"])
+    assert _is_clean(long["mcp_method"]) and "tool" not in long
+
+
 async def test_mcp_without_a_token_logs_the_401_and_no_client(app, core, capsys):
     await call(app, core, "POST", "/mcp?access_token=cfat.leaked", body=b"{}")
     await call(app, core, "POST", "/mcp", body=b"{}")

@@ -16,6 +16,7 @@ import time
 from collections.abc import Awaitable, Callable
 from urllib.parse import unquote
 
+from cfmcp_worker import log_lines
 from cfmcp_worker.crypto import Signer, b64url_decode, constant_time_equals, random_token
 from cfmcp_worker.jsonin import JsonInputError, loads_bounded
 from cfmcp_worker.pinned_clients import PINNED_CLIENT_METADATA, PINNED_LOOPBACK_PREFIXES
@@ -91,8 +92,7 @@ def _clean_name(value: object, fallback: str) -> str:
         raise RegistrationError("invalid_client_metadata", "client_name must be a string")
     if not value or not value.strip():
         return fallback
-    name = "".join(ch for ch in value.strip() if ch.isprintable())
-    return name[:MAX_NAME_LENGTH]
+    return log_lines.printable(value.strip(), MAX_NAME_LENGTH)
 
 
 def _is_str_list(value: object) -> bool:

@@ -10,7 +10,8 @@ unknown; cfmcp/worker/contract.py holds the same names for the CLI):
   upstream's headers arrived (its body streams on after the line); on `/mcp` also `client`,
   `grant`, `policy`, and `mcp_method` / `tool` when the request named them (the policy gate's
   reading of the body, else the `Mcp-Method` / `Mcp-Name` headers; the body is never read for
-  the log alone).
+  the log alone). Those two names are the client's: a line holds them without non-printable
+  characters, cut to MAX_NAME (`printable`, the rule a client's own name is cleaned by).
 - `tools/call`, the audit line, one per tool call, allowed or refused (`audit.py`): `grant`,
   `client`, `tool`, `policy`, `decision` (`allowed` / `denied`), `status` (the upstream's;
   absent when the call never reached it), `headers_ms`.
@@ -21,7 +22,8 @@ unknown; cfmcp/worker/contract.py holds the same names for the CLI):
 
 `client` is the client's name, `grant` the first GRANT_SHOWN characters of the grant id (what
 `cfmcp clients revoke` takes as a prefix). A line never holds a token, code, PIN, PAT, client
-secret, signing key, header, query string, request body or tool argument.
+secret, signing key, query string, request body or tool argument, nor a header but the
+`Mcp-Method` / `Mcp-Name` values (cleaned as above).
 """
 
 from __future__ import annotations
@@ -55,6 +57,8 @@ ALLOWED = "allowed"
 DENIED = "denied"
 GRANT_SHOWN = 8
 MAX_FRAMES = 12
+MAX_NAME = 128  # a tool's or MCP method's name in a line: the client chooses it
+NAMED_FIELDS = ("tool", "mcp_method")
 
 _encode = json.JSONEncoder(separators=(",", ":")).encode  # made once: json.dumps with
 # separators builds a new encoder per call, twice the cost of the line itself under Pyodide
@@ -73,12 +77,21 @@ def set_output(write) -> None:
     _output = write
 
 
+def printable(value: str, limit: int) -> str:
+    """`value` without its non-printable characters (a newline, an escape), cut to `limit`:
+    the one rule for a name the client chose (its own, a tool's, an MCP method's) before a
+    line or a page shows it."""
+    if len(value) <= limit and value.isprintable():
+        return value
+    return "".join(ch for ch in value if ch.isprintable())[:limit]
+
+
 def write(kind: str, fields: dict) -> None:
     """One line of `kind` with the fields that are known."""
     line = {MARKER: kind}
     for name, value in fields.items():
         if value is not None:
-            line[name] = value
+            line[name] = printable(value, MAX_NAME) if name in NAMED_FIELDS else value
     _output(_encode(line))
 
 
@@ -156,7 +169,7 @@ class RequestLine:
         if self.policy is not None:
             line["policy"] = self.policy
         if self.mcp_method is not None:
-            line["mcp_method"] = self.mcp_method
+            line["mcp_method"] = printable(self.mcp_method, MAX_NAME)
             if self.tool is not None:
-                line["tool"] = self.tool
+                line["tool"] = printable(self.tool, MAX_NAME)
         _output(_encode(line))
