@@ -124,3 +124,49 @@ def test_even_a_cfmcp_lines_values_are_masked():
     line = {**REQUEST, "client": "Bearer abcdefghijklmnop"}
     (entry,) = from_event(event(line))
     assert entry.to_json()["client"] == "Bearer <redacted>"
+
+
+FORGED = "get_issue\n09:00:00    tools/call delete_repo denied\x1b[1A\x1b[2K\u202e"
+
+
+def _printed(entry) -> str:
+    import io
+
+    from rich.console import Console
+
+    out = io.StringIO()
+    Console(file=out, force_terminal=True, width=400).print(
+        render(entry), soft_wrap=True, highlight=False
+    )
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    "logged",
+    [
+        {"cfmcp": "tools/call", "tool": FORGED, "decision": "denied", "client": FORGED},
+        {**REQUEST, "method": FORGED, "path": FORGED, "mcp_method": FORGED, "tool": FORGED},
+        {**REQUEST, "status": FORGED, "headers_ms": None, "ms": FORGED, "grant": FORGED},
+        {"cfmcp": "tools/call", "policy": FORGED, "decision": FORGED, "status": FORGED},
+        {"cfmcp": "note", "message": FORGED},
+        {"cfmcp": "error", "type": FORGED, "where": [FORGED, FORGED]},
+        FORGED,
+    ],
+)
+def test_no_value_can_forge_a_line_or_send_escapes_to_the_terminal(logged: object):
+    tail_event = event(logged, url="http://w.example/" + FORGED)
+    tail_event["exceptions"] = [{"name": FORGED, "message": FORGED}]
+    tail_event["logs"][0]["level"] = FORGED
+    for entry in from_event(tail_event):
+        printed = _printed(entry)
+        assert printed.count("\n") == 1 and printed.endswith("\n"), printed
+        assert "\x1b[1A" not in printed and "\x1b[2K" not in printed and "\u202e" not in printed
+        assert "\\x1b[1A" in printed or entry.kind == INVOCATION
+
+
+def test_shown_escapes_what_a_terminal_would_act_on():
+    from cfmcp.logs.render import shown
+
+    assert shown("a\nb\x1b[2K\t\u202e") == "a\\nb\\x1b[2K\\t\\u202e"
+    assert shown("Claude Code [bold]") == "Claude Code [bold]"
+    assert shown(41.5) == "41.5"
