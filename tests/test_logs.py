@@ -291,6 +291,62 @@ def test_sigterm_stops_it_as_ctrl_c_does(fake, deployed, logs_process):
     assert fake.calls.count("DELETE", TAILS + "/*") == 1
 
 
+JUNK_EVENTS = [
+    {"exceptions": 5},
+    {"logs": [{"message": ["x"], "timestamp": 1e20}], "eventTimestamp": 1e300},
+    {"event": {"request": {"url": "http://[::1", "method": "GET"}}, "logs": "no list"},
+    {"event": {"request": {"url": 7}, "response": "x"}, "exceptions": [None, {"name": [1]}]},
+    {"logs": [{"message": [{"cfmcp": "request", "status": "x"}], "level": {}}]},
+    {"outcome": [], "event": None, "logs": [None, 3, "s"], "exceptions": {}},
+]
+
+
+def test_odd_events_and_other_workers_events_never_end_the_tail(fake, deployed, logs_process):
+    """A small fuzz: junk in every field, through the fake's tail, then a real line."""
+    logs = logs_process("--json")
+    send = lambda e: fake.tails.inject(fake.account_id, NAME, e)  # noqa: E731
+    for junk in JUNK_EVENTS:
+        send({"scriptName": NAME, **junk})
+    line = {"cfmcp": "request", "method": "GET", "path": "/theirs", "status": 200, "ms": 1.0}
+    theirs = {"scriptName": "another-worker", "logs": [{"message": [json.dumps(line)]}]}
+    send(theirs)
+    send(
+        {**theirs, "scriptName": NAME, "logs": [{"message": [json.dumps({**line, "path": "/ok"})]}]}
+    )
+    shown = parsed(logs.wait_for(lambda lines: any("/ok" in text for text in lines)))
+    assert not any(entry.get("path") == "/theirs" for entry in shown)
+    code, stderr = logs.stop()
+    assert code == 130 and "Traceback" not in stderr, stderr
+    assert fake.calls.count("DELETE", TAILS + "/*") == 1
+
+
+def test_an_event_over_the_size_limit_ends_it_clearly(fake, deployed, logs_process):
+    logs = logs_process()
+    huge = {"scriptName": NAME, "logs": [{"message": ["x" * (4 * 2**20 + 1)]}]}
+    fake.tails.inject(fake.account_id, NAME, huge)
+    logs.proc.wait(timeout=20)
+    code, stderr = logs.stop()
+    assert code == 1 and "larger than 4 MiB" in stderr and "Traceback" not in stderr, stderr
+    assert fake.calls.count("DELETE", TAILS + "/*") == 1
+
+
+def test_sigterm_while_the_tail_is_created_deletes_the_tail_created(fake, deployed):
+    fake.set_latency(1.5, "POST", TAILS)
+    logs = LogsProcess(fake, deployed.parent)
+    try:
+        deadline = time.monotonic() + 20
+        while fake.calls.count("POST", TAILS) == 0:
+            assert time.monotonic() < deadline and logs.proc.poll() is None, logs.stderr()
+            time.sleep(0.02)
+        code, stderr = logs.stop(signal.SIGTERM)
+    finally:
+        logs.kill()
+    assert code == 130 and "Traceback" not in stderr, stderr
+    created = fake.tails.of_script(NAME)
+    assert len(created) == 1 and all(tail.deleted for tail in created)
+    assert fake.calls.count("DELETE", TAILS + "/*") == 1
+
+
 def test_a_reader_that_goes_away_ends_it_quietly_and_deletes_the_tail(fake, deployed):
     """`cfmcp logs --json | head -1`: the pipe closes after one line."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CLOUDFLARE", "CFMCP"))}

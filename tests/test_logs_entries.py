@@ -170,3 +170,50 @@ def test_shown_escapes_what_a_terminal_would_act_on():
     assert shown("a\nb\x1b[2K\t\u202e") == "a\\nb\\x1b[2K\\t\\u202e"
     assert shown("Claude Code [bold]") == "Claude Code [bold]"
     assert shown(41.5) == "41.5"
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [
+        {"exceptions": 5},
+        {"logs": "text", "exceptions": [None, 3, {"name": ["x"], "message": {"m": 1}}]},
+        {"logs": [{"message": None, "timestamp": 1e20, "level": None}]},
+        {"logs": [{"message": ["x"], "timestamp": float("inf")}], "eventTimestamp": 1e300},
+        {"logs": [{"message": ["x"], "timestamp": float("nan")}], "eventTimestamp": -1},
+        {"event": {"request": {"url": "http://[::1", "method": None}}, "eventTimestamp": 1e300},
+        {"event": {"request": {"url": 5}, "response": []}, "outcome": {"x": 1}},
+        {"event": [], "logs": [{"message": [{"cfmcp": "request"}, 1, None]}]},
+    ],
+)
+def test_an_odd_event_gives_entries_not_an_exception(odd: dict):
+    for entry in from_event(odd):
+        render(entry)
+        json.dumps(entry.to_json())
+
+
+def test_an_unparsable_url_or_time_is_shown_as_unknown():
+    (entry,) = from_event(
+        {"event": {"request": {"url": "http://[::1/x?k=s"}}, "eventTimestamp": 1e20}
+    )
+    assert entry.invocation["path"] == "?" and entry.at is None
+
+
+def test_the_printer_skips_an_event_it_cannot_read_and_drops_another_workers(monkeypatch, capsys):
+    from cfmcp.logs import entries
+    from cfmcp.logs.run import Printer
+
+    printer = Printer("gh-mcp", RequestFilter(), json_lines=True)
+    printer.event({**event(REQUEST), "scriptName": "other-worker"})
+    printer.event({key: value for key, value in event(REQUEST).items() if key != "scriptName"})
+    assert capsys.readouterr().out == ""
+
+    def broken(tail_event):
+        raise RecursionError("a shape nobody foresaw")
+
+    monkeypatch.setattr(entries, "from_event", broken)
+    printer.event(event(REQUEST))
+    out, err = capsys.readouterr()
+    assert out == "" and "a tail event cfmcp cannot read was skipped" in err
+    monkeypatch.undo()
+    printer.event(event(REQUEST))
+    assert json.loads(capsys.readouterr().out)["path"] == "/mcp"  # the tail goes on

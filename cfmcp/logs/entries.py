@@ -25,6 +25,7 @@ CFMCP = "cfmcp"
 LOG = "log"
 EXCEPTION = "exception"
 INVOCATION = "invocation"
+LATEST_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z: a later time is no time
 _CREDENTIAL = re.compile(
     r"\b(cfat|cfrt|cfcode|cfc|cfreq)\.[A-Za-z0-9_.~+/=-]+"
     r"|(?i:\b(bearer|basic)\s+)[A-Za-z0-9_.~+/=-]{8,}"
@@ -81,9 +82,23 @@ def from_text(text: str, at: datetime | None = None, level: str = "log") -> LogE
 
 
 def _time(value: object) -> datetime | None:
-    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+    """A tail event's time (milliseconds since the epoch), when it is one a datetime can hold."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and 0 < value <= LATEST_MS:
         return datetime.fromtimestamp(value / 1000, UTC)
     return None
+
+
+def _dicts(value: object) -> list[dict[str, Any]]:
+    """The objects of a list an event holds (anything else there is no entry)."""
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def _path(url: object) -> str:
+    """A request URL's path, never its query ("?" when it is no URL)."""
+    try:
+        return urlsplit(str(url or "")).path or "/"
+    except ValueError:
+        return "?"
 
 
 def _text_of(message: object) -> str:
@@ -95,20 +110,18 @@ def from_event(event: dict[str, Any]) -> list[LogEntry]:
     """The entries of one tail event, in order (a request without its cfmcp line first)."""
     entries = [
         from_text(_text_of(log.get("message")), _time(log.get("timestamp")), str(log.get("level")))
-        for log in event.get("logs") or []
-        if isinstance(log, dict)
+        for log in _dicts(event.get("logs"))
     ]
-    for exc in event.get("exceptions") or []:
-        if isinstance(exc, dict):
-            message = exc.get("message")
-            entries.append(
-                LogEntry(
-                    EXCEPTION,
-                    _time(exc.get("timestamp")),
-                    name=str(exc.get("name") or "Error"),
-                    text=redact(message if isinstance(message, str) else repr(message)),
-                )
+    for exc in _dicts(event.get("exceptions")):
+        message = exc.get("message")
+        entries.append(
+            LogEntry(
+                EXCEPTION,
+                _time(exc.get("timestamp")),
+                name=redact(str(exc.get("name") or "Error")),
+                text=redact(message if isinstance(message, str) else repr(message)),
             )
+        )
     if not any(entry.is_request_line for entry in entries):
         summary = _invocation(event)
         if summary:
@@ -127,7 +140,7 @@ def _invocation(event: dict[str, Any]) -> dict[str, Any]:
         "invocation": {
             "outcome": str(event.get("outcome") or "unknown"),
             "method": str(request.get("method") or "").upper(),
-            "path": urlsplit(str(request.get("url") or "")).path or "/",
+            "path": _path(request.get("url")),
             "status": status if isinstance(status, int) else None,
         }
     }
