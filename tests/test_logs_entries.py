@@ -79,6 +79,30 @@ def test_redaction_covers_every_cfmcp_credential_shape(text: str):
     assert not any(secret in redact(text) for secret in ("0123abcd", "dXNlcjpwYXNz", "payload"))
 
 
+GH_SECRET = "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        *(f"upstream said {prefix}{GH_SECRET} is bad" for prefix in ("ghp_", "gho_", "ghu_")),
+        *(f"{prefix}{GH_SECRET}" for prefix in ("ghs_", "ghr_", "github_pat_11AB_")),
+        f"GET https://api.example/x?access_token={GH_SECRET}&page=2",
+        f"config api_key={GH_SECRET}",
+        f"TOKEN={GH_SECRET}",
+    ],
+)
+def test_redaction_covers_pat_shapes_and_long_token_or_key_values(text: str):
+    assert GH_SECRET not in redact(text) and "<redacted>" in redact(text)
+
+
+def test_redaction_leaves_ordinary_text_and_short_values():
+    for text in ("ghp_short", "key=abc", "monkey=1", "the github_pat_ docs", "tokens=10"):
+        assert redact(text) == text
+    assert redact(f"a ghp_{GH_SECRET} b") == "a ghp_<redacted> b"
+    assert redact(f"x?id_token={GH_SECRET}&n=1") == "x?id_token=<redacted>&n=1"
+
+
 def test_a_line_that_only_looks_like_json_is_other_text():
     assert from_text('{"cfmcp": "not-a-kind"}').kind == LOG
     assert from_text('{"event": "tools/call"}').kind == LOG

@@ -5,7 +5,7 @@ method, headers), `event.response.status`, `outcome`, `logs` ([{message: [...], 
 timestamp}]) and `exceptions` ([{name, message, timestamp}]). Only what is safe to show is
 kept: cfmcp's lines as the Worker wrote them (they hold no secret by construction; their
 values are masked all the same), other printed text and exception messages with anything
-shaped like a cfmcp token or a bearer credential masked, and for a request that printed no
+shaped like a credential masked (`redact`), and for a request that printed no
 cfmcp line its method, path (never the query string), status and outcome. Request headers
 are never kept.
 """
@@ -27,20 +27,29 @@ EXCEPTION = "exception"
 INVOCATION = "invocation"
 LATEST_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z: a later time is no time
 _CREDENTIAL = re.compile(
-    r"\b(cfat|cfrt|cfcode|cfc|cfreq)\.[A-Za-z0-9_.~+/=-]+"
-    r"|(?i:\b(bearer|basic)\s+)[A-Za-z0-9_.~+/=-]{8,}"
+    r"\b(?P<cfmcp>cfat|cfrt|cfcode|cfc|cfreq)\.[A-Za-z0-9_.~+/=-]+"
+    r"|(?i:\b(?P<scheme>bearer|basic)\s+)[A-Za-z0-9_.~+/=-]{8,}"
+    r"|\b(?P<github>gh[pousr]_|github_pat_)[A-Za-z0-9_]{16,}"
+    r"|(?i:\b(?P<param>\w*(?:token|key))=)[A-Za-z0-9_.~+/%=-]{16,}"
 )
 
 
+def _masked(match: re.Match[str]) -> str:
+    found = match.groupdict()
+    if found["cfmcp"]:
+        return f"{found['cfmcp']}.<redacted>"
+    if found["scheme"]:
+        return f"{found['scheme']} <redacted>"
+    if found["github"]:
+        return f"{found['github']}<redacted>"
+    return f"{found['param']}=<redacted>"
+
+
 def redact(text: str) -> str:
-    """`text` with cfmcp tokens and Authorization credentials masked."""
-
-    def mask(match: re.Match[str]) -> str:
-        if match.group(1):
-            return f"{match.group(1)}.<redacted>"
-        return f"{match.group(2)} <redacted>"
-
-    return _CREDENTIAL.sub(mask, text)
+    """`text` with credentials masked: cfmcp tokens, Authorization credentials, GitHub tokens
+    (`ghp_`, `gho_`, `ghu_`, `ghs_`, `ghr_`, `github_pat_`) and a long value of a `…token=` or
+    `…key=` parameter."""
+    return _CREDENTIAL.sub(_masked, text)
 
 
 @dataclass(frozen=True)

@@ -268,6 +268,17 @@ def test_a_note_never_carries_a_query_string(core, capsys):
     }
 
 
+def test_a_quote_in_a_query_does_not_end_its_stripping(core, capsys):
+    import importlib
+
+    log_lines = importlib.import_module("cfmcp_worker.log_lines")
+    log_lines.note("""fetch https://up.example/mcp?q='x'&key=s3cr3t"&pat=ghp_s3cr3t failed""")
+    log_lines.note("redirect to https://app.example/cb#access_token=s3cr3t refused")
+    first, second = lines_of(capsys)
+    assert first["message"] == "fetch https://up.example/mcp?… failed"
+    assert second["message"] == "redirect to https://app.example/cb#… refused"
+
+
 async def test_a_metadata_document_client_is_named_by_its_document(app, core, capsys):
     """Claude Code's pinned document names it; an unknown document's client is its host."""
     assert app.clients.name_of("https://claude.ai/oauth/claude-code-client-metadata") == (

@@ -16,7 +16,8 @@ unknown; cfmcp/worker/contract.py holds the same names for the CLI):
   `client`, `tool`, `policy`, `decision` (`allowed` / `denied`), `status` (the upstream's;
   absent when the call never reached it), `headers_ms`.
 - `note`: `message`, something an operator should know (an upstream that failed, a probe);
-  a URL in it loses its query string (a host's error text may quote the URL it fetched).
+  a URL in it loses its query string and fragment, up to the next whitespace (a host's
+  error text may quote the URL it fetched).
 - `error`: `type` and `where` (file:line function, innermost last) of an exception the Worker
   caught and answered with a 500. Never its message: that can quote request data.
 
@@ -99,11 +100,11 @@ def short_grant(grant_id: str | None) -> str | None:
     return grant_id[:GRANT_SHOWN] if grant_id else None
 
 
-_QUERY = re.compile(r"(\w+://[^\s?#\"'<>]*)\?[^\s#\"'<>]*")
+_QUERY = re.compile(r"(\w+://[^\s?#\"'<>]*)([?#])\S*")  # all of it: a quote does not end it
 
 
 def note(message: str) -> None:
-    write(NOTE, {"message": _QUERY.sub(r"\1?…", message)})
+    write(NOTE, {"message": _QUERY.sub(r"\1\2…", message)})
 
 
 def error(exc: BaseException) -> None:
