@@ -288,19 +288,58 @@ async def test_a_metadata_document_client_is_named_by_its_document(app, core, ca
     assert app.clients.name_of("cfc.not-base64!.mac") == "unknown client"
 
 
-def test_every_line_the_worker_prints_goes_through_log_lines():
-    """One format in one place: no module of the Worker prints or writes stdout itself."""
+OUTPUT_NAMES = {"print", "console", "stdout", "stderr", "__stdout__", "__stderr__"}
+
+
+def _output_uses(tree) -> list[tuple[int, str]]:
+    """Where a module reaches an output: `print`, `sys.stdout`/`stderr`, `js.console.*` (or
+    `from js import console`), by name, attribute or import."""
     import ast
 
-    from cfmcp.worker.render import template_dir
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id in OUTPUT_NAMES:
+            found.append((node.lineno, node.id))
+        elif isinstance(node, ast.Attribute) and node.attr in OUTPUT_NAMES:
+            found.append((node.lineno, node.attr))
+        elif isinstance(node, ast.ImportFrom | ast.Import):
+            names = {alias.name.rsplit(".", 1)[-1] for alias in node.names}
+            found.extend((node.lineno, name) for name in names & OUTPUT_NAMES)
+    return found
 
-    offenders = []
-    for path in sorted(template_dir().rglob("*.py")):
-        if path.name == "log_lines.py":
-            continue
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "print":
-                offenders.append(f"{path.name}:{node.lineno} print()")
-            if isinstance(node, ast.Attribute) and node.attr in ("stdout", "stderr"):
-                offenders.append(f"{path.name}:{node.lineno} sys.{node.attr}")
+
+def test_every_line_the_worker_prints_goes_through_log_lines():
+    """One format in one place: no module the bundle ships (its rendered templates too) prints,
+    writes stdout/stderr or calls the JS console itself."""
+    import ast
+
+    from cfmcp.project.config import ProjectConfig
+    from cfmcp.worker.render import render_bundle
+
+    bundle = render_bundle(ProjectConfig(name="scan-worker").validate())
+    assert "cfmcp_worker/deployment.py" in bundle.modules  # a rendered template is scanned
+    assert "cfmcp_worker/consent_page.py" in bundle.modules
+    offenders = [
+        f"{name}:{line} {what}"
+        for name, source in sorted(bundle.modules.items())
+        if name != "cfmcp_worker/log_lines.py"
+        for line, what in _output_uses(ast.parse(source))
+    ]
+    assert all(name.endswith(".py") for name in bundle.modules)  # nothing escapes the scan
     assert not offenders, offenders
+
+
+def test_the_output_scan_finds_every_way_out():
+    import ast
+
+    source = """
+import js
+from js import console
+from sys import stdout
+print("x")
+js.console.log("x")
+sys.stderr.write("x")
+write = sys.__stdout__.write
+"""
+    found = {what for _, what in _output_uses(ast.parse(source))}
+    assert found == {"console", "stdout", "print", "stderr", "__stdout__"}
