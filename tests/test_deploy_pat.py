@@ -167,3 +167,17 @@ def test_replacing_the_pat_with_a_refused_one_keeps_the_old(fake, upstream, tmp_
     assert writes(fake) == [
         "PUT /accounts/*/workers/scripts/gh-mcp/secrets".replace("*", fake.account_id)
     ]
+
+
+@pytest.mark.parametrize("bad", ["ghp_SECRET\u200bzero", "ghp_SECRET with-space", "ghp_SECRET\u00e9"])
+def test_a_pat_that_cannot_travel_in_a_header_is_refused_before_anything(
+    fake, upstream, tmp_path, monkeypatch, bad
+):
+    config = write_project(tmp_path, fake.account_id, upstream_url=upstream.url)
+    upstream.recorder.clear()
+    for extra in ((), ("--json",)):
+        result = deploy(monkeypatch, fake, config, "--skip-smoke", *extra, pat=bad)
+        assert result.exit_code == 2, everything(result)
+        assert "printable ASCII" in said(everything(result))
+        assert "SECRET" not in everything(result) and "Traceback" not in everything(result)
+    assert writes(fake) == [] and upstream.recorder.snapshot() == []

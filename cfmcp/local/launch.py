@@ -98,13 +98,18 @@ def upstream_token(demo: bool) -> str:
     """The PAT: generated for the demo, else from the environment or a hidden prompt."""
     if demo:
         return secrets.token_urlsafe(32)
+    from cfmcp.project.secrets import check_upstream_token
+
     token = os.environ.get(ENV_TOKEN, "").strip()
     if token:
-        return token
+        return check_upstream_token(token, f"the PAT in {ENV_TOKEN}")
     from cfmcp.prompts import ask_secret
 
-    return ask_secret(
-        "Upstream personal access token (input hidden)", hint=f"set {ENV_TOKEN}, or use --demo"
+    return check_upstream_token(
+        ask_secret(
+            "Upstream personal access token (input hidden)",
+            hint=f"set {ENV_TOKEN}, or use --demo",
+        )
     )
 
 

@@ -52,6 +52,10 @@ def check_pat(
         return PatVerdict(
             PatStatus.unchecked, f"{upstream.url} did not answer ({type(exc).__name__})"
         )
+    except (UnicodeError, ValueError) as exc:  # a header that cannot be sent; it holds the PAT
+        return PatVerdict(
+            PatStatus.unchecked, f"the PAT cannot be sent in a header ({type(exc).__name__})"
+        )
     finally:
         if http is None:
             client.close()

@@ -13,6 +13,7 @@ from cfmcp.worker.contract import PAT_EXPIRATION_HEADER
 EXPIRATION_HEADER = PAT_EXPIRATION_HEADER
 EXPIRY_WARNING_DAYS = 14
 REPLACE_COMMAND = "cfmcp deploy --new-upstream-token"
+SANE_YEARS = range(2000, 2201)  # an expiry (or a record's time) outside these is junk
 
 
 class PatStatus(StrEnum):
@@ -38,7 +39,10 @@ class PatVerdict:
 
 
 def parse_expiration(value: str | None) -> datetime | None:
-    """GitHub's `2026-12-31 00:00:00 UTC` (or an ISO 8601 time) as an aware datetime."""
+    """GitHub's `2026-12-31 00:00:00 UTC` (or an ISO 8601 time) as an aware UTC datetime.
+
+    None for anything else, including a time outside SANE_YEARS (a junk header is "no expiry
+    known", never an error: the Worker stores the header as the upstream sent it)."""
     if not value:
         return None
     text = value.strip()
@@ -48,9 +52,10 @@ def parse_expiration(value: str | None) -> datetime | None:
         text = text[:-1] + "+00:00"
     try:
         moment = datetime.fromisoformat(text)
-    except ValueError:
+        moment = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, OverflowError):
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment if moment.year in SANE_YEARS else None
 
 
 def iso(moment: datetime | None) -> str | None:
