@@ -13,12 +13,17 @@ from cfmcp.worker.contract import PAT_EXPIRATION_HEADER
 EXPIRATION_HEADER = PAT_EXPIRATION_HEADER
 EXPIRY_WARNING_DAYS = 14
 REPLACE_COMMAND = "cfmcp deploy --new-upstream-token"
+FORBIDDEN_MEANS = (
+    "a 403 can mean a rate limit, an SSO authorization the PAT lacks, a missing permission, "
+    "or a refused PAT"
+)
 SANE_YEARS = range(2000, 2201)  # an expiry (or a record's time) outside these is junk
 
 
 class PatStatus(StrEnum):
     accepted = "accepted"  # the upstream answered an authenticated request with 2xx
-    refused = "refused"  # 401 or 403: the PAT is wrong, expired or revoked
+    refused = "refused"  # 401: the PAT is wrong, expired or revoked
+    forbidden = "forbidden"  # 403: a missing permission, SSO, a rate limit, or a refused PAT
     unchecked = "unchecked"  # no answer, or one that proves nothing (5xx, 404, …)
 
 

@@ -68,8 +68,7 @@ def check_upstream_token(token: str, source: str = "the upstream token (PAT)") -
     (never quoting the value): printable ASCII, no whitespace, at most MAX_PAT_LENGTH."""
     if len(token) > MAX_PAT_LENGTH or not all("!" <= ch <= "~" for ch in token):
         raise UsageError(
-            f"{source} must be at most {MAX_PAT_LENGTH} printable ASCII characters with no "
-            "spaces",
+            f"{source} must be at most {MAX_PAT_LENGTH} printable ASCII characters with no spaces",
             hint="copy the PAT again (an invisible character or a line break came with it)",
         )
     return token
