@@ -1,8 +1,8 @@
 """Is the upstream PAT accepted, and when does it expire?
 
 Cloudflare never gives a secret back, so doctor cannot try the deployed PAT itself. It uses:
-1. CFMCP_UPSTREAM_TOKEN, when set: that PAT is tried upstream from here (it may not be the
-   one deployed; the result says so);
+1. CFMCP_UPSTREAM_TOKEN, when set: that PAT is tried from here with cfmcp.toml's upstream, and
+   never with one .cfmcp/dev.json names (it may not be the one deployed; the result says so);
 2. else the Worker's own record (KV `upstream:pat`): the last refusal or expiry the upstream
    gave it, read through the Cloudflare API (or `cfmcp dev`'s state file with --local);
    `cfmcp deploy` deletes it when it sets a new PAT, so a record is about the current one;
@@ -61,7 +61,7 @@ def _fix_command(ctx: DoctorContext) -> str:
 
 
 def _try_token(ctx: DoctorContext, token: str, moment: datetime) -> CheckResult:
-    upstream = ctx.upstream_config()
+    upstream = ctx.pat_upstream()  # Skip when only .cfmcp/dev.json names one
     verdict = check_pat(upstream, token, http=ctx.http)
     source = f"the PAT in {UPSTREAM_TOKEN_ENV}"
     if verdict.status is PatStatus.refused:
