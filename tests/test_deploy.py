@@ -622,7 +622,11 @@ def test_new_upstream_token_replaces_only_that_secret(fake, tmp_path, monkeypatc
         pat=new_pat,
     )
     assert result.exit_code == 0, result.output
-    assert writes(fake) == [f"PUT /accounts/{fake.account_id}/workers/scripts/{NAME}/secrets"]
+    namespace = fake.kv_namespace_by_title(f"{NAME}-oauth").id
+    assert writes(fake) == [  # the secret, then the Worker's record of the old PAT
+        f"PUT /accounts/{fake.account_id}/workers/scripts/{NAME}/secrets",
+        f"DELETE /accounts/{fake.account_id}/storage/kv/namespaces/{namespace}/values/upstream:pat",
+    ]
     after = fake.script(NAME).secrets()
     assert after["UPSTREAM_TOKEN"] == new_pat
     assert {k: v for k, v in after.items() if k != "UPSTREAM_TOKEN"} == {
@@ -911,7 +915,8 @@ def test_render_then_wrangler_deploys_what_deploy_would(fake, tmp_path, monkeypa
     fake.calls.clear()
     result = deploy(monkeypatch, fake, config, "--yes", "--skip-smoke", "--json")
     assert result.exit_code == 0, result.output
-    assert [s["action"] for s in summary(result)["steps"]] == ["set secret"] * 3
+    steps = [s["action"] for s in summary(result)["steps"]]
+    assert steps == ["set secret"] * 3 + ["clear the PAT record"]  # wrangler's namespace exists
     assert uploads(fake) == []
 
 

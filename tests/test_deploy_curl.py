@@ -150,12 +150,21 @@ def test_the_curl_script_stops_before_any_write_on_a_refused_pat(
             ("FAKE-refused-pat-0000", 1, "the upstream refused the PAT (HTTP 401)"),
             (upstream.pat, 0, "the upstream accepts the PAT"),
         )
+        assert "--max-time" in check.split("PAT_STATUS=", 1)[1].split("\n")[0]
+        shim = tmp_path / "shim"  # a curl that records its command line (what `ps` shows)
+        shim.mkdir(exist_ok=True)
+        argv_log = tmp_path / "curl-argv.log"
+        real_curl = shutil.which("curl")
+        (shim / "curl").write_text(
+            f'#!/bin/sh\nprintf "%s\\n" "$*" >> {argv_log}\nexec {real_curl} "$@"\n'
+        )
+        (shim / "curl").chmod(0o755)
         for pat, code, said in runs:
             fake.calls.clear()
             run = subprocess.run(
                 ["bash", "-euo", "pipefail", "-c", check],
                 cwd=tmp_path,
-                env={"PATH": os.environ["PATH"], **fake.env(), "UPSTREAM_TOKEN": pat},
+                env={"PATH": f"{shim}:{os.environ['PATH']}", **fake.env(), "UPSTREAM_TOKEN": pat},
                 capture_output=True,
                 text=True,
                 timeout=60,
@@ -164,6 +173,7 @@ def test_the_curl_script_stops_before_any_write_on_a_refused_pat(
             assert said in run.stdout + run.stderr
             assert not [c for c in fake.calls if c.method != "GET"]
             assert pat not in run.stdout + run.stderr
+            assert pat not in argv_log.read_text()  # never on curl's command line
 
 
 def _resolve(value, variables: dict[str, str]):

@@ -164,6 +164,51 @@ def test_replacing_the_pat_with_a_refused_one_keeps_the_old(fake, upstream, tmp_
         monkeypatch, fake, config, "--skip-smoke", "--new-upstream-token", pat=upstream.pat
     )
     assert replaced.exit_code == 0, everything(replaced)
-    assert writes(fake) == [
-        "PUT /accounts/*/workers/scripts/gh-mcp/secrets".replace("*", fake.account_id)
+    namespace = fake.kv_namespace_by_title("gh-mcp-oauth").id
+    assert writes(fake) == [  # the secret, then the record of the old PAT goes
+        f"PUT /accounts/{fake.account_id}/workers/scripts/gh-mcp/secrets",
+        f"DELETE /accounts/{fake.account_id}/storage/kv/namespaces/{namespace}/values/upstream:pat",
     ]
+
+
+@pytest.mark.parametrize(
+    "bad", ["ghp_SECRET\u200bzero", "ghp_SECRET with-space", "ghp_SECRET\u00e9"]
+)
+def test_a_pat_that_cannot_travel_in_a_header_is_refused_before_anything(
+    fake, upstream, tmp_path, monkeypatch, bad
+):
+    config = write_project(tmp_path, fake.account_id, upstream_url=upstream.url)
+    upstream.recorder.clear()
+    for extra in ((), ("--json",)):
+        result = deploy(monkeypatch, fake, config, "--skip-smoke", *extra, pat=bad)
+        assert result.exit_code == 2, everything(result)
+        assert "printable ASCII" in said(everything(result))
+        assert "SECRET" not in everything(result) and "Traceback" not in everything(result)
+    assert writes(fake) == [] and upstream.recorder.snapshot() == []
+
+
+def test_a_new_pat_clears_the_record_in_the_plan_and_its_curl(
+    fake, upstream, tmp_path, monkeypatch
+):
+    config = write_project(tmp_path, fake.account_id, upstream_url=upstream.url)
+    assert deploy(monkeypatch, fake, config, "--skip-smoke", pat=upstream.pat).exit_code == 0
+    plan = deploy(
+        monkeypatch, fake, config, "--new-upstream-token", "--dry-run", "--json", pat=upstream.pat
+    )
+    actions = [s["action"] for s in json.loads(plan.stdout)["steps"]]
+    assert actions == ["set secret", "clear the PAT record"]
+    curl = deploy(
+        monkeypatch,
+        fake,
+        config,
+        "--new-upstream-token",
+        "--dry-run",
+        "--format",
+        "curl",
+        pat=upstream.pat,
+    )
+    namespace = fake.kv_namespace_by_title("gh-mcp-oauth").id
+    assert f'curl -sS -X DELETE "$API/accounts/$ACCOUNT_ID/storage/kv/namespaces/{namespace}' in (
+        curl.stdout
+    )
+    assert upstream.pat not in plan.stdout + curl.stdout

@@ -29,6 +29,7 @@ import random
 import re
 import shutil
 import subprocess
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -456,11 +457,17 @@ def test_updates_do_what_deploy_plans(tmp_path, monkeypatch):
         assert after["AUTH_PIN"] != before["AUTH_PIN"]
         assert after["SIGNING_KEY"] == before["SIGNING_KEY"]
         new_pat = "ghp_FAKEreplacedPAT0000000000000000000000"
-        replaced = chat.execute("set-secrets", NAME=NAME, UPSTREAM_TOKEN=new_pat)  # PIN kept
+        replaced = chat.execute(
+            "set-secrets", NAME=NAME, UPSTREAM_TOKEN=new_pat, KV_ID=look["kv_namespace"]
+        )  # PIN kept
         assert replaced == {"secrets_set": ["UPSTREAM_TOKEN"]}
         assert fake.script(NAME).secrets() == after | {"UPSTREAM_TOKEN": new_pat}
         calls = [shape(c, fake, kv_ids(fake)) for c in fake.calls]
-        assert [c.body for c in calls] == ["name,text,type"] * 2
+        assert [c.body for c in calls] == ["name,text,type"] * 2 + ["-"]
+        # as `cfmcp deploy --new-upstream-token`: the record of the old PAT goes too
+        assert fake.calls[-1].method == "DELETE"
+        deleted = urllib.parse.unquote(fake.calls[-1].path)
+        assert deleted.endswith(f"/{look['kv_namespace']}/values/upstream:pat")
         check_against_the_table(calls, "workers_dev", chat=True)
 
         use_fake_env(monkeypatch, fake)

@@ -199,3 +199,121 @@ def test_a_local_worker_that_answers_wrongly_gets_dev_advice_not_deploy_advice(t
     assert all("restart `cfmcp dev`" in c["hint"] for c in failed)
     assert report["next_command"] == "cfmcp dev"
     assert "deploy" not in result.stdout
+
+
+class Listener:
+    """An HTTP server on 127.0.0.1 that answers 200 to everything and keeps every request's
+    Authorization header (a stand-in for whatever a planted dev.json names)."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        seen: list[str] = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _answer(self) -> None:
+                seen.append(self.headers.get("Authorization") or "")
+                length = int(self.headers.get("Content-Length") or 0)
+                self.rfile.read(length)
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+            do_GET = do_POST = do_DELETE = _answer
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.seen = seen
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.origin = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def plant_dev_record(folder: Path, **fields: object) -> None:
+    record = {
+        "origin": "http://127.0.0.1:9",
+        "upstream_url": "http://127.0.0.1:9/steal",
+        "upstream_transport": "streamable-http",
+        "runtime": "python",
+        "state": str(folder / "state.sqlite3"),
+        "demo": False,
+        "pid": os.getpid(),  # a live process of this user
+        **fields,
+    }
+    (folder / ".cfmcp").mkdir(exist_ok=True)
+    (folder / ".cfmcp" / "dev.json").write_text(json.dumps(record), encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    "planted",
+    [
+        {"pid": 1},
+        {"pid": 0},
+        {"pid": True},
+        {"origin": "http://192.0.2.1:8787"},
+        {"upstream_url": "http://192.0.2.1/steal"},  # a PAT in clear text off this machine
+        {"upstream_url": "https://user:pw@example.com/mcp"},
+        {"state": 7},
+    ],
+)
+def test_a_dev_record_that_cannot_be_believed_is_ignored(tmp_path, planted):
+    from cfmcp.local.dev_record import read_dev_record
+
+    plant_dev_record(tmp_path, **planted)
+    assert read_dev_record(tmp_path / ".cfmcp" / "dev.json") is None
+    plant_dev_record(tmp_path)
+    assert read_dev_record(tmp_path / ".cfmcp" / "dev.json") is not None
+
+
+def test_a_dev_record_fronting_another_upstream_than_cfmcp_toml_is_ignored(tmp_path):
+    from cfmcp.local.dev_record import read_dev_record
+
+    plant_dev_record(tmp_path, upstream_url="https://other.example/mcp")
+    path = tmp_path / ".cfmcp" / "dev.json"
+    assert read_dev_record(path, project_upstream="https://api.githubcopilot.com/mcp") is None
+    assert read_dev_record(path, project_upstream="https://other.example/mcp") is not None
+
+
+def test_doctor_local_never_sends_the_pat_to_an_upstream_dev_json_names(tmp_path):
+    listener = Listener()
+    try:
+        plant_dev_record(tmp_path, origin=listener.origin, upstream_url=listener.origin + "/steal")
+        secret = "ghp_FAKEplantedDevJson0000000000000000000"
+        result = cfmcp(tmp_path, "doctor", "--local", "--json", CFMCP_UPSTREAM_TOKEN=secret)
+    finally:
+        listener.close()
+    assert listener.seen, "the planted origin was not even asked"
+    assert not [h for h in listener.seen if secret in h]
+    report = json.loads(result.stdout)
+    pat = next(c for c in report["checks"] if c["name"] == "pat")
+    assert pat["status"] == "skip" and "not PAT-checked" in pat["reason"], pat
+    assert secret not in result.stdout + result.stderr
+
+
+def test_the_dev_state_file_is_opened_read_only_whatever_its_name(tmp_path):
+    from cfmcp.doctor.context import DoctorContext, DoctorOptions
+
+    folder = tmp_path / "odd?mode=rwc#name"
+    folder.mkdir()
+    state = folder / "dev-state.sqlite3"
+    with contextlib.closing(sqlite3.connect(state)) as db:
+        db.execute("CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT, expires_at REAL)")
+        record = {"status": "refused", "http_status": 401, "seen_at": "2026-12-02T10:00:00Z"}
+        db.execute("INSERT INTO kv VALUES ('upstream:pat', ?, NULL)", (json.dumps(record),))
+        db.commit()
+    plant_dev_record(tmp_path, state=str(state), upstream_url="https://example.com/mcp")
+    ctx = DoctorContext(DoctorOptions(local_url="auto"), {})
+    try:
+        read = ctx.pat_record()
+    finally:
+        ctx.close()
+    assert read is not None and read.refused
+    assert sorted(p.name for p in folder.iterdir()) == ["dev-state.sqlite3"]

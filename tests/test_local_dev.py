@@ -312,3 +312,31 @@ def test_json_logs_are_the_workers_own_lines_on_stdout(tmp_path: Path) -> None:
         ("request", "/mcp", 401),
     ]
     assert "MCP URL" in (tmp_path / "err.txt").read_text()  # the panel went to stderr
+
+
+def test_dev_refuses_a_pat_that_cannot_travel_in_a_header_without_quoting_it(monkeypatch):
+    from cfmcp.errors import UsageError
+    from cfmcp.local.launch import upstream_token
+
+    monkeypatch.setenv("CFMCP_UPSTREAM_TOKEN", "ghp_SECRET\u200bzero")
+    with pytest.raises(UsageError) as raised:
+        upstream_token(demo=False)
+    assert "SECRET" not in str(raised.value.message) + str(raised.value.hint)
+    assert "CFMCP_UPSTREAM_TOKEN" in raised.value.message
+
+
+def test_dev_warns_when_the_upstream_answers_403_to_its_pat(monkeypatch, tmp_path):
+    from cfmcp.local import launch, runtime
+    from cfmcp.pat import probe
+    from cfmcp.pat.verdict import PatStatus, PatVerdict
+    from cfmcp.project.config import UpstreamConfig
+
+    upstream = UpstreamConfig(url="https://example.com/mcp")
+    monkeypatch.setattr(runtime, "upstream_config_of", lambda bundle: upstream)
+    monkeypatch.setattr(
+        probe,
+        "check_pat",
+        lambda *a, **k: PatVerdict(PatStatus.forbidden, "POST initialize → 403", 403),
+    )
+    problem = launch.pat_problem(tmp_path, "FAKE-pat")
+    assert problem is not None and "403" in problem and "rate limit" in problem

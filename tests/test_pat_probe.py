@@ -121,3 +121,41 @@ def test_expiry_is_said_in_days_and_warned_within_14():
     assert expiry_phrase(now - timedelta(days=2), now) == "the PAT expired on 2026-11-30"
     assert expires_soon(now - timedelta(days=2), now)
     assert days_left(now - timedelta(hours=1), now) == -1
+
+
+JUNK_EXPIRIES = [
+    "9999-12-31T23:59:59-05:00",  # its UTC time is past datetime.max
+    "0001-01-01T00:00:00+05:00",  # its UTC time is before datetime.min
+    "9999-12-31 23:59:59 UTC",
+    "1900-01-01 00:00:00 UTC",
+    "2026-02-30 00:00:00 UTC",
+    "2026-12-31T25:00:00Z",
+    "2026-12-31T00:00:00+24:00",
+    "\x00",
+    "2026-12-31 00:00:00 UTC UTC",
+]
+
+
+@pytest.mark.parametrize("value", JUNK_EXPIRIES)
+def test_a_junk_expiry_is_no_expiry_known(value):
+    assert parse_expiration(value) is None
+
+
+def test_fuzzed_expiries_never_raise_and_are_always_utc():
+    import random
+
+    rng = random.Random(7)
+    pieces = ["9999", "0001", "2026", "-12-31", "T", " ", "23:59:59", "-05:00", "+14:00", "Z"]
+    for _ in range(2000):
+        value = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 6)))
+        moment = parse_expiration(value)
+        if moment is not None:
+            assert moment.utcoffset() == timedelta(0) and 2000 <= moment.year <= 2200
+            expiry_phrase(moment, datetime(2026, 12, 2, tzinfo=UTC))  # says it without raising
+
+
+def test_a_pat_that_cannot_be_sent_is_unchecked_without_the_pat_in_the_detail():
+    pat = "ghp_SECRET\u200bvalue"
+    verdict = check_pat(config("http://127.0.0.1:9/mcp"), pat, timeout=1)
+    assert verdict.status is PatStatus.unchecked
+    assert "SECRET" not in verdict.detail and "UnicodeEncodeError" in verdict.detail

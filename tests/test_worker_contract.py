@@ -77,6 +77,8 @@ def test_the_pat_status_key_doctor_reads() -> None:
     watch = module_constants("cfmcp_worker/pat_watch.py")
     assert watch["PAT_STATUS_KEY"] == contract.PAT_STATUS_KEY
     assert watch["EXPIRATION_HEADER"] == contract.PAT_EXPIRATION_HEADER
+    assert watch["PAT_REFUSED_STATUSES"] == contract.PAT_REFUSED_STATUSES
+    assert watch["PAT_FORBIDDEN_STATUSES"] == contract.PAT_FORBIDDEN_STATUSES
 
 
 def test_wrangler_toml_spells_the_contract() -> None:

@@ -346,11 +346,9 @@ async def _proxy(
     status = int(upstream.status)
     headers = [(str(name), str(value)) for name, value in js.Array.from_(upstream.headers).to_py()]
     verdict = app.upstream_response(request, status, headers, forward)
-    work = app.background_work()
-    if work is not None and in_background is not None:
+    work = app.background_work() if in_background is not None else None  # left due if not
+    if work is not None:
         in_background(work)
-    elif work is not None:
-        work.close()
     stream = None if _is_null(upstream.body) else upstream.body
     if isinstance(verdict, HttpResponse):
         if stream is not None:

@@ -18,6 +18,7 @@ from typing import Any
 from cfmcp.deploy.executor import upload_manifest
 from cfmcp.deploy.models import (
     AttachDomain,
+    ClearPatRecord,
     CreateKvNamespace,
     CreateRoute,
     EnableWorkersDev,
@@ -28,9 +29,16 @@ from cfmcp.deploy.models import (
     UploadScript,
     Value,
 )
+from cfmcp.pat.verdict import FORBIDDEN_MEANS
 from cfmcp.project.config import ProjectConfig, UpstreamConfig
 from cfmcp.transport import INITIALIZE_REQUEST, LEGACY_SSE
-from cfmcp.worker.contract import BUNDLE_HASH_VAR, EXACT_BINDING, EXACT_MIGRATION_TAG
+from cfmcp.worker.contract import (
+    BUNDLE_HASH_VAR,
+    EXACT_BINDING,
+    EXACT_MIGRATION_TAG,
+    PAT_FORBIDDEN_STATUSES,
+    PAT_REFUSED_STATUSES,
+)
 
 _MARK = "@@cfmcp-var:"
 BUNDLE_VAR = "BUNDLE_SHA256"
@@ -82,6 +90,11 @@ def request_for(step: Step, account_id: str) -> ApiRequest:
             "PUT",
             f"{scripts}/{step.script}/secrets",
             {"name": step.secret_name, "text": _var(step.secret_name), "type": "secret_text"},
+        )
+    if isinstance(step, ClearPatRecord):
+        return ApiRequest(
+            "DELETE",
+            f"/accounts/{account_id}/storage/kv/namespaces/{step.namespace_id}/values/{step.key}",
         )
     if isinstance(step, EnableWorkersDev):
         return ApiRequest("POST", f"{scripts}/{step.script}/subdomain", {"enabled": True})
@@ -172,6 +185,8 @@ def _curl(request: ApiRequest) -> list[str]:
     auth = '-H "Authorization: Bearer $CLOUDFLARE_API_TOKEN"'
     if request.method == "GET":
         return [f"curl -sS {url} {auth}"]
+    if request.json is None and not request.modules:
+        return [f"curl -sS -X {request.method} {url} {auth}"]
     if request.modules:
         jq = _jq(request.json)
         body = jq if jq else f"echo {shlex.quote(json.dumps(request.json))}"
@@ -194,40 +209,55 @@ def _curl(request: ApiRequest) -> list[str]:
     return [call]
 
 
-def _credential_args(upstream: UpstreamConfig) -> list[str]:
-    """The upstream headers the Worker sends, as curl -H arguments ($UPSTREAM_TOKEN unread)."""
-    args = [
-        f"-H {shlex.quote(f'{name}: {value}')}" for name, value in upstream.extra_headers.items()
-    ]
+PAT_CHECK_SECONDS = 10  # --max-time of the PAT check
+SSE_CHECK_SECONDS = 5  # the SSE stream never ends: --max-time stops it once the status is in
+
+
+def _header_lines(upstream: UpstreamConfig) -> str:
+    """The upstream headers the Worker sends, as a `printf` that curl reads on stdin (`-H @-`):
+    the PAT never appears on a command line (`ps` shows those). printf is bash's builtin."""
+    lines = [shlex.quote(f"{name}: {value}") for name, value in upstream.extra_headers.items()]
     before, _, after = f"{upstream.auth_header}: {upstream.auth_format}".partition("{token}")
-    args.append(
-        "-H " + shlex.quote(before) + '"$UPSTREAM_TOKEN"' + (shlex.quote(after) if after else "")
-    )
-    return args
+    lines.append(shlex.quote(before) + '"$UPSTREAM_TOKEN"' + (shlex.quote(after) if after else ""))
+    return "printf '%s\\n' " + " ".join(lines)
+
+
+def _status_case() -> list[str]:
+    """The verdict on the status, from the sets `cfmcp deploy` and the Worker use."""
+    refused = "|".join(str(code) for code in PAT_REFUSED_STATUSES)
+    forbidden = "|".join(str(code) for code in PAT_FORBIDDEN_STATUSES)
+    return [
+        'case "$PAT_STATUS" in',
+        '  2??) echo "the upstream accepts the PAT" ;;',
+        f'  {refused}) echo "the upstream refused the PAT (HTTP $PAT_STATUS)" >&2; exit 1 ;;',
+        f'  {forbidden}) echo "the upstream refused the PAT (HTTP $PAT_STATUS: {FORBIDDEN_MEANS})"'
+        " >&2; exit 1 ;;",
+        '  *) echo "could not check the PAT (HTTP $PAT_STATUS)" >&2; exit 1 ;;',
+        "esac",
+    ]
 
 
 def _pat_check(upstream: UpstreamConfig) -> list[str]:
     """`cfmcp deploy`'s PAT check (cfmcp.pat.probe) as a shell step that stops the script."""
     url = shlex.quote(upstream.url)
-    creds = " ".join(_credential_args(upstream))
+    seconds = PAT_CHECK_SECONDS
     if upstream.transport == LEGACY_SSE:  # the stream never ends: its status line is enough
-        request = f"--max-time 5 {creds} -H 'Accept: text/event-stream' {url}"
+        seconds = SSE_CHECK_SECONDS
+        request = f"-H 'Accept: text/event-stream' {url}"
     else:
         initialize = shlex.quote(json.dumps(INITIALIZE_REQUEST, separators=(",", ":")))
         request = (
-            f"-X POST {url} {creds} \\\n  -H 'Accept: application/json, text/event-stream' "
+            f"-X POST {url} \\\n  -H 'Accept: application/json, text/event-stream' "
             f"-H 'Content-Type: application/json' --data {initialize}"
         )
     return [
         "## Before any write: the upstream must accept the PAT (as `cfmcp deploy` checks it)",
         "# 2xx: accepted; 401/403: refused (get a new PAT); anything else proves nothing.",
+        "# The headers go to curl on stdin (-H @-), so the PAT is on no command line.",
         "# Skip this only when the upstream cannot be reached from this machine.",
-        f"PAT_STATUS=$(curl -sS -o /dev/null -w '%{{http_code}}' {request} || true)",
-        'case "$PAT_STATUS" in',
-        '  2??) echo "the upstream accepts the PAT" ;;',
-        '  401|403) echo "the upstream refused the PAT (HTTP $PAT_STATUS)" >&2; exit 1 ;;',
-        '  *) echo "could not check the PAT (HTTP $PAT_STATUS)" >&2; exit 1 ;;',
-        "esac",
+        f"PAT_STATUS=$({_header_lines(upstream)} | curl -sS -o /dev/null -w '%{{http_code}}' "
+        f"--max-time {seconds} -H @- {request} || true)",
+        *_status_case(),
         "",
     ]
 

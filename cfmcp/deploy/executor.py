@@ -18,6 +18,7 @@ from rich.markup import escape
 from cfmcp.account.api import MIGRATION_TAG_MISMATCH, CloudflareApi
 from cfmcp.deploy.models import (
     AttachDomain,
+    ClearPatRecord,
     CreateKvNamespace,
     CreateRoute,
     EnableWorkersDev,
@@ -207,6 +208,8 @@ class Executor:
             )
             secrets = sorted({*self.recorder.state.secrets_set, step.secret_name})
             self.recorder.update(secrets_set=tuple(secrets))
+        elif isinstance(step, ClearPatRecord):
+            self.api.delete_kv_value(account, step.namespace_id, step.key)
         elif isinstance(step, EnableWorkersDev):
             self.api.enable_script_subdomain(account, step.script)
             self.recorder.update(workers_dev_enabled=True)

@@ -131,6 +131,19 @@ class PutSecret(Step):
 
 
 @dataclass(frozen=True)
+class ClearPatRecord(Step):
+    """Delete what the Worker recorded of the PAT it had (KV `upstream:pat`): a new PAT is
+    being set, and the Worker must record what the upstream says of that one afresh."""
+
+    namespace_id: str
+    key: str
+    label: ClassVar[str] = "clear the PAT record"
+
+    def describe(self) -> str:
+        return f"delete KV key {self.key} (what the Worker recorded of the previous PAT)"
+
+
+@dataclass(frozen=True)
 class EnableWorkersDev(Step):
     script: str
     url: str

@@ -16,6 +16,7 @@ from typing import Any
 from cfmcp.errors import PatRefused, PatUnchecked
 from cfmcp.pat.probe import check_pat
 from cfmcp.pat.verdict import (
+    FORBIDDEN_MEANS,
     REPLACE_COMMAND,
     PatStatus,
     PatVerdict,
@@ -73,10 +74,15 @@ def check_pat_before_deploy(
     verdict = checker(upstream, token)
     url = upstream.url
     rerun = REPLACE_COMMAND if replacing else "cfmcp deploy"
-    if verdict.status is PatStatus.refused:
+    if verdict.status in (PatStatus.refused, PatStatus.forbidden):
+        why = (
+            FORBIDDEN_MEANS
+            if verdict.status is PatStatus.forbidden
+            else "it is wrong, expired or revoked"
+        )
         raise PatRefused(
-            f"the upstream {url} refused the PAT ({verdict.detail}): it is wrong, expired or "
-            "revoked, or lacks a permission; nothing was changed on Cloudflare",
+            f"the upstream {url} refused the PAT ({verdict.detail}): {why}; nothing was "
+            "changed on Cloudflare",
             hint=f"create a new PAT, then run `{rerun}` with it in {UPSTREAM_TOKEN_ENV} "
             "(or paste it at the prompt)",
         )

@@ -18,6 +18,7 @@ from cfmcp.account.ours import (
 from cfmcp.deploy.models import (
     AttachDomain,
     BindingSpec,
+    ClearPatRecord,
     CreateKvNamespace,
     CreateRoute,
     EnableWorkersDev,
@@ -37,6 +38,7 @@ from cfmcp.worker.contract import (
     EXACT_CLASS,
     EXACT_MIGRATION_TAG,
     KV_BINDING,
+    PAT_STATUS_KEY,
     PYTHON_WORKERS_FLAG,
     SECRET_NAMES,
 )
@@ -70,6 +72,7 @@ def plan_deploy(
     draft = _Draft()
     kv_id = _plan_kv_namespace(config, remote, draft)
     _plan_script(config, remote, bundle, kv_id, draft, replace_secrets)
+    _plan_pat_record(remote, draft)
     _plan_hostname(config, remote, draft)
     return Plan(
         steps=tuple(draft.steps),
@@ -154,6 +157,13 @@ def _plan_script(
     )
     if not missing:
         draft.unchanged.append("secrets " + ", ".join(SECRET_NAMES) + " are set (kept)")
+
+
+def _plan_pat_record(remote: RemoteState, draft: _Draft) -> None:
+    """A new PAT clears the record of the old one (a namespace made by this plan has none)."""
+    sent = Plan(tuple(draft.steps), (), "", "").secret_names
+    if "UPSTREAM_TOKEN" in sent and remote.kv_namespace is not None:
+        draft.steps.append(ClearPatRecord(remote.kv_namespace.id, PAT_STATUS_KEY))
 
 
 def _migration(remote: RemoteState) -> Migration | None:

@@ -101,7 +101,9 @@ class DoctorContext:
         self._ai_bots = Once(lambda: self.verified_api().get_ai_bots_protection(self.zone().id))
         self._public_url = Once(self._find_public_url)
         self._smoke = Once(self._make_smoke_tester)
-        self._local = Once(lambda: find_local_target(self.options.local_url or ""))
+        self._local = Once(
+            lambda: find_local_target(self.options.local_url or "", self._project_upstream_url())
+        )
         self._pat_record = Once(self._read_pat_record)
 
     def close(self) -> None:
@@ -232,20 +234,44 @@ class DoctorContext:
 
     # -- the upstream and its PAT ----------------------------------------------------------
 
+    def _project_upstream_url(self) -> str | None:
+        try:
+            return self._project.get().upstream.url
+        except CfmcpError:
+            return None
+
     def upstream_config(self) -> UpstreamConfig:
-        """The upstream the Worker fronts: cfmcp.toml's, or (--local) the one dev recorded."""
+        """The upstream the Worker fronts: cfmcp.toml's, or (--local, without one) the URL and
+        transport a running `cfmcp dev` recorded. Never given a PAT: see `pat_upstream`."""
         if self.local:
-            record = self.local_target().record
-            if record is not None:
-                return UpstreamConfig(url=record.upstream_url, transport=record.upstream_transport)
             try:
                 return self._project.get().upstream
             except CfmcpError:
-                raise Skip(
-                    "the upstream is unknown: no running `cfmcp dev` recorded it in "
-                    ".cfmcp/dev.json here, and there is no cfmcp.toml"
-                ) from None
+                pass
+            record = self.local_target().record
+            if record is not None:
+                return UpstreamConfig(url=record.upstream_url, transport=record.upstream_transport)
+            raise Skip(
+                "the upstream is unknown: no running `cfmcp dev` recorded it in "
+                ".cfmcp/dev.json here, and there is no cfmcp.toml"
+            )
         return self.config().upstream
+
+    def pat_upstream(self) -> UpstreamConfig:
+        """The upstream a PAT from the environment may be sent to: cfmcp.toml's (with its auth
+        header, format and extra headers), never one read from .cfmcp/dev.json."""
+        if not self.local:
+            return self.config().upstream
+        try:
+            return self._project.get().upstream
+        except CfmcpError:
+            record = self.local_target().record
+            named = f" ({record.upstream_url})" if record is not None else ""
+            raise Skip(
+                f"not checked: the upstream `cfmcp dev` fronts{named} is not PAT-checked; "
+                "doctor sends CFMCP_UPSTREAM_TOKEN only to the upstream in cfmcp.toml "
+                "(`cfmcp dev` tried its PAT when it started)"
+            ) from None
 
     def _read_pat_record(self) -> PatRecord | None:
         if self.local:
@@ -266,10 +292,9 @@ class DoctorContext:
             )
         import sqlite3
 
+        uri = Path(record.state).resolve().as_uri() + "?mode=ro"  # as_uri escapes ? and #
         try:
-            with contextlib.closing(
-                sqlite3.connect(f"file:{record.state}?mode=ro", uri=True)
-            ) as db:
+            with contextlib.closing(sqlite3.connect(uri, uri=True)) as db:
                 row = db.execute("SELECT value FROM kv WHERE key = ?", (PAT_STATUS_KEY,)).fetchone()
         except sqlite3.Error:
             return None

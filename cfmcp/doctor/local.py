@@ -25,8 +25,9 @@ class LocalTarget:
     record: DevRecord | None  # what the `cfmcp dev` serving `origin` recorded, if it did
 
 
-def find_local_target(given: str) -> LocalTarget:
-    record = read_dev_record()
+def find_local_target(given: str, project_upstream: str | None = None) -> LocalTarget:
+    """`project_upstream`: cfmcp.toml's upstream URL, which a believed record must front."""
+    record = read_dev_record(project_upstream=project_upstream)
     if not given or given == LOCAL_AUTO:
         origin = record.origin if record is not None else DEFAULT_DEV_ORIGIN
     else:

@@ -1,10 +1,11 @@
 """Is the upstream PAT accepted, and when does it expire?
 
 Cloudflare never gives a secret back, so doctor cannot try the deployed PAT itself. It uses:
-1. CFMCP_UPSTREAM_TOKEN, when set: that PAT is tried upstream from here (it may not be the
-   one deployed; the result says so);
+1. CFMCP_UPSTREAM_TOKEN, when set: that PAT is tried from here with cfmcp.toml's upstream, and
+   never with one .cfmcp/dev.json names (it may not be the one deployed; the result says so);
 2. else the Worker's own record (KV `upstream:pat`): the last refusal or expiry the upstream
    gave it, read through the Cloudflare API (or `cfmcp dev`'s state file with --local);
+   `cfmcp deploy` deletes it when it sets a new PAT, so a record is about the current one;
 3. and the expiry and date `cfmcp deploy` recorded in .cfmcp/state.json when it set the PAT.
 """
 
@@ -18,6 +19,7 @@ from cfmcp.doctor.model import CheckResult, fail, ok, skip, warn
 from cfmcp.pat.probe import check_pat
 from cfmcp.pat.record import PatRecord
 from cfmcp.pat.verdict import (
+    FORBIDDEN_MEANS,
     REPLACE_COMMAND,
     PatStatus,
     expires_soon,
@@ -59,7 +61,7 @@ def _fix_command(ctx: DoctorContext) -> str:
 
 
 def _try_token(ctx: DoctorContext, token: str, moment: datetime) -> CheckResult:
-    upstream = ctx.upstream_config()
+    upstream = ctx.pat_upstream()  # Skip when only .cfmcp/dev.json names one
     verdict = check_pat(upstream, token, http=ctx.http)
     source = f"the PAT in {UPSTREAM_TOKEN_ENV}"
     if verdict.status is PatStatus.refused:
@@ -67,6 +69,12 @@ def _try_token(ctx: DoctorContext, token: str, moment: datetime) -> CheckResult:
             f"{upstream.url} refuses {source} ({verdict.detail})",
             f"create a new PAT, then {_replace(ctx)}",
             _fix_command(ctx),
+        )
+    if verdict.status is PatStatus.forbidden:
+        return warn(
+            f"{upstream.url} answers 403 to {source} ({verdict.detail}): {FORBIDDEN_MEANS}",
+            f"if it lasts, check the PAT's permissions and SSO; else create a new PAT, then "
+            f"{_replace(ctx)}",
         )
     if verdict.status is PatStatus.unchecked:
         return warn(f"could not check {source} with {upstream.url}: {verdict.detail}")
@@ -94,9 +102,9 @@ def _from_records(ctx: DoctorContext, moment: datetime) -> CheckResult:
     state = ctx.state() if not ctx.local else None
     set_at = parse_expiration(state.pat_set_at) if state and state.pat_set_at else None
     if record is not None and record.refused:
-        return _refused(ctx, record, set_at)
-    if record is not None and _before(record, set_at):
-        record = None  # about the PAT deploy has replaced since: state.json knows better
+        return _refused(ctx, record)
+    if record is not None and record.forbidden:
+        return _forbidden(ctx, record)
     recorded_expiry = record.expires_at if record is not None else None
     if recorded_expiry is None and state is not None and state.pat_expires_at:
         recorded_expiry = parse_expiration(state.pat_expires_at)
@@ -118,13 +126,8 @@ def _from_records(ctx: DoctorContext, moment: datetime) -> CheckResult:
     return _with_expiry(ctx, reason, recorded_expiry, moment)
 
 
-def _refused(ctx: DoctorContext, record: PatRecord, set_at: datetime | None) -> CheckResult:
+def _refused(ctx: DoctorContext, record: PatRecord) -> CheckResult:
     status = f"HTTP {record.http_status}" if record.http_status else "refused"
-    if _before(record, set_at):
-        return ok(
-            f"the upstream refused the previous PAT ({_when(record.seen_at)}, {status}); "
-            f"`cfmcp deploy` replaced it {_when(set_at)} and no refusal was recorded since"
-        )
     return fail(
         f"the upstream refused the PAT at {_when(record.seen_at)} ({status}): MCP requests "
         "fail with 502 until it is replaced",
@@ -133,6 +136,10 @@ def _refused(ctx: DoctorContext, record: PatRecord, set_at: datetime | None) -> 
     )
 
 
-def _before(record: PatRecord, set_at: datetime | None) -> bool:
-    """The record was made before `cfmcp deploy` last set the PAT (so it is about another)."""
-    return set_at is not None and record.seen_at is not None and record.seen_at < set_at
+def _forbidden(ctx: DoctorContext, record: PatRecord) -> CheckResult:
+    return warn(
+        f"the upstream answered 403 to the PAT at {_when(record.seen_at)} and has not accepted "
+        f"it since: {FORBIDDEN_MEANS}",
+        f"if MCP requests keep failing, check the PAT's permissions and SSO, or create a new "
+        f"PAT, then {_replace(ctx)}",
+    )

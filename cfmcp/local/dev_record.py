@@ -3,6 +3,11 @@
 Written once dev listens and removed when it stops. It holds the origin, the upstream's URL and
 transport, the runtime, the KV state path, whether it is the demo, and the process id: never a
 secret (the PAT, PIN and signing key stay in dev's memory).
+
+The file may be stale, committed or planted, so a record is believed only when its process is
+running as this user (not pid 0 or 1), its origin is on this machine, and its upstream passes
+cfmcp.toml's rules (and is cfmcp.toml's, when there is one). Even then doctor never sends a PAT
+to the upstream it names: that is only done with the upstream of cfmcp.toml.
 """
 
 from __future__ import annotations
@@ -12,9 +17,13 @@ import json
 import os
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+from urllib.parse import urlsplit
+
+from cfmcp.errors import CfmcpError
 
 DEV_RECORD_PATH = Path(".cfmcp") / "dev.json"
 DEFAULT_DEV_ORIGIN = "http://127.0.0.1:8787"
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 @dataclass(frozen=True)
@@ -46,10 +55,33 @@ def remove_dev_record(pid: int, path: Path = DEV_RECORD_PATH) -> None:
             path.unlink()
 
 
-def read_dev_record(path: Path = DEV_RECORD_PATH) -> DevRecord | None:
-    """The record of a `cfmcp dev` still running, else None."""
+def read_dev_record(
+    path: Path = DEV_RECORD_PATH, project_upstream: str | None = None
+) -> DevRecord | None:
+    """The record of a `cfmcp dev` still running here, else None (also when it cannot be
+    believed: see the module docstring). `project_upstream`: cfmcp.toml's upstream URL."""
     record = _load(path)
-    return record if record is not None and _alive(record.pid) else None
+    if record is None or not _alive(record.pid) or not _sound(record):
+        return None
+    if project_upstream is not None and record.upstream_url != project_upstream:
+        return None
+    return record
+
+
+def _sound(record: DevRecord) -> bool:
+    from cfmcp.project.config import validate_upstream_url
+
+    texts = (record.origin, record.upstream_url, record.upstream_transport, record.runtime)
+    if not all(isinstance(t, str) for t in texts) or not isinstance(record.state, str):
+        return False
+    origin = urlsplit(record.origin)
+    if origin.scheme != "http" or origin.hostname not in LOOPBACK_HOSTS:
+        return False
+    try:
+        validate_upstream_url(record.upstream_url)
+    except CfmcpError:
+        return False
+    return True
 
 
 def _load(path: Path) -> DevRecord | None:
@@ -65,13 +97,12 @@ def _load(path: Path) -> DevRecord | None:
         return None
 
 
-def _alive(pid: int) -> bool:
-    if not isinstance(pid, int) or pid <= 0:
+def _alive(pid: object) -> bool:
+    """A process of this user runs as `pid` (dev runs as the user who runs doctor)."""
+    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 1:
         return False
     try:
         os.kill(pid, 0)
-    except PermissionError:
-        return True
-    except OSError:
+    except OSError:  # PermissionError included: another user's process is not our dev
         return False
     return True

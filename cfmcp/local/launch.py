@@ -98,13 +98,18 @@ def upstream_token(demo: bool) -> str:
     """The PAT: generated for the demo, else from the environment or a hidden prompt."""
     if demo:
         return secrets.token_urlsafe(32)
+    from cfmcp.project.secrets import check_upstream_token
+
     token = os.environ.get(ENV_TOKEN, "").strip()
     if token:
-        return token
+        return check_upstream_token(token, f"the PAT in {ENV_TOKEN}")
     from cfmcp.prompts import ask_secret
 
-    return ask_secret(
-        "Upstream personal access token (input hidden)", hint=f"set {ENV_TOKEN}, or use --demo"
+    return check_upstream_token(
+        ask_secret(
+            "Upstream personal access token (input hidden)",
+            hint=f"set {ENV_TOKEN}, or use --demo",
+        )
     )
 
 
@@ -177,7 +182,7 @@ def pat_problem(bundle_dir: Path, token: str) -> str | None:
 
     from cfmcp.local.runtime import upstream_config_of
     from cfmcp.pat.probe import check_pat
-    from cfmcp.pat.verdict import PatStatus, expires_soon, expiry_phrase
+    from cfmcp.pat.verdict import FORBIDDEN_MEANS, PatStatus, expires_soon, expiry_phrase
 
     upstream = upstream_config_of(bundle_dir)
     verdict = check_pat(upstream, token, timeout=PROBE_TIMEOUT_SECONDS)
@@ -185,6 +190,11 @@ def pat_problem(bundle_dir: Path, token: str) -> str | None:
         return (
             f"the upstream refuses this PAT ({verdict.detail}): MCP requests will get a 502 "
             f"saying so; restart with a valid {ENV_TOKEN}"
+        )
+    if verdict.status is PatStatus.forbidden:
+        return (
+            f"the upstream answers 403 to this PAT ({verdict.detail}): {FORBIDDEN_MEANS}; "
+            f"if it lasts, restart with a PAT that has the permissions, in {ENV_TOKEN}"
         )
     now = datetime.now(UTC)
     if verdict.expires_at is not None and expires_soon(verdict.expires_at, now):

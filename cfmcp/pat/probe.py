@@ -3,8 +3,9 @@
 Streamable HTTP: POST `initialize` (what every client sends first) with the PAT as the Worker
 sends it; a 2xx answer means accepted, and the session it may open is closed (DELETE with its
 `Mcp-Session-Id`). Legacy SSE: GET the event stream; a 200 `text/event-stream` means accepted
-(only the headers are waited for: the body never ends). 401 or 403 means refused. Anything
-else (no answer, 5xx, 404, a redirect) proves nothing either way: unchecked.
+(only the headers are waited for: the body never ends). 401 means refused, 403 forbidden
+(cfmcp.worker.contract's status sets, the Worker's too). Anything else (no answer, 5xx, 404,
+a redirect) proves nothing either way: unchecked.
 
 An upstream that checks the PAT only on tool calls, not on `initialize`, is not caught here.
 """
@@ -19,6 +20,7 @@ import httpx
 from cfmcp.pat.verdict import EXPIRATION_HEADER, PatStatus, PatVerdict, parse_expiration
 from cfmcp.project.config import UpstreamConfig
 from cfmcp.transport import INITIALIZE_REQUEST, LEGACY_SSE
+from cfmcp.worker.contract import PAT_FORBIDDEN_STATUSES, PAT_REFUSED_STATUSES
 
 USER_AGENT = "cfmcp-pat-check"
 MCP_ACCEPT = "application/json, text/event-stream"
@@ -51,6 +53,10 @@ def check_pat(
     except httpx.HTTPError as exc:
         return PatVerdict(
             PatStatus.unchecked, f"{upstream.url} did not answer ({type(exc).__name__})"
+        )
+    except (UnicodeError, ValueError) as exc:  # a header that cannot be sent; it holds the PAT
+        return PatVerdict(
+            PatStatus.unchecked, f"the PAT cannot be sent in a header ({type(exc).__name__})"
         )
     finally:
         if http is None:
@@ -87,8 +93,10 @@ def _verdict(what: str, response: httpx.Response) -> PatVerdict:
     expires_at = parse_expiration(response.headers.get(EXPIRATION_HEADER))
     if 200 <= code < 300:
         return PatVerdict(PatStatus.accepted, f"{what} → {code}", code, expires_at)
-    if code in (401, 403):
+    if code in PAT_REFUSED_STATUSES:
         return PatVerdict(PatStatus.refused, f"{what} → {code}", code, expires_at)
+    if code in PAT_FORBIDDEN_STATUSES:
+        return PatVerdict(PatStatus.forbidden, f"{what} → {code}", code, expires_at)
     return PatVerdict(
         PatStatus.unchecked, f"{what} → {code}, which says nothing about the PAT", code
     )

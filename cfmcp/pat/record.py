@@ -1,9 +1,9 @@
 """The Worker's record of what the upstream last said of its PAT (KV key `upstream:pat`).
 
 Written by worker_template/cfmcp_worker/pat_watch.py when the upstream's answer changes:
-`{"status": "accepted"|"refused", "http_status": 401, "seen_at": "2026-12-02T10:00:00Z",
+`{"status": "accepted"|"refused"|"forbidden", "http_status": 401, "seen_at": "2026-12-02T10:00:00Z",
 "expires": "2026-12-31 00:00:00 UTC"}` (no PAT, ever). No record means the Worker has seen
-neither a refusal nor a named expiry.
+neither a refusal nor a named expiry, or `cfmcp deploy` deleted it when it set a new PAT.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from datetime import datetime
 
 from cfmcp.pat.verdict import parse_expiration
 
-REFUSED = "refused"
+REFUSED = "refused"  # a 401
+FORBIDDEN = "forbidden"  # a 403
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,10 @@ class PatRecord:
     @property
     def refused(self) -> bool:
         return self.status == REFUSED
+
+    @property
+    def forbidden(self) -> bool:
+        return self.status == FORBIDDEN
 
 
 def parse_record(raw: bytes | str | None) -> PatRecord | None:

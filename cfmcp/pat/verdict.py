@@ -13,11 +13,17 @@ from cfmcp.worker.contract import PAT_EXPIRATION_HEADER
 EXPIRATION_HEADER = PAT_EXPIRATION_HEADER
 EXPIRY_WARNING_DAYS = 14
 REPLACE_COMMAND = "cfmcp deploy --new-upstream-token"
+FORBIDDEN_MEANS = (
+    "a 403 can mean a rate limit, an SSO authorization the PAT lacks, a missing permission, "
+    "or a refused PAT"
+)
+SANE_YEARS = range(2000, 2201)  # an expiry (or a record's time) outside these is junk
 
 
 class PatStatus(StrEnum):
     accepted = "accepted"  # the upstream answered an authenticated request with 2xx
-    refused = "refused"  # 401 or 403: the PAT is wrong, expired or revoked
+    refused = "refused"  # 401: the PAT is wrong, expired or revoked
+    forbidden = "forbidden"  # 403: a missing permission, SSO, a rate limit, or a refused PAT
     unchecked = "unchecked"  # no answer, or one that proves nothing (5xx, 404, …)
 
 
@@ -38,7 +44,10 @@ class PatVerdict:
 
 
 def parse_expiration(value: str | None) -> datetime | None:
-    """GitHub's `2026-12-31 00:00:00 UTC` (or an ISO 8601 time) as an aware datetime."""
+    """GitHub's `2026-12-31 00:00:00 UTC` (or an ISO 8601 time) as an aware UTC datetime.
+
+    None for anything else, including a time outside SANE_YEARS (a junk header is "no expiry
+    known", never an error: the Worker stores the header as the upstream sent it)."""
     if not value:
         return None
     text = value.strip()
@@ -48,9 +57,10 @@ def parse_expiration(value: str | None) -> datetime | None:
         text = text[:-1] + "+00:00"
     try:
         moment = datetime.fromisoformat(text)
-    except ValueError:
+        moment = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, OverflowError):
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment if moment.year in SANE_YEARS else None
 
 
 def iso(moment: datetime | None) -> str | None:

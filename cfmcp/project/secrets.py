@@ -60,6 +60,20 @@ def check_pin(pin: str, source: str = "the PIN") -> str:
     return pin
 
 
+MAX_PAT_LENGTH = 4096
+
+
+def check_upstream_token(token: str, source: str = "the upstream token (PAT)") -> str:
+    """Return `token` if it can travel in an HTTP header; raise a UsageError naming `source`
+    (never quoting the value): printable ASCII, no whitespace, at most MAX_PAT_LENGTH."""
+    if len(token) > MAX_PAT_LENGTH or not all("!" <= ch <= "~" for ch in token):
+        raise UsageError(
+            f"{source} must be at most {MAX_PAT_LENGTH} printable ASCII characters with no spaces",
+            hint="copy the PAT again (an invisible character or a line break came with it)",
+        )
+    return token
+
+
 def generate_signing_key() -> str:
     return secrets.token_urlsafe(48)
 
@@ -116,6 +130,7 @@ def gather_secrets(
                     "secret",
                     hint=PAT_HINT,
                 )
+            check_upstream_token(value)
         elif name == "AUTH_PIN":
             value = env.get(PIN_ENV, "").strip()
             if value:

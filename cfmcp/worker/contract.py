@@ -40,6 +40,10 @@ NARROWED_PREFIX = "policy:"
 # expires}, never the PAT; and the upstream header naming the PAT's expiry (GitHub's).
 PAT_STATUS_KEY = "upstream:pat"
 PAT_EXPIRATION_HEADER = "github-authentication-token-expiration"
+# What an upstream status says of the PAT: 2xx accepted, these refused (fail) or forbidden (403
+# is also GitHub's rate limit, SSO or missing permission: warn); any other proves nothing.
+PAT_REFUSED_STATUSES = (401,)
+PAT_FORBIDDEN_STATUSES = (403,)
 # A connection's policy as an OAuth scope: mcp:<policy> (worker_template/cfmcp_worker/policy.py).
 POLICY_SCOPE_PREFIX = "mcp:"
 BUILT_IN_POLICIES = ("full", "read-only")

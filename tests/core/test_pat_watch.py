@@ -4,6 +4,7 @@ once per change, read once per isolate, never per request, never the PAT; and an
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 from tests.core.conftest import PAT
@@ -86,14 +87,57 @@ async def test_a_change_is_written_but_at_most_once_a_minute(app, core, kv, cloc
     assert kv.writes == 3
 
 
-async def test_a_plain_2xx_without_expiry_reads_and_writes_nothing(make_app, core, kv):
+async def test_plain_2xx_without_expiry_read_once_per_isolate_and_write_nothing(make_app, core, kv):
     counting = CountingKv(kv)
     app = make_app()
     app.pat_watch._kv = counting
+    await answer(app, core, 200)
     for _ in range(20):
         app.upstream_response(request(core, "POST", "/mcp"), 200, [])
         assert app.background_work() is None
-    assert counting.reads == 0 and kv.writes == 0
+    assert counting.reads == 1 and kv.writes == 0
+
+
+async def test_one_transient_refusal_is_cleared_by_the_next_isolate_that_is_accepted(
+    make_app, core, kv
+):
+    await answer(make_app(), core, 403)  # isolate A: one 403 (a rate limit, SSO, …)
+    assert stored(kv)["status"] == "forbidden" and stored(kv)["http_status"] == 403
+    other = make_app()  # isolate B: plain 200s, no expiry named
+    for _ in range(100):
+        await answer(other, core, 200)
+    assert stored(kv)["status"] == "accepted"
+    assert kv.writes == 2
+
+
+async def test_a_401_is_refused_and_a_403_forbidden(make_app, core, kv):
+    await answer(make_app(), core, 401)
+    assert stored(kv)["status"] == "refused"
+    kv.data.clear()
+    await answer(make_app(), core, 403)
+    assert stored(kv)["status"] == "forbidden"
+
+
+async def test_a_cached_refusal_is_read_again_so_a_deleted_record_is_written_anew(
+    app, core, kv, clock
+):
+    await answer(app, core, 401)
+    assert kv.writes == 1
+    del kv.data[KEY]  # `cfmcp deploy --new-upstream-token` deleted it; the new PAT is refused
+    await answer(app, core, 401)
+    assert KEY not in kv.data  # within REREAD_AFTER this isolate trusts what it wrote
+    clock.advance(301)
+    await answer(app, core, 401)
+    assert stored(kv)["status"] == "refused" and kv.writes == 2
+
+
+async def test_work_handed_out_but_never_run_does_not_block_the_next(app, core, kv):
+    app.upstream_response(request(core, "POST", "/mcp"), 401, [])
+    work = app.background_work()
+    assert work is not None
+    work.close()  # a host that could not run it
+    await answer(app, core, 401)
+    assert stored(kv)["status"] == "refused"
 
 
 async def test_a_new_isolate_clears_a_refusal_once_the_upstream_names_the_expiry(
@@ -112,12 +156,13 @@ async def test_answers_that_say_nothing_of_the_pat_cost_nothing(app, core, kv):
     assert kv.writes == 0 and kv.data == {}
 
 
-async def test_no_work_is_handed_out_twice(app, core, kv):
+async def test_syncs_handed_out_together_write_once(app, core, kv):
     app.upstream_response(request(core, "POST", "/mcp"), 401, [])
     first = app.background_work()
     app.upstream_response(request(core, "POST", "/mcp"), 401, [])
-    assert first is not None and app.background_work() is None  # one at a time
-    await first
+    second = app.background_work()  # the first has not started: it holds no flag yet
+    assert first is not None and second is not None
+    await asyncio.gather(first, second)  # one at a time: the one that starts second returns
     assert kv.writes == 1
 
 
