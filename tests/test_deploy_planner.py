@@ -7,6 +7,7 @@ import pytest
 from cfmcp.account.api import DeployedScript, KvNamespace, WorkerDomain, WorkerRoute, Zone
 from cfmcp.deploy.models import (
     AttachDomain,
+    ClearPatRecord,
     CreateKvNamespace,
     CreateRoute,
     EnableWorkersDev,
@@ -19,7 +20,13 @@ from cfmcp.deploy.models import (
 from cfmcp.deploy.planner import plan_deploy
 from cfmcp.errors import NotOurs
 from cfmcp.project.config import ProjectConfig
-from cfmcp.worker.contract import EXACT_BINDING, EXACT_CLASS, EXACT_MIGRATION_TAG, SECRET_NAMES
+from cfmcp.worker.contract import (
+    EXACT_BINDING,
+    EXACT_CLASS,
+    EXACT_MIGRATION_TAG,
+    PAT_STATUS_KEY,
+    SECRET_NAMES,
+)
 from cfmcp.worker.render import Bundle
 
 ACCOUNT = "0123456789abcdef0123456789abcdef"
@@ -150,9 +157,10 @@ def test_missing_secret_with_upload_travels_in_the_upload() -> None:
         ),
         BUNDLE,
     )
-    (upload,) = plan.steps
+    upload, clear = plan.steps  # a new PAT: the Worker's record of the old one goes
     assert upload.keep_secrets
     assert upload.secret_names == ("UPSTREAM_TOKEN", "SIGNING_KEY")
+    assert clear == ClearPatRecord("kv1", PAT_STATUS_KEY)
 
 
 def test_workers_dev_disabled_is_enabled() -> None:
@@ -242,14 +250,16 @@ def test_replace_secret_rides_along_an_upload_or_goes_alone() -> None:
     alone = plan_deploy(
         config(), remote(**base, script=deployed()), BUNDLE, replace_secrets=("UPSTREAM_TOKEN",)
     )
-    assert alone.steps == (PutSecret("gh-mcp", "UPSTREAM_TOKEN"),)
-    (upload,) = plan_deploy(
+    clear = ClearPatRecord("kv1", PAT_STATUS_KEY)
+    assert alone.steps == (PutSecret("gh-mcp", "UPSTREAM_TOKEN"), clear)
+    upload, cleared = plan_deploy(
         config(),
         remote(**base, script=deployed(sha="old")),
         BUNDLE,
         replace_secrets=("UPSTREAM_TOKEN",),
     ).steps
     assert upload.keep_secrets and upload.secret_names == ("UPSTREAM_TOKEN",)
+    assert cleared == clear
 
 
 # -- the exact-state Durable Object ------------------------------------------------------------
