@@ -209,8 +209,9 @@ async def _call_add(url: str, token: str) -> str:
 
 def test_generated_pin_is_as_strong_as_deploys(monkeypatch: pytest.MonkeyPatch) -> None:
     """`cfmcp dev` used 8 digits (~27 bits); `deploy` generates ~59 bits (cfmcp.project.secrets)."""
-    from cfmcp.local.launch import ENV_PIN, choose_pin
+    from cfmcp.local.launch import choose_pin
     from cfmcp.project.secrets import PIN_ALPHABET
+    from cfmcp.project.secrets import PIN_ENV as ENV_PIN
 
     monkeypatch.delenv(ENV_PIN, raising=False)
     choices = [choose_pin() for _ in range(20)]

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 
 from cfmcp.errors import UsageError
 from cfmcp.project.config import ProjectConfig, load_config
-from cfmcp.project.state import DeployState, load_state, state_path
+from cfmcp.project.public_url import recorded_state
+from cfmcp.project.state import DeployState, state_path
 
 if TYPE_CHECKING:
     from cfmcp.account.api import CloudflareApi
@@ -89,7 +90,4 @@ def open_session(config_path: Path, env: Mapping[str, str], *, prompt_allowed: b
     if not token:
         raise UsageError("no Cloudflare API token", hint=TOKEN_HINT)
     path = state_path(config_path.resolve().parent)
-    state = load_state(path)
-    if not state.applies_to(config.account_id, config.name):
-        state = DeployState()
-    return Session(config, path, state, token, base_url(env))
+    return Session(config, path, recorded_state(config, config_path), token, base_url(env))

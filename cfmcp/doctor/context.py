@@ -28,7 +28,7 @@ from cfmcp.doctor.model import INIT, SET_TOKEN, Skip
 from cfmcp.errors import CfmcpError
 from cfmcp.pat.record import PatRecord, parse_record
 from cfmcp.project.config import ProjectConfig, UpstreamConfig, load_config
-from cfmcp.project.public_url import known_public_origin, project_state
+from cfmcp.project.public_url import known_public_origin, recorded_state
 from cfmcp.project.state import DeployState
 from cfmcp.worker.contract import PAT_STATUS_KEY
 from cfmcp.worker.smoke import SmokeTester
@@ -129,9 +129,7 @@ class DoctorContext:
 
     def state(self) -> DeployState:
         """What the last deploy recorded, when it is about this account and Worker."""
-        config = self.config()
-        state = project_state(self.options.config_path)
-        return state if state.applies_to(config.account_id, config.name) else DeployState()
+        return recorded_state(self.config(), self.options.config_path)
 
     def account_id(self) -> str:
         account = self.config().account_id

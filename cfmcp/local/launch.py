@@ -17,7 +17,12 @@ from typing import TYPE_CHECKING, Any
 
 from cfmcp.errors import CfmcpError, UsageError
 from cfmcp.local.runtime import DevSecrets
-from cfmcp.project.secrets import PIN_ENV, SIGNING_KEY_ENV, UPSTREAM_TOKEN_ENV
+from cfmcp.project.secrets import (
+    PIN_ENV,
+    SIGNING_KEY_ENV,
+    UPSTREAM_TOKEN_ENV,
+    generate_signing_key,
+)
 
 if TYPE_CHECKING:
     from cfmcp.local.worker_output import WorkerOutput
@@ -25,9 +30,6 @@ if TYPE_CHECKING:
     from cfmcp.local.workerd.process import WorkerdProcess, WorkerdReady
     from cfmcp.project.config import ProjectConfig
 
-ENV_TOKEN = UPSTREAM_TOKEN_ENV  # the same variables as deploy's (cfmcp.project.secrets)
-ENV_PIN = PIN_ENV
-ENV_SIGNING_KEY = SIGNING_KEY_ENV
 DEFAULT_STATE = Path(".cfmcp") / "dev-state.sqlite3"  # python: one SQLite file
 DEFAULT_WORKERD_STATE = Path(".cfmcp") / "dev-state"  # workerd: miniflare's kv/ and do/ folders
 RUNTIMES = ("python", "workerd")
@@ -100,32 +102,32 @@ def upstream_token(demo: bool) -> str:
         return secrets.token_urlsafe(32)
     from cfmcp.project.secrets import check_upstream_token
 
-    token = os.environ.get(ENV_TOKEN, "").strip()
+    token = os.environ.get(UPSTREAM_TOKEN_ENV, "").strip()
     if token:
-        return check_upstream_token(token, f"the PAT in {ENV_TOKEN}")
+        return check_upstream_token(token, f"the PAT in {UPSTREAM_TOKEN_ENV}")
     from cfmcp.prompts import ask_secret
 
     return check_upstream_token(
         ask_secret(
             "Upstream personal access token (input hidden)",
-            hint=f"set {ENV_TOKEN}, or use --demo",
+            hint=f"set {UPSTREAM_TOKEN_ENV}, or use --demo",
         )
     )
 
 
 def choose_pin() -> PinChoice:
-    pin = os.environ.get(ENV_PIN, "").strip()
+    pin = os.environ.get(PIN_ENV, "").strip()
     if pin:
         from cfmcp.project.secrets import check_pin
 
-        return PinChoice(check_pin(pin, f"the PIN from {ENV_PIN}"), generated=False)
+        return PinChoice(check_pin(pin, f"the PIN from {PIN_ENV}"), generated=False)
     from cfmcp.project.secrets import generate_pin
 
     return PinChoice(generate_pin(), generated=True)  # as strong as `deploy`'s (~59 bits)
 
 
 def signing_key() -> str:
-    return os.environ.get(ENV_SIGNING_KEY, "").strip() or secrets.token_urlsafe(32)
+    return os.environ.get(SIGNING_KEY_ENV, "").strip() or generate_signing_key()
 
 
 def dev_project_config(options: DevOptions, upstream_override: str | None) -> ProjectConfig:
@@ -189,16 +191,19 @@ def pat_problem(bundle_dir: Path, token: str) -> str | None:
     if verdict.status is PatStatus.refused:
         return (
             f"the upstream refuses this PAT ({verdict.detail}): MCP requests will get a 502 "
-            f"saying so; restart with a valid {ENV_TOKEN}"
+            f"saying so; restart with a valid {UPSTREAM_TOKEN_ENV}"
         )
     if verdict.status is PatStatus.forbidden:
         return (
             f"the upstream answers 403 to this PAT ({verdict.detail}): {FORBIDDEN_MEANS}; "
-            f"if it lasts, restart with a PAT that has the permissions, in {ENV_TOKEN}"
+            f"if it lasts, restart with a PAT that has the permissions, in {UPSTREAM_TOKEN_ENV}"
         )
     now = datetime.now(UTC)
     if verdict.expires_at is not None and expires_soon(verdict.expires_at, now):
-        return expiry_phrase(verdict.expires_at, now) + f": restart with a new {ENV_TOKEN} soon"
+        return (
+            expiry_phrase(verdict.expires_at, now)
+            + f": restart with a new {UPSTREAM_TOKEN_ENV} soon"
+        )
     return None
 
 
@@ -297,7 +302,7 @@ def run_dev(options: DevOptions) -> None:
             demo=options.demo,
             host=options.host,
             runtime=runtime_note,
-            signing_key_kept=bool(os.environ.get(ENV_SIGNING_KEY, "").strip()),
+            signing_key_kept=bool(os.environ.get(SIGNING_KEY_ENV, "").strip()),
             to_stderr=options.json_logs,
         )
 

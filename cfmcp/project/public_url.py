@@ -19,6 +19,13 @@ def project_state(config_path: Path) -> DeployState:
     return load_state(state_path(config_path.resolve().parent))
 
 
+def recorded_state(config: ProjectConfig, config_path: Path) -> DeployState:
+    """The deploy record beside `config_path` when it records this account and Worker, else
+    an empty one (a record of another Worker or account must not stand in for this one)."""
+    state = project_state(config_path)
+    return state if state.applies_to(config.account_id, config.name) else DeployState()
+
+
 def known_public_origin(config: ProjectConfig, state: DeployState) -> str:
     """The Worker's origin (no trailing slash), or "" when it cannot be known yet."""
     if config.hostname.mode != "workers_dev":

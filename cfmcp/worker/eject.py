@@ -16,7 +16,7 @@ from pathlib import Path
 
 from cfmcp.account.session import with_account_from_env
 from cfmcp.project.config import load_config
-from cfmcp.project.public_url import known_public_origin, project_state
+from cfmcp.project.public_url import known_public_origin, recorded_state
 from cfmcp.worker.render import Bundle, write_eject_folder
 
 KV_ID_PLACEHOLDER = "<KV_NAMESPACE_ID>"
@@ -43,9 +43,7 @@ def eject(
     config_path: Path, out: Path, *, public_url: str = "", kv_namespace_id: str = ""
 ) -> Ejected:
     config = with_account_from_env(load_config(config_path), os.environ)
-    state = project_state(config_path)
-    if not state.applies_to(config.account_id, config.name):
-        state = type(state)()
+    state = recorded_state(config, config_path)
     own_url = known_public_origin(config, state)
     url = (public_url or own_url).rstrip("/")
     kv_id = kv_namespace_id or state.kv_namespace_id
